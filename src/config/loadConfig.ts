@@ -1,0 +1,184 @@
+import { readFileSync } from 'node:fs';
+import { CallrouteError } from '../errors.js';
+
+/**
+ * Every setting callroute reads. The same object renders the Asterisk configuration
+ * (`scripts/asterisk-sandbox.ts`, `scripts/render-asterisk-config.ts`), so ports and
+ * credentials are written once.
+ */
+export interface Config {
+  readonly dbPath: string;
+  readonly http: { readonly host: string; readonly port: number };
+  readonly adminToken: string;
+  readonly ari: {
+    readonly url: string;
+    readonly username: string;
+    readonly password: string;
+    readonly app: string;
+    /** Asterisk's HTTP bind address and port, derived from `url`. */
+    readonly host: string;
+    readonly port: number;
+  };
+  readonly sip: {
+    readonly bindHost: string;
+    readonly port: number;
+    /** `host:port` the carrier sends from; it identifies the inbound trunk. */
+    readonly carrierAddress: string;
+    /** `host:port` of the trunk that carries calls to destinations. */
+    readonly outboundTrunkAddress: string;
+    readonly rtpPortStart: number;
+    readonly rtpPortEnd: number;
+  };
+  readonly routing: {
+    /** Country calling code used to turn national DIDs into E.164. */
+    readonly defaultCountryCode: string;
+    /** SIP response for an unknown or disabled tracking number. */
+    readonly rejectSipCode: number;
+  };
+  readonly fallback: {
+    /** What the dialplan does when the router is not connected to Asterisk. */
+    readonly mode: 'reject' | 'dial';
+    readonly sipCode: number;
+    /** E.164 number or sip: URI dialed through the outbound trunk in `dial` mode. */
+    readonly destination: string;
+    readonly ringTimeoutSeconds: number;
+  };
+  readonly logLevel: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+/** SIP codes we can send as a rejection, each with the Q.850 cause chan_pjsip turns back into it. */
+export const SIP_CODE_TO_CAUSE: Readonly<Record<number, number>> = Object.freeze({
+  404: 1, // unallocated number
+  403: 21, // call rejected
+  410: 22, // number changed
+  480: 19, // no answer
+  484: 28, // invalid number format
+  486: 17, // user busy
+  503: 34, // no circuit available
+});
+
+/** Reads `KEY=VALUE` lines (comments with #); the file named by CALLROUTE_CONFIG_FILE. */
+export function parseEnvFile(text: string): Env {
+  const out: Env = {};
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    out[line.slice(0, eq).trim()] = line.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  }
+  return out;
+}
+
+/**
+ * Builds the validated, frozen configuration from the environment (and the optional file
+ * named by CALLROUTE_CONFIG_FILE; the environment wins). Throws one error naming every bad key.
+ *
+ * @example loadConfig({ CALLROUTE_ADMIN_TOKEN: 'x'.repeat(32), ARI_PASSWORD: 'secret' })
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const fileName = env.CALLROUTE_CONFIG_FILE;
+  const merged: Env = fileName ? { ...parseEnvFile(readFileSync(fileName, 'utf8')), ...env } : { ...env };
+  const problems: string[] = [];
+
+  const str = (key: string, fallback?: string): string => {
+    const v = merged[key];
+    if (v !== undefined && v !== '') return v;
+    if (fallback !== undefined) return fallback;
+    problems.push(`${key} is required`);
+    return '';
+  };
+  const int = (key: string, fallback: number, min: number, max: number): number => {
+    const v = merged[key];
+    if (v === undefined || v === '') return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key} must be an integer from ${min} to ${max} (got "${v}")`);
+      return fallback;
+    }
+    return n;
+  };
+  const address = (key: string, fallback: string): string => {
+    const v = str(key, fallback);
+    if (!/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/.test(v)) problems.push(`${key} must be IPv4:port (got "${v}")`);
+    return v;
+  };
+  const sipCode = (key: string, fallback: number): number => {
+    const code = int(key, fallback, 400, 699);
+    if (!(code in SIP_CODE_TO_CAUSE)) {
+      problems.push(`${key} must be one of ${Object.keys(SIP_CODE_TO_CAUSE).join(', ')} (got ${code})`);
+    }
+    return code;
+  };
+
+  const ariUrl = str('ARI_URL', 'http://127.0.0.1:8088');
+  let ariHost = '127.0.0.1';
+  let ariPort = 8088;
+  try {
+    const u = new URL(ariUrl);
+    ariHost = u.hostname;
+    ariPort = u.port ? Number(u.port) : 80;
+  } catch {
+    problems.push(`ARI_URL must be a URL (got "${ariUrl}")`);
+  }
+  const adminToken = str('CALLROUTE_ADMIN_TOKEN');
+  if (adminToken && adminToken.length < 24) problems.push('CALLROUTE_ADMIN_TOKEN must be at least 24 characters');
+
+  const fallbackMode = str('FALLBACK_MODE', 'reject');
+  if (fallbackMode !== 'reject' && fallbackMode !== 'dial') {
+    problems.push(`FALLBACK_MODE must be "reject" or "dial" (got "${fallbackMode}")`);
+  }
+  const fallbackDestination = str('FALLBACK_DESTINATION', '');
+  if (fallbackMode === 'dial' && fallbackDestination === '') {
+    problems.push('FALLBACK_DESTINATION is required when FALLBACK_MODE=dial');
+  }
+  const rtpPortStart = int('RTP_PORT_START', 10000, 1024, 65535);
+  const rtpPortEnd = int('RTP_PORT_END', 20000, 1024, 65535);
+  if (rtpPortEnd <= rtpPortStart) problems.push('RTP_PORT_END must be above RTP_PORT_START');
+  const countryCode = str('DEFAULT_COUNTRY_CODE', '1');
+  if (!/^[1-9]\d{0,2}$/.test(countryCode)) problems.push(`DEFAULT_COUNTRY_CODE must be 1-3 digits (got "${countryCode}")`);
+
+  const config: Config = {
+    dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
+    http: { host: str('CALLROUTE_HTTP_HOST', '127.0.0.1'), port: int('CALLROUTE_HTTP_PORT', 8080, 0, 65535) },
+    adminToken,
+    ari: {
+      url: ariUrl.replace(/\/+$/, ''),
+      username: str('ARI_USERNAME', 'callroute'),
+      password: str('ARI_PASSWORD'),
+      app: str('ARI_APP', 'callroute'),
+      host: ariHost,
+      port: ariPort,
+    },
+    sip: {
+      bindHost: str('SIP_BIND_HOST', '127.0.0.1'),
+      port: int('SIP_PORT', 5060, 1, 65535),
+      carrierAddress: address('CARRIER_ADDRESS', '127.0.0.1:5070'),
+      outboundTrunkAddress: address('OUTBOUND_TRUNK_ADDRESS', '127.0.0.1:5080'),
+      rtpPortStart,
+      rtpPortEnd,
+    },
+    routing: {
+      defaultCountryCode: countryCode,
+      rejectSipCode: sipCode('REJECT_SIP_CODE', 404),
+    },
+    fallback: {
+      mode: fallbackMode === 'dial' ? 'dial' : 'reject',
+      sipCode: sipCode('FALLBACK_SIP_CODE', 503),
+      destination: fallbackDestination,
+      ringTimeoutSeconds: int('FALLBACK_RING_TIMEOUT', 30, 1, 600),
+    },
+    logLevel: str('LOG_LEVEL', 'info'),
+  };
+  if (problems.length > 0) {
+    throw new CallrouteError('CR_ERR_CONFIG', `invalid configuration: ${problems.join('; ')}`);
+  }
+  return deepFreeze(config);
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
+}
