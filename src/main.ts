@@ -1,0 +1,93 @@
+import { buildApp } from './api/buildApp.js';
+import { loadConfig, type Config } from './config/loadConfig.js';
+import { createLogger } from './logging/createLogger.js';
+import { createCallRecordRepository } from './persistence/callRecordRepository.js';
+import { openDatabase } from './persistence/openDatabase.js';
+import { findByDid } from './persistence/trackingNumberRepository.js';
+import { createAriClient } from './telephony/ari/createAriClient.js';
+import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
+import { reconcileCalls } from './telephony/session/reconcileCalls.js';
+
+/** Name of the PJSIP endpoint in asterisk-config/pjsip.conf that reaches destinations. */
+const OUTBOUND_ENDPOINT = 'destinations';
+/** How long shutdown waits for live calls; bridged calls left after it keep talking and are resumed at the next start. */
+const DRAIN_MS = 5_000;
+
+async function main(config: Config): Promise<void> {
+  const logger = createLogger(config.logLevel);
+  const db = openDatabase(config.dbPath);
+  const records = createCallRecordRepository(db);
+  const ari = createAriClient({
+    url: config.ari.url,
+    username: config.ari.username,
+    password: config.ari.password,
+    app: config.ari.app,
+    logger: logger.child({ component: 'ari' }),
+  });
+  const registry = createSessionRegistry({
+    ari,
+    records,
+    findNumber: (did) => findByDid(db, did),
+    policy: {
+      rejectSipCode: config.routing.rejectSipCode,
+      outboundEndpoint: OUTBOUND_ENDPOINT,
+      defaultCountryCode: config.routing.defaultCountryCode,
+    },
+    logger: logger.child({ component: 'call' }),
+  });
+
+  // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.
+  let reconciling: Promise<unknown> = Promise.resolve();
+  ari.onConnection((state) => {
+    logger.info({ state }, 'asterisk connection');
+    if (state !== 'connected') return;
+    const connectedAt = Date.now();
+    reconciling = reconciling
+      .then(() => reconcileCalls({ ari, records, registry, logger, connectedAt }))
+      .then((report) => logger.info(report, 'reconciled with asterisk'))
+      .catch((err: unknown) => logger.error({ err }, 'reconciliation failed'));
+  });
+
+  const app = buildApp({
+    db,
+    logger,
+    adminToken: config.adminToken,
+    defaultCountryCode: config.routing.defaultCountryCode,
+    telephonyStatus: () => ({ ari: ari.state, activeCalls: registry.activeCalls }),
+  });
+  await app.listen({ host: config.http.host, port: config.http.port });
+  // Not awaited: HTTP serves health while ARI keeps retrying, and calls take the dialplan fallback meanwhile.
+  ari.connect().catch((err: unknown) => {
+    logger.fatal({ err }, 'cannot connect to asterisk');
+    void shutdown(1);
+  });
+
+  let stopping = false;
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down');
+    const left = await registry.drain(DRAIN_MS);
+    if (left > 0) logger.info({ calls: left }, 'leaving bridged calls up; the next start resumes them');
+    await app.close();
+    registry.close();
+    await ari.close();
+    await reconciling;
+    db.$client.close();
+    process.exit(code);
+  }
+  process.once('SIGTERM', () => void shutdown(0));
+  process.once('SIGINT', () => void shutdown(0));
+}
+
+let config: Config;
+try {
+  config = loadConfig();
+} catch (err) {
+  process.stderr.write(`callroute: ${(err as Error).message}\n`);
+  process.exit(1);
+}
+main(config).catch((err: unknown) => {
+  process.stderr.write(`callroute: start failed: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

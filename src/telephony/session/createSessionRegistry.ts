@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
+import type { CallRow } from '../../persistence/schema.js';
+import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js';
+import { isChannelGone } from '../ari/AriHttpError.js';
+import type { AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
+import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession.js';
+import { CAUSE } from './callOutcome.js';
+
+export interface SessionRegistryDeps {
+  ari: AriClient;
+  records: CallRecordRepository;
+  findNumber: (did: string) => RoutableNumber | undefined;
+  policy: RoutePolicy & { defaultCountryCode: string };
+  logger: Logger;
+  clock?: () => number;
+  newId?: () => string;
+}
+
+/** Channel events routed to the session that owns the channel. */
+const ROUTED_EVENTS: AriEventType[] = ['ChannelStateChange', 'Dial', 'ChannelHangupRequest', 'ChannelDestroyed', 'StasisEnd'];
+
+function channelIdOf(event: AriEvent): string | undefined {
+  if (event.type === 'Dial') return event.peer.id;
+  if ('channel' in event) return event.channel.id;
+  return undefined;
+}
+
+/**
+ * Owns every live CallSession: one set of ARI listeners for all calls (added once, removed in
+ * `close()`), a map from channel id to session, and drain for shutdown.
+ */
+export function createSessionRegistry(deps: SessionRegistryDeps) {
+  const { ari, logger } = deps;
+  const byChannel = new Map<string, CallSession>();
+  const sessions = new Set<CallSession>();
+  let accepting = true;
+  const drainWaiters = new Set<() => void>();
+
+  const sessionDeps: CallSessionDeps = {
+    ari,
+    records: deps.records,
+    findNumber: deps.findNumber,
+    policy: deps.policy,
+    logger,
+    clock: deps.clock ?? Date.now,
+    newId: deps.newId ?? randomUUID,
+    track: (channelId, session) => {
+      byChannel.set(channelId, session);
+      sessions.add(session);
+    },
+    onEnded: (session) => {
+      for (const [id, s] of byChannel) if (s === session) byChannel.delete(id);
+      sessions.delete(session);
+      if (sessions.size === 0) for (const wake of drainWaiters) wake();
+    },
+  };
+
+  const hangUpStray = (channelId: string, cause: number, why: string): void => {
+    logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
+    ari.channels.hangup(channelId, { reasonCode: cause }).catch((err: unknown) => {
+      if (!isChannelGone(err)) logger.warn({ err, channel: channelId }, 'stray hangup failed');
+    });
+  };
+
+  const onStasisStart = (event: StasisStartEvent): void => {
+    const [role] = event.args;
+    const channelId = event.channel.id;
+    if (role === DIALED_LEG_ARG) {
+      const owner = byChannel.get(channelId);
+      if (owner) void owner.onOutboundStasisStart();
+      else hangUpStray(channelId, CAUSE.normalClearing, 'dialed leg of an ended call');
+      return;
+    }
+    if (!accepting) {
+      hangUpStray(channelId, CAUSE.noCircuit, 'router is shutting down');
+      return;
+    }
+    if (byChannel.has(channelId)) return;
+    const session = new CallSession(event.channel, sessionDeps);
+    void session.start(event.channel).catch((err: unknown) => {
+      session.log.error({ err }, 'call setup crashed');
+      void session.release();
+    });
+  };
+
+  const onChannelEvent = (event: AriEvent): void => {
+    const id = channelIdOf(event);
+    if (id === undefined) return;
+    byChannel.get(id)?.handle(event);
+  };
+
+  ari.on('StasisStart', onStasisStart);
+  for (const type of ROUTED_EVENTS) ari.on(type, onChannelEvent);
+
+  return {
+    get activeCalls(): number {
+      return sessions.size;
+    },
+    ownsChannel(channelId: string): boolean {
+      return byChannel.has(channelId);
+    },
+    /** Takes over a call bridged before a restart (see reconcileCalls). */
+    resume(row: CallRow): CallSession {
+      return CallSession.resume(row, sessionDeps);
+    },
+    /** Stops taking new calls and waits (bounded) for live calls to end. Bridged calls left then keep talking. */
+    async drain(timeoutMs: number): Promise<number> {
+      accepting = false;
+      if (sessions.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, timeoutMs);
+          function done(): void {
+            clearTimeout(timer);
+            drainWaiters.delete(done);
+            resolve();
+          }
+          drainWaiters.add(done);
+        });
+      }
+      return sessions.size;
+    },
+    /** Removes our listeners from the ARI client. */
+    close(): void {
+      ari.off('StasisStart', onStasisStart);
+      for (const type of ROUTED_EVENTS) ari.off(type, onChannelEvent);
+    },
+  };
+}
+
+export type SessionRegistry = ReturnType<typeof createSessionRegistry>;

@@ -1,0 +1,92 @@
+import type { Logger } from 'pino';
+import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
+import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
+import type { AriClient } from '../ari/types.js';
+import { CAUSE } from './callOutcome.js';
+import { OWN_ID_PREFIX } from './CallSession.js';
+import type { SessionRegistry } from './createSessionRegistry.js';
+
+export interface ReconcileReport {
+  resumed: number;
+  finished: number;
+  strayChannels: number;
+  strayBridges: number;
+}
+
+/**
+ * Brings the records and Asterisk back in line after a start or reconnect. Events that happened
+ * while we were away are lost (Asterisk does not replay them), so Asterisk's channel list is the
+ * truth: a call still bridged is taken over and keeps talking; a row whose channels are gone is
+ * finished (its end time is when we found out, flagged `reconciled`); a call that was still
+ * ringing is ended, since its dial state was lost; our channels and bridges nobody owns are removed.
+ */
+export async function reconcileCalls(deps: {
+  ari: AriClient;
+  records: CallRecordRepository;
+  registry: SessionRegistry;
+  logger: Logger;
+  clock?: () => number;
+  /** Inbound channels created after this moment may be new calls whose StasisStart is still on its way. */
+  connectedAt: number;
+}): Promise<ReconcileReport> {
+  const { ari, records, registry, logger } = deps;
+  const now = deps.clock ?? Date.now;
+  const [channels, bridges] = await Promise.all([ari.channels.list(), ari.bridges.list()]);
+  const alive = new Set(channels.map((c) => c.id));
+  const report: ReconcileReport = { resumed: 0, finished: 0, strayChannels: 0, strayBridges: 0 };
+  const quietly = async (p: Promise<void>): Promise<void> => {
+    try {
+      await p;
+    } catch (err) {
+      if (!isChannelGone(err) && !isNotFound(err)) logger.warn({ err }, 'reconcile cleanup failed');
+    }
+  };
+
+  const claimed = new Set<string>();
+  for (const row of records.listUnfinished()) {
+    if (registry.ownsChannel(row.inboundChannelId)) continue;
+    const inboundAlive = alive.has(row.inboundChannelId);
+    const outboundAlive = row.outboundChannelId !== null && alive.has(row.outboundChannelId);
+    if (inboundAlive && outboundAlive && row.answeredAt !== null) {
+      registry.resume(row);
+      claimed.add(row.inboundChannelId);
+      if (row.outboundChannelId) claimed.add(row.outboundChannelId);
+      if (row.bridgeId) claimed.add(row.bridgeId);
+      report.resumed += 1;
+      logger.info({ callId: row.id }, 'resumed bridged call after restart');
+      continue;
+    }
+    // One leg (or both) is gone, or the call never got past ringing: end what is left.
+    if (outboundAlive && row.outboundChannelId) await quietly(ari.channels.hangup(row.outboundChannelId, { reason: 'normal' }));
+    if (inboundAlive) await quietly(ari.channels.hangup(row.inboundChannelId, { reasonCode: row.answeredAt === null ? CAUSE.noCircuit : CAUSE.normalClearing }));
+    if (row.bridgeId) await quietly(ari.bridges.destroy(row.bridgeId));
+    records.finish(row.id, {
+      disposition: row.answeredAt !== null ? 'answered' : 'failed',
+      sipCode: row.answeredAt !== null ? 200 : inboundAlive ? 503 : null,
+      hangupCause: null,
+      endedBy: 'system',
+      answeredAt: row.answeredAt,
+      endedAt: now(),
+      reconciled: true,
+    });
+    report.finished += 1;
+    logger.info({ callId: row.id }, 'finished call record left by a restart');
+  }
+
+  for (const channel of channels) {
+    if (claimed.has(channel.id) || registry.ownsChannel(channel.id)) continue;
+    const ours =
+      channel.id.startsWith(OWN_ID_PREFIX) ||
+      (channel.dialplan.app_name === 'Stasis' && (channel.dialplan.app_data ?? '').startsWith(`${ari.app},`) && Date.parse(channel.creationtime) < deps.connectedAt - 1000);
+    if (!ours) continue;
+    await quietly(ari.channels.hangup(channel.id, { reasonCode: CAUSE.noCircuit }));
+    report.strayChannels += 1;
+  }
+  for (const bridge of bridges) {
+    if (claimed.has(bridge.id) || !bridge.id.startsWith(OWN_ID_PREFIX)) continue;
+    if (bridge.channels.some((id) => registry.ownsChannel(id))) continue;
+    await quietly(ari.bridges.destroy(bridge.id));
+    report.strayBridges += 1;
+  }
+  return report;
+}
