@@ -12,7 +12,7 @@ export interface CallSessionDeps {
   ari: AriClient;
   records: Pick<CallRecordRepository, 'insertArrival' | 'markAnswered' | 'finish'>;
   /** One indexed lookup: the hot path of call setup. */
-  findNumber: (did: string) => RoutableNumber | undefined;
+  findNumber: (did: string) => RoutableNumber | null | undefined;
   policy: RoutePolicy & { defaultCountryCode: string };
   clock: () => number;
   logger: Logger;
@@ -25,6 +25,8 @@ export interface CallSessionDeps {
 
 /** App args of legs we originate: `dialed,<inbound channel id>`; never guessed from channel names. */
 export const DIALED_LEG_ARG = 'dialed';
+/** How long to wait for the hangup event of a leg that a request found gone. */
+const CHANNEL_GONE_GRACE_MS = 2_000;
 /** Prefix of channel and bridge ids we create, so reconciliation can tell ours from others. */
 export const OWN_ID_PREFIX = 'cr-';
 
@@ -193,7 +195,13 @@ export class CallSession {
 
   private async failSetup(err: unknown, msg: string): Promise<void> {
     if (this.isOver) return;
-    if (isChannelGone(err) && this.inboundGone) return;
+    if (isChannelGone(err)) {
+      // A leg hung up under us; its hangup event is on its way and says who ended the call.
+      // The timer only covers an event that never comes.
+      this.log.debug({ err }, `${msg}: channel gone`);
+      setTimeout(() => void this.release(), CHANNEL_GONE_GRACE_MS).unref();
+      return;
+    }
     this.log.error({ err }, msg);
     this.facts.endedBy ??= 'router';
     await this.release();
@@ -234,6 +242,23 @@ export class CallSession {
       default:
         return;
     }
+  }
+
+  /** After a reconnect: legs that vanished while no events flowed count as hung up. */
+  noticeMissingChannels(alive: ReadonlySet<string>): void {
+    if (this.isOver) return;
+    let missing = false;
+    if (!alive.has(this.inboundId)) {
+      this.inboundGone = true;
+      this.facts.endedBy ??= 'caller';
+      missing = true;
+    }
+    if (this.outboundId && this.outboundInStasis && !alive.has(this.outboundId)) {
+      this.outboundGone = true;
+      this.facts.endedBy ??= 'destination';
+      missing = true;
+    }
+    if (missing) void this.release();
   }
 
   private async onDestinationAnswered(): Promise<void> {

@@ -11,7 +11,7 @@ import { CAUSE } from './callOutcome.js';
 export interface SessionRegistryDeps {
   ari: AriClient;
   records: CallRecordRepository;
-  findNumber: (did: string) => RoutableNumber | undefined;
+  findNumber: (did: string) => RoutableNumber | null | undefined;
   policy: RoutePolicy & { defaultCountryCode: string };
   logger: Logger;
   clock?: () => number;
@@ -97,6 +97,10 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
   return {
     get activeCalls(): number {
       return sessions.size;
+    },
+    /** Live sessions whose channels vanished while events were not flowing end now. */
+    sweep(alive: ReadonlySet<string>): void {
+      for (const session of [...sessions]) session.noticeMissingChannels(alive);
     },
     ownsChannel(channelId: string): boolean {
       return byChannel.has(channelId);

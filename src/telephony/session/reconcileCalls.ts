@@ -42,6 +42,7 @@ export async function reconcileCalls(deps: {
     }
   };
 
+  registry.sweep(alive);
   const claimed = new Set<string>();
   for (const row of records.listUnfinished()) {
     if (registry.ownsChannel(row.inboundChannelId)) continue;

@@ -1,0 +1,204 @@
+import type { AriBridge, AriChannel, AriClient, AriConnectionState, AriEvent, AriEventOf, AriEventType } from '../../../src/telephony/ari/types.js';
+import { AriHttpError } from '../../../src/telephony/ari/AriHttpError.js';
+
+type Handler = (event: AriEvent) => void;
+
+/**
+ * A stateful stand-in for Asterisk's ARI, for unit tests only: it keeps channels and bridges,
+ * answers REST calls the way Asterisk does (404 for a channel that is gone) and emits events
+ * asynchronously. Tests drive the far ends with `answer`, `busy`, `callerHangsUp`, ...
+ */
+export function createFakeAri(app = 'callroute') {
+  const channels = new Map<string, AriChannel & { hangupCause?: number }>();
+  const bridges = new Map<string, AriBridge>();
+  const handlers = new Map<string, Set<Handler>>();
+  const calls: Array<{ op: string; args: unknown[] }> = [];
+  let counter = 0;
+
+  const emit = (event: Record<string, unknown>): void => {
+    const full = { application: app, timestamp: new Date().toISOString(), ...event } as AriEvent;
+    setImmediate(() => {
+      for (const h of [...(handlers.get(full.type) ?? [])]) h(full);
+    });
+  };
+  const gone = (method: string, path: string): AriHttpError =>
+    new AriHttpError({ status: 404, method, path, ariMessage: 'Channel not found' });
+  const need = (id: string, op: string): AriChannel => {
+    const c = channels.get(id);
+    if (!c) throw gone('POST', `/channels/${id}/${op}`);
+    return c;
+  };
+  const destroy = (id: string, cause: number): void => {
+    const c = channels.get(id);
+    if (!c) return;
+    channels.delete(id);
+    for (const b of bridges.values()) b.channels = b.channels.filter((x) => x !== id);
+    emit({ type: 'ChannelHangupRequest', channel: c, cause });
+    emit({ type: 'StasisEnd', channel: c });
+    emit({ type: 'ChannelDestroyed', channel: c, cause, cause_txt: String(cause) });
+  };
+  const newChannel = (id: string, exten: string, callerNumber: string): AriChannel => ({
+    id,
+    name: `PJSIP/fake-${id}`,
+    state: 'Ring',
+    caller: { name: '', number: callerNumber },
+    connected: { name: '', number: '' },
+    dialplan: { context: 'from-carrier', exten, priority: 1, app_name: 'Stasis', app_data: `${app},inbound` },
+    creationtime: new Date().toISOString(),
+  });
+
+  const client: AriClient = {
+    app,
+    state: 'connected' as AriConnectionState,
+    async connect() {},
+    async close() {},
+    on<T extends AriEventType>(type: T, handler: (event: AriEventOf<T>) => void) {
+      if (!handlers.has(type)) handlers.set(type, new Set());
+      handlers.get(type)!.add(handler as Handler);
+    },
+    off<T extends AriEventType>(type: T, handler: (event: AriEventOf<T>) => void) {
+      handlers.get(type)?.delete(handler as Handler);
+    },
+    onConnection() {
+      return () => {};
+    },
+    listenerCount() {
+      let n = 0;
+      for (const s of handlers.values()) n += s.size;
+      return n;
+    },
+    channels: {
+      async list() {
+        return [...channels.values()];
+      },
+      async get(id) {
+        return need(id, 'get');
+      },
+      async create(p) {
+        calls.push({ op: 'channels.create', args: [p] });
+        const id = p.channelId ?? `fake-${++counter}`;
+        const c = newChannel(id, p.endpoint, p.variables?.['CALLERID(num)'] ?? '');
+        c.state = 'Down';
+        c.dialplan = { context: '', exten: '', priority: 1 };
+        channels.set(id, c);
+        emit({ type: 'StasisStart', args: (p.appArgs ?? '').split(','), channel: c });
+        return c;
+      },
+      async dial(id, p) {
+        calls.push({ op: 'channels.dial', args: [id, p] });
+        need(id, 'dial').state = 'Ringing';
+      },
+      async answer(id) {
+        calls.push({ op: 'channels.answer', args: [id] });
+        need(id, 'answer').state = 'Up';
+      },
+      async ring(id) {
+        calls.push({ op: 'channels.ring', args: [id] });
+        need(id, 'ring');
+      },
+      async ringStop(id) {
+        need(id, 'ring');
+      },
+      async hangup(id, p) {
+        calls.push({ op: 'channels.hangup', args: [id, p] });
+        if (!channels.has(id)) throw gone('DELETE', `/channels/${id}`);
+        destroy(id, p?.reasonCode ?? 16);
+      },
+      async continueInDialplan(id) {
+        need(id, 'continue');
+      },
+      async setVariable(id) {
+        need(id, 'variable');
+      },
+    },
+    bridges: {
+      async list() {
+        return [...bridges.values()];
+      },
+      async get(id) {
+        const b = bridges.get(id);
+        if (!b) throw new AriHttpError({ status: 404, method: 'GET', path: `/bridges/${id}`, ariMessage: 'Bridge not found' });
+        return b;
+      },
+      async create(p) {
+        calls.push({ op: 'bridges.create', args: [p] });
+        const id = p.bridgeId ?? `bridge-${++counter}`;
+        const b: AriBridge = { id, technology: 'simple_bridge', bridge_type: 'mixing', bridge_class: 'stasis', name: p.name ?? '', channels: [] };
+        bridges.set(id, b);
+        return b;
+      },
+      async addChannel(id, ids) {
+        calls.push({ op: 'bridges.addChannel', args: [id, ids] });
+        const b = bridges.get(id);
+        if (!b) throw new AriHttpError({ status: 404, method: 'POST', path: `/bridges/${id}/addChannel`, ariMessage: 'Bridge not found' });
+        for (const c of ids) {
+          need(c, 'addChannel');
+          b.channels.push(c);
+        }
+      },
+      async removeChannel() {},
+      async destroy(id) {
+        calls.push({ op: 'bridges.destroy', args: [id] });
+        if (!bridges.delete(id)) throw new AriHttpError({ status: 404, method: 'DELETE', path: `/bridges/${id}`, ariMessage: 'Bridge not found' });
+      },
+      async record() {
+        throw new Error('not used');
+      },
+    },
+    recordings: {
+      async stopLive() {},
+      async getStored() {
+        return null;
+      },
+    },
+    applications: {
+      async get(name) {
+        return { name, channel_ids: [...channels.keys()], bridge_ids: [...bridges.keys()], endpoint_ids: [], device_names: [] };
+      },
+      async setEventFilter() {},
+      async subscribe() {},
+    },
+    asterisk: {
+      async info() {
+        return {};
+      },
+    },
+  };
+
+  return {
+    client,
+    channels,
+    bridges,
+    calls,
+    /** A carrier call arrives at the Stasis app. */
+    placeInbound(exten: string, callerNumber = '+15559876543', id = `in-${++counter}`): string {
+      const c = newChannel(id, exten, callerNumber);
+      channels.set(id, c);
+      emit({ type: 'StasisStart', args: ['inbound'], channel: c });
+      return id;
+    },
+    /** The destination answers. */
+    answer(id: string): void {
+      const c = channels.get(id);
+      if (!c) return;
+      c.state = 'Up';
+      emit({ type: 'Dial', peer: c, dialstatus: 'ANSWER' });
+      emit({ type: 'ChannelStateChange', channel: c });
+    },
+    /** A far end ends its leg with a cause (17 busy, 19 no answer, 16 normal hangup). */
+    farEndHangsUp(id: string, cause = 16, dialstatus?: string): void {
+      const c = channels.get(id);
+      if (!c) return;
+      if (dialstatus) emit({ type: 'Dial', peer: c, dialstatus });
+      destroy(id, cause);
+    },
+    outboundIds(): string[] {
+      return [...channels.keys()].filter((id) => id.startsWith('cr-'));
+    },
+    ops(op: string) {
+      return calls.filter((c) => c.op === op);
+    },
+  };
+}
+
+export type FakeAri = ReturnType<typeof createFakeAri>;
