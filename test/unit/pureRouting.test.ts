@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/loadConfig.js';
+import { isE164, normalizeNumber } from '../../src/routing/normalizeNumber.js';
+import { dialEndpoint, resolveRoute, type RoutableNumber } from '../../src/routing/resolveRoute.js';
+import { callOutcome, type CallFacts } from '../../src/telephony/session/callOutcome.js';
+import { canTransition, nextState, type CallState } from '../../src/telephony/session/callStates.js';
+
+describe('normalizeNumber', () => {
+  it.each([
+    ['+15551234567', '1', '+15551234567'],
+    ['15551234567', '1', '+15551234567'],
+    ['5551234567', '1', '+15551234567'],
+    ['(555) 123-4567', '1', '+15551234567'],
+    ['555.123.4567', '1', '+15551234567'],
+    ['01144207946000', '1', '+44207946000'],
+    ['0044207946000', '44', '+44207946000'],
+    ['020 7946 0000', '44', '+442079460000'],
+    ['sip:+15551234567@127.0.0.1:5060', '1', '+15551234567'],
+    ['tel:+15551234567', '1', '+15551234567'],
+    ['', '1', null],
+    ['abc', '1', null],
+    ['123', '1', null],
+    ['+0123456789', '1', null],
+    ['+1234567890123456', '1', null],
+    ['s', '1', null],
+  ])('%s (country %s) → %s', (raw, cc, expected) => {
+    expect(normalizeNumber(raw, cc)).toBe(expected);
+  });
+
+  it('isE164', () => {
+    expect(isE164('+15551234567')).toBe(true);
+    expect(isE164('15551234567')).toBe(false);
+    expect(isE164('+1555')).toBe(false);
+  });
+});
+
+describe('resolveRoute', () => {
+  const number: RoutableNumber = {
+    id: 7, accountId: 3, did: '+15551230000', destination: '+15550001111', ringTimeoutSeconds: 25,
+    enabled: true, source: 'google', medium: 'cpc', campaign: 'spring',
+  };
+  const policy = { rejectSipCode: 404, outboundEndpoint: 'destinations' };
+  it.each([
+    ['dial', { did: '+15551230000', number }, { kind: 'dial', endpoint: 'PJSIP/+15550001111@destinations', ringTimeoutSeconds: 25, callerIdNumber: '+15559876543' }],
+    ['unknown DID', { did: '+15551230000', number: undefined }, { kind: 'reject', reason: 'CR_ERR_DID_NOT_FOUND', sipCode: 404, cause: 1 }],
+    ['disabled', { did: '+15551230000', number: { ...number, enabled: false } }, { kind: 'reject', reason: 'CR_ERR_NUMBER_DISABLED', sipCode: 404, cause: 1 }],
+    ['not a number', { did: null, number: undefined }, { kind: 'reject', reason: 'CR_ERR_INVALID_NUMBER' }],
+  ] as const)('%s', (_name, call, expected) => {
+    expect(resolveRoute({ ...call, callerNumber: '+15559876543' }, policy)).toMatchObject(expected);
+  });
+
+  it('uses the configured rejection code and its cause', () => {
+    expect(resolveRoute({ did: '+15551230000', number: undefined, callerNumber: '' }, { ...policy, rejectSipCode: 403 })).toMatchObject({ sipCode: 403, cause: 21 });
+  });
+
+  it.each([
+    ['+15550001111', 'PJSIP/+15550001111@destinations'],
+    ['sip:desk@127.0.0.1:5080', 'PJSIP/destinations/sip:desk@127.0.0.1:5080'],
+  ])('dialEndpoint(%s) = %s', (dest, expected) => {
+    expect(dialEndpoint(dest, 'destinations')).toBe(expected);
+  });
+});
+
+describe('callOutcome', () => {
+  const base: CallFacts = { answered: false, endedBy: 'destination', dialStatus: null, destinationCause: null, ringTimedOut: false };
+  it.each<[string, Partial<CallFacts>, ReturnType<typeof callOutcome>]>([
+    ['answered', { answered: true, endedBy: 'caller' }, { disposition: 'answered', sipCode: 200, callerCause: 16 }],
+    ['busy by dial status', { dialStatus: 'BUSY', destinationCause: 17 }, { disposition: 'busy', sipCode: 486, callerCause: 17 }],
+    ['busy by cause', { destinationCause: 17 }, { disposition: 'busy', sipCode: 486, callerCause: 17 }],
+    ['no answer by Asterisk dial timeout', { dialStatus: 'NOANSWER', destinationCause: 16 }, { disposition: 'no-answer', sipCode: 480, callerCause: 19 }],
+    ['no answer by our timer', { endedBy: 'router', ringTimedOut: true }, { disposition: 'no-answer', sipCode: 480, callerCause: 19 }],
+    ['caller abandoned', { endedBy: 'caller' }, { disposition: 'caller-abandoned', sipCode: 487, callerCause: 16 }],
+    ['destination unavailable', { dialStatus: 'CHANUNAVAIL', destinationCause: 34 }, { disposition: 'failed', sipCode: 503, callerCause: 34 }],
+    ['router failure', { endedBy: 'router' }, { disposition: 'failed', sipCode: 503, callerCause: 34 }],
+  ])('%s', (_name, facts, expected) => {
+    expect(callOutcome({ ...base, ...facts })).toEqual(expected);
+  });
+});
+
+describe('call states', () => {
+  const all: CallState[] = ['received', 'routing', 'dialing', 'bridged', 'ending', 'ended', 'rejected'];
+  it('ended is reachable from every non-terminal state', () => {
+    for (const s of all.filter((x) => x !== 'ended')) expect(canTransition(s, 'ended')).toBe(true);
+  });
+  it('terminal states are sticky: late events do not rewrite them', () => {
+    for (const to of all) expect(nextState('ended', to)).toBe('ended');
+    expect(nextState('bridged', 'dialing')).toBe('bridged');
+    expect(nextState('rejected', 'bridged')).toBe('rejected');
+  });
+  it.each<[CallState, CallState, boolean]>([
+    ['received', 'routing', true],
+    ['routing', 'dialing', true],
+    ['routing', 'rejected', true],
+    ['dialing', 'bridged', true],
+    ['received', 'bridged', false],
+    ['ending', 'bridged', false],
+  ])('%s → %s allowed: %s', (from, to, ok) => {
+    expect(canTransition(from, to)).toBe(ok);
+  });
+});
+
+describe('loadConfig', () => {
+  const good = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'secret' };
+  it('applies defaults and freezes', () => {
+    const c = loadConfig(good);
+    expect(c.ari).toMatchObject({ url: 'http://127.0.0.1:8088', host: '127.0.0.1', port: 8088, app: 'callroute' });
+    expect(c.routing.rejectSipCode).toBe(404);
+    expect(Object.isFrozen(c.sip)).toBe(true);
+  });
+  it('names every bad key in one error', () => {
+    let message = '';
+    try {
+      loadConfig({ SIP_PORT: 'x', REJECT_SIP_CODE: '499', FALLBACK_MODE: 'dial' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const key of ['CALLROUTE_ADMIN_TOKEN', 'ARI_PASSWORD', 'SIP_PORT', 'REJECT_SIP_CODE', 'FALLBACK_DESTINATION']) {
+      expect(message).toContain(key);
+    }
+  });
+});
