@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The README's start command: sets up a fresh Debian 12 machine (as root) and runs the whole
+# system on loopback: Asterisk sandbox, router + admin API, SQLite file. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh
+
+mkdir -p data
+CONFIG_FILE="${CALLROUTE_CONFIG_FILE:-$PWD/data/callroute.env}"
+if [ ! -f "$CONFIG_FILE" ]; then
+  umask 077
+  cat > "$CONFIG_FILE" <<CONF
+# Written by the first start; edit and restart. Keys: README "Configuration".
+CALLROUTE_DB_PATH=$PWD/data/callroute.db
+CALLROUTE_ADMIN_TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+ARI_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+FALLBACK_MODE=reject
+FALLBACK_SIP_CODE=503
+CONF
+  umask 022
+fi
+export CALLROUTE_CONFIG_FILE="$CONFIG_FILE"
+
+echo "building"
+npx tsc -p tsconfig.build.json
+npx tsx scripts/seedDemo.ts
+
+npx tsx scripts/asterisk-sandbox.ts start --instance dev
+stop_all() {
+  [ -n "${ROUTER_PID:-}" ] && kill "$ROUTER_PID" 2>/dev/null && wait "$ROUTER_PID" 2>/dev/null || true
+  npx tsx scripts/asterisk-sandbox.ts stop --instance dev || true
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
+
+node --enable-source-maps dist/src/main.js >> data/router.log 2>&1 &
+ROUTER_PID=$!
+npx tsx scripts/waitForRouter.ts
+
+TOKEN=$(grep '^CALLROUTE_ADMIN_TOKEN=' "$CONFIG_FILE" | cut -d= -f2-)
+PORT=$(grep '^CALLROUTE_HTTP_PORT=' "$CONFIG_FILE" | cut -d= -f2- || true)
+API="http://127.0.0.1:${PORT:-8080}"
+cat <<INFO
+
+callroute is running on loopback.
+  admin API      $API/v1   (Authorization: Bearer $TOKEN)
+  health         curl -s $API/health
+  Asterisk SIP   127.0.0.1:5060 (carrier trunk accepted from 127.0.0.1:5070; destinations on 127.0.0.1:5080)
+  database       $PWD/data/callroute.db       router log: data/router.log
+  config         $CONFIG_FILE
+
+Place a test call (another terminal): sipp answers on the demo destination, sipp calls the demo number,
+and the script checks routing, two-way audio and the call record:
+  npx tsx scripts/callflow-check.ts --did +15551230000 --expect-destination +15550001111 --api $API --token $TOKEN
+
+List the calls:
+  curl -s -H "Authorization: Bearer $TOKEN" $API/v1/calls
+
+Ctrl-C stops the router and Asterisk.
+INFO
+wait "$ROUTER_PID"
