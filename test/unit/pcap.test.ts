@@ -86,7 +86,7 @@ function pcapFile(records: Rec[], opts: { linkType?: number; bigEndian?: boolean
   w16(g, 4, 6);
   w32(g, 262144, 16);
   w32(g, opts.linkType ?? LINKTYPE_EN10MB, 20);
-  const parts = [g];
+  const parts: Buffer[] = [g];
   for (const r of records) {
     const h = Buffer.alloc(16);
     w32(h, r.sec, 0);
