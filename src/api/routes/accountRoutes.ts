@@ -1,0 +1,81 @@
+import type { FastifyInstance } from 'fastify';
+import { CallrouteError } from '../../errors.js';
+import { createAccount, getAccount, listAccounts, updateAccount } from '../../persistence/accountRepository.js';
+import type { AccountRow } from '../../persistence/schema.js';
+import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
+import type { RouteDeps } from './routeDeps.js';
+
+const accountDto = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'name', 'createdAt', 'updatedAt'],
+  properties: { id: { type: 'integer' }, name: { type: 'string' }, createdAt: isoTime, updatedAt: isoTime },
+} as const;
+
+// At least one non-space character: the name is stored trimmed.
+const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
+
+export function toAccountDto(row: AccountRow) {
+  return { id: row.id, name: row.name, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+}
+
+function notFound(id: number): CallrouteError {
+  return new CallrouteError('CR_ERR_NOT_FOUND', `account ${id} not found`, { field: 'params.id' });
+}
+
+export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
+  app.post<{ Body: { name: string } }>(
+    '/accounts',
+    {
+      schema: {
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name } },
+        response: { 201: accountDto },
+      },
+    },
+    async (request, reply) => reply.code(201).send(toAccountDto(createAccount(db, { name: request.body.name.trim() }))),
+  );
+
+  app.get(
+    '/accounts',
+    {
+      schema: {
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['accounts'],
+            properties: { accounts: { type: 'array', items: accountDto } },
+          },
+        },
+      },
+    },
+    async () => ({ accounts: listAccounts(db).map(toAccountDto) }),
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/accounts/:id',
+    { schema: { params: idParams, response: { 200: accountDto } } },
+    async (request) => {
+      const row = getAccount(db, request.params.id);
+      if (!row) throw notFound(request.params.id);
+      return toAccountDto(row);
+    },
+  );
+
+  app.patch<{ Params: IdParams; Body: { name?: string } }>(
+    '/accounts/:id',
+    {
+      schema: {
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name } },
+        response: { 200: accountDto },
+      },
+    },
+    async (request) => {
+      const { name: newName } = request.body;
+      const row = updateAccount(db, request.params.id, newName === undefined ? {} : { name: newName.trim() });
+      if (!row) throw notFound(request.params.id);
+      return toAccountDto(row);
+    },
+  );
+}

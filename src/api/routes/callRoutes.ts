@@ -1,0 +1,144 @@
+import type { FastifyInstance } from 'fastify';
+import { CallrouteError } from '../../errors.js';
+import {
+  CALLS_DEFAULT_LIMIT,
+  CALLS_MAX_LIMIT,
+  getCall,
+  listCalls,
+  type CallFilter,
+} from '../../persistence/callQueries.js';
+import { CALL_DISPOSITIONS, type CallDisposition, type CallRow } from '../../persistence/schema.js';
+import { normalizeNumber } from '../../routing/normalizeNumber.js';
+import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
+import { inRequestPart } from '../errorHandler.js';
+import type { RouteDeps } from './routeDeps.js';
+
+const nullableStr = { type: ['string', 'null'] } as const;
+const nullableInt = { type: ['integer', 'null'] } as const;
+const nullableNum = { type: ['number', 'null'] } as const;
+
+const callDto = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'integer' },
+    accountId: nullableInt,
+    trackingNumberId: nullableInt,
+    did: { type: 'string' },
+    callerNumber: nullableStr,
+    callerName: nullableStr,
+    source: nullableStr,
+    medium: nullableStr,
+    campaign: nullableStr,
+    destination: nullableStr,
+    finished: { type: 'boolean' },
+    disposition: nullableStr,
+    sipCode: nullableInt,
+    hangupCause: nullableInt,
+    endedBy: nullableStr,
+    arrivedAt: isoTime,
+    answeredAt: nullableIsoTime,
+    endedAt: nullableIsoTime,
+    ringSeconds: nullableNum,
+    talkSeconds: nullableNum,
+    inboundChannelId: { type: 'string' },
+    outboundChannelId: nullableStr,
+    bridgeId: nullableStr,
+    reconciled: { type: 'boolean' },
+  },
+} as const;
+
+export function toCallDto(row: CallRow) {
+  return {
+    ...row,
+    arrivedAt: iso(row.arrivedAt),
+    answeredAt: isoOrNull(row.answeredAt),
+    endedAt: isoOrNull(row.endedAt),
+  };
+}
+
+interface CallsQuery {
+  from?: string;
+  to?: string;
+  accountId?: number;
+  did?: string;
+  disposition?: CallDisposition;
+  source?: string;
+  cursor?: string;
+  limit: number;
+}
+
+function parseTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) {
+    throw new CallrouteError('CR_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { field });
+  }
+  return ms;
+}
+
+export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: RouteDeps): void {
+  app.get<{ Querystring: CallsQuery }>(
+    '/calls',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            accountId: { type: 'integer', minimum: 1 },
+            did: { type: 'string', minLength: 1, maxLength: 64 },
+            disposition: { type: 'string', enum: [...CALL_DISPOSITIONS] },
+            source: { type: 'string', minLength: 1, maxLength: 200 },
+            cursor: { type: 'string', minLength: 1, maxLength: 200 },
+            limit: { type: 'integer', minimum: 1, maximum: CALLS_MAX_LIMIT, default: CALLS_DEFAULT_LIMIT },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['calls', 'nextCursor'],
+            properties: { calls: { type: 'array', items: callDto }, nextCursor: nullableStr },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const from = parseTime(q.from, 'querystring.from');
+      const to = parseTime(q.to, 'querystring.to');
+      if (from !== undefined && to !== undefined && from > to) {
+        throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', {
+          field: 'querystring.from',
+        });
+      }
+      const filter: CallFilter = { limit: q.limit };
+      if (from !== undefined) filter.from = from;
+      if (to !== undefined) filter.to = to;
+      if (q.accountId !== undefined) filter.accountId = q.accountId;
+      // Stored DIDs are E.164; a value that cannot be normalised (calls to garbage numbers are
+      // recorded as dialed) is matched exactly as given.
+      if (q.did !== undefined) filter.did = normalizeNumber(q.did, defaultCountryCode) ?? q.did.trim();
+      if (q.disposition !== undefined) filter.disposition = q.disposition;
+      if (q.source !== undefined) filter.source = q.source;
+      if (q.cursor !== undefined) filter.cursor = q.cursor;
+      const page = inRequestPart('querystring', () => listCalls(db, filter));
+      return { calls: page.calls.map(toCallDto), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/calls/:id',
+    { schema: { params: idParams, response: { 200: callDto } } },
+    async (request) => {
+      const row = getCall(db, request.params.id);
+      if (!row) {
+        throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
+      }
+      return toCallDto(row);
+    },
+  );
+}

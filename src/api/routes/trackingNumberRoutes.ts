@@ -1,0 +1,243 @@
+import type { FastifyInstance } from 'fastify';
+import { CallrouteError } from '../../errors.js';
+import { getAccount } from '../../persistence/accountRepository.js';
+import type { TrackingNumberRow } from '../../persistence/schema.js';
+import {
+  createTrackingNumber,
+  getTrackingNumber,
+  listTrackingNumbers,
+  setTrackingNumberEnabled,
+  updateTrackingNumber,
+  type TrackingNumberPatch,
+} from '../../persistence/trackingNumberRepository.js';
+import { normalizeNumber } from '../../routing/normalizeNumber.js';
+import { idParams, iso, isoTime, nullableString, type IdParams } from '../apiSchemas.js';
+import { inRequestPart } from '../errorHandler.js';
+import { normalizeDestination } from '../normalizeDestination.js';
+import type { RouteDeps } from './routeDeps.js';
+
+const nullableStr = { type: ['string', 'null'] } as const;
+
+const trackingNumberDto = {
+  type: 'object',
+  additionalProperties: false,
+  required: [
+    'id',
+    'accountId',
+    'did',
+    'label',
+    'destination',
+    'ringTimeoutSeconds',
+    'enabled',
+    'source',
+    'medium',
+    'campaign',
+    'createdAt',
+    'updatedAt',
+  ],
+  properties: {
+    id: { type: 'integer' },
+    accountId: { type: 'integer' },
+    did: { type: 'string' },
+    label: nullableStr,
+    destination: { type: 'string' },
+    ringTimeoutSeconds: { type: 'integer' },
+    enabled: { type: 'boolean' },
+    source: nullableStr,
+    medium: nullableStr,
+    campaign: nullableStr,
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  },
+} as const;
+
+const writable = {
+  accountId: { type: 'integer', minimum: 1 },
+  did: { type: 'string', minLength: 1, maxLength: 64 },
+  destination: { type: 'string', minLength: 1, maxLength: 256 },
+  label: nullableString(200),
+  ringTimeoutSeconds: { type: 'integer', minimum: 5, maximum: 300 },
+  enabled: { type: 'boolean' },
+  source: nullableString(200),
+  medium: nullableString(200),
+  campaign: nullableString(200),
+} as const;
+
+interface CreateBody {
+  accountId: number;
+  did: string;
+  destination: string;
+  label?: string | null;
+  ringTimeoutSeconds: number;
+  enabled: boolean;
+  source?: string | null;
+  medium?: string | null;
+  campaign?: string | null;
+}
+
+type PatchBody = Partial<CreateBody>;
+
+export function toTrackingNumberDto(row: TrackingNumberRow) {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    did: row.did,
+    label: row.label,
+    destination: row.destination,
+    ringTimeoutSeconds: row.ringTimeoutSeconds,
+    enabled: row.enabled,
+    source: row.source,
+    medium: row.medium,
+    campaign: row.campaign,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
+}
+
+function notFound(id: number): CallrouteError {
+  return new CallrouteError('CR_ERR_NOT_FOUND', `tracking number ${id} not found`, { field: 'params.id' });
+}
+
+export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryCode }: RouteDeps): void {
+  function did(raw: string): string {
+    const e164 = normalizeNumber(raw, defaultCountryCode);
+    if (!e164) {
+      throw new CallrouteError('CR_ERR_INVALID_NUMBER', `body.did is not a valid phone number: ${raw}`, {
+        field: 'body.did',
+      });
+    }
+    return e164;
+  }
+
+  function destination(raw: string): string {
+    const value = normalizeDestination(raw, defaultCountryCode);
+    if (!value) {
+      throw new CallrouteError(
+        'CR_ERR_VALIDATION',
+        'body.destination must be an E.164 number or a sip:user@host[:port] URI',
+        { field: 'body.destination' },
+      );
+    }
+    return value;
+  }
+
+  // Checked before writing for a clear 400; the foreign key still guards the write itself.
+  function existingAccount(accountId: number): number {
+    if (!getAccount(db, accountId)) {
+      throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, {
+        field: 'body.accountId',
+      });
+    }
+    return accountId;
+  }
+
+  app.post<{ Body: CreateBody }>(
+    '/tracking-numbers',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['accountId', 'did', 'destination'],
+          properties: {
+            ...writable,
+            ringTimeoutSeconds: { ...writable.ringTimeoutSeconds, default: 30 },
+            enabled: { ...writable.enabled, default: true },
+          },
+        },
+        response: { 201: trackingNumberDto },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      const input = {
+        accountId: existingAccount(b.accountId),
+        did: did(b.did),
+        destination: destination(b.destination),
+        label: b.label ?? null,
+        ringTimeoutSeconds: b.ringTimeoutSeconds,
+        enabled: b.enabled,
+        source: b.source ?? null,
+        medium: b.medium ?? null,
+        campaign: b.campaign ?? null,
+      };
+      const row = inRequestPart('body', () => createTrackingNumber(db, input));
+      return reply.code(201).send(toTrackingNumberDto(row));
+    },
+  );
+
+  app.get<{ Querystring: { accountId?: number } }>(
+    '/tracking-numbers',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { accountId: { type: 'integer', minimum: 1 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['trackingNumbers'],
+            properties: { trackingNumbers: { type: 'array', items: trackingNumberDto } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { accountId } = request.query;
+      const rows = listTrackingNumbers(db, accountId === undefined ? {} : { accountId });
+      return { trackingNumbers: rows.map(toTrackingNumberDto) };
+    },
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/tracking-numbers/:id',
+    { schema: { params: idParams, response: { 200: trackingNumberDto } } },
+    async (request) => {
+      const row = getTrackingNumber(db, request.params.id);
+      if (!row) throw notFound(request.params.id);
+      return toTrackingNumberDto(row);
+    },
+  );
+
+  app.patch<{ Params: IdParams; Body: PatchBody }>(
+    '/tracking-numbers/:id',
+    {
+      schema: {
+        params: idParams,
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: writable },
+        response: { 200: trackingNumberDto },
+      },
+    },
+    async (request) => {
+      const b = request.body;
+      const patch: TrackingNumberPatch = {};
+      if (b.accountId !== undefined) patch.accountId = existingAccount(b.accountId);
+      if (b.did !== undefined) patch.did = did(b.did);
+      if (b.destination !== undefined) patch.destination = destination(b.destination);
+      if (b.ringTimeoutSeconds !== undefined) patch.ringTimeoutSeconds = b.ringTimeoutSeconds;
+      if (b.enabled !== undefined) patch.enabled = b.enabled;
+      if (b.label !== undefined) patch.label = b.label;
+      if (b.source !== undefined) patch.source = b.source;
+      if (b.medium !== undefined) patch.medium = b.medium;
+      if (b.campaign !== undefined) patch.campaign = b.campaign;
+      const row = inRequestPart('body', () => updateTrackingNumber(db, request.params.id, patch));
+      if (!row) throw notFound(request.params.id);
+      return toTrackingNumberDto(row);
+    },
+  );
+
+  for (const action of ['disable', 'enable'] as const) {
+    app.post<{ Params: IdParams }>(
+      `/tracking-numbers/:id/${action}`,
+      { schema: { params: idParams, response: { 200: trackingNumberDto } } },
+      async (request) => {
+        const row = setTrackingNumberEnabled(db, request.params.id, action === 'enable');
+        if (!row) throw notFound(request.params.id);
+        return toTrackingNumberDto(row);
+      },
+    );
+  }
+}

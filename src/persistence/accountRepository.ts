@@ -1,0 +1,36 @@
+import { asc, eq } from 'drizzle-orm';
+import type { Db } from './openDatabase.js';
+import { accounts, type AccountRow } from './schema.js';
+
+export interface AccountInput {
+  name: string;
+}
+
+export function createAccount(db: Db, input: AccountInput, now: number = Date.now()): AccountRow {
+  return db.insert(accounts).values({ name: input.name, createdAt: now, updatedAt: now }).returning().get();
+}
+
+export function listAccounts(db: Db): AccountRow[] {
+  return db.select().from(accounts).orderBy(asc(accounts.id)).all();
+}
+
+export function getAccount(db: Db, id: number): AccountRow | undefined {
+  return db.select().from(accounts).where(eq(accounts.id, id)).get();
+}
+
+/** Returns the updated row, or undefined when no account has this id. */
+export function updateAccount(
+  db: Db,
+  id: number,
+  patch: Partial<AccountInput>,
+  now: number = Date.now(),
+): AccountRow | undefined {
+  return (
+    db
+      .update(accounts)
+      .set({ ...patch, updatedAt: now })
+      .where(eq(accounts.id, id))
+      .returning()
+      .get()
+  );
+}

@@ -1,0 +1,87 @@
+import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import { CallrouteError } from '../errors.js';
+import type { Db } from './openDatabase.js';
+import { calls, type CallDisposition, type CallRow } from './schema.js';
+
+export const CALLS_DEFAULT_LIMIT = 50;
+export const CALLS_MAX_LIMIT = 500;
+
+export interface CallFilter {
+  /** Inclusive lower bound on arrived_at (ms). */
+  from?: number;
+  /** Exclusive upper bound on arrived_at (ms). */
+  to?: number;
+  accountId?: number;
+  /** E.164, as stored. */
+  did?: string;
+  disposition?: CallDisposition;
+  source?: string;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+  /** 1–500, default 50. */
+  limit?: number;
+}
+
+export interface CallPage {
+  calls: CallRow[];
+  /** Null on the last page. */
+  nextCursor: string | null;
+}
+
+interface CallCursor {
+  arrivedAt: number;
+  id: number;
+}
+
+/** Encodes the keyset position (arrivedAt, id) of the last row of a page. Opaque to clients. */
+export function encodeCallCursor(c: CallCursor): string {
+  return Buffer.from(`v1:${c.arrivedAt}:${c.id}`, 'utf8').toString('base64url');
+}
+
+/** Throws CR_ERR_VALIDATION (details.field `cursor`) for anything encodeCallCursor did not produce. */
+export function decodeCallCursor(cursor: string): CallCursor {
+  const m = /^v1:(\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const arrivedAt = Number(m?.[1]);
+  const id = Number(m?.[2]);
+  if (!m || !Number.isSafeInteger(arrivedAt) || !Number.isSafeInteger(id)) {
+    throw new CallrouteError('CR_ERR_VALIDATION', 'cursor is not valid', { field: 'cursor' });
+  }
+  return { arrivedAt, id };
+}
+
+/**
+ * Calls newest first (arrived_at desc, id desc) with keyset pagination, so a page costs the same
+ * however deep it is and rows inserted meanwhile never shift later pages. The (account_id, arrived_at),
+ * (did, arrived_at) and (arrived_at) indexes serve the common filters; disposition and source filter
+ * the rows those indexes yield.
+ */
+export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
+  const limit = Math.min(Math.max(Math.trunc(filter.limit ?? CALLS_DEFAULT_LIMIT), 1), CALLS_MAX_LIMIT);
+  const where: SQL[] = [];
+  if (filter.from !== undefined) where.push(gte(calls.arrivedAt, filter.from));
+  if (filter.to !== undefined) where.push(lt(calls.arrivedAt, filter.to));
+  if (filter.accountId !== undefined) where.push(eq(calls.accountId, filter.accountId));
+  if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
+  if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
+  if (filter.source !== undefined) where.push(eq(calls.source, filter.source));
+  if (filter.cursor !== undefined) {
+    const c = decodeCallCursor(filter.cursor);
+    const after = or(lt(calls.arrivedAt, c.arrivedAt), and(eq(calls.arrivedAt, c.arrivedAt), lt(calls.id, c.id)));
+    if (after) where.push(after);
+  }
+  const rows = db
+    .select()
+    .from(calls)
+    .where(and(...where))
+    .orderBy(desc(calls.arrivedAt), desc(calls.id))
+    .limit(limit + 1)
+    .all();
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const nextCursor = rows.length > limit && last ? encodeCallCursor({ arrivedAt: last.arrivedAt, id: last.id }) : null;
+  return { calls: page, nextCursor };
+}
+
+export function getCall(db: Db, id: number): CallRow | undefined {
+  return db.select().from(calls).where(eq(calls.id, id)).get();
+}
