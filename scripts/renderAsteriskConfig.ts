@@ -1,0 +1,155 @@
+/**
+ * Renders the Asterisk configuration we ship (`asterisk-config/*.conf`, `{{PLACEHOLDER}}` templates)
+ * from callroute's Config, so ports, addresses and credentials are written once.
+ *
+ * CLI, for operators installing on a production Asterisk (writes only our files; point Asterisk's
+ * astetcdir at a directory holding nothing else):
+ *
+ *   ARI_PASSWORD=... CALLROUTE_ADMIN_TOKEN=... npx tsx scripts/renderAsteriskConfig.ts /etc/asterisk
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, SIP_CODE_TO_CAUSE, type Config } from '../src/config/loadConfig.js';
+
+/** Finds `asterisk-config/` from this file, whether run by tsx (scripts/) or compiled (dist/scripts/). */
+export function templateDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i += 1) {
+    const candidate = join(dir, 'asterisk-config');
+    if (existsSync(join(candidate, 'modules.conf'))) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('asterisk-config/ not found next to the scripts');
+}
+
+/**
+ * A value as Asterisk's config parser reads it back: `;` starts a comment unless escaped, and a
+ * line break or surrounding blanks cannot be written at all.
+ */
+function confValue(key: string, value: string): string {
+  if (/[\r\n]/.test(value) || value !== value.trim() || value === '') {
+    throw new Error(`${key} cannot be written to an Asterisk config file (empty, line break or surrounding blanks)`);
+  }
+  return value.replace(/;/g, '\\;');
+}
+
+/** A name usable as a config section / dialplan application argument. */
+function confName(key: string, value: string): string {
+  if (!/^[A-Za-z0-9_.-]+$/.test(value)) throw new Error(`${key} must use only letters, digits, _ . - (got "${value}")`);
+  return value;
+}
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * The dialplan run when `Stasis()` fails because the router is not connected (context
+ * `callroute-fallback`, entered with the dialed number).
+ *
+ * @example fallbackDialplan({ mode: 'reject', sipCode: 503, destination: '', ringTimeoutSeconds: 30 })
+ *   // 'exten => _X.,1,Log(WARNING,...)\n same => n,Hangup(34)\nexten => _+X.,1,...'
+ */
+export function fallbackDialplan(fallback: Config['fallback']): string {
+  let steps: string[];
+  if (fallback.mode === 'reject') {
+    const cause = SIP_CODE_TO_CAUSE[fallback.sipCode];
+    if (cause === undefined) throw new Error(`FALLBACK_SIP_CODE ${fallback.sipCode} has no Q.850 cause`);
+    // chan_pjsip turns the hangup cause of an unanswered channel back into the SIP response.
+    steps = [`Hangup(${cause})`];
+  } else {
+    steps = [
+      `Dial(${dialTarget(fallback.destination)},${fallback.ringTimeoutSeconds})`,
+      'Goto(callroute-dialstatus,${DIALSTATUS},1)',
+    ];
+  }
+  const log = 'Log(WARNING,router not connected: fallback for call from ${CALLERID(num)} to ${EXTEN})';
+  return ['_X.', '_+X.']
+    .map((pattern) => [`exten => ${pattern},1,${log}`, ...steps.map((s) => ` same => n,${s}`)].join('\n'))
+    .join('\n');
+}
+
+/**
+ * The Dial() target for a destination reached through the outbound trunk.
+ *
+ * @example dialTarget('+15557654321') // 'PJSIP/+15557654321@destinations'
+ * @example dialTarget('sip:desk@10.0.0.5:5062') // 'PJSIP/destinations/sip:desk@10.0.0.5:5062'
+ */
+export function dialTarget(destination: string): string {
+  if (/^sips?:[^\s,;|&()]+$/.test(destination)) return `PJSIP/destinations/${destination}`;
+  if (/^\+?[0-9]{2,20}$/.test(destination)) return `PJSIP/${destination}@destinations`;
+  throw new Error(`FALLBACK_DESTINATION must be an E.164 number or a sip: URI (got "${destination}")`);
+}
+
+function placeholders(config: Config): Record<string, string> {
+  const bind = config.sip.bindHost;
+  const fallback = config.fallback;
+  return {
+    ARI_HOST: confValue('ARI_URL host', config.ari.host),
+    ARI_PORT: String(config.ari.port),
+    ARI_USERNAME: confName('ARI_USERNAME', config.ari.username),
+    ARI_PASSWORD: confValue('ARI_PASSWORD', config.ari.password),
+    ARI_APP: confName('ARI_APP', config.ari.app),
+    SIP_BIND_HOST: confValue('SIP_BIND_HOST', bind),
+    SIP_PORT: String(config.sip.port),
+    CARRIER_ADDRESS: config.sip.carrierAddress,
+    OUTBOUND_TRUNK_ADDRESS: config.sip.outboundTrunkAddress,
+    RTP_PORT_START: String(config.sip.rtpPortStart),
+    RTP_PORT_END: String(config.sip.rtpPortEnd),
+    // Without media_address + bind_rtp_to_media_address, RTP binds the wildcard address even when
+    // SIP is on loopback. A wildcard SIP bind leaves RTP on the wildcard too.
+    MEDIA_SETTINGS: WILDCARD_HOSTS.has(bind)
+      ? '; SIP binds the wildcard address: RTP does too.'
+      : `media_address = ${bind}\nbind_rtp_to_media_address = yes`,
+    FALLBACK_SUMMARY:
+      fallback.mode === 'reject'
+        ? `reject with SIP ${fallback.sipCode}`
+        : `dial ${fallback.destination} for ${fallback.ringTimeoutSeconds} s`,
+    FALLBACK_DIALPLAN: fallbackDialplan(fallback),
+  };
+}
+
+/** Replaces every `{{NAME}}`; an unknown name is an error, so a typo never ships a literal placeholder. */
+export function renderTemplate(name: string, text: string, values: Record<string, string>): string {
+  return text.replace(/\{\{([A-Z0-9_]+)\}\}/g, (_m, key: string) => {
+    const v = values[key];
+    if (v === undefined) throw new Error(`${name}: unknown placeholder {{${key}}}`);
+    return v;
+  });
+}
+
+/** Every file of our Asterisk configuration, rendered: file name → text. */
+export function renderAsteriskConfig(config: Config): Map<string, string> {
+  const dir = templateDir();
+  const values = placeholders(config);
+  const out = new Map<string, string>();
+  for (const file of readdirSync(dir).sort()) {
+    if (!file.endsWith('.conf')) continue;
+    out.set(file, renderTemplate(file, readFileSync(join(dir, file), 'utf8'), values));
+  }
+  return out;
+}
+
+/** Writes the rendered files into `dir` (created if missing); returns the file names written. */
+export function writeAsteriskConfig(config: Config, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files = renderAsteriskConfig(config);
+  // ari.conf holds the ARI password: readable by its owner only (the sandbox chowns it to asterisk).
+  for (const [file, text] of files) writeFileSync(join(dir, file), text, { mode: 0o640 });
+  return [...files.keys()];
+}
+
+const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const outDir = process.argv[2];
+  if (!outDir) {
+    process.stderr.write('usage: npx tsx scripts/renderAsteriskConfig.ts OUTDIR\n');
+    process.exit(2);
+  }
+  try {
+    const written = writeAsteriskConfig(loadConfig(process.env), outDir);
+    process.stdout.write(`wrote ${written.join(' ')} to ${resolve(outDir)}\n`);
+  } catch (err) {
+    process.stderr.write(`renderAsteriskConfig: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
