@@ -145,11 +145,20 @@ export type HangupReason =
 
 export type AriConnectionState = 'connecting' | 'connected' | 'disconnected' | 'closed';
 
+export interface AriConnectOptions {
+  /** Default true: wait for the first connect. */
+  wait?: boolean;
+}
+
 export interface AriClient {
   readonly app: string;
 
-  /** Opens the event websocket; resolves on the first successful connect, keeps reconnecting forever after. */
-  connect(): Promise<void>;
+  /**
+   * Opens the event websocket; resolves on the first successful connect, keeps reconnecting forever after.
+   * Rejects with a `CallrouteError` `CR_ERR_ARI_AUTH` when Asterisk refuses the credentials (then it stops).
+   * `{ wait: false }` resolves at once and keeps trying in the background (failures, auth included, are logged).
+   */
+  connect(options?: AriConnectOptions): Promise<void>;
   /** Closes the websocket for good (no reconnect) and the HTTP connection pool. */
   close(): Promise<void>;
   readonly state: AriConnectionState;
