@@ -45,6 +45,8 @@ class FakeAri {
   /** Status to refuse upgrades with (e.g. 503 while "Asterisk is starting"); undefined accepts them. */
   refuseUpgradesWith: number | undefined;
   route: (req: Recorded) => Reply = () => ({ status: 204 });
+  /** The password Asterisk accepts; tests change it to play an operator rotating credentials. */
+  password = PASS;
   inFlight = 0;
   maxInFlight = 0;
   maxTcpConnections = 0;
@@ -70,7 +72,7 @@ class FakeAri {
       const refuse = (status: number, text: string): void => {
         socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
       };
-      if (req.headers.authorization !== basic(USER, PASS)) return refuse(401, 'Unauthorized');
+      if (req.headers.authorization !== basic(USER, this.password)) return refuse(401, 'Unauthorized');
       if (url.pathname !== '/ari/events') return refuse(404, 'Not Found');
       if (this.refuseUpgradesWith !== undefined) return refuse(this.refuseUpgradesWith, 'Unavailable');
       this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -95,7 +97,7 @@ class FakeAri {
       body: text ? (JSON.parse(text) as unknown) : undefined,
     };
     this.requests.push(rec);
-    if (rec.authorization !== basic(USER, PASS)) {
+    if (rec.authorization !== basic(USER, this.password)) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Authentication required' }));
       return;
     }
@@ -416,6 +418,17 @@ describe('ARI events websocket', () => {
     expect(JSON.stringify(lines)).not.toContain('wrong');
     // The process is alive and the client still usable: REST reports the same refusal as an error.
     await expect(ari.asterisk.info()).rejects.toMatchObject({ status: 401, code: 'CR_ERR_ARI_AUTH' });
+  });
+
+  it('keeps reconnecting through a 401 once the credentials have worked', async () => {
+    const { fake, ari, lines } = await setup();
+    await ari.connect();
+    fake.password = 'rotated';
+    fake.dropSockets();
+    await until(() => fake.upgrades >= 4, 'refused reconnects');
+    expect(lines.some((l) => l.msg === 'ari credentials refused, retrying')).toBe(true);
+    fake.password = PASS;
+    await until(() => ari.state === 'connected', 'connected again');
   });
 
   it('keeps retrying a first connect that fails for other reasons and resolves once Asterisk is up', async () => {

@@ -141,6 +141,8 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
   /** True when a connect() caller waits: then an auth failure rejects it and stops instead of retrying. */
   let waiting = false;
   let closing: Promise<void> | null = null;
+  /** Once credentials have worked, a later 401 (password changed, Asterisk mid-reload) is retried, never fatal. */
+  let everConnected = false;
 
   function notify(next: AriConnectionState): void {
     for (const handler of [...connectionHandlers]) {
@@ -244,6 +246,7 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
     }
     if (gen !== generation || ws.readyState !== WebSocket.OPEN) return;
     state = 'connected';
+    everConnected = true;
     attempt = 0;
     failuresLogged = 0;
     startPing(ws);
@@ -301,7 +304,7 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
 
       if (authRefused) {
         const err = new AriHttpError({ status: 401, method: 'GET', path: '/events', ariMessage: 'credentials refused' });
-        if (waiting && firstConnect) {
+        if (waiting && firstConnect && !everConnected) {
           // Wrong credentials do not fix themselves: give up and let the caller report it.
           log.error({ err, url: eventsUrl.origin }, 'ari credentials refused');
           const pending = firstConnect;
@@ -309,7 +312,6 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
           waiting = false;
           started = false;
           pending.reject(err);
-          if (wasConnected) notify('disconnected');
           return;
         }
         log.error({ err, url: eventsUrl.origin }, 'ari credentials refused, retrying');
