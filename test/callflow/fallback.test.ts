@@ -153,7 +153,7 @@ describe('router not connected: dialplan fallback', () => {
     const rtp = await capture.stop();
     capture = undefined;
     const flows = rtp.describe();
-    // ~3 s of 20 ms packets is ~150 each way; 50 proves sustained audio, not a stray packet.
+    // g711a.pcap sends 30 ms packets: ~3 s is ~90 each way; 50 proves sustained audio, not a stray packet.
     expect(rtp.packetsTo(CARRIER_MEDIA), `carrier heard the destination?\n${flows}`).toBeGreaterThanOrEqual(50);
     expect(rtp.packetsTo(DESTINATION_MEDIA), `destination heard the carrier?\n${flows}`).toBeGreaterThanOrEqual(50);
     // Media is anchored in Asterisk (direct_media = no): the sipps never talk to each other directly.
