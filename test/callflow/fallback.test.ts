@@ -13,6 +13,7 @@ import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
 import { startRtpCapture, type RtpCapture } from './harness/rtpCapture.js';
 import {
   describeSipp,
+  parseSippMessages,
   receivedInviteFinalCodes,
   receivedInviteUsers,
   startSipp,
@@ -63,11 +64,17 @@ describe('router not connected: dialplan fallback', () => {
   const running: SippHandle[] = [];
   let capture: RtpCapture | undefined;
 
+  let runningEnv = '';
+
+  /** (Re)starts Asterisk only when the configuration changes: tests sharing one run back to back. */
   async function useAsterisk(env: Record<string, string>): Promise<Config> {
+    const key = JSON.stringify(env);
+    if (asterisk && key === runningEnv) return config;
     if (asterisk) await asterisk.stop();
     asterisk = undefined;
     config = loadConfig({ ...baseEnv, ...env });
     asterisk = await startAsterisk(config, { instance: INSTANCE });
+    runningEnv = key;
     return config;
   }
 
@@ -120,16 +127,16 @@ describe('router not connected: dialplan fallback', () => {
     await asterisk?.stop();
   });
 
-  it('FALLBACK_MODE=reject: the carrier gets 503 and no INVITE reaches a destination', async () => {
-    await useAsterisk({ FALLBACK_MODE: 'reject', FALLBACK_SIP_CODE: '503' });
+  it.each([503, 404])('FALLBACK_MODE=reject, FALLBACK_SIP_CODE=%i: the carrier gets it and no INVITE reaches a destination', async (code) => {
+    await useAsterisk({ FALLBACK_MODE: 'reject', FALLBACK_SIP_CODE: String(code) });
     const dest = destination('destination-answers');
-    const call = carrier('carrier-call-expect-503');
+    const call = carrier(`carrier-call-expect-${code}`);
 
     const c = await call.done;
     expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(receivedInviteFinalCodes(c.messages ?? ''), describeSipp('carrier', c)).toEqual([503]);
+    expect(receivedInviteFinalCodes(c.messages ?? ''), describeSipp('carrier', c)).toEqual([code]);
 
-    // The carrier has its 503: had Asterisk dialed out, the INVITE would have reached sipp before it.
+    // The carrier has its final response: had Asterisk dialed out, the INVITE would have reached sipp before it.
     dest.kill();
     const d = await dest.done;
     expect(receivedInviteUsers(d.messages ?? ''), describeSipp('destination', d)).toEqual([]);
@@ -137,31 +144,80 @@ describe('router not connected: dialplan fallback', () => {
     await expectNoChannelsOrBridges(config);
   }, 60_000);
 
-  it('FALLBACK_MODE=dial: the fallback destination answers and audio flows both ways through Asterisk', async () => {
-    await useAsterisk({ FALLBACK_MODE: 'dial', FALLBACK_DESTINATION, FALLBACK_RING_TIMEOUT: '10' });
-    capture = await startRtpCapture({ portRange: [CARRIER_MEDIA, DESTINATION_MEDIA + 99] });
-    const dest = destination('destination-answers');
-    const call = carrier('carrier-call-answered-hangs-up', 3_000);
+  describe('FALLBACK_MODE=dial', () => {
+    const dialEnv = { FALLBACK_MODE: 'dial', FALLBACK_DESTINATION, FALLBACK_RING_TIMEOUT: '3' };
 
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    const diagnosis = `${describeSipp('carrier', c)}\n${describeSipp('destination', d)}`;
-    expect(c.exitCode, diagnosis).toBe(0);
-    expect(d.exitCode, diagnosis).toBe(0);
-    expect(receivedInviteUsers(d.messages ?? ''), diagnosis).toEqual([FALLBACK_DESTINATION]);
-    expect(receivedInviteFinalCodes(c.messages ?? ''), diagnosis).toEqual([200]);
+    /** Runs a carrier and a destination scenario to the end; both must succeed. */
+    async function callFlow(carrierScenario: string, destinationScenario: string, hold: { carrierMs?: number; destinationMs?: number } = {}) {
+      await useAsterisk(dialEnv);
+      const dest = sipp({
+        scenario: destinationScenario,
+        role: 'uas',
+        localPort: 5080,
+        mediaPort: DESTINATION_MEDIA,
+        controlPort: 8892,
+        holdMs: hold.destinationMs,
+        timeoutMs: SIPP_TIMEOUT_MS,
+      });
+      const call = carrier(carrierScenario, hold.carrierMs);
+      const [c, d] = await Promise.all([call.done, dest.done]);
+      const diagnosis = `${describeSipp('carrier', c)}\n${describeSipp('destination', d)}`;
+      expect(c.exitCode, diagnosis).toBe(0);
+      expect(d.exitCode, diagnosis).toBe(0);
+      expect(receivedInviteUsers(d.messages ?? ''), diagnosis).toEqual([FALLBACK_DESTINATION]);
+      return { c, d, diagnosis };
+    }
 
-    const rtp = await capture.stop();
-    capture = undefined;
-    const flows = rtp.describe();
-    // g711a.pcap sends 30 ms packets: ~3 s is ~90 each way; 50 proves sustained audio, not a stray packet.
-    expect(rtp.packetsTo(CARRIER_MEDIA), `carrier heard the destination?\n${flows}`).toBeGreaterThanOrEqual(50);
-    expect(rtp.packetsTo(DESTINATION_MEDIA), `destination heard the carrier?\n${flows}`).toBeGreaterThanOrEqual(50);
-    // Media is anchored in Asterisk (direct_media = no): the sipps never talk to each other directly.
-    const direct = rtp.flows.filter(
-      (f) => [CARRIER_MEDIA, DESTINATION_MEDIA].includes(f.srcPort) && [CARRIER_MEDIA, DESTINATION_MEDIA].includes(f.dstPort),
-    );
-    expect(direct, `RTP bypassed Asterisk\n${flows}`).toEqual([]);
+    it('the fallback destination answers and audio flows both ways through Asterisk', async () => {
+      await useAsterisk(dialEnv);
+      capture = await startRtpCapture({ portRange: [CARRIER_MEDIA, DESTINATION_MEDIA + 99] });
+      const { c, diagnosis } = await callFlow('carrier-call-answered-hangs-up', 'destination-answers', { carrierMs: 3_000 });
+      expect(receivedInviteFinalCodes(c.messages ?? ''), diagnosis).toEqual([200]);
 
-    await expectNoChannelsOrBridges(config);
-  }, 60_000);
+      const rtp = await capture.stop();
+      capture = undefined;
+      const flows = rtp.describe();
+      // g711a.pcap sends 30 ms packets: ~3 s is ~90 each way; 50 proves sustained audio, not a stray packet.
+      expect(rtp.packetsTo(CARRIER_MEDIA), `carrier heard the destination?\n${flows}`).toBeGreaterThanOrEqual(50);
+      expect(rtp.packetsTo(DESTINATION_MEDIA), `destination heard the carrier?\n${flows}`).toBeGreaterThanOrEqual(50);
+      // Media is anchored in Asterisk (direct_media = no): the sipps never talk to each other directly.
+      const direct = rtp.flows.filter(
+        (f) => [CARRIER_MEDIA, DESTINATION_MEDIA].includes(f.srcPort) && [CARRIER_MEDIA, DESTINATION_MEDIA].includes(f.dstPort),
+      );
+      expect(direct, `RTP bypassed Asterisk\n${flows}`).toEqual([]);
+
+      await expectNoChannelsOrBridges(config);
+    }, 60_000);
+
+    it('the destination hangs up first: the carrier gets the BYE', async () => {
+      const { c, diagnosis } = await callFlow('carrier-call-remote-hangs-up', 'destination-answers-then-hangs-up', { destinationMs: 1_500 });
+      expect(receivedInviteFinalCodes(c.messages ?? ''), diagnosis).toEqual([200]);
+      await expectNoChannelsOrBridges(config);
+    }, 60_000);
+
+    it('early media: the destination\'s 183 with SDP reaches the carrier before the answer', async () => {
+      const { c, diagnosis } = await callFlow('carrier-call-answered-hangs-up', 'destination-answers-after-early-media', { carrierMs: 1_000 });
+      const received = parseSippMessages(c.messages ?? '').filter((m) => m.direction === 'received');
+      const progress = received.findIndex((m) => m.startLine.startsWith('SIP/2.0 183') && /\r?\n\r?\nv=0/.test(m.text));
+      const answer = received.findIndex((m) => m.startLine.startsWith('SIP/2.0 200') && /CSeq:\s*\d+ INVITE/i.test(m.text));
+      expect(progress, diagnosis).toBeGreaterThanOrEqual(0);
+      expect(progress, diagnosis).toBeLessThan(answer);
+      await expectNoChannelsOrBridges(config);
+    }, 60_000);
+
+    it('the destination is busy: the carrier gets 486', async () => {
+      await callFlow('carrier-call-expect-486', 'destination-busy');
+      await expectNoChannelsOrBridges(config);
+    }, 60_000);
+
+    it('nobody answers within FALLBACK_RING_TIMEOUT: the destination is cancelled and the carrier gets 480', async () => {
+      await callFlow('carrier-call-expect-480', 'destination-rings-no-answer');
+      await expectNoChannelsOrBridges(config);
+    }, 60_000);
+
+    it('the caller gives up while it rings: CANCEL reaches the destination, the carrier gets 487', async () => {
+      await callFlow('carrier-call-cancel-while-ringing', 'destination-rings-no-answer', { carrierMs: 1_000 });
+      await expectNoChannelsOrBridges(config);
+    }, 60_000);
+  });
 });
