@@ -70,10 +70,9 @@ describe('CallSession against a stateful fake ARI', () => {
     const inbound = fake.placeInbound('15551230000', '+15559876543');
     await until(() => fake.ops('channels.dial').length === 1, 'dial');
     const [out] = fake.outboundIds();
-    expect(fake.ops('channels.ring')[0]?.args[0]).toBe(inbound);
     const create = fake.ops('channels.create')[0]?.args[0] as { endpoint: string; variables: Record<string, string>; appArgs: string };
     expect(create.endpoint).toBe(`PJSIP/${DESTINATION}@destinations`);
-    expect(create.variables['CALLERID(num)']).toBe('+15559876543');
+    expect(create.variables['CONNECTEDLINE(num)']).toBe('+15559876543');
     expect(create.appArgs).toBe(`dialed,${inbound}`);
     expect([...fake.bridges.values()][0]?.channels.sort()).toEqual([inbound, out].sort());
     expect(fake.ops('channels.answer')).toHaveLength(0); // not before the destination answers

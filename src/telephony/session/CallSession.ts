@@ -49,6 +49,7 @@ export class CallSession {
   private outboundInStasis = false;
   private bridgeReady = false;
   private dialStarted = false;
+  private dialStartedAt = 0;
   private answeredAt: number | null = null;
   private ringTimeoutSeconds = 30;
   private ringTimer: NodeJS.Timeout | undefined;
@@ -139,9 +140,9 @@ export class CallSession {
     const { ari } = deps;
     try {
       await this.track(
+        // No ring() of our own: the destination's 180 (or 183 and its early media) reaches the
+        // caller through the bridge, as with Dial(); ringing twice confuses some carriers.
         Promise.all([
-          // 180 to the caller until the destination's early media or answer arrives through the bridge.
-          ari.channels.ring(this.inboundId),
           ari.bridges.create({ type: 'mixing', bridgeId, name: `callroute-${this.recordId}` }),
           ari.channels.create({
             endpoint: decision.endpoint,
@@ -149,7 +150,11 @@ export class CallSession {
             appArgs: `${DIALED_LEG_ARG},${this.inboundId}`,
             channelId: outboundId,
             originator: this.inboundId,
-            variables: decision.callerIdNumber ? { 'CALLERID(num)': decision.callerIdNumber } : {},
+            // chan_pjsip builds an outgoing INVITE's From from the channel's connected line (for a
+            // dialed leg, the party it connects to: our caller), so set both to the caller.
+            variables: decision.callerIdNumber
+              ? { 'CONNECTEDLINE(num)': decision.callerIdNumber, 'CALLERID(num)': decision.callerIdNumber }
+              : {},
           }),
         ]),
       );
@@ -170,6 +175,7 @@ export class CallSession {
   private async maybeDial(): Promise<void> {
     if (!this.bridgeReady || !this.outboundInStasis || this.dialStarted || this.isOver) return;
     this.dialStarted = true;
+    this.dialStartedAt = this.deps.clock();
     const { ari } = this.deps;
     // Backstop for the dial timeout Asterisk enforces itself.
     this.ringTimer = setTimeout(() => this.onRingTimeout(), (this.ringTimeoutSeconds + 2) * 1000);
@@ -229,6 +235,10 @@ export class CallSession {
           if (event.type === 'ChannelDestroyed') {
             this.outboundGone = true;
             this.facts.destinationCause ??= event.cause;
+            // Asterisk's own dial timeout ends the leg without a NOANSWER we can rely on.
+            if (this.state === 'dialing' && this.dialStarted && this.deps.clock() - this.dialStartedAt >= this.ringTimeoutSeconds * 1000 - 250) {
+              this.facts.ringTimedOut = true;
+            }
           } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
             this.facts.destinationCause ??= event.cause;
           }

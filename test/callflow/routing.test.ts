@@ -1,0 +1,284 @@
+/**
+ * Real calls through the real router on a real Asterisk (sandbox), with sipp as the carrier and
+ * as the destination phone, RTP audio both ways. Runs inside a private network namespace
+ * (scripts/test.sh), so the fixed ports below cannot collide with anything on the host.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
+import { loadConfig, type Config } from '../../src/config/loadConfig.js';
+import { startAsterisk, type AsteriskHandle } from '../../scripts/asterisk-sandbox.js';
+import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
+import { requirePrivateNetwork } from './harness/requirePrivateNetwork.js';
+import { adminApi, startRouter, type RouterProcess } from './harness/routerProcess.js';
+import { startRtpCapture } from './harness/rtpCapture.js';
+import { describeSipp, receivedInviteUsers, startSipp, type SippOptions } from './harness/sipp.js';
+import { waitFor } from './harness/waitFor.js';
+
+const TOKEN = 'callflow-admin-token-0123456789abcdef';
+const HTTP_PORT = '8080';
+const ANSWERED_DID = '+15551230000';
+const NO_ANSWER_DID = '+15551230001';
+const DISABLED_DID = '+15551230002';
+const DESTINATION = '+15550001111';
+const CALLER = '+15559876543';
+const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
+const PHONE = { localPort: 5080, mediaPort: 6100, controlPort: 8872 } as const;
+
+interface CallDto {
+  id: number;
+  did: string;
+  callerNumber: string | null;
+  disposition: string | null;
+  finished: boolean;
+  sipCode: number | null;
+  endedBy: string | null;
+  answeredAt: string | null;
+  talkSeconds: number | null;
+  ringSeconds: number | null;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  destination: string | null;
+  accountId: number | null;
+  reconciled: boolean;
+}
+
+let env: Record<string, string>;
+let config: Config;
+let asterisk: AsteriskHandle;
+let router: RouterProcess;
+const api = adminApi(`http://127.0.0.1:${HTTP_PORT}`, TOKEN);
+
+function carrier(o: Partial<SippOptions> & Pick<SippOptions, 'scenario'>) {
+  return startSipp({ role: 'uac', remote: '127.0.0.1:5060', dialed: ANSWERED_DID, caller: CALLER, timeoutMs: 30_000, ...CARRIER, ...o });
+}
+function phone(o: Partial<SippOptions> & Pick<SippOptions, 'scenario'>) {
+  return startSipp({ role: 'uas', timeoutMs: 40_000, ...PHONE, ...o });
+}
+
+/** The newest call record, once it is finished. */
+async function finishedCall(previousId: number): Promise<CallDto> {
+  let last: CallDto | undefined;
+  await waitFor(
+    async () => {
+      const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
+      last = res.body.calls[0];
+      return last !== undefined && last.id > previousId && last.finished;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'the call record to be finished' },
+  );
+  return last as CallDto;
+}
+
+async function newestCallId(): Promise<number> {
+  const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
+  return res.body.calls[0]?.id ?? 0;
+}
+
+describe('routing real calls', () => {
+  beforeAll(async () => {
+    requirePrivateNetwork();
+    const dir = mkdtempSync(join(tmpdir(), 'callroute-flow-'));
+    env = {
+      CALLROUTE_ADMIN_TOKEN: TOKEN,
+      ARI_PASSWORD: 'callflow-secret',
+      CALLROUTE_DB_PATH: join(dir, 'calls.db'),
+      CALLROUTE_HTTP_PORT: HTTP_PORT,
+      FALLBACK_MODE: 'reject',
+      FALLBACK_SIP_CODE: '503',
+    };
+    config = loadConfig(env);
+    asterisk = await startAsterisk(config, { instance: 'routing' });
+    router = startRouter(env);
+    await router.ready();
+    const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
+    expect(account.status).toBe(201);
+    const numbers = [
+      { did: ANSWERED_DID, destination: DESTINATION, ringTimeoutSeconds: 10, source: 'google', medium: 'cpc', campaign: 'spring-sale' },
+      { did: NO_ANSWER_DID, destination: DESTINATION, ringTimeoutSeconds: 5 },
+      { did: DISABLED_DID, destination: DESTINATION, enabled: false },
+    ];
+    for (const n of numbers) {
+      const res = await api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, ...n });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+  }, 120_000);
+
+  beforeEach(() => {
+    onTestFailed(() => {
+      process.stderr.write(`--- router log (tail)\n${router.logs().slice(-6000)}\n`);
+    });
+  });
+
+  afterEach(async () => {
+    await expectNoChannelsOrBridges(config, 8_000);
+  });
+
+  afterAll(async () => {
+    await router?.stop();
+    await asterisk?.stop();
+  });
+
+  it('answered call: routed to the destination with the caller ID, two-way audio, a full record', async () => {
+    const before = await newestCallId();
+    const capture = await startRtpCapture({ portRange: [6000, 6200] });
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 3000 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    const rtp = await capture.stop();
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(receivedInviteUsers(d.messages ?? '')).toEqual([DESTINATION]);
+    // The caller's number is the caller ID the destination sees.
+    expect(d.messages ?? '').toMatch(new RegExp(`From:[^\\n]*sip:\\${CALLER}@`, 'i'));
+    // Audio both ways through Asterisk: the caller hears the destination and the other way round.
+    expect(rtp.packetsTo(CARRIER.mediaPort), rtp.describe()).toBeGreaterThan(50);
+    expect(rtp.packetsTo(PHONE.mediaPort), rtp.describe()).toBeGreaterThan(50);
+
+    const record = await finishedCall(before);
+    expect(record).toMatchObject({
+      did: ANSWERED_DID,
+      callerNumber: CALLER,
+      destination: DESTINATION,
+      disposition: 'answered',
+      sipCode: 200,
+      endedBy: 'caller',
+      source: 'google',
+      medium: 'cpc',
+      campaign: 'spring-sale',
+      reconciled: false,
+    });
+    expect(record.talkSeconds).toBeGreaterThan(2.5);
+    expect(record.talkSeconds).toBeLessThan(5);
+    expect(record.ringSeconds).toBeGreaterThanOrEqual(0.2);
+  });
+
+  it('destination sends early media before answering: the caller gets it', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-answers-after-early-media' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(c.messages ?? '').toMatch(/SIP\/2\.0 183/);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
+  });
+
+  it('destination hangs up first: the caller gets a BYE', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-answers-then-hangs-up', holdMs: 1500 });
+    const call = carrier({ scenario: 'carrier-call-remote-hangs-up' });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'answered', endedBy: 'destination' });
+  });
+
+  it('destination busy: the caller gets 486 and the record says busy', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-busy' });
+    const call = carrier({ scenario: 'carrier-call-expect-486' });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'busy', sipCode: 486, answeredAt: null });
+  });
+
+  it('no answer within the ring timeout: the destination is cancelled, the caller gets 480', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-rings-no-answer' });
+    const call = carrier({ scenario: 'carrier-call-expect-480', dialed: NO_ANSWER_DID });
+    const started = Date.now();
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(Date.now() - started).toBeGreaterThan(4_500);
+    const record = await finishedCall(before);
+    expect(record).toMatchObject({ disposition: 'no-answer', sipCode: 480 });
+    expect(record.ringSeconds).toBeGreaterThan(4.5);
+  });
+
+  it('caller hangs up while the destination rings: the destination is cancelled', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-rings-no-answer' });
+    const call = carrier({ scenario: 'carrier-call-cancel-while-ringing', holdMs: 1500 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'caller-abandoned', endedBy: 'caller' });
+  });
+
+  it.each([
+    ['unknown', '+15557770000'],
+    ['disabled', DISABLED_DID],
+  ])('%s number: rejected with 404 and nothing is dialed', async (_what, did) => {
+    const before = await newestCallId();
+    const capture = await startRtpCapture({ portRange: [5080, 5080] });
+    const call = carrier({ scenario: 'carrier-call-expect-404', dialed: did });
+    const c = await call.done;
+    const sipToPhone = await capture.stop();
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(sipToPhone.packetCount, 'no SIP may reach the destination trunk').toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404 });
+  });
+
+  it('router crashes while a call is bridged: the call keeps talking and its record is finished', async () => {
+    const before = await newestCallId();
+    const capture = await startRtpCapture({ portRange: [6000, 6200] });
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 8000 });
+    await waitFor(
+      async () => {
+        const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
+        const row = res.body.calls[0];
+        return row !== undefined && row.id > before && row.answeredAt !== null;
+      },
+      { timeoutMs: 10_000, intervalMs: 100, message: 'the call to be answered' },
+    );
+    await router.stop('SIGKILL');
+    const crashedAt = Date.now();
+    router = startRouter(env);
+    await router.ready();
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    const rtp = await capture.stop();
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    // Audio kept flowing both ways after the crash.
+    const after = (port: number) =>
+      rtp.flows.filter((f) => f.dstPort === port && f.lastTs * 1000 > crashedAt + 1000).length;
+    expect(after(CARRIER.mediaPort), rtp.describe()).toBeGreaterThan(0);
+    expect(after(PHONE.mediaPort), rtp.describe()).toBeGreaterThan(0);
+    const record = await finishedCall(before);
+    expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true });
+    expect(record.talkSeconds).toBeGreaterThan(7);
+  }, 40_000);
+
+  it('Asterisk restarts: the router reconnects by itself and routes the next call', async () => {
+    await asterisk.restart();
+    await router.ready(30_000);
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
+  }, 60_000);
+
+  it('router stopped: calls take the dialplan fallback (503), then route again when it is back', async () => {
+    await router.stop('SIGTERM');
+    const rejected = await carrier({ scenario: 'carrier-call-expect-503' }).done;
+    expect(rejected.exitCode, describeSipp('carrier', rejected)).toBe(0);
+    router = startRouter(env);
+    await router.ready();
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
+  }, 60_000);
+});
