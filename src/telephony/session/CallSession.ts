@@ -232,13 +232,13 @@ export class CallSession {
           if (event.type === 'ChannelDestroyed') this.inboundGone = true;
           this.facts.endedBy ??= 'caller';
         } else if (channelId === this.outboundId) {
+          // Asterisk's own dial timeout ends the leg without a NOANSWER we can rely on.
+          if (this.state === 'dialing' && this.dialStarted && this.deps.clock() - this.dialStartedAt >= this.ringTimeoutSeconds * 1000 - 250) {
+            this.facts.ringTimedOut = true;
+          }
           if (event.type === 'ChannelDestroyed') {
             this.outboundGone = true;
             this.facts.destinationCause ??= event.cause;
-            // Asterisk's own dial timeout ends the leg without a NOANSWER we can rely on.
-            if (this.state === 'dialing' && this.dialStarted && this.deps.clock() - this.dialStartedAt >= this.ringTimeoutSeconds * 1000 - 250) {
-              this.facts.ringTimedOut = true;
-            }
           } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
             this.facts.destinationCause ??= event.cause;
           }
