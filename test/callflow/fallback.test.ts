@@ -6,6 +6,9 @@
  * collide with anything on the host.
  */
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/loadConfig.js';
 import { startAsterisk, type AsteriskHandle } from '../../scripts/asterisk-sandbox.js';
@@ -63,6 +66,10 @@ describe('router not connected: dialplan fallback', () => {
   let config: Config;
   const running: SippHandle[] = [];
   let capture: RtpCapture | undefined;
+  // sipp traces and captures of the whole file; kept (and named in failures) only if a test fails.
+  const runDir = mkdtempSync(join(tmpdir(), 'callflow-fallback-'));
+  let traceCount = 0;
+  let failures = 0;
 
   let runningEnv = '';
 
@@ -79,7 +86,8 @@ describe('router not connected: dialplan fallback', () => {
   }
 
   function sipp(opts: Parameters<typeof startSipp>[0]): SippHandle {
-    const handle = startSipp(opts);
+    traceCount += 1;
+    const handle = startSipp({ traceDir: join(runDir, `${traceCount}-${opts.role}-${opts.scenario}`), ...opts });
     running.push(handle);
     return handle;
   }
@@ -114,7 +122,8 @@ describe('router not connected: dialplan fallback', () => {
     assertPrivateNetns();
   });
 
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === 'fail') failures += 1;
     for (const h of running.splice(0)) {
       h.kill();
       await h.done;
@@ -125,6 +134,7 @@ describe('router not connected: dialplan fallback', () => {
 
   afterAll(async () => {
     await asterisk?.stop();
+    if (failures === 0) rmSync(runDir, { recursive: true, force: true });
   });
 
   it.each([503, 404])('FALLBACK_MODE=reject, FALLBACK_SIP_CODE=%i: the carrier gets it and no INVITE reaches a destination', async (code) => {
@@ -170,7 +180,7 @@ describe('router not connected: dialplan fallback', () => {
 
     it('the fallback destination answers and audio flows both ways through Asterisk', async () => {
       await useAsterisk(dialEnv);
-      capture = await startRtpCapture({ portRange: [CARRIER_MEDIA, DESTINATION_MEDIA + 99] });
+      capture = await startRtpCapture({ portRange: [CARRIER_MEDIA, DESTINATION_MEDIA + 99], file: join(runDir, 'dial-answered.pcap') });
       const { c, diagnosis } = await callFlow('carrier-call-answered-hangs-up', 'destination-answers', { carrierMs: 3_000 });
       expect(receivedInviteFinalCodes(c.messages ?? ''), diagnosis).toEqual([200]);
 

@@ -10,7 +10,7 @@
  *   hold/ring time from `-d`.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ export interface SippOptions {
   keys?: Record<string, string>;
   /** sipp's own global timeout; it exits non-zero when it is reached. A kill follows 5 s later. */
   timeoutMs: number;
-  /** Where the message/error traces go. Default: a new temp directory. */
+  /** Where the message/error traces go (created if missing). Default: a new temp directory. */
   traceDir?: string;
   /** Bind address for SIP, media and control. Default 127.0.0.1. */
   ip?: string;
@@ -124,6 +124,7 @@ export function startSipp(opts: SippOptions): SippHandle {
   const scenario = scenarioPath(opts.scenario);
   if (!existsSync(scenario)) throw new Error(`startSipp: no scenario ${scenario}`);
   const traceDir = opts.traceDir ?? mkdtempSync(join(tmpdir(), `sipp-${opts.role}-`));
+  mkdirSync(traceDir, { recursive: true });
   const args = sippArgs(opts, traceDir);
   const child = spawn('sipp', args, { cwd: traceDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
