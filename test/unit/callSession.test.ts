@@ -120,6 +120,16 @@ describe('CallSession against a stateful fake ARI', () => {
     expect(record()).toMatchObject({ disposition: 'no-answer', sipCode: 480 });
   });
 
+  it("Asterisk's own dial timeout ending the ringing leg counts as no answer", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    fake.placeInbound(DID);
+    await until(() => fake.ops('channels.dial').length === 1, 'dial');
+    await vi.advanceTimersByTimeAsync(20_000);
+    fake.farEndHangsUp(fake.outboundIds()[0]!, 16);
+    await expectNothingLeft();
+    expect(record()).toMatchObject({ disposition: 'no-answer', sipCode: 480 });
+  });
+
   it('caller hangs up while the destination rings: the destination is cancelled', async () => {
     const inbound = fake.placeInbound(DID);
     await until(() => fake.ops('channels.dial').length === 1, 'dial');

@@ -44,7 +44,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     findNumber: deps.findNumber,
     policy: deps.policy,
     logger,
-    clock: deps.clock ?? Date.now,
+    clock: deps.clock ?? (() => Date.now()),
     newId: deps.newId ?? randomUUID,
     track: (channelId, session) => {
       byChannel.set(channelId, session);
