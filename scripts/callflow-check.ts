@@ -12,8 +12,10 @@
  * stand exactly there, and nothing else may hold those ports. Exit code 0 = every check passed,
  * 1 = a check failed, 2 = bad usage or the check could not run.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRtpCapture, type RtpCapture, type RtpCaptureResult } from '../test/callflow/harness/rtpCapture.js';
 import {
@@ -172,11 +174,13 @@ export async function runCallflowCheck(opts: CheckOptions, say: (line: string) =
   let uacResult: SippResult | undefined;
   let uasResult: SippResult | undefined;
   let rtp: RtpCaptureResult | undefined;
+  // sipp traces and the capture; removed when every check passes (unless --verbose).
+  const runDir = mkdtempSync(join(tmpdir(), 'callflow-check-'));
 
   try {
     const lo = Math.min(opts.carrierMediaPort, opts.destinationMediaPort);
     const hi = Math.max(opts.carrierMediaPort, opts.destinationMediaPort) + 3;
-    capture = await startRtpCapture({ iface: opts.iface, portRange: [lo, hi] });
+    capture = await startRtpCapture({ iface: opts.iface, portRange: [lo, hi], file: join(runDir, 'rtp.pcap') });
 
     const uas = startSipp({
       scenario: 'destination-answers',
@@ -186,6 +190,7 @@ export async function runCallflowCheck(opts: CheckOptions, say: (line: string) =
       mediaPort: opts.destinationMediaPort,
       controlPort: 8895,
       timeoutMs,
+      traceDir: join(runDir, 'destination'),
     });
     sipps.push(uas);
     const uac = startSipp({
@@ -195,6 +200,7 @@ export async function runCallflowCheck(opts: CheckOptions, say: (line: string) =
       localPort: opts.carrierPort,
       mediaPort: opts.carrierMediaPort,
       controlPort: 8896,
+      traceDir: join(runDir, 'carrier'),
       remote: opts.asterisk,
       dialed: opts.did,
       caller: opts.caller,
@@ -276,6 +282,7 @@ export async function runCallflowCheck(opts: CheckOptions, say: (line: string) =
   if ((failed || opts.verbose) && uacResult) say(describeSipp('carrier', uacResult, 40));
   if ((failed || opts.verbose) && uasResult) say(describeSipp('destination', uasResult, 40));
   if ((failed || opts.verbose) && rtp) say(`--- RTP (${rtp.file})\n${rtp.describe()}`);
+  if (!failed && !opts.verbose) rmSync(runDir, { recursive: true, force: true });
   return lines;
 }
 
