@@ -242,6 +242,30 @@ function prepareRoot(root: string, config: Config): void {
   if (existsSync(messages)) renameSync(messages, `${messages}.1`);
 }
 
+/**
+ * Errors that leave Asterisk up but useless: ARI answers while the SIP transport failed to bind
+ * (port taken) or a module we list declined to load (the traps in modules.conf).
+ */
+function startupErrors(messagesLog: string): string[] {
+  let text = '';
+  try {
+    text = readFileSync(messagesLog, 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => /\bERROR\[/.test(l) && /could not be started|Unable to bind|declined to load|Failed to resolve dependencies|Could not create an object/i.test(l));
+}
+
+function booted(messagesLog: string): boolean {
+  try {
+    return readFileSync(messagesLog, 'utf8').includes('Asterisk Ready.');
+  } catch {
+    return false;
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -381,11 +405,19 @@ export async function startAsterisk(config: Config, opts: StartOptions = {}): Pr
       exited = signal ?? `exit code ${code}`;
     });
 
+    const messagesLog = join(root, 'var/log/asterisk/messages.log');
     const deadline = Date.now() + readyTimeoutMs;
     while (Date.now() < deadline && exited === undefined) {
-      if ((await ariStatus(config, '/asterisk/info')) === 200) {
-        log(`asterisk ${instance} up (pid ${pid})`);
-        return;
+      // "Asterisk Ready." comes after every module loaded: only then are load errors all written.
+      if (booted(messagesLog) && (await ariStatus(config, '/asterisk/info')) === 200) {
+        const broken = startupErrors(messagesLog);
+        if (broken.length === 0) {
+          log(`asterisk ${instance} up (pid ${pid})`);
+          return;
+        }
+        await terminate(pid);
+        rmSync(pidFile(instance), { force: true });
+        throw new Error(`Asterisk started with broken configuration:\n${broken.join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
