@@ -239,7 +239,7 @@ export async function runCallflowCheck(opts: CheckOptions, say: (line: string) =
   check(
     finals.includes(200) && uacResult?.exitCode === 0,
     'answered',
-    `carrier got ${finals.length ? finals.join(', ') : 'no final response'}; carrier sipp exit ${uacResult?.exitCode}, destination sipp exit ${uasResult?.exitCode}`,
+    `carrier got ${finals.length ? finals.join(', ') : 'no final response'}; carrier sipp exit ${uacResult?.exitCode}, destination sipp ${uasResult?.killed ? 'stopped (no call to finish)' : `exit ${uasResult?.exitCode}`}`,
   );
   const toCarrier = rtp?.packetsTo(opts.carrierMediaPort) ?? 0;
   const toDestination = rtp?.packetsTo(opts.destinationMediaPort) ?? 0;

@@ -61,6 +61,8 @@ export interface SippResult {
   errors?: string;
   traceDir: string;
   args: string[];
+  /** True when we stopped it (kill() or the backstop): sipp then exits 0 although it finished nothing. */
+  killed: boolean;
 }
 
 export interface SippHandle {
@@ -135,6 +137,7 @@ export function startSipp(opts: SippOptions): SippHandle {
   child.stderr.on('data', (c: Buffer) => (stderr = keep(stderr, c)));
 
   let killTimer: NodeJS.Timeout | undefined;
+  let killed = false;
   const backstop = setTimeout(() => kill(), opts.timeoutMs + 5_000);
   backstop.unref();
 
@@ -150,6 +153,7 @@ export function startSipp(opts: SippOptions): SippHandle {
         errors: readIfExists(join(traceDir, 'errors.log')),
         traceDir,
         args,
+        killed,
       });
     };
     child.once('error', (err) => finish(-1, `\nspawn sipp failed: ${err.message}`));
@@ -158,6 +162,7 @@ export function startSipp(opts: SippOptions): SippHandle {
 
   function kill(): void {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    killed = true;
     child.kill('SIGTERM');
     killTimer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -219,7 +224,7 @@ function tailLines(text: string | undefined, lines: number): string {
 /** A diagnosis for an assertion message: exit code, command, error log and the end of the message log. */
 export function describeSipp(name: string, r: SippResult, lines = 60): string {
   return [
-    `${name}: sipp exit ${r.exitCode} (traces in ${r.traceDir})`,
+    `${name}: sipp exit ${r.exitCode}${r.killed ? ' after we stopped it' : ''} (traces in ${r.traceDir})`,
     `  sipp ${r.args.join(' ')}`,
     `--- ${name} errors.log`,
     tailLines(r.errors, 20),
