@@ -3,7 +3,7 @@ import { CallrouteError } from '../errors.js';
 
 /**
  * Every setting callroute reads. The same object renders the Asterisk configuration
- * (`scripts/asterisk-sandbox.ts`, `scripts/render-asterisk-config.ts`), so ports and
+ * (`scripts/asterisk-sandbox.ts`, `scripts/renderAsteriskConfig.ts`), so ports and
  * credentials are written once.
  */
 export interface Config {
