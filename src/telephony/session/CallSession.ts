@@ -63,6 +63,8 @@ export class CallSession {
     ringTimedOut: false,
   };
   private rejection: { sipCode: number; cause: number } | null = null;
+  /** Q.850 cause of the caller's leg when the caller ended it. */
+  private callerCause: number | undefined;
 
   constructor(inbound: Pick<AriChannel, 'id'>, deps: CallSessionDeps) {
     this.inboundId = inbound.id;
@@ -229,7 +231,12 @@ export class CallSession {
       case 'StasisEnd': {
         const channelId = event.channel.id;
         if (channelId === this.inboundId) {
-          if (event.type === 'ChannelDestroyed') this.inboundGone = true;
+          if (event.type === 'ChannelDestroyed') {
+            this.inboundGone = true;
+            this.callerCause ??= event.cause;
+          } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
+            this.callerCause ??= event.cause;
+          }
           this.facts.endedBy ??= 'caller';
         } else if (channelId === this.outboundId) {
           // Asterisk's own dial timeout ends the leg without a NOANSWER we can rely on.
@@ -329,7 +336,10 @@ export class CallSession {
       this.deps.records.finish(this.recordId, {
         disposition,
         sipCode: this.rejection?.sipCode ?? outcome?.sipCode ?? null,
-        hangupCause: this.facts.destinationCause ?? (answered ? CAUSE.normalClearing : callerCause),
+        // The cause of the leg that ended the call.
+        hangupCause:
+          (this.facts.endedBy === 'caller' ? this.callerCause : this.facts.destinationCause) ??
+          (answered ? CAUSE.normalClearing : callerCause),
         endedBy: this.rejection ? 'router' : (this.facts.endedBy ?? 'system'),
         answeredAt: this.answeredAt,
         endedAt,
