@@ -43,6 +43,27 @@ export interface Config {
     readonly destination: string;
     readonly ringTimeoutSeconds: number;
   };
+  readonly recordings: {
+    /** Where finished recordings are stored, by account and date. */
+    readonly dir: string;
+    /** Where Asterisk's filesystem appears to the router: `/` on the same host, the chroot in the sandbox. */
+    readonly asteriskRoot: string;
+    readonly format: 'mp3' | 'opus';
+    /** Keep Asterisk's WAV next to the transcoded file. */
+    readonly keepWav: boolean;
+    readonly transcodeConcurrency: number;
+    readonly transcodeTimeoutSeconds: number;
+    /** Explicit ffmpeg binary (else ffmpeg-static when installed, else ffmpeg on the PATH). */
+    readonly ffmpegPath: string | null;
+    /** AES-256-GCM keys by id (32 bytes each); files are encrypted with `activeKeyId` when set. */
+    readonly keys: ReadonlyMap<string, Buffer>;
+    readonly activeKeyId: string | null;
+    /** HMAC secret of signed download links. */
+    readonly linkSecret: string;
+    readonly linkTtlSeconds: number;
+    /** Base URL put in signed links. */
+    readonly publicBaseUrl: string;
+  };
   readonly logLevel: string;
 }
 
@@ -140,9 +161,28 @@ export function loadConfig(env: Env = process.env): Config {
   const countryCode = str('DEFAULT_COUNTRY_CODE', '1');
   if (!/^[1-9]\d{0,2}$/.test(countryCode)) problems.push(`DEFAULT_COUNTRY_CODE must be 1-3 digits (got "${countryCode}")`);
 
+  const keys = new Map<string, Buffer>();
+  for (const entry of str('RECORDING_KEYS', '').split(',').filter(Boolean)) {
+    const [id, b64] = entry.split(':');
+    const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+    if (!id || !/^[A-Za-z0-9_-]{1,32}$/.test(id) || key.length !== 32) {
+      problems.push('RECORDING_KEYS must be a comma-separated list of id:base64 with 32-byte keys');
+      continue;
+    }
+    keys.set(id, key);
+  }
+  const activeKeyId = str('RECORDING_ACTIVE_KEY_ID', '') || null;
+  if (activeKeyId && !keys.has(activeKeyId)) problems.push(`RECORDING_ACTIVE_KEY_ID "${activeKeyId}" is not in RECORDING_KEYS`);
+  const recordingFormat = str('RECORDING_FORMAT', 'mp3');
+  if (recordingFormat !== 'mp3' && recordingFormat !== 'opus') problems.push(`RECORDING_FORMAT must be "mp3" or "opus" (got "${recordingFormat}")`);
+  const keepWav = str('RECORDING_KEEP_WAV', 'false');
+  if (keepWav !== 'true' && keepWav !== 'false') problems.push(`RECORDING_KEEP_WAV must be true or false (got "${keepWav}")`);
+  const httpHost = str('CALLROUTE_HTTP_HOST', '127.0.0.1');
+  const httpPort = int('CALLROUTE_HTTP_PORT', 8080, 0, 65535);
+
   const config: Config = {
     dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
-    http: { host: str('CALLROUTE_HTTP_HOST', '127.0.0.1'), port: int('CALLROUTE_HTTP_PORT', 8080, 0, 65535) },
+    http: { host: httpHost, port: httpPort },
     adminToken,
     ari: {
       url: ariUrl.replace(/\/+$/, ''),
@@ -170,6 +210,21 @@ export function loadConfig(env: Env = process.env): Config {
       destination: fallbackDestination,
       ringTimeoutSeconds: int('FALLBACK_RING_TIMEOUT', 30, 1, 600),
     },
+    recordings: {
+      dir: str('RECORDINGS_DIR', 'data/recordings'),
+      asteriskRoot: str('ASTERISK_FS_ROOT', '/'),
+      format: recordingFormat === 'opus' ? 'opus' : 'mp3',
+      keepWav: keepWav === 'true',
+      transcodeConcurrency: int('TRANSCODE_CONCURRENCY', 1, 1, 16),
+      transcodeTimeoutSeconds: int('TRANSCODE_TIMEOUT_SECONDS', 300, 5, 3600),
+      ffmpegPath: str('FFMPEG_PATH', '') || null,
+      keys,
+      activeKeyId,
+      // Derived from the admin token unless set, so links work out of the box and die with a token change.
+      linkSecret: str('RECORDING_LINK_SECRET', '') || `link:${adminToken}`,
+      linkTtlSeconds: int('RECORDING_LINK_TTL_SECONDS', 300, 10, 7 * 86400),
+      publicBaseUrl: str('PUBLIC_BASE_URL', `http://${httpHost}:${httpPort}`).replace(/\/+$/, ''),
+    },
     logLevel: str('LOG_LEVEL', 'info'),
   };
   if (problems.length > 0) {
@@ -179,6 +234,6 @@ export function loadConfig(env: Env = process.env): Config {
 }
 
 function deepFreeze<T extends object>(o: T): T {
-  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  for (const v of Object.values(o)) if (v && typeof v === 'object' && !(v instanceof Map) && !Buffer.isBuffer(v)) deepFreeze(v as object);
   return Object.freeze(o);
 }

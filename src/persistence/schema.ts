@@ -5,8 +5,26 @@ import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-or
 export const accounts = sqliteTable('accounts', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull(),
+  /** Recordings older than this many days are purged; null keeps them. */
+  recordingRetentionDays: integer('recording_retention_days'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
+});
+
+export const RECORDING_CHANNELS = ['mixed', 'dual'] as const;
+export type RecordingChannels = (typeof RECORDING_CHANNELS)[number];
+export const ANNOUNCEMENT_MODES = ['none', 'default', 'custom'] as const;
+export type AnnouncementMode = (typeof ANNOUNCEMENT_MODES)[number];
+
+/** Sound files an admin uploaded, converted to what Asterisk plays (8 kHz mono 16-bit WAV). */
+export const announcements = sqliteTable('announcements', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  accountId: integer('account_id').references(() => accounts.id),
+  name: text('name').notNull(),
+  /** Sound name Asterisk plays, e.g. `callroute/announcement-3` (file under its sounds dir). */
+  soundName: text('sound_name').notNull(),
+  durationSeconds: real('duration_seconds'),
+  createdAt: integer('created_at').notNull(),
 });
 
 export const trackingNumbers = sqliteTable(
@@ -26,6 +44,13 @@ export const trackingNumbers = sqliteTable(
     source: text('source'),
     medium: text('medium'),
     campaign: text('campaign'),
+    /** Record answered calls (the default). */
+    recordingEnabled: integer('recording_enabled', { mode: 'boolean' }).notNull().default(true),
+    /** mixed: both parties in one mono file; dual: caller left, answering party right. */
+    recordingChannels: text('recording_channels').$type<RecordingChannels>().notNull().default('mixed'),
+    /** none | default (ships with callroute) | custom (announcementId). */
+    announcement: text('announcement').$type<AnnouncementMode>().notNull().default('none'),
+    announcementId: integer('announcement_id').references(() => announcements.id),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -69,6 +94,8 @@ export const calls = sqliteTable(
     bridgeId: text('bridge_id'),
     /** Set when the outcome was completed by reconciliation after a router restart. */
     reconciled: integer('reconciled', { mode: 'boolean' }).notNull().default(false),
+    /** none (not recorded) | recording | processing | ready | missing | failed | deleted | expired */
+    recordingStatus: text('recording_status').$type<RecordingStatus>().notNull().default('none'),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),
@@ -79,6 +106,89 @@ export const calls = sqliteTable(
   ],
 );
 
+export const RECORDING_STATUSES = ['none', 'recording', 'processing', 'ready', 'missing', 'failed', 'deleted', 'expired'] as const;
+export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
+
+/**
+ * One recording of a call. Asterisk writes WAV into its spool (`asteriskFiles`, one per channel
+ * recorded); the transcode job turns that into `path` (MP3 by default), optionally encrypted.
+ */
+export const recordings = sqliteTable(
+  'recordings',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    callId: integer('call_id')
+      .notNull()
+      .references(() => calls.id),
+    accountId: integer('account_id').references(() => accounts.id),
+    /** call | voicemail */
+    kind: text('kind').notNull().default('call'),
+    status: text('status').$type<RecordingStatus>().notNull(),
+    channels: text('channels').$type<RecordingChannels>().notNull(),
+    /** JSON array of Asterisk live-recording names (without extension), in channel order. */
+    asteriskNames: text('asterisk_names').notNull(),
+    startedAt: integer('started_at').notNull(),
+    stoppedAt: integer('stopped_at'),
+    /** Stored file (relative to the recordings directory) once transcoded. */
+    path: text('path'),
+    format: text('format'),
+    codec: text('codec'),
+    contentType: text('content_type'),
+    sizeBytes: integer('size_bytes'),
+    durationSeconds: real('duration_seconds'),
+    /** SHA-256 (hex) of the audio as served (plaintext), also the download ETag. */
+    sha256: text('sha256'),
+    /** Key id of the AES-256-GCM key the file is encrypted with; null when stored in clear. */
+    keyId: text('key_id'),
+    /** Why it is missing / failed / deleted / expired. */
+    statusReason: text('status_reason'),
+    readyAt: integer('ready_at'),
+    deletedAt: integer('deleted_at'),
+  },
+  (t) => [index('recordings_call_idx').on(t.callId), index('recordings_account_started_idx').on(t.accountId, t.startedAt)],
+);
+
+/** Persisted media work (transcoding), so a restart resumes it. */
+export const mediaJobs = sqliteTable(
+  'media_jobs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    recordingId: integer('recording_id')
+      .notNull()
+      .references(() => recordings.id),
+    /** queued | running | done | failed */
+    status: text('status').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('media_jobs_status_idx').on(t.status, t.id)],
+);
+
+/** Customers' API tokens, scoped to one account; only a SHA-256 of the token is stored. */
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    /** First characters of the token, to tell tokens apart in lists. */
+    prefix: text('prefix').notNull(),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+    lastUsedAt: integer('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_unique').on(t.tokenHash), index('api_tokens_account_idx').on(t.accountId)],
+);
+
+export type RecordingRow = typeof recordings.$inferSelect;
+export type MediaJobRow = typeof mediaJobs.$inferSelect;
+export type ApiTokenRow = typeof apiTokens.$inferSelect;
+export type AnnouncementRow = typeof announcements.$inferSelect;
 export type AccountRow = typeof accounts.$inferSelect;
 export type TrackingNumberRow = typeof trackingNumbers.$inferSelect;
 export type CallRow = typeof calls.$inferSelect;
