@@ -3,6 +3,8 @@
  * as the destination phone, RTP audio both ways. Runs inside a private network namespace
  * (scripts/test.sh), so the fixed ports below cannot collide with anything on the host.
  */
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +224,28 @@ describe('routing real calls', () => {
     expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
     expect(sipToPhone.packetCount, 'no SIP may reach the destination trunk').toBe(0);
     expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404 });
+  });
+
+  it('scanners: a call from an unknown address gets 401, garbage SIP is ignored, nothing is recorded or dialed', async () => {
+    const before = await newestCallId();
+    const scanner = await startSipp({
+      role: 'uac', scenario: 'scanner-call-expect-401', remote: '127.0.0.1:5060', dialed: ANSWERED_DID, caller: CALLER,
+      localPort: 5099, mediaPort: 6200, controlPort: 8873, timeoutMs: 10_000,
+    }).done;
+    expect(scanner.exitCode, describeSipp('scanner', scanner)).toBe(0);
+    const socket = createSocket('udp4');
+    for (const junk of [randomBytes(600), Buffer.from('OPTIONS sip:x SIP/2.0\r\n\r\n'), Buffer.from('INVITE \u0000\u0001 garbage')]) {
+      await new Promise<void>((res) => socket.send(junk, 5060, '127.0.0.1', () => res()));
+    }
+    socket.close();
+    expect(await newestCallId()).toBe(before);
+    // Asterisk and the router still take a real call.
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
   });
 
   it('router crashes while a call is bridged: the call keeps talking and its record is finished', async () => {
