@@ -19,6 +19,9 @@ export const ERROR_CODES = {
   CR_ERR_ARI_UNREACHABLE: 'Asterisk is not reachable',
   CR_ERR_ARI_AUTH: 'Asterisk rejected the ARI credentials',
   CR_ERR_SANDBOX: 'Asterisk sandbox failed',
+  CR_ERR_MEDIA: 'media processing failed',
+  CR_ERR_RECORDING_KEY_UNKNOWN: 'recording is encrypted with an unknown key',
+  CR_ERR_RECORDING_CORRUPT: 'recording file is corrupt or was tampered with',
   CR_ERR_INTERNAL: 'internal error',
 } as const;
 
