@@ -1,33 +1,59 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { CallrouteError } from '../errors.js';
 import type { Db } from '../persistence/openDatabase.js';
 import { createBearerAuth } from './createBearerAuth.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { accountRoutes } from './routes/accountRoutes.js';
+import { announcementRoutes } from './routes/announcementRoutes.js';
 import { callRoutes } from './routes/callRoutes.js';
 import { healthRoutes, type TelephonyStatus } from './routes/healthRoutes.js';
+import { recordingRoutes, signedLinkRoutes } from './routes/recordingRoutes.js';
+import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDeps.js';
+import { tokenRoutes } from './routes/tokenRoutes.js';
 import { trackingNumberRoutes } from './routes/trackingNumberRoutes.js';
 
 export type { TelephonyStatus } from './routes/healthRoutes.js';
+export type { MediaDeps, RecordingsApiConfig } from './routes/routeDeps.js';
 
 export interface BuildAppDeps {
   db: Db;
   /** The root logger; fastify logs requests through it. */
   logger: Logger;
-  /** Required as `Authorization: Bearer <adminToken>` on everything but GET /health. Must not be empty. */
+  /** `Authorization: Bearer <adminToken>` reaches every /v1 route. Must not be empty. */
   adminToken: string;
   /** Country code for national-format numbers, e.g. '1'. */
   defaultCountryCode: string;
   /** Read on every GET /health; must be cheap and must not throw. */
   telephonyStatus: () => TelephonyStatus;
+  /** `config.recordings`; defaults suit a local run (links signed with a secret derived from the admin token). */
+  recordings?: RecordingsApiConfig;
+  /** Media functions (decrypt, convert, find ffmpeg); tests may pass fakes. */
+  media?: Partial<MediaDeps>;
+  /** Clock in ms (link expiry, retention, token last use). */
+  now?: () => number;
 }
+
+function unavailable(what: string): never {
+  throw new CallrouteError('CR_ERR_INTERNAL', `${what} is not available`);
+}
+
+const DEFAULT_MEDIA: MediaDeps = {
+  readPlaintext: async () => unavailable('recording decryption'),
+  convertAnnouncement: async () => unavailable('announcement conversion'),
+  ffmpeg: () => 'ffmpeg',
+};
 
 /**
  * The HTTP API (not listening; the caller calls `listen`, tests call `inject`).
- * GET /health is public; everything under /v1 needs the admin bearer token.
+ * - GET /health: public.
+ * - GET /r/:id?exp&sig: public, authorised by the link's HMAC (players that cannot send headers).
+ * - /v1: the admin token reaches everything; a customer token reaches only routes marked
+ *   `customerRoute` (calls and recordings), scoped to its account, and gets 403 elsewhere.
  */
 export function buildApp(deps: BuildAppDeps): FastifyInstance {
-  const auth = createBearerAuth(deps.adminToken);
+  const now = deps.now ?? Date.now;
+  const auth = createBearerAuth(deps.adminToken, { db: deps.db, now });
   // Widened to fastify's logger interface so route files take a plain FastifyInstance.
   const logger: FastifyBaseLogger = deps.logger;
   const app = Fastify({
@@ -43,15 +69,35 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
+  app.decorateRequest('principal', null);
+
+  const routeDeps: RouteDeps = {
+    db: deps.db,
+    defaultCountryCode: deps.defaultCountryCode,
+    recordings: deps.recordings ?? {
+      dir: 'data/recordings',
+      asteriskRoot: '/',
+      keys: new Map(),
+      linkSecret: `link:${deps.adminToken}`,
+      linkTtlSeconds: 300,
+      publicBaseUrl: 'http://127.0.0.1:8080',
+      ffmpegPath: null,
+    },
+    media: { ...DEFAULT_MEDIA, ...deps.media },
+    now,
+  };
 
   healthRoutes(app, deps.telephonyStatus);
+  signedLinkRoutes(app, routeDeps);
   void app.register(
     async (v1) => {
       v1.addHook('onRequest', auth);
-      const routeDeps = { db: deps.db, defaultCountryCode: deps.defaultCountryCode };
       accountRoutes(v1, routeDeps);
+      tokenRoutes(v1, routeDeps);
       trackingNumberRoutes(v1, routeDeps);
       callRoutes(v1, routeDeps);
+      recordingRoutes(v1, routeDeps);
+      announcementRoutes(v1, routeDeps);
     },
     { prefix: '/v1' },
   );

@@ -9,10 +9,27 @@ export interface ErrorBody {
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   CR_ERR_VALIDATION: 400,
   CR_ERR_INVALID_NUMBER: 400,
+  CR_ERR_NOT_AUDIO: 400,
   CR_ERR_UNAUTHORIZED: 401,
+  CR_ERR_FORBIDDEN: 403,
+  CR_ERR_LINK_INVALID: 403,
   CR_ERR_NOT_FOUND: 404,
   CR_ERR_DUPLICATE_DID: 409,
+  CR_ERR_RECORDING_NOT_READY: 409,
+  CR_ERR_ANNOUNCEMENT_IN_USE: 409,
+  CR_ERR_LINK_EXPIRED: 410,
+  CR_ERR_RANGE_NOT_SATISFIABLE: 416,
 };
+
+/** Response headers a 4xx needs (a 416's Content-Range with the file size), carried in `details.headers`. */
+function headersOf(error: Error): Record<string, string> {
+  const headers = error instanceof CallrouteError ? error.details?.headers : undefined;
+  const out: Record<string, string> = {};
+  if (headers && typeof headers === 'object') {
+    for (const [k, v] of Object.entries(headers)) if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}
 
 /** `/a/0/b` → `a.0.b`, prefixed by the request part (`body`, `querystring`, `params`, `headers`). */
 function joinPath(part: string, instancePath: string, property?: string): string {
@@ -68,6 +85,7 @@ export function errorHandler(error: FastifyError | Error, request: FastifyReques
     request.log.info({ statusCode: status, code: body.error.code, field: body.error.field }, 'request rejected');
   }
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
+  if (status < 500) void reply.headers(headersOf(error));
   void reply.code(status).send(body);
 }
 

@@ -6,6 +6,11 @@ export interface AccountInput {
   name: string;
 }
 
+export interface AccountPatch extends Partial<AccountInput> {
+  /** Days recordings are kept (by call arrival); null keeps them forever. */
+  recordingRetentionDays?: number | null;
+}
+
 export function createAccount(db: Db, input: AccountInput, now: number = Date.now()): AccountRow {
   return db.insert(accounts).values({ name: input.name, createdAt: now, updatedAt: now }).returning().get();
 }
@@ -22,7 +27,7 @@ export function getAccount(db: Db, id: number): AccountRow | undefined {
 export function updateAccount(
   db: Db,
   id: number,
-  patch: Partial<AccountInput>,
+  patch: AccountPatch,
   now: number = Date.now(),
 ): AccountRow | undefined {
   return (

@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
 import type { Db } from './openDatabase.js';
-import { trackingNumbers, type TrackingNumberRow } from './schema.js';
+import { trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqliteErrors.js';
 
 /** Values as stored: `did` already E.164, `destination` E.164 or a sip: URI (the caller validates). */
@@ -15,6 +15,12 @@ export interface TrackingNumberInput {
   source?: string | null;
   medium?: string | null;
   campaign?: string | null;
+  /** Record answered calls (default true). */
+  recordingEnabled?: boolean;
+  recordingChannels?: RecordingChannels;
+  announcement?: AnnouncementMode;
+  /** Set only with announcement 'custom' (the caller checks it exists). */
+  announcementId?: number | null;
 }
 
 export type TrackingNumberPatch = Partial<TrackingNumberInput>;

@@ -97,6 +97,7 @@ describe('accounts', () => {
     expect(created).toEqual({
       id: expect.any(Number),
       name: 'Acme Plumbing',
+      recordingRetentionDays: null,
       createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       updatedAt: expect.any(String),
     });
@@ -161,6 +162,10 @@ describe('tracking numbers', () => {
       source: null,
       medium: null,
       campaign: null,
+      recordingEnabled: true,
+      recordingChannels: 'mixed',
+      announcement: 'none',
+      announcementId: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
-import { createAccount, getAccount, listAccounts, updateAccount } from '../../persistence/accountRepository.js';
+import {
+  createAccount,
+  getAccount,
+  listAccounts,
+  updateAccount,
+  type AccountPatch,
+} from '../../persistence/accountRepository.js';
 import type { AccountRow } from '../../persistence/schema.js';
 import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -8,15 +14,30 @@ import type { RouteDeps } from './routeDeps.js';
 const accountDto = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'createdAt', 'updatedAt'],
-  properties: { id: { type: 'integer' }, name: { type: 'string' }, createdAt: isoTime, updatedAt: isoTime },
+  required: ['id', 'name', 'recordingRetentionDays', 'createdAt', 'updatedAt'],
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string' },
+    recordingRetentionDays: { type: ['integer', 'null'] },
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  },
 } as const;
+
+/** Days recordings are kept; null keeps them forever. */
+const recordingRetentionDays = { type: ['integer', 'null'], minimum: 1, maximum: 3650 } as const;
 
 // At least one non-space character: the name is stored trimmed.
 const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
 
 export function toAccountDto(row: AccountRow) {
-  return { id: row.id, name: row.name, createdAt: iso(row.createdAt), updatedAt: iso(row.updatedAt) };
+  return {
+    id: row.id,
+    name: row.name,
+    recordingRetentionDays: row.recordingRetentionDays,
+    createdAt: iso(row.createdAt),
+    updatedAt: iso(row.updatedAt),
+  };
 }
 
 function notFound(id: number): CallrouteError {
@@ -62,18 +83,21 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     },
   );
 
-  app.patch<{ Params: IdParams; Body: { name?: string } }>(
+  app.patch<{ Params: IdParams; Body: { name?: string; recordingRetentionDays?: number | null } }>(
     '/accounts/:id',
     {
       schema: {
         params: idParams,
-        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name } },
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, recordingRetentionDays } },
         response: { 200: accountDto },
       },
     },
     async (request) => {
-      const { name: newName } = request.body;
-      const row = updateAccount(db, request.params.id, newName === undefined ? {} : { name: newName.trim() });
+      const { name: newName, recordingRetentionDays: days } = request.body;
+      const patch: AccountPatch = {};
+      if (newName !== undefined) patch.name = newName.trim();
+      if (days !== undefined) patch.recordingRetentionDays = days;
+      const row = updateAccount(db, request.params.id, patch);
       if (!row) throw notFound(request.params.id);
       return toAccountDto(row);
     },

@@ -11,6 +11,7 @@ import { CALL_DISPOSITIONS, type CallDisposition, type CallRow } from '../../per
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
+import { accountScope, canSee, customerRoute } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -45,6 +46,7 @@ const callDto = {
     outboundChannelId: nullableStr,
     bridgeId: nullableStr,
     reconciled: { type: 'boolean' },
+    recordingStatus: { type: 'string' },
   },
 } as const;
 
@@ -81,6 +83,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
   app.get<{ Querystring: CallsQuery }>(
     '/calls',
     {
+      config: customerRoute,
       schema: {
         querystring: {
           type: 'object',
@@ -115,7 +118,12 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
           field: 'querystring.from',
         });
       }
+      // A customer sees only their account: asking for another account's calls finds none, exactly as
+      // asking for an account that does not exist (no hint that it does).
+      const scope = accountScope(request);
+      if (scope !== undefined && q.accountId !== undefined && q.accountId !== scope) return { calls: [], nextCursor: null };
       const filter: CallFilter = { limit: q.limit };
+      if (scope !== undefined) filter.accountId = scope;
       if (from !== undefined) filter.from = from;
       if (to !== undefined) filter.to = to;
       if (q.accountId !== undefined) filter.accountId = q.accountId;
@@ -132,10 +140,10 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
 
   app.get<{ Params: IdParams }>(
     '/calls/:id',
-    { schema: { params: idParams, response: { 200: callDto } } },
+    { config: customerRoute, schema: { params: idParams, response: { 200: callDto } } },
     async (request) => {
       const row = getCall(db, request.params.id);
-      if (!row) {
+      if (!row || !canSee(request, row.accountId)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }
       return toCallDto(row);

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
-import type { TrackingNumberRow } from '../../persistence/schema.js';
+import { getAnnouncement } from '../../persistence/announcementRepository.js';
+import {
+  ANNOUNCEMENT_MODES,
+  RECORDING_CHANNELS,
+  type AnnouncementMode,
+  type RecordingChannels,
+  type TrackingNumberRow,
+} from '../../persistence/schema.js';
 import {
   createTrackingNumber,
   getTrackingNumber,
@@ -32,6 +39,10 @@ const trackingNumberDto = {
     'source',
     'medium',
     'campaign',
+    'recordingEnabled',
+    'recordingChannels',
+    'announcement',
+    'announcementId',
     'createdAt',
     'updatedAt',
   ],
@@ -46,6 +57,10 @@ const trackingNumberDto = {
     source: nullableStr,
     medium: nullableStr,
     campaign: nullableStr,
+    recordingEnabled: { type: 'boolean' },
+    recordingChannels: { type: 'string' },
+    announcement: { type: 'string' },
+    announcementId: { type: ['integer', 'null'] },
     createdAt: isoTime,
     updatedAt: isoTime,
   },
@@ -61,6 +76,12 @@ const writable = {
   source: nullableString(200),
   medium: nullableString(200),
   campaign: nullableString(200),
+  recordingEnabled: { type: 'boolean' },
+  /** mixed: both parties in one file; dual: caller left, answering party right. */
+  recordingChannels: { type: 'string', enum: [...RECORDING_CHANNELS] },
+  /** none | default (ships with callroute) | custom (announcementId). */
+  announcement: { type: 'string', enum: [...ANNOUNCEMENT_MODES] },
+  announcementId: { type: ['integer', 'null'], minimum: 1 },
 } as const;
 
 interface CreateBody {
@@ -73,6 +94,10 @@ interface CreateBody {
   source?: string | null;
   medium?: string | null;
   campaign?: string | null;
+  recordingEnabled: boolean;
+  recordingChannels: RecordingChannels;
+  announcement: AnnouncementMode;
+  announcementId?: number | null;
 }
 
 type PatchBody = Partial<CreateBody>;
@@ -89,6 +114,10 @@ export function toTrackingNumberDto(row: TrackingNumberRow) {
     source: row.source,
     medium: row.medium,
     campaign: row.campaign,
+    recordingEnabled: row.recordingEnabled,
+    recordingChannels: row.recordingChannels,
+    announcement: row.announcement,
+    announcementId: row.announcementId,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };
@@ -131,6 +160,29 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     return accountId;
   }
 
+  /**
+   * The announcement id a number stores: required with 'custom' and then an existing announcement that
+   * is global or of the number's account; not allowed with any other mode (stored as null).
+   */
+  function announcementIdFor(mode: AnnouncementMode, id: number | null | undefined, accountId: number): number | null {
+    const field = 'body.announcementId';
+    if (mode !== 'custom') {
+      if (id !== undefined && id !== null) {
+        throw new CallrouteError('CR_ERR_VALIDATION', `${field} is only allowed when body.announcement is 'custom'`, { field });
+      }
+      return null;
+    }
+    if (id === undefined || id === null) {
+      throw new CallrouteError('CR_ERR_VALIDATION', `${field} is required when body.announcement is 'custom'`, { field });
+    }
+    const row = getAnnouncement(db, id);
+    if (!row) throw new CallrouteError('CR_ERR_VALIDATION', `announcement ${id} does not exist`, { field });
+    if (row.accountId !== null && row.accountId !== accountId) {
+      throw new CallrouteError('CR_ERR_VALIDATION', `announcement ${id} belongs to another account`, { field });
+    }
+    return id;
+  }
+
   app.post<{ Body: CreateBody }>(
     '/tracking-numbers',
     {
@@ -143,6 +195,9 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
             ...writable,
             ringTimeoutSeconds: { ...writable.ringTimeoutSeconds, default: 30 },
             enabled: { ...writable.enabled, default: true },
+            recordingEnabled: { ...writable.recordingEnabled, default: true },
+            recordingChannels: { ...writable.recordingChannels, default: 'mixed' },
+            announcement: { ...writable.announcement, default: 'none' },
           },
         },
         response: { 201: trackingNumberDto },
@@ -160,6 +215,10 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
         source: b.source ?? null,
         medium: b.medium ?? null,
         campaign: b.campaign ?? null,
+        recordingEnabled: b.recordingEnabled,
+        recordingChannels: b.recordingChannels,
+        announcement: b.announcement,
+        announcementId: announcementIdFor(b.announcement, b.announcementId, b.accountId),
       };
       const row = inRequestPart('body', () => createTrackingNumber(db, input));
       return reply.code(201).send(toTrackingNumberDto(row));
@@ -223,6 +282,17 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       if (b.source !== undefined) patch.source = b.source;
       if (b.medium !== undefined) patch.medium = b.medium;
       if (b.campaign !== undefined) patch.campaign = b.campaign;
+      if (b.recordingEnabled !== undefined) patch.recordingEnabled = b.recordingEnabled;
+      if (b.recordingChannels !== undefined) patch.recordingChannels = b.recordingChannels;
+      if (b.announcement !== undefined || b.announcementId !== undefined || b.accountId !== undefined) {
+        const current = getTrackingNumber(db, request.params.id);
+        if (!current) throw notFound(request.params.id);
+        const mode = b.announcement ?? current.announcement;
+        // Switching away from 'custom' drops the id; otherwise an id not given stays as it was.
+        const id = b.announcementId !== undefined ? b.announcementId : mode === 'custom' ? current.announcementId : null;
+        patch.announcement = mode;
+        patch.announcementId = announcementIdFor(mode, id, patch.accountId ?? current.accountId);
+      }
       const row = inRequestPart('body', () => updateTrackingNumber(db, request.params.id, patch));
       if (!row) throw notFound(request.params.id);
       return toTrackingNumberDto(row);

@@ -1,0 +1,206 @@
+import { mkdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { CallrouteError } from '../../errors.js';
+import { getAccount } from '../../persistence/accountRepository.js';
+import {
+  createAnnouncement,
+  deleteAnnouncement,
+  finishAnnouncement,
+  getAnnouncement,
+  listAnnouncements,
+  trackingNumbersUsingAnnouncement,
+} from '../../persistence/announcementRepository.js';
+import type { AnnouncementRow } from '../../persistence/schema.js';
+import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
+import type { RouteDeps } from './routeDeps.js';
+
+/** Where uploaded announcements go under Asterisk's sounds directory; Asterisk plays them as `callroute/<file>`. */
+export const ANNOUNCEMENT_SOUNDS_DIR = 'var/lib/asterisk/sounds/callroute';
+export const ANNOUNCEMENT_MAX_BYTES = 10 * 1024 * 1024;
+
+const announcementDto = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'accountId', 'name', 'soundName', 'durationSeconds', 'createdAt'],
+  properties: {
+    id: { type: 'integer' },
+    accountId: { type: ['integer', 'null'] },
+    name: { type: 'string' },
+    soundName: { type: 'string' },
+    durationSeconds: { type: ['number', 'null'] },
+    createdAt: isoTime,
+  },
+} as const;
+
+function toAnnouncementDto(row: AnnouncementRow) {
+  return {
+    id: row.id,
+    accountId: row.accountId,
+    name: row.name,
+    soundName: row.soundName,
+    durationSeconds: row.durationSeconds,
+    createdAt: iso(row.createdAt),
+  };
+}
+
+/**
+ * Recognises the containers ffmpeg is asked to read by their first bytes, so a JSON document or a
+ * PDF sent as octet-stream gets a clear 400 instead of an ffmpeg failure.
+ */
+export function looksLikeAudio(b: Buffer): boolean {
+  const ascii = (start: number, s: string) => b.subarray(start, start + s.length).toString('latin1') === s;
+  return (
+    (ascii(0, 'RIFF') && (ascii(8, 'WAVE') || ascii(8, 'AVI '))) ||
+    ascii(0, 'ID3') ||
+    (b.length > 1 && b[0] === 0xff && ((b[1] ?? 0) & 0xe0) === 0xe0) || // MPEG audio frame sync (MP3, AAC ADTS)
+    ascii(0, 'OggS') ||
+    ascii(0, 'fLaC') ||
+    (ascii(0, 'FORM') && (ascii(8, 'AIFF') || ascii(8, 'AIFC'))) ||
+    ascii(0, '#!AMR') ||
+    ascii(0, '.snd') ||
+    ascii(4, 'ftyp') || // MP4 / M4A
+    (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) // Matroska / WebM
+  );
+}
+
+function isAudioContentType(value: string | undefined): boolean {
+  const type = (value ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return type.startsWith('audio/') || type === 'application/octet-stream';
+}
+
+interface UploadQuery {
+  name: string;
+  accountId?: number;
+}
+
+/** Admin only. Uploads take the raw audio as the body (no multipart), converted to what Asterisk plays. */
+export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, media, now }: RouteDeps): void {
+  const soundsDir = join(cfg.asteriskRoot, ANNOUNCEMENT_SOUNDS_DIR);
+
+  // Encapsulated: the raw-body parsers apply to these routes only. Every content type is read as bytes,
+  // so the handler can answer a clear 400 for a non-audio one (instead of fastify's bare 415).
+  void app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: ANNOUNCEMENT_MAX_BYTES }, (_req, body, done) =>
+      done(null, body),
+    );
+
+    raw.post<{ Querystring: UploadQuery; Body: Buffer | undefined }>(
+      '/announcements',
+      {
+        bodyLimit: ANNOUNCEMENT_MAX_BYTES,
+        schema: {
+          querystring: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' },
+              accountId: { type: 'integer', minimum: 1 },
+            },
+          },
+          response: { 201: announcementDto },
+        },
+      },
+      async (request, reply) => {
+        const contentType = request.headers['content-type'];
+        if (!isAudioContentType(contentType)) {
+          throw new CallrouteError(
+            'CR_ERR_NOT_AUDIO',
+            `headers.content-type must be audio/* or application/octet-stream (got ${contentType ?? 'none'})`,
+            { field: 'headers.content-type' },
+          );
+        }
+        const body = request.body;
+        if (!Buffer.isBuffer(body) || body.length === 0) {
+          throw new CallrouteError('CR_ERR_NOT_AUDIO', 'body is empty; send the audio file as the request body', { field: 'body' });
+        }
+        if (!looksLikeAudio(body)) {
+          throw new CallrouteError(
+            'CR_ERR_NOT_AUDIO',
+            'body is not a recognised audio file (WAV, MP3, Ogg/Opus, FLAC, AIFF, AMR, AU, M4A or WebM)',
+            { field: 'body' },
+          );
+        }
+        const { name, accountId = null } = request.query;
+        if (accountId !== null && !getAccount(db, accountId)) {
+          throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, { field: 'querystring.accountId' });
+        }
+        // The row first: its id names the file. A failed conversion removes both.
+        const row = createAnnouncement(db, { accountId, name: name.trim(), soundName: '' }, now());
+        const base = `announcement-${row.id}`;
+        const out = join(soundsDir, base);
+        try {
+          await mkdir(soundsDir, { recursive: true });
+          const { durationSeconds } = await media.convertAnnouncement(body, out, media.ffmpeg());
+          const done = finishAnnouncement(db, row.id, { soundName: `callroute/${base}`, durationSeconds });
+          request.log.info({ announcementId: row.id, durationSeconds }, 'announcement converted');
+          return reply.code(201).send(toAnnouncementDto(done ?? row));
+        } catch (err) {
+          deleteAnnouncement(db, row.id);
+          await unlink(`${out}.wav`).catch(() => undefined);
+          request.log.warn({ err, announcementId: row.id }, 'announcement conversion failed');
+          throw new CallrouteError('CR_ERR_NOT_AUDIO', 'body could not be decoded as audio', { field: 'body' });
+        }
+      },
+    );
+  });
+
+  app.get<{ Querystring: { accountId?: number } }>(
+    '/announcements',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { accountId: { type: 'integer', minimum: 1 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['announcements'],
+            properties: { announcements: { type: 'array', items: announcementDto } },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const { accountId } = request.query;
+      return { announcements: listAnnouncements(db, accountId === undefined ? {} : { accountId }).map(toAnnouncementDto) };
+    },
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/announcements/:id',
+    { schema: { params: idParams, response: { 200: announcementDto } } },
+    async (request) => {
+      const row = getAnnouncement(db, request.params.id);
+      if (!row) throw notFound(request.params.id);
+      return toAnnouncementDto(row);
+    },
+  );
+
+  app.delete<{ Params: IdParams }>('/announcements/:id', { schema: { params: idParams } }, async (request, reply) => {
+    const { id } = request.params;
+    if (!getAnnouncement(db, id)) throw notFound(id);
+    const users = trackingNumbersUsingAnnouncement(db, id);
+    if (users.length > 0) {
+      throw new CallrouteError(
+        'CR_ERR_ANNOUNCEMENT_IN_USE',
+        `announcement ${id} is played by tracking number${users.length > 1 ? 's' : ''} ${users.join(', ')}; change them first`,
+        { field: 'params.id' },
+      );
+    }
+    deleteAnnouncement(db, id);
+    await unlink(join(soundsDir, `announcement-${id}.wav`)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') request.log.warn({ err, announcementId: id }, 'announcement file not deleted');
+    });
+    return reply.code(204).send();
+  });
+}
+
+function notFound(id: number): CallrouteError {
+  return new CallrouteError('CR_ERR_NOT_FOUND', `announcement ${id} not found`, { field: 'params.id' });
+}

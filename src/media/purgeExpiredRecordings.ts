@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { Db } from '../persistence/openDatabase.js';
+import { expiredRecordings, markRecordingRemoved } from '../persistence/recordingQueries.js';
+import { removeRecordingFiles } from './removeRecordingFiles.js';
+
+export interface PurgeDeps {
+  db: Db;
+  recordingsDir: string;
+  /** Where Asterisk's spool appears (config.recordings.asteriskRoot); its leftover WAVs are removed too. */
+  asteriskRoot?: string;
+  now?: () => number;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+}
+
+export interface PurgeReport {
+  /** Recordings past their account's retention that were looked at. */
+  checked: number;
+  purged: number;
+  bytesFreed: number;
+  /** Recordings whose files could not all be removed; their rows stay as they were, to be retried next run. */
+  failures: Array<{ recordingId: number; error: string }>;
+}
+
+/**
+ * Deletes the files of recordings older than their account's retention (by call arrival), marks the
+ * rows `expired` with the reason and mirrors that on the call. A file that cannot be removed leaves its
+ * row untouched, so the next run retries it rather than the row claiming a file is gone that is not.
+ */
+export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeReport> {
+  const now = (deps.now ?? Date.now)();
+  const candidates = expiredRecordings(deps.db, now);
+  const report: PurgeReport = { checked: candidates.length, purged: 0, bytesFreed: 0, failures: [] };
+  for (const { recording, retentionDays } of candidates) {
+    const removed = await removeRecordingFiles(recording, deps);
+    report.bytesFreed += removed.bytesFreed;
+    if (removed.failures.length > 0) {
+      const error = removed.failures.map((f) => `${f.file}: ${f.error}`).join('; ');
+      report.failures.push({ recordingId: recording.id, error });
+      deps.logger.warn({ recordingId: recording.id, failures: removed.failures }, 'recording purge failed');
+      continue;
+    }
+    markRecordingRemoved(deps.db, recording.id, 'expired', `retention of ${retentionDays} days`, now);
+    report.purged++;
+  }
+  if (report.checked > 0) deps.logger.info({ ...report, failures: report.failures.length }, 'recordings purged');
+  return report;
+}
+
+export interface RetentionTimerDeps extends PurgeDeps {
+  intervalMs: number;
+}
+
+/**
+ * Runs the purge now and every `intervalMs` (never two at once). Returns `stop()`, which resolves once
+ * a run in progress has finished, so shutdown can close the database after it.
+ */
+export function startRetentionTimer(deps: RetentionTimerDeps): () => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  let busy = false;
+  const run = (): void => {
+    if (busy) return;
+    busy = true;
+    running = purgeExpiredRecordings(deps)
+      .then(() => undefined)
+      .catch((err: unknown) => deps.logger.error({ err }, 'recording purge failed'))
+      .finally(() => {
+        busy = false;
+      });
+  };
+  run();
+  const timer = setInterval(run, deps.intervalMs);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await running;
+  };
+}
