@@ -12,7 +12,15 @@ export interface RoutableNumber {
   source: string | null;
   medium: string | null;
   campaign: string | null;
+  recordingEnabled: boolean;
+  recordingChannels: 'mixed' | 'dual';
+  announcement: 'none' | 'default' | 'custom';
+  announcementId: number | null;
 }
+
+/** Where Asterisk finds our sounds (shipped default and uploaded announcements), as Asterisk sees the path. */
+export const ASTERISK_SOUNDS_DIR = '/var/lib/asterisk/sounds/callroute';
+export const DEFAULT_ANNOUNCEMENT_SOUND = 'recording-announcement';
 
 export type RouteDecision =
   | {
@@ -23,6 +31,10 @@ export type RouteDecision =
       ringTimeoutSeconds: number;
       /** Caller ID presented to the destination: the caller's number. */
       callerIdNumber: string;
+      /** Record the call once connected, and how; null when recording is off for the number. */
+      recording: { channels: 'mixed' | 'dual' } | null;
+      /** ARI media URI played to the caller (as early media) before the call connects. */
+      announcementMedia: string | null;
     }
   | { kind: 'reject'; reason: Extract<ErrorCode, 'CR_ERR_DID_NOT_FOUND' | 'CR_ERR_NUMBER_DISABLED' | 'CR_ERR_INVALID_NUMBER'>; sipCode: number; cause: number };
 
@@ -60,7 +72,20 @@ export function resolveRoute(
     destination: call.number.destination,
     ringTimeoutSeconds: call.number.ringTimeoutSeconds,
     callerIdNumber: call.callerNumber,
+    recording: call.number.recordingEnabled ? { channels: call.number.recordingChannels } : null,
+    announcementMedia: announcementMedia(call.number),
   };
+}
+
+/**
+ * The sound played to the caller before connecting, as an ARI media URI.
+ *
+ * @example announcementMedia({ announcement: 'custom', announcementId: 3 }) // 'sound:/var/lib/asterisk/sounds/callroute/announcement-3'
+ */
+export function announcementMedia(n: Pick<RoutableNumber, 'announcement' | 'announcementId'>): string | null {
+  if (n.announcement === 'default') return `sound:${ASTERISK_SOUNDS_DIR}/${DEFAULT_ANNOUNCEMENT_SOUND}`;
+  if (n.announcement === 'custom' && n.announcementId !== null) return `sound:${ASTERISK_SOUNDS_DIR}/announcement-${n.announcementId}`;
+  return null;
 }
 
 /**

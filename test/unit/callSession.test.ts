@@ -10,6 +10,33 @@ import { createFakeAri, type FakeAri } from './fakes/createFakeAri.js';
 
 const DID = '+15551230000';
 const DESTINATION = '+15550001111';
+const UNRECORDED_DID = '+15551230010';
+const DUAL_DID = '+15551230011';
+const ANNOUNCED_DID = '+15551230012';
+
+/** Recording rows in memory, with the port the session uses. */
+function createMemoryRecordingStore() {
+  const rows = new Map<number, { callId: number; channels: 'mixed' | 'dual'; names: string[]; status: string; reason?: string }>();
+  let next = 1;
+  return {
+    rows,
+    insert(r: { callId: number; channels: 'mixed' | 'dual'; asteriskNames: string[] }) {
+      const id = next++;
+      rows.set(id, { callId: r.callId, channels: r.channels, names: r.asteriskNames, status: 'recording' });
+      return id;
+    },
+    stopped(id: number) {
+      rows.get(id)!.status = 'processing';
+    },
+    missing(id: number, reason: string) {
+      Object.assign(rows.get(id)!, { status: 'missing', reason });
+    },
+    activeForCall(callId: number) {
+      for (const [id, r] of rows) if (r.callId === callId && r.status === 'recording') return { id, channels: r.channels };
+      return undefined;
+    },
+  };
+}
 
 async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -25,6 +52,8 @@ describe('CallSession against a stateful fake ARI', () => {
   let registry: SessionRegistry;
   let records: ReturnType<typeof createCallRecordRepository>;
   let baseListeners: number;
+  let recordingStore: ReturnType<typeof createMemoryRecordingStore>;
+  let stoppedRecordings: number[];
 
   function startRegistry(): void {
     registry = createSessionRegistry({
@@ -33,8 +62,12 @@ describe('CallSession against a stateful fake ARI', () => {
       findNumber: (did) => findByDid(db, did),
       policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
       logger: pino({ level: 'silent' }),
+      recordingStore,
+      onRecordingStopped: (id) => stoppedRecordings.push(id),
     });
   }
+  const reconcile = () =>
+    reconcileCalls({ ari: fake.client, records, registry, logger: pino({ level: 'silent' }), connectedAt: Date.now(), recordingStore, onRecordingStopped: (id) => stoppedRecordings.push(id) });
 
   beforeEach(() => {
     db = openDatabase(':memory:');
@@ -45,9 +78,14 @@ describe('CallSession against a stateful fake ARI', () => {
       .values([
         { accountId: account.id, did: DID, destination: DESTINATION, ringTimeoutSeconds: 20, source: 'google', medium: 'cpc', campaign: 'spring', createdAt: now, updatedAt: now },
         { accountId: account.id, did: '+15551239999', destination: DESTINATION, enabled: false, createdAt: now, updatedAt: now },
+        { accountId: account.id, did: UNRECORDED_DID, destination: DESTINATION, recordingEnabled: false, createdAt: now, updatedAt: now },
+        { accountId: account.id, did: DUAL_DID, destination: DESTINATION, recordingChannels: 'dual', createdAt: now, updatedAt: now },
+        { accountId: account.id, did: ANNOUNCED_DID, destination: DESTINATION, announcement: 'default', createdAt: now, updatedAt: now },
       ])
       .run();
     fake = createFakeAri();
+    recordingStore = createMemoryRecordingStore();
+    stoppedRecordings = [];
     baseListeners = fake.client.listenerCount();
     startRegistry();
   });
@@ -173,14 +211,14 @@ describe('CallSession against a stateful fake ARI', () => {
     await until(() => fake.ops('channels.dial').length === 1, 'dial');
     const [out] = fake.outboundIds();
     fake.answer(out!);
-    await until(() => fake.ops('channels.answer').length === 1, 'answer');
+    await until(() => fake.ops('channels.answer').length === 1 && fake.live.size === 1, 'answer and recording');
     // The router dies: its registry is gone, the call stays up in Asterisk.
     registry.close();
     startRegistry();
     expect(records.listUnfinished()).toHaveLength(1);
-    const report = await reconcileCalls({ ari: fake.client, records, registry, logger: pino({ level: 'silent' }), connectedAt: Date.now() });
+    const report = await reconcile();
     expect(report).toMatchObject({ resumed: 1, finished: 0, strayChannels: 0, strayBridges: 0 });
-    expect(fake.channels.size).toBe(2);
+    expect(fake.channels.size).toBe(3); // both legs and the recording's snoop
     fake.farEndHangsUp(inbound, 16);
     await expectNothingLeft();
     expect(record()).toMatchObject({ disposition: 'answered', finished: true, endedBy: 'caller' });
@@ -196,8 +234,147 @@ describe('CallSession against a stateful fake ARI', () => {
     fake.channels.clear();
     fake.bridges.clear();
     startRegistry();
-    const report = await reconcileCalls({ ari: fake.client, records, registry, logger: pino({ level: 'silent' }), connectedAt: Date.now() });
+    const report = await reconcile();
     expect(report.finished).toBe(1);
     expect(record()).toMatchObject({ disposition: 'answered', finished: true, reconciled: true });
+  });
+});
+
+describe('recording and announcement', () => {
+  let db: Db;
+  let fake: FakeAri;
+  let registry: SessionRegistry;
+  let records: ReturnType<typeof createCallRecordRepository>;
+  let store: ReturnType<typeof createMemoryRecordingStore>;
+  let stopped: number[];
+
+  beforeEach(() => {
+    db = openDatabase(':memory:');
+    records = createCallRecordRepository(db);
+    const now = Date.now();
+    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
+    db.insert(trackingNumbers)
+      .values([
+        { accountId: account.id, did: DID, destination: DESTINATION, createdAt: now, updatedAt: now },
+        { accountId: account.id, did: UNRECORDED_DID, destination: DESTINATION, recordingEnabled: false, createdAt: now, updatedAt: now },
+        { accountId: account.id, did: DUAL_DID, destination: DESTINATION, recordingChannels: 'dual', createdAt: now, updatedAt: now },
+        { accountId: account.id, did: ANNOUNCED_DID, destination: DESTINATION, announcement: 'default', createdAt: now, updatedAt: now },
+      ])
+      .run();
+    fake = createFakeAri();
+    store = createMemoryRecordingStore();
+    stopped = [];
+    registry = createSessionRegistry({
+      ari: fake.client,
+      records,
+      findNumber: (did) => findByDid(db, did),
+      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
+      logger: pino({ level: 'silent' }),
+      recordingStore: store,
+      onRecordingStopped: (id) => stopped.push(id),
+    });
+  });
+  afterEach(() => registry.close());
+
+  const answered = async (did: string) => {
+    const inbound = fake.placeInbound(did);
+    await until(() => fake.ops('channels.dial').length === 1, 'dial');
+    const out = fake.outboundIds()[0]!;
+    fake.answer(out);
+    await until(() => fake.ops('channels.answer').length === 1, 'caller answered');
+    return { inbound, out };
+  };
+  const ended = async () => {
+    await until(() => records.listUnfinished().length === 0 && registry.activeCalls === 0, 'the call to end');
+    expect([...fake.channels.keys()]).toEqual([]);
+    expect([...fake.bridges.keys()]).toEqual([]);
+  };
+
+  it('records a connected call with a snoop (not a bridge recording), stopped before the bridge goes', async () => {
+    const { inbound, out } = await answered(DID);
+    await until(() => fake.live.size === 1, 'recording');
+    expect(fake.ops('channels.snoop')[0]?.args).toEqual([inbound, expect.objectContaining({ spy: 'both', snoopId: 'cr-snoop-1-0' })]);
+    expect(fake.ops('channels.record')[0]?.args).toEqual(['cr-snoop-1-0', expect.objectContaining({ name: 'call-1', format: 'wav' })]);
+    expect(fake.ops('bridges.record' as string)).toHaveLength(0);
+    fake.farEndHangsUp(out, 16);
+    await ended();
+    const order = fake.calls.map((c) => c.op);
+    expect(order.indexOf('recordings.stopLive')).toBeLessThan(order.indexOf('bridges.destroy'));
+    expect([...store.rows.values()]).toEqual([expect.objectContaining({ status: 'processing', names: ['call-1'] })]);
+    expect(stopped).toEqual([1]);
+  });
+
+  it('dual-channel recording snoops each leg (caller, answering party)', async () => {
+    const { inbound, out } = await answered(DUAL_DID);
+    await until(() => fake.live.size === 2, 'two recordings');
+    expect(fake.ops('channels.snoop').map((c) => [c.args[0], (c.args[1] as { spy: string }).spy])).toEqual([
+      [inbound, 'in'],
+      [out, 'in'],
+    ]);
+    fake.farEndHangsUp(inbound, 16);
+    await ended();
+    expect([...store.rows.values()][0]).toMatchObject({ status: 'processing', names: ['call-1-caller', 'call-1-answered'] });
+  });
+
+  it('no recording when the number has recording off', async () => {
+    const { out } = await answered(UNRECORDED_DID);
+    fake.farEndHangsUp(out, 16);
+    await ended();
+    expect(fake.ops('channels.snoop')).toHaveLength(0);
+    expect(store.rows.size).toBe(0);
+  });
+
+  it('a recording Asterisk never stored is marked missing, never silently absent', async () => {
+    fake.client.channels.record = async () => {
+      throw new Error('disk full');
+    };
+    const { out } = await answered(DID);
+    await until(() => store.rows.size === 1, 'recording row');
+    fake.farEndHangsUp(out, 16);
+    await ended();
+    expect([...store.rows.values()][0]).toMatchObject({ status: 'missing' });
+    expect(stopped).toEqual([]);
+  });
+
+  it('announcement: played to the caller as early media; the caller joins and is answered only after it', async () => {
+    fake.holdPlaybacks();
+    const inbound = fake.placeInbound(ANNOUNCED_DID);
+    await until(() => fake.ops('channels.dial').length === 1, 'dial');
+    expect(fake.ops('channels.progress')[0]?.args).toEqual([inbound]);
+    expect(fake.ops('channels.play')[0]?.args[1]).toMatchObject({ media: 'sound:/var/lib/asterisk/sounds/callroute/recording-announcement' });
+    const out = fake.outboundIds()[0]!;
+    expect(fake.ops('bridges.addChannel')[0]?.args[1]).toEqual([out]);
+    fake.answer(out);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(fake.ops('channels.answer')).toHaveLength(0);
+    expect(fake.ops('channels.snoop')).toHaveLength(0);
+    fake.finishPlaybacks();
+    await until(() => fake.ops('channels.answer').length === 1, 'caller answered');
+    expect(fake.ops('bridges.addChannel')[1]?.args[1]).toEqual([inbound]);
+    await until(() => fake.live.size === 1, 'recording after the announcement');
+    fake.farEndHangsUp(inbound, 16);
+    await ended();
+    expect(records.get(1)).toMatchObject({ disposition: 'answered' });
+  });
+
+  it('router restart while recording: the resumed call stops and hands on its recording', async () => {
+    const { inbound } = await answered(DID);
+    await until(() => fake.live.size === 1, 'recording');
+    registry.close();
+    registry = createSessionRegistry({
+      ari: fake.client,
+      records,
+      findNumber: (did) => findByDid(db, did),
+      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
+      logger: pino({ level: 'silent' }),
+      recordingStore: store,
+      onRecordingStopped: (id) => stopped.push(id),
+    });
+    const report = await reconcileCalls({ ari: fake.client, records, registry, logger: pino({ level: 'silent' }), connectedAt: Date.now(), recordingStore: store, onRecordingStopped: (id) => stopped.push(id) });
+    expect(report).toMatchObject({ resumed: 1, strayChannels: 0 });
+    expect(fake.channels.has('cr-snoop-1-0')).toBe(true);
+    fake.farEndHangsUp(inbound, 16);
+    await ended();
+    expect(stopped).toEqual([1]);
   });
 });

@@ -38,6 +38,7 @@ describe('resolveRoute', () => {
   const number: RoutableNumber = {
     id: 7, accountId: 3, did: '+15551230000', destination: '+15550001111', ringTimeoutSeconds: 25,
     enabled: true, source: 'google', medium: 'cpc', campaign: 'spring',
+    recordingEnabled: true, recordingChannels: 'mixed', announcement: 'none', announcementId: null,
   };
   const policy = { rejectSipCode: 404, outboundEndpoint: 'destinations' };
   it.each([
@@ -47,6 +48,15 @@ describe('resolveRoute', () => {
     ['not a number', { did: null, number: undefined }, { kind: 'reject', reason: 'CR_ERR_INVALID_NUMBER' }],
   ] as const)('%s', (_name, call, expected) => {
     expect(resolveRoute({ ...call, callerNumber: '+15559876543' }, policy)).toMatchObject(expected);
+  });
+
+  it.each([
+    [{ recordingEnabled: false }, { recording: null, announcementMedia: null }],
+    [{ recordingChannels: 'dual' as const }, { recording: { channels: 'dual' } }],
+    [{ announcement: 'default' as const }, { announcementMedia: 'sound:/var/lib/asterisk/sounds/callroute/recording-announcement' }],
+    [{ announcement: 'custom' as const, announcementId: 4 }, { announcementMedia: 'sound:/var/lib/asterisk/sounds/callroute/announcement-4' }],
+  ])('recording and announcement options %o', (options, expected) => {
+    expect(resolveRoute({ did: '+15551230000', number: { ...number, ...options }, callerNumber: '' }, policy)).toMatchObject(expected);
   });
 
   it('uses the configured rejection code and its cause', () => {

@@ -5,6 +5,7 @@ import { AriHttpError, isNotFound } from './AriHttpError.js';
 import { backoffDelay } from './backoffDelay.js';
 import { createAriTransport } from './createAriTransport.js';
 import type {
+  AriPlayback,
   AriApplication,
   AriBridge,
   AriChannel,
@@ -36,6 +37,8 @@ export const DEFAULT_ARI_EVENT_TYPES: readonly AriEventType[] = Object.freeze([
   'RecordingStarted',
   'RecordingFinished',
   'RecordingFailed',
+  'PlaybackStarted',
+  'PlaybackFinished',
 ]);
 
 export interface CreateAriClientOptions {
@@ -464,6 +467,27 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
       setVariable: async (id, variable, value) => {
         await request<void>('POST', `/channels/${enc(id)}/variable`, { query: { variable, value } });
       },
+      progress: async (id) => {
+        await request<void>('POST', `/channels/${enc(id)}/progress`);
+      },
+      play: (id, params) =>
+        request<AriPlayback>('POST', `/channels/${enc(id)}/play/${enc(params.playbackId)}`, {
+          query: { media: params.media },
+        }),
+      snoop: (id, params) =>
+        request<AriChannel>('POST', `/channels/${enc(id)}/snoop`, {
+          query: { spy: params.spy, app: params.app, appArgs: params.appArgs, snoopId: params.snoopId },
+        }),
+      record: (id, params) =>
+        request<AriLiveRecording>('POST', `/channels/${enc(id)}/record`, {
+          query: {
+            name: params.name,
+            format: params.format,
+            ifExists: params.ifExists,
+            beep: params.beep,
+            terminateOn: params.terminateOn,
+          },
+        }),
     },
 
     bridges: {

@@ -112,6 +112,18 @@ export interface RecordingEvent extends AriEventBase {
   recording: AriLiveRecording;
 }
 
+export interface AriPlayback {
+  id: string;
+  media_uri: string;
+  /** `channel:<id>` or `bridge:<id>` */
+  target_uri: string;
+  state: string;
+}
+export interface PlaybackEvent extends AriEventBase {
+  type: 'PlaybackStarted' | 'PlaybackFinished';
+  playback: AriPlayback;
+}
+
 export type AriEvent =
   | StasisStartEvent
   | StasisEndEvent
@@ -122,7 +134,8 @@ export type AriEvent =
   | ChannelEnteredBridgeEvent
   | ChannelLeftBridgeEvent
   | BridgeDestroyedEvent
-  | RecordingEvent;
+  | RecordingEvent
+  | PlaybackEvent;
 
 export type AriEventType = AriEvent['type'];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;
@@ -194,6 +207,14 @@ export interface AriClient {
     hangup(id: string, params?: { reason?: HangupReason; reasonCode?: number }): Promise<void>;
     continueInDialplan(id: string, params?: { context?: string; extension?: string; priority?: number; label?: string }): Promise<void>;
     setVariable(id: string, variable: string, value: string): Promise<void>;
+    /** POST /channels/{id}/progress: 183 with SDP, so media can be played before answer. */
+    progress(id: string): Promise<void>;
+    /** POST /channels/{id}/play/{playbackId}?media=... */
+    play(id: string, params: { media: string; playbackId: string }): Promise<AriPlayback>;
+    /** POST /channels/{id}/snoop: a channel that hears the spied channel's audio (`in`: what it sends, `out`: what it hears). */
+    snoop(id: string, params: { spy: 'in' | 'out' | 'both'; app: string; appArgs?: string; snoopId: string }): Promise<AriChannel>;
+    /** POST /channels/{id}/record */
+    record(id: string, params: { name: string; format: string; ifExists?: 'fail' | 'overwrite' | 'append'; beep?: boolean; terminateOn?: string }): Promise<AriLiveRecording>;
   };
   bridges: {
     list(): Promise<AriBridge[]>;

@@ -5,6 +5,7 @@ import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriChannel, AriClient, AriEvent } from '../ari/types.js';
+import { CallRecorder, type RecordingLayout, type RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome, type CallFacts } from './callOutcome.js';
 import { isOver, nextState, type CallState } from './callStates.js';
 
@@ -21,6 +22,12 @@ export interface CallSessionDeps {
   track: (channelId: string, session: CallSession) => void;
   /** Called once when the session has ended and cleaned up. */
   onEnded: (session: CallSession) => void;
+  recordingStore: RecordingStorePort & {
+    /** The recording of a call still marked as recording (a router restart mid-call). */
+    activeForCall(callId: number): { id: number; channels: RecordingLayout } | undefined;
+  };
+  /** A finished recording is ready for the media pipeline. */
+  onRecordingStopped: (recordingId: number) => void;
 }
 
 /** App args of legs we originate: `dialed,<inbound channel id>`; never guessed from channel names. */
@@ -63,6 +70,15 @@ export class CallSession {
     ringTimedOut: false,
   };
   private rejection: { sipCode: number; cause: number } | null = null;
+  private accountId: number | null = null;
+  private recordingLayout: RecordingLayout | null = null;
+  private recorder: CallRecorder | null = null;
+  /** The announcement is playing to the caller; the caller joins the bridge when it ends. */
+  private announcementPlaying = false;
+  private playbackId: string | null = null;
+  private inboundBridged = false;
+  private destinationAnswered = false;
+  private callerConnected = false;
   /** Q.850 cause of the caller's leg when the caller ended it. */
   private callerCause: number | undefined;
 
@@ -84,8 +100,17 @@ export class CallSession {
     s.outboundInStasis = true;
     s.dialStarted = true;
     s.answeredAt = row.answeredAt;
+    s.accountId = row.accountId;
     s.state = 'bridged';
+    s.destinationAnswered = true;
+    s.callerConnected = true;
+    s.inboundBridged = true;
     if (row.outboundChannelId) deps.track(row.outboundChannelId, s);
+    const active = deps.recordingStore.activeForCall(row.id);
+    if (active) {
+      s.recordingLayout = active.channels;
+      s.recorder = CallRecorder.resume(s.recorderDeps(), row.id, active.channels, active.id);
+    }
     return s;
   }
 
@@ -108,8 +133,10 @@ export class CallSession {
       this.outboundId = `${OWN_ID_PREFIX}${deps.newId()}`;
       this.bridgeId = `${OWN_ID_PREFIX}${deps.newId()}`;
       this.ringTimeoutSeconds = decision.ringTimeoutSeconds;
+      this.recordingLayout = decision.recording?.channels ?? null;
       deps.track(this.outboundId, this);
     }
+    this.accountId = number?.accountId ?? null;
     this.recordId = deps.records.insertArrival({
       accountId: number?.accountId ?? null,
       trackingNumberId: number?.id ?? null,
@@ -140,11 +167,16 @@ export class CallSession {
     const outboundId = this.outboundId as string;
     const bridgeId = this.bridgeId as string;
     const { ari } = deps;
+    if (decision.announcementMedia) {
+      this.announcementPlaying = true;
+      this.playbackId = `cr-play-${this.recordId}`;
+    }
     try {
       await this.track(
         // No ring() of our own: the destination's 180 (or 183 and its early media) reaches the
         // caller through the bridge, as with Dial(); ringing twice confuses some carriers.
         Promise.all([
+          decision.announcementMedia ? this.playAnnouncement(decision.announcementMedia) : undefined,
           ari.bridges.create({ type: 'mixing', bridgeId, name: `callroute-${this.recordId}` }),
           ari.channels.create({
             endpoint: decision.endpoint,
@@ -168,6 +200,41 @@ export class CallSession {
     await this.maybeDial();
   }
 
+  /**
+   * The recording announcement, heard by the caller only: played as early media (183) while the
+   * destination is already being dialed; the caller joins the bridge when it ends. A failure to
+   * play it is logged and the call goes on without it.
+   */
+  private async playAnnouncement(media: string): Promise<void> {
+    const { ari } = this.deps;
+    try {
+      await ari.channels.progress(this.inboundId);
+      await ari.channels.play(this.inboundId, { media, playbackId: this.playbackId as string });
+    } catch (err) {
+      if (isChannelGone(err)) throw err;
+      this.log.warn({ err, media }, 'announcement could not be played');
+      void this.onAnnouncementDone();
+    }
+  }
+
+  private async onAnnouncementDone(): Promise<void> {
+    if (!this.announcementPlaying) return;
+    this.announcementPlaying = false;
+    if (this.isOver || !this.dialStarted || this.inboundBridged) return;
+    this.inboundBridged = true;
+    try {
+      await this.track(this.deps.ari.bridges.addChannel(this.bridgeId as string, [this.inboundId]));
+    } catch (err) {
+      return this.failSetup(err, 'bridging the caller failed');
+    }
+    if (this.destinationAnswered) await this.connectCaller();
+  }
+
+  /** Routes a snoop channel's StasisStart to the recorder waiting for it. */
+  onSnoopStasisStart(channelId: string): void {
+    this.recorder?.onSnoopStasisStart(channelId);
+  }
+
   /** The destination leg entered Stasis: it may now be bridged and dialed. */
   async onOutboundStasisStart(): Promise<void> {
     this.outboundInStasis = true;
@@ -181,10 +248,13 @@ export class CallSession {
     const { ari } = this.deps;
     // Backstop for the dial timeout Asterisk enforces itself.
     this.ringTimer = setTimeout(() => this.onRingTimeout(), (this.ringTimeoutSeconds + 2) * 1000);
+    // During the announcement only the destination joins; the caller follows when it ends.
+    this.inboundBridged = !this.announcementPlaying;
+    const joining = this.inboundBridged ? [this.inboundId, this.outboundId as string] : [this.outboundId as string];
     try {
       await this.track(
         Promise.all([
-          ari.bridges.addChannel(this.bridgeId as string, [this.inboundId, this.outboundId as string]),
+          ari.bridges.addChannel(this.bridgeId as string, joining),
           ari.channels.dial(this.outboundId as string, { timeout: this.ringTimeoutSeconds }),
         ]),
       );
@@ -220,6 +290,14 @@ export class CallSession {
     switch (event.type) {
       case 'ChannelStateChange':
         if (event.channel.id === this.outboundId && event.channel.state === 'Up') void this.onDestinationAnswered();
+        return;
+      case 'PlaybackFinished':
+        if (event.playback.id === this.playbackId) void this.onAnnouncementDone();
+        return;
+      case 'RecordingStarted':
+      case 'RecordingFinished':
+      case 'RecordingFailed':
+        this.recorder?.handle(event);
         return;
       case 'Dial':
         if (event.peer.id === this.outboundId && event.dialstatus && !['RINGING', 'PROGRESS', 'ANSWER'].includes(event.dialstatus)) {
@@ -281,15 +359,44 @@ export class CallSession {
   private async onDestinationAnswered(): Promise<void> {
     if (this.state !== 'dialing') return;
     clearTimeout(this.ringTimer);
-    this.answeredAt = this.deps.clock();
+    this.destinationAnswered = true;
     this.state = nextState(this.state, 'bridged');
+    this.log.info({ announcementPlaying: this.announcementPlaying }, 'destination answered');
+    if (!this.announcementPlaying) await this.connectCaller();
+  }
+
+  /** Answers the caller (already in the bridge with the destination) and starts recording. */
+  private async connectCaller(): Promise<void> {
+    if (this.callerConnected || this.isOver) return;
+    this.callerConnected = true;
+    this.answeredAt = this.deps.clock();
     if (this.recordId !== null) this.deps.records.markAnswered(this.recordId, this.answeredAt);
-    this.log.info('destination answered');
     try {
       await this.track(this.deps.ari.channels.answer(this.inboundId));
     } catch (err) {
-      await this.failSetup(err, 'answering the caller failed');
+      return this.failSetup(err, 'answering the caller failed');
     }
+    if (this.isOver || this.recordingLayout === null || this.recordId === null) return;
+    this.recorder = new CallRecorder(this.recorderDeps(), this.recordId, this.recordingLayout);
+    try {
+      // Not tracked as in-flight: release() stops the recorder itself, which unblocks start().
+      await this.recorder.start({ caller: this.inboundId, answered: this.outboundId as string, accountId: this.accountId }, () => this.isOver);
+    } catch (err) {
+      if (this.isOver || isChannelGone(err)) return;
+      // The call goes on unrecorded; stop() marks the recording missing with the reason.
+      this.log.error({ err }, 'starting the recording failed');
+    }
+  }
+
+  private recorderDeps() {
+    return {
+      ari: this.deps.ari,
+      store: this.deps.recordingStore,
+      logger: this.log,
+      clock: this.deps.clock,
+      track: (channelId: string) => this.deps.track(channelId, this),
+      onStopped: this.deps.onRecordingStopped,
+    };
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -324,6 +431,9 @@ export class CallSession {
       ? null
       : callOutcome({ ...this.facts, endedBy: this.facts.endedBy ?? 'system', answered });
     const callerCause = this.rejection?.cause ?? (answered ? CAUSE.normalClearing : (outcome?.callerCause ?? CAUSE.noCircuit));
+
+    // Recording first: stopped and finished on disk before any leg or the bridge goes.
+    if (this.recorder) await this.recorder.stop();
 
     const hangups: Array<Promise<void>> = [];
     if (this.outboundId && !this.outboundGone) hangups.push(this.quietly(ari.channels.hangup(this.outboundId, { reason: 'normal' }), 'hangup destination'));

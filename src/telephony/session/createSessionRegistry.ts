@@ -6,6 +6,7 @@ import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js'
 import { isChannelGone } from '../ari/AriHttpError.js';
 import type { AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
 import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession.js';
+import { SNOOP_ARG } from './CallRecorder.js';
 import { CAUSE } from './callOutcome.js';
 
 export interface SessionRegistryDeps {
@@ -16,13 +17,32 @@ export interface SessionRegistryDeps {
   logger: Logger;
   clock?: () => number;
   newId?: () => string;
+  recordingStore: CallSessionDeps['recordingStore'];
+  onRecordingStopped: (recordingId: number) => void;
 }
 
 /** Channel events routed to the session that owns the channel. */
-const ROUTED_EVENTS: AriEventType[] = ['ChannelStateChange', 'Dial', 'ChannelHangupRequest', 'ChannelDestroyed', 'StasisEnd'];
+const ROUTED_EVENTS: AriEventType[] = [
+  'ChannelStateChange',
+  'Dial',
+  'ChannelHangupRequest',
+  'ChannelDestroyed',
+  'StasisEnd',
+  'PlaybackFinished',
+  'RecordingStarted',
+  'RecordingFinished',
+  'RecordingFailed',
+];
+
+/** `channel:<id>` → id (playback and recording targets). */
+function channelOfTarget(uri: string | undefined): string | undefined {
+  return uri?.startsWith('channel:') ? uri.slice('channel:'.length) : undefined;
+}
 
 function channelIdOf(event: AriEvent): string | undefined {
   if (event.type === 'Dial') return event.peer.id;
+  if ('playback' in event) return channelOfTarget(event.playback.target_uri);
+  if ('recording' in event) return channelOfTarget(event.recording.target_uri);
   if ('channel' in event) return event.channel.id;
   return undefined;
 }
@@ -50,6 +70,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       byChannel.set(channelId, session);
       sessions.add(session);
     },
+    recordingStore: deps.recordingStore,
+    onRecordingStopped: deps.onRecordingStopped,
     onEnded: (session) => {
       for (const [id, s] of byChannel) if (s === session) byChannel.delete(id);
       sessions.delete(session);
@@ -71,6 +93,12 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       const owner = byChannel.get(channelId);
       if (owner) void owner.onOutboundStasisStart();
       else hangUpStray(channelId, CAUSE.normalClearing, 'dialed leg of an ended call');
+      return;
+    }
+    if (role === SNOOP_ARG) {
+      const owner = byChannel.get(channelId);
+      if (owner) owner.onSnoopStasisStart(channelId);
+      else hangUpStray(channelId, CAUSE.normalClearing, 'snoop of an ended call');
       return;
     }
     if (!accepting) {

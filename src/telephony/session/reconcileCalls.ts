@@ -3,7 +3,8 @@ import type { CallRecordRepository } from '../../persistence/callRecordRepositor
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriClient } from '../ari/types.js';
 import { CAUSE } from './callOutcome.js';
-import { OWN_ID_PREFIX } from './CallSession.js';
+import { OWN_ID_PREFIX, type CallSessionDeps } from './CallSession.js';
+import { recordingNames } from './CallRecorder.js';
 import type { SessionRegistry } from './createSessionRegistry.js';
 
 export interface ReconcileReport {
@@ -28,6 +29,8 @@ export async function reconcileCalls(deps: {
   clock?: () => number;
   /** Inbound channels created after this moment may be new calls whose StasisStart is still on its way. */
   connectedAt: number;
+  recordingStore: CallSessionDeps['recordingStore'];
+  onRecordingStopped: (recordingId: number) => void;
 }): Promise<ReconcileReport> {
   const { ari, records, registry, logger } = deps;
   const now = deps.clock ?? Date.now;
@@ -43,6 +46,20 @@ export async function reconcileCalls(deps: {
   };
 
   registry.sweep(alive);
+  /** A recording of a call that ended while we were away: hand it on if Asterisk stored it, else it is missing. */
+  const settleRecording = async (callId: number): Promise<void> => {
+    const active = deps.recordingStore.activeForCall(callId);
+    if (!active) return;
+    const names = recordingNames(callId, active.channels);
+    const stored = await Promise.all(names.map((n) => ari.recordings.getStored(n).catch(() => null)));
+    if (stored.every(Boolean)) {
+      deps.recordingStore.stopped(active.id, now());
+      deps.onRecordingStopped(active.id);
+    } else {
+      deps.recordingStore.missing(active.id, 'the call ended while the router was down and Asterisk has no stored recording');
+    }
+  };
+
   const claimed = new Set<string>();
   for (const row of records.listUnfinished()) {
     if (registry.ownsChannel(row.inboundChannelId)) continue;
@@ -61,6 +78,7 @@ export async function reconcileCalls(deps: {
     if (outboundAlive && row.outboundChannelId) await quietly(ari.channels.hangup(row.outboundChannelId, { reason: 'normal' }));
     if (inboundAlive) await quietly(ari.channels.hangup(row.inboundChannelId, { reasonCode: row.answeredAt === null ? CAUSE.noCircuit : CAUSE.normalClearing }));
     if (row.bridgeId) await quietly(ari.bridges.destroy(row.bridgeId));
+    await settleRecording(row.id);
     records.finish(row.id, {
       disposition: row.answeredAt !== null ? 'answered' : 'failed',
       sipCode: row.answeredAt !== null ? 200 : inboundAlive ? 503 : null,

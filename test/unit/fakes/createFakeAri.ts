@@ -13,7 +13,13 @@ export function createFakeAri(app = 'callroute') {
   const bridges = new Map<string, AriBridge>();
   const handlers = new Map<string, Set<Handler>>();
   const calls: Array<{ op: string; args: unknown[] }> = [];
+  /** Live recordings by name → the channel recorded; stored ones once finished. */
+  const live = new Map<string, string>();
+  const stored = new Set<string>();
+  let autoFinishPlayback = true;
+  const pendingPlaybacks: Array<{ id: string; target: string }> = [];
   let counter = 0;
+  const snoops = new Map<string, string>();
 
   const emit = (event: Record<string, unknown>): void => {
     const full = { application: app, timestamp: new Date().toISOString(), ...event } as AriEvent;
@@ -28,10 +34,20 @@ export function createFakeAri(app = 'callroute') {
     if (!c) throw gone('POST', `/channels/${id}/${op}`);
     return c;
   };
+  const finishRecording = (name: string): void => {
+    const target = live.get(name);
+    if (target === undefined) return;
+    live.delete(name);
+    stored.add(name);
+    emit({ type: 'RecordingFinished', recording: { name, format: 'wav', state: 'done', target_uri: `channel:${target}` } });
+  };
   const destroy = (id: string, cause: number): void => {
     const c = channels.get(id);
     if (!c) return;
     channels.delete(id);
+    for (const [name, target] of live) if (target === id) finishRecording(name);
+    // A snoop dies with the channel it spies on.
+    for (const [snoopId, spied] of snoops) if (spied === id) destroy(snoopId, cause);
     for (const b of bridges.values()) b.channels = b.channels.filter((x) => x !== id);
     emit({ type: 'ChannelHangupRequest', channel: c, cause });
     emit({ type: 'StasisEnd', channel: c });
@@ -110,6 +126,37 @@ export function createFakeAri(app = 'callroute') {
       async setVariable(id) {
         need(id, 'variable');
       },
+      async progress(id) {
+        calls.push({ op: 'channels.progress', args: [id] });
+        need(id, 'progress');
+      },
+      async play(id, p) {
+        calls.push({ op: 'channels.play', args: [id, p] });
+        need(id, 'play');
+        const playback = { id: p.playbackId, media_uri: p.media, target_uri: `channel:${id}`, state: 'playing' };
+        emit({ type: 'PlaybackStarted', playback });
+        if (autoFinishPlayback) emit({ type: 'PlaybackFinished', playback: { ...playback, state: 'done' } });
+        else pendingPlaybacks.push({ id: p.playbackId, target: id });
+        return playback;
+      },
+      async snoop(id, p) {
+        calls.push({ op: 'channels.snoop', args: [id, p] });
+        need(id, 'snoop');
+        const c = newChannel(p.snoopId, '', '');
+        c.state = 'Up';
+        channels.set(p.snoopId, c);
+        snoops.set(p.snoopId, id);
+        emit({ type: 'StasisStart', args: (p.appArgs ?? '').split(','), channel: c });
+        return c;
+      },
+      async record(id, p) {
+        calls.push({ op: 'channels.record', args: [id, p] });
+        need(id, 'record');
+        live.set(p.name, id);
+        const recording = { name: p.name, format: p.format, state: 'recording', target_uri: `channel:${id}` };
+        emit({ type: 'RecordingStarted', recording });
+        return recording;
+      },
     },
     bridges: {
       async list() {
@@ -146,9 +193,13 @@ export function createFakeAri(app = 'callroute') {
       },
     },
     recordings: {
-      async stopLive() {},
-      async getStored() {
-        return null;
+      async stopLive(name) {
+        calls.push({ op: 'recordings.stopLive', args: [name] });
+        if (!live.has(name)) throw new AriHttpError({ status: 404, method: 'POST', path: `/recordings/live/${name}/stop`, ariMessage: 'Recording not found' });
+        finishRecording(name);
+      },
+      async getStored(name) {
+        return stored.has(name) ? { name, format: 'wav' } : null;
       },
     },
     applications: {
@@ -193,7 +244,18 @@ export function createFakeAri(app = 'callroute') {
       destroy(id, cause);
     },
     outboundIds(): string[] {
-      return [...channels.keys()].filter((id) => id.startsWith('cr-'));
+      return [...channels.keys()].filter((id) => id.startsWith('cr-') && !id.startsWith('cr-snoop-'));
+    },
+    live,
+    stored,
+    /** Keep playbacks running until `finishPlaybacks()`. */
+    holdPlaybacks(): void {
+      autoFinishPlayback = false;
+    },
+    finishPlaybacks(): void {
+      for (const p of pendingPlaybacks.splice(0)) {
+        emit({ type: 'PlaybackFinished', playback: { id: p.id, media_uri: '', target_uri: `channel:${p.target}`, state: 'done' } });
+      }
     },
     ops(op: string) {
       return calls.filter((c) => c.op === op);
