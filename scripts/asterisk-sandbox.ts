@@ -13,6 +13,7 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import {
+  copyFileSync,
   appendFileSync,
   chownSync,
   closeSync,
@@ -220,6 +221,19 @@ function passwdIds(root: string, user: string): { uid: number; gid: number } {
   return { uid: Number(parts[2]), gid: Number(parts[3]) };
 }
 
+/**
+ * Our sounds (the default recording announcement) into the directory the router plays from
+ * (`ASTERISK_SOUNDS_DIR`); uploaded announcements are written there by the API.
+ */
+export function installSounds(root: string, uid: number, gid: number): void {
+  const dir = join(root, 'var/lib/asterisk/sounds/callroute');
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, uid, gid);
+  const assets = join(REPO_ROOT, 'assets/sounds');
+  if (!existsSync(assets)) return;
+  for (const f of readdirSync(assets)) copyFileSync(join(assets, f), join(dir, f));
+}
+
 /** Fresh /etc/asterisk (our files only), hosts file, run/spool/log directories owned by asterisk. */
 function prepareRoot(root: string, config: Config): void {
   const { uid, gid } = passwdIds(root, 'asterisk');
@@ -237,6 +251,7 @@ function prepareRoot(root: string, config: Config): void {
     mkdirSync(p, { recursive: true });
     chownSync(p, uid, gid);
   }
+  installSounds(root, uid, gid);
   for (const f of ['asterisk.ctl', 'asterisk.pid']) rmSync(join(root, 'run/asterisk', f), { force: true });
   const messages = join(root, 'var/log/asterisk/messages.log');
   if (existsSync(messages)) renameSync(messages, `${messages}.1`);

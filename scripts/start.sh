@@ -20,6 +20,9 @@ FALLBACK_SIP_CODE=503
 CONF
   umask 022
 fi
+# Keys added since the file was written: the sandbox's filesystem as the router sees it, recordings.
+grep -q '^ASTERISK_FS_ROOT=' "$CONFIG_FILE" || echo "ASTERISK_FS_ROOT=$PWD/.sandbox/instances/dev/rootfs" >> "$CONFIG_FILE"
+grep -q '^RECORDINGS_DIR=' "$CONFIG_FILE" || echo "RECORDINGS_DIR=$PWD/data/recordings" >> "$CONFIG_FILE"
 export CALLROUTE_CONFIG_FILE="$CONFIG_FILE"
 
 echo "building"
@@ -48,6 +51,7 @@ callroute is running on loopback.
   health         curl -s $API/health
   Asterisk SIP   127.0.0.1:5060 (carrier trunk accepted from 127.0.0.1:5070; destinations on 127.0.0.1:5080)
   database       $PWD/data/callroute.db       router log: data/router.log
+  recordings     $PWD/data/recordings (MP3 by default; GET /v1/recordings/:id/audio)
   config         $CONFIG_FILE
 
 Place a test call (another terminal): sipp answers on the demo destination, sipp calls the demo number,

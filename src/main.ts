@@ -4,6 +4,9 @@ import { createLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
 import { openDatabase } from './persistence/openDatabase.js';
 import { findByDid } from './persistence/trackingNumberRepository.js';
+import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
+import { createRecordingPipeline } from './media/createMediaJobQueue.js';
+import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from './telephony/session/reconcileCalls.js';
@@ -12,11 +15,32 @@ import { reconcileCalls } from './telephony/session/reconcileCalls.js';
 const OUTBOUND_ENDPOINT = 'destinations';
 /** How long shutdown waits for live calls; bridged calls left after it keep talking and are resumed at the next start. */
 const DRAIN_MS = 5_000;
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = openDatabase(config.dbPath);
   const records = createCallRecordRepository(db);
+  // Transcoding runs off the call path; jobs a previous run left behind resume now.
+  const pipeline = createRecordingPipeline({ db, config, logger: logger.child({ component: 'media' }) });
+  pipeline.start();
+  const recordingStore = {
+    insert: (r: Parameters<typeof insertRecording>[1]) => insertRecording(db, r).id,
+    stopped: (id: number, at: number) => void markRecordingStopped(db, id, at),
+    missing: (id: number, reason: string) => void markRecordingMissing(db, id, reason),
+    activeForCall: (callId: number) => {
+      const row = listRecordingsForCall(db, callId).find((r) => r.status === 'recording');
+      return row ? { id: row.id, channels: row.channels } : undefined;
+    },
+  };
+  const onRecordingStopped = (id: number): void => pipeline.enqueue(id);
+  const stopRetention = startRetentionTimer({
+    db,
+    recordingsDir: config.recordings.dir,
+    asteriskRoot: config.recordings.asteriskRoot,
+    logger: logger.child({ component: 'retention' }),
+    intervalMs: RETENTION_INTERVAL_MS,
+  });
   const ari = createAriClient({
     url: config.ari.url,
     username: config.ari.username,
@@ -34,6 +58,8 @@ async function main(config: Config): Promise<void> {
       defaultCountryCode: config.routing.defaultCountryCode,
     },
     logger: logger.child({ component: 'call' }),
+    recordingStore,
+    onRecordingStopped,
   });
 
   // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.
@@ -43,7 +69,7 @@ async function main(config: Config): Promise<void> {
     if (state !== 'connected') return;
     const connectedAt = Date.now();
     reconciling = reconciling
-      .then(() => reconcileCalls({ ari, records, registry, logger, connectedAt }))
+      .then(() => reconcileCalls({ ari, records, registry, logger, connectedAt, recordingStore, onRecordingStopped }))
       .then((report) => logger.info(report, 'reconciled with asterisk'))
       .catch((err: unknown) => logger.error({ err }, 'reconciliation failed'));
   });
@@ -54,6 +80,7 @@ async function main(config: Config): Promise<void> {
     adminToken: config.adminToken,
     defaultCountryCode: config.routing.defaultCountryCode,
     telephonyStatus: () => ({ ari: ari.state, activeCalls: registry.activeCalls }),
+    recordings: config.recordings,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // Not awaited: HTTP serves health while ARI keeps retrying, and calls take the dialplan fallback meanwhile.
@@ -73,6 +100,8 @@ async function main(config: Config): Promise<void> {
     registry.close();
     await ari.close();
     await reconciling;
+    await stopRetention();
+    await pipeline.stop();
     db.$client.close();
     process.exit(code);
   }
