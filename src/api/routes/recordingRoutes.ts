@@ -111,12 +111,16 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request) => toRecordingDto(visibleRecording(request, request.params.id)),
   );
 
-  // GET also answers HEAD (fastify's exposeHeadRoutes); sendRecordingAudio sends no body for HEAD.
-  app.get<{ Params: IdParams }>(
-    '/recordings/:id/audio',
-    { config: customerRoute, schema: { params: idParams } },
-    async (request, reply) => sendRecordingAudio(request, reply, visibleRecording(request, request.params.id), audioDeps),
-  );
+  // HEAD declared with GET: fastify's automatic HEAD route would read a whole file stream just to drop it
+  // and reset Content-Length on an empty body; sendRecordingAudio answers HEAD itself, without a body.
+  app.route<{ Params: IdParams }>({
+    method: ['GET', 'HEAD'],
+    url: '/recordings/:id/audio',
+    config: customerRoute,
+    schema: { params: idParams },
+    handler: async (request, reply) =>
+      sendRecordingAudio(request, reply, visibleRecording(request, request.params.id), audioDeps),
+  });
 
   app.post<{ Params: IdParams; Body: { ttlSeconds?: number } | undefined }>(
     '/recordings/:id/link',
@@ -213,10 +217,11 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
 export function signedLinkRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { db, recordings: cfg, media, now } = deps;
   const audioDeps: AudioDeps = { recordingsDir: cfg.dir, keys: cfg.keys, readPlaintext: media.readPlaintext };
-  app.get<{ Params: IdParams; Querystring: Record<string, unknown> }>(
-    '/r/:id',
-    { schema: { params: idParams } },
-    async (request, reply) => {
+  app.route<{ Params: IdParams; Querystring: Record<string, unknown> }>({
+    method: ['GET', 'HEAD'],
+    url: '/r/:id',
+    schema: { params: idParams },
+    handler: async (request, reply) => {
       const { id } = request.params;
       // A repeated parameter arrives as an array: anything but one string is simply not a valid link.
       const one = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
@@ -228,5 +233,5 @@ export function signedLinkRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (!row) throw recordingNotFound(id);
       return sendRecordingAudio(request, reply, row, audioDeps);
     },
-  );
+  });
 }
