@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { CallrouteError } from '../errors.js';
+import { convertAnnouncement } from '../media/convertAnnouncement.js';
+import { locateFfmpeg, type FfmpegTools } from '../media/locateFfmpeg.js';
+import { readRecordingPlaintext } from '../media/recordingCipher.js';
 import type { Db } from '../persistence/openDatabase.js';
 import { createBearerAuth } from './createBearerAuth.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
@@ -34,15 +36,15 @@ export interface BuildAppDeps {
   now?: () => number;
 }
 
-function unavailable(what: string): never {
-  throw new CallrouteError('CR_ERR_INTERNAL', `${what} is not available`);
+/** The real media functions; ffmpeg is located on first use (an upload), not at start. */
+function defaultMedia(ffmpegPath: string | null): MediaDeps {
+  let tools: FfmpegTools | undefined;
+  return {
+    readPlaintext: readRecordingPlaintext,
+    convertAnnouncement: (input, out, t) => convertAnnouncement(input, out, t),
+    ffmpeg: () => (tools ??= locateFfmpeg(ffmpegPath)),
+  };
 }
-
-const DEFAULT_MEDIA: MediaDeps = {
-  readPlaintext: async () => unavailable('recording decryption'),
-  convertAnnouncement: async () => unavailable('announcement conversion'),
-  ffmpeg: () => 'ffmpeg',
-};
 
 /**
  * The HTTP API (not listening; the caller calls `listen`, tests call `inject`).
@@ -71,19 +73,20 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('principal', null);
 
+  const recordings: RecordingsApiConfig = deps.recordings ?? {
+    dir: 'data/recordings',
+    asteriskRoot: '/',
+    keys: new Map(),
+    linkSecret: `link:${deps.adminToken}`,
+    linkTtlSeconds: 300,
+    publicBaseUrl: 'http://127.0.0.1:8080',
+    ffmpegPath: null,
+  };
   const routeDeps: RouteDeps = {
     db: deps.db,
     defaultCountryCode: deps.defaultCountryCode,
-    recordings: deps.recordings ?? {
-      dir: 'data/recordings',
-      asteriskRoot: '/',
-      keys: new Map(),
-      linkSecret: `link:${deps.adminToken}`,
-      linkTtlSeconds: 300,
-      publicBaseUrl: 'http://127.0.0.1:8080',
-      ffmpegPath: null,
-    },
-    media: { ...DEFAULT_MEDIA, ...deps.media },
+    recordings,
+    media: { ...defaultMedia(recordings.ffmpegPath), ...deps.media },
     now,
   };
 

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -7,8 +8,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type MediaDeps } from '../../src/api/buildApp.js';
+import { CallrouteError } from '../../src/errors.js';
 import { parseRange } from '../../src/api/sendRecordingAudio.js';
 import { purgeExpiredRecordings } from '../../src/media/purgeExpiredRecordings.js';
+import { encryptFile } from '../../src/media/recordingCipher.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { announcements, apiTokens, calls, recordings, type RecordingRow } from '../../src/persistence/schema.js';
 
@@ -748,9 +751,9 @@ describe('announcements (fake converter)', () => {
   beforeEach(async () => {
     converted.length = 0;
     media = {
-      ffmpeg: () => 'fake-ffmpeg',
-      convertAnnouncement: async (input, out, ffmpeg) => {
-        expect(ffmpeg).toBe('fake-ffmpeg');
+      ffmpeg: () => ({ ffmpeg: 'fake-ffmpeg', ffprobe: 'fake-ffprobe' }),
+      convertAnnouncement: async (input, out, tools) => {
+        expect(tools.ffmpeg).toBe('fake-ffmpeg');
         converted.push({ bytes: input.length, out });
         writeFileSync(`${out}.wav`, input);
         return { durationSeconds: 1.5 };
@@ -829,13 +832,106 @@ describe('announcements (fake converter)', () => {
     expect(badAccount.json().error.field).toBe('querystring.accountId');
   });
 
-  it('removes the row when conversion fails', async () => {
-    media = { convertAnnouncement: async () => Promise.reject(new Error('ffmpeg exited 1')) };
-    await app.close();
-    app = build();
-    const res = await upload(wav(), 'audio/wav');
-    expect(res.statusCode).toBe(400);
-    expect(res.json().error.code).toBe('CR_ERR_NOT_AUDIO');
+  it('removes the row when conversion fails: 400 when ffmpeg refused the input, 500 when ffmpeg could not run', async () => {
+    for (const [err, status, code] of [
+      [new CallrouteError('CR_ERR_MEDIA', 'ffmpeg: exit 1: Invalid data', { exitCode: 1 }), 400, 'CR_ERR_NOT_AUDIO'],
+      [new CallrouteError('CR_ERR_MEDIA', 'ffmpeg: cannot start: ENOENT', { exitCode: null }), 500, 'CR_ERR_INTERNAL'],
+    ] as const) {
+      media = { convertAnnouncement: async () => Promise.reject(err) };
+      await app.close();
+      app = build();
+      const res = await upload(wav(), 'audio/wav');
+      expect(res.statusCode).toBe(status);
+      expect(res.json().error.code).toBe(code);
+      expect(db.select().from(announcements).all()).toHaveLength(0);
+    }
+  });
+});
+
+describe('encrypted recordings (real recordingCipher)', () => {
+  it('stores ciphertext on disk that is not audio, and downloads the plaintext', async () => {
+    const a = await createAccount('A');
+    const plain = audioBytes(4096);
+    const rec = insertRecording(insertCall(a), a, plain, { keyId: 'k1' });
+    const stored = join(recordingsDir, rec.path ?? '');
+    writeFileSync(`${stored}.plain`, plain);
+    const key = keys.get('k1');
+    if (!key) throw new Error('test key missing');
+    await encryptFile(`${stored}.plain`, stored, 'k1', key);
+    rmSync(`${stored}.plain`);
+
+    const onDisk = readFileSync(stored);
+    expect(onDisk.subarray(0, 3).toString('latin1')).not.toBe('ID3');
+    expect(onDisk.includes(plain.subarray(100, 164))).toBe(false);
+
+    const full = await app.inject({ method: 'GET', url: `/v1/recordings/${rec.id}/audio`, headers: admin });
+    expect(full.statusCode).toBe(200);
+    expect(full.headers['content-length']).toBe('4096');
+    expect(full.headers.etag).toBe(`"${rec.sha256}"`);
+    expect(full.rawPayload.equals(plain)).toBe(true);
+    const mid = await app.inject({ method: 'GET', url: `/v1/recordings/${rec.id}/audio`, headers: { ...admin, range: 'bytes=1000-1999' } });
+    expect(mid.statusCode).toBe(206);
+    expect(mid.headers['content-range']).toBe('bytes 1000-1999/4096');
+    expect(mid.rawPayload.equals(plain.subarray(1000, 2000))).toBe(true);
+
+    // A tampered file is a server-side fault: 500 with nothing internal in the body.
+    const tampered = Buffer.from(onDisk);
+    tampered[tampered.length - 20] = (tampered[tampered.length - 20] ?? 0) ^ 1;
+    writeFileSync(stored, tampered);
+    const bad = await app.inject({ method: 'GET', url: `/v1/recordings/${rec.id}/audio`, headers: admin });
+    expect(bad.statusCode).toBe(500);
+    expect(bad.json()).toEqual({ error: { code: 'CR_ERR_INTERNAL', message: 'internal error' } });
+  });
+});
+
+describe('announcements (real ffmpeg conversion)', () => {
+  function ffmpegMake(args: string[], out: string): Buffer {
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args, out]);
+    return readFileSync(out);
+  }
+
+  it('converts a 44.1 kHz stereo WAV and an MP3 into 8 kHz mono WAVs Asterisk can play', async () => {
+    const stereo = ffmpegMake(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=1.5:sample_rate=44100', '-ac', '2'], join(tmp, 'in.wav'));
+    const mp3 = ffmpegMake(['-f', 'lavfi', '-i', 'sine=frequency=660:duration=2:sample_rate=22050'], join(tmp, 'in.mp3'));
+    for (const [body, type, seconds] of [
+      [stereo, 'audio/wav', 1.5],
+      [mp3, 'audio/mpeg', 2],
+    ] as const) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/announcements?name=Recorded',
+        headers: { ...admin, 'content-type': type },
+        payload: body,
+      });
+      expect(res.statusCode, type).toBe(201);
+      const ann = res.json();
+      expect(ann.soundName).toBe(`callroute/announcement-${ann.id}`);
+      expect(ann.durationSeconds).toBeGreaterThan(seconds - 0.1);
+      expect(ann.durationSeconds).toBeLessThan(seconds + 0.1);
+      const out = readFileSync(join(asteriskRoot, 'var/lib/asterisk/sounds', `${ann.soundName}.wav`));
+      expect(out.subarray(0, 4).toString('latin1')).toBe('RIFF');
+      expect(out.readUInt16LE(20)).toBe(1); // PCM
+      expect(out.readUInt16LE(22)).toBe(1); // mono
+      expect(out.readUInt32LE(24)).toBe(8000);
+      expect(out.readUInt16LE(34)).toBe(16);
+    }
+  });
+
+  it('400s bytes that start like MP3 but do not decode, and a sound that is too long, leaving no row or file', async () => {
+    const fake = Buffer.concat([Buffer.from('ID3'), randomBytes(2000)]);
+    const long = ffmpegMake(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=40:sample_rate=8000'], join(tmp, 'long.wav'));
+    for (const body of [fake, long]) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/announcements?name=x',
+        headers: { ...admin, 'content-type': 'application/octet-stream' },
+        payload: body,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json().error).toMatchObject({ field: 'body' });
+    }
     expect(db.select().from(announcements).all()).toHaveLength(0);
+    const dir = join(asteriskRoot, 'var/lib/asterisk/sounds/callroute');
+    expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
   });
 });

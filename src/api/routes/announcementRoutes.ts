@@ -60,8 +60,17 @@ export function looksLikeAudio(b: Buffer): boolean {
     ascii(0, '#!AMR') ||
     ascii(0, '.snd') ||
     ascii(4, 'ftyp') || // MP4 / M4A
+    ascii(0, 'caff') || // Core Audio
+    (b[0] === 0x30 && b[1] === 0x26 && b[2] === 0xb2 && b[3] === 0x75) || // ASF / WMA
     (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) // Matroska / WebM
   );
+}
+
+/** runFfmpeg's error for a run that finished with a non-zero exit code (as opposed to one that never ran). */
+function ffmpegRejectedInput(err: unknown): boolean {
+  if (!(err instanceof CallrouteError) || err.code !== 'CR_ERR_MEDIA') return false;
+  const exitCode = err.details?.exitCode;
+  return typeof exitCode === 'number' && exitCode !== 0;
 }
 
 function isAudioContentType(value: string | undefined): boolean {
@@ -119,7 +128,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
         if (!looksLikeAudio(body)) {
           throw new CallrouteError(
             'CR_ERR_NOT_AUDIO',
-            'body is not a recognised audio file (WAV, MP3, Ogg/Opus, FLAC, AIFF, AMR, AU, M4A or WebM)',
+            'body is not a recognised audio file (WAV, MP3, AAC, Ogg/Opus, FLAC, AIFF, AMR, AU, CAF, M4A, WMA or WebM)',
             { field: 'body' },
           );
         }
@@ -140,8 +149,17 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
         } catch (err) {
           deleteAnnouncement(db, row.id);
           await unlink(`${out}.wav`).catch(() => undefined);
-          request.log.warn({ err, announcementId: row.id }, 'announcement conversion failed');
-          throw new CallrouteError('CR_ERR_NOT_AUDIO', 'body could not be decoded as audio', { field: 'body' });
+          // The upload's fault (not decodable, no audio, too long): 400 naming the body. ffmpeg missing, a
+          // timeout or a disk error is ours, and goes to the error handler as a 500.
+          if (err instanceof CallrouteError && err.code === 'CR_ERR_VALIDATION') {
+            request.log.info({ err, announcementId: row.id }, 'announcement refused');
+            throw new CallrouteError('CR_ERR_VALIDATION', `body: ${err.message}`, { field: 'body' });
+          }
+          if (ffmpegRejectedInput(err)) {
+            request.log.info({ err, announcementId: row.id }, 'announcement refused');
+            throw new CallrouteError('CR_ERR_NOT_AUDIO', 'body could not be decoded as audio', { field: 'body' });
+          }
+          throw err;
         }
       },
     );

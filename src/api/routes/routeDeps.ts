@@ -1,4 +1,5 @@
 import type { Config } from '../../config/loadConfig.js';
+import type { FfmpegTools } from '../../media/locateFfmpeg.js';
 import type { Db } from '../../persistence/openDatabase.js';
 
 /** The recording settings the API uses (a subset of `config.recordings`). */
@@ -11,10 +12,17 @@ export type RecordingsApiConfig = Pick<
 export interface MediaDeps {
   /** Decrypts a recording stored encrypted; throws a coded error on tamper or an unknown key. */
   readPlaintext: (filePath: string, keys: ReadonlyMap<string, Buffer>) => Promise<Buffer>;
-  /** Any audio → 8 kHz mono WAV at `<outPathWithoutExt>.wav`. */
-  convertAnnouncement: (input: Buffer, outPathWithoutExt: string, ffmpeg: string) => Promise<{ durationSeconds: number }>;
-  /** The ffmpeg binary to run (FFMPEG_PATH, else ffmpeg-static, else ffmpeg on the PATH). */
-  ffmpeg: () => string;
+  /**
+   * Any audio → 8 kHz mono WAV at `<outPathWithoutExt>.wav`. Rejects with CR_ERR_VALIDATION when the
+   * upload is the problem (not decodable, no audio, too long).
+   */
+  convertAnnouncement: (
+    input: Buffer,
+    outPathWithoutExt: string,
+    tools: Pick<FfmpegTools, 'ffmpeg' | 'ffprobe'>,
+  ) => Promise<{ durationSeconds: number }>;
+  /** ffmpeg and ffprobe (FFMPEG_PATH, else ffmpeg-static, else the PATH). */
+  ffmpeg: () => Pick<FfmpegTools, 'ffmpeg' | 'ffprobe'>;
 }
 
 /** What a route file gets: the db and the settings it needs, never ARI handles. */
