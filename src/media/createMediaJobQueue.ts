@@ -1,0 +1,286 @@
+import { unlink } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Config } from '../config/loadConfig.js';
+import { CallrouteError } from '../errors.js';
+import type { Db } from '../persistence/openDatabase.js';
+import {
+  claimNextMediaJob,
+  enqueueMediaJob,
+  failMediaJob,
+  finishMediaJob,
+  getRecording,
+  markRecordingFailed,
+  markRecordingMissing,
+  markRecordingReady,
+  nextQueuedMediaJobAt,
+  recordingAsteriskNames,
+  releaseMediaJob,
+  requeueRunningMediaJobs,
+} from '../persistence/recordingRepository.js';
+import { calls, type MediaJobRow } from '../persistence/schema.js';
+import { eq } from 'drizzle-orm';
+import { locateFfmpeg, type FfmpegTools } from './locateFfmpeg.js';
+import { readWavInfo, type WavInfo } from './readWavInfo.js';
+import { encryptFile } from './recordingCipher.js';
+import { asteriskRecordingWavPath, recordingRelativePath, resolveRecordingPath } from './recordingPaths.js';
+import { transcodeRecording } from './transcodeRecording.js';
+
+export interface RecordingPipelineDeps {
+  db: Db;
+  config: Pick<Config, 'recordings'>;
+  logger: Logger;
+  /** Overrides for tests; production takes them from config. */
+  options?: {
+    tools?: Pick<FfmpegTools, 'ffmpeg' | 'ffprobe'>;
+    /** Per-job timeout. Default recordings.transcodeTimeoutSeconds. */
+    jobTimeoutMs?: number;
+    /** Attempts before a job is failed for good. Default 3. */
+    maxAttempts?: number;
+    /** Delay before retry n is attempts × this. Default 5000. */
+    retryDelayMs?: number;
+    /** How long to wait for a WAV to appear and its header to be finalised. Default 5000. */
+    wavSettleMs?: number;
+    now?: () => number;
+  };
+}
+
+export interface RecordingPipeline {
+  /** Queues the transcode of a stopped recording (persisted first). Never blocks the caller. */
+  enqueue(recordingId: number): void;
+  /** Puts jobs a crash left running back in the queue and starts working through the queue. */
+  start(): void;
+  /** Stops taking jobs; running ones are killed and queued again for the next start. */
+  stop(): Promise<void>;
+  /** Resolves when nothing is running and nothing queued is due (for tests and orderly shutdown). */
+  idle(): Promise<void>;
+}
+
+/** The outcome of a job other than "ready": recorded as the recording's status, the job is done. */
+class RecordingMissing extends Error {}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits until the WAV exists and its header is finalised (RIFF size = file size − 8): Asterisk
+ * (MixMonitor in particular) writes the header just after the channel is destroyed, so a job that
+ * starts at once can see a file whose header still says 0 bytes. After `settleMs` a file that exists
+ * is used anyway (ffmpeg reads it with -ignore_length); one that does not is missing.
+ */
+async function waitForWav(path: string, settleMs: number, signal: AbortSignal): Promise<WavInfo | 'absent' | 'not-wav'> {
+  const deadline = Date.now() + settleMs;
+  let last: WavInfo | null = null;
+  for (;;) {
+    try {
+      const info = await readWavInfo(path);
+      if (info === null) {
+        // A file just created may not have its 44-byte header yet.
+        if (Date.now() >= deadline) return 'not-wav';
+      } else {
+        last = info;
+        if (info.finalised) return info;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new CallrouteError('CR_ERR_MEDIA', 'job aborted');
+    if (Date.now() >= deadline) return last ?? 'absent';
+    await sleep(50);
+  }
+}
+
+/**
+ * The recording pipeline: persisted transcode jobs (media_jobs: queued → running → done | failed)
+ * worked off the call path with bounded concurrency, a timeout per job, retries, and resumption
+ * after a restart.
+ */
+export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingPipeline {
+  const { db, logger } = deps;
+  const rc = deps.config.recordings;
+  const o = deps.options ?? {};
+  const now = o.now ?? Date.now;
+  const maxAttempts = o.maxAttempts ?? 3;
+  const retryDelayMs = o.retryDelayMs ?? 5_000;
+  const jobTimeoutMs = o.jobTimeoutMs ?? rc.transcodeTimeoutSeconds * 1000;
+  const wavSettleMs = o.wavSettleMs ?? 5_000;
+  const concurrency = Math.max(1, rc.transcodeConcurrency);
+  let tools: Pick<FfmpegTools, 'ffmpeg' | 'ffprobe'> | undefined = o.tools;
+
+  let started = false;
+  let stopping = false;
+  const running = new Map<number, { abort: AbortController; done: Promise<void> }>();
+  let wakeTimer: NodeJS.Timeout | null = null;
+  let idleWaiters: Array<() => void> = [];
+
+  const checkIdle = (): void => {
+    if (running.size > 0) return;
+    const next = nextQueuedMediaJobAt(db, retryDelayMs);
+    // Idle when nothing is queued, or (stopped) nothing will be taken.
+    if (next === null || !started || stopping) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      for (const r of w) r();
+    }
+  };
+
+  const schedule = (): void => {
+    if (wakeTimer) clearTimeout(wakeTimer);
+    wakeTimer = null;
+    if (!started || stopping) return;
+    const next = nextQueuedMediaJobAt(db, retryDelayMs);
+    if (next === null) return;
+    wakeTimer = setTimeout(pump, Math.max(10, next - now()));
+    wakeTimer.unref();
+  };
+
+  function pump(): void {
+    if (!started || stopping) return;
+    while (running.size < concurrency) {
+      const job = claimNextMediaJob(db, now(), retryDelayMs);
+      if (!job) break;
+      const abort = new AbortController();
+      const entry = { abort, done: Promise.resolve() };
+      running.set(job.id, entry);
+      entry.done = runJob(job, abort).finally(() => {
+        running.delete(job.id);
+        pump();
+        checkIdle();
+      });
+    }
+    if (running.size < concurrency) schedule();
+    checkIdle();
+  }
+
+  async function runJob(job: MediaJobRow, abort: AbortController): Promise<void> {
+    const log = logger.child({ jobId: job.id, recordingId: job.recordingId, attempt: job.attempts });
+    const t0 = now();
+    const timer = setTimeout(() => abort.abort(new CallrouteError('CR_ERR_MEDIA', `job timed out after ${jobTimeoutMs} ms`)), jobTimeoutMs);
+    try {
+      await processRecording(job.recordingId, abort.signal, log);
+      finishMediaJob(db, job.id, now());
+      log.info({ ms: now() - t0 }, 'recording job done');
+    } catch (err) {
+      if (stopping && abort.signal.aborted) {
+        releaseMediaJob(db, job.id, now());
+        log.info('recording job interrupted by shutdown; queued again');
+        return;
+      }
+      let message = err instanceof Error ? err.message : String(err);
+      // The job's own timeout aborted it: say so rather than ffmpeg's bare "aborted".
+      const reason: unknown = abort.signal.reason;
+      if (abort.signal.aborted && reason instanceof Error && reason !== err) message = `${reason.message} (${message})`;
+      const final = job.attempts >= maxAttempts;
+      failMediaJob(db, job.id, message, now(), final);
+      if (final) {
+        markRecordingFailed(db, job.recordingId, `transcode failed after ${job.attempts} attempts: ${message}`);
+        log.error({ err }, 'recording job failed');
+      } else {
+        log.warn({ err }, 'recording job attempt failed; will retry');
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function processRecording(recordingId: number, signal: AbortSignal, log: Logger): Promise<void> {
+    const rec = getRecording(db, recordingId);
+    if (!rec) throw new CallrouteError('CR_ERR_NOT_FOUND', `recording ${recordingId} not found`);
+    if (rec.status !== 'processing' && rec.status !== 'recording') {
+      log.info({ status: rec.status }, 'recording no longer needs processing');
+      return;
+    }
+    const call = db.select({ arrivedAt: calls.arrivedAt }).from(calls).where(eq(calls.id, rec.callId)).get();
+    const names = recordingAsteriskNames(rec);
+    const wavs = names.map((n) => asteriskRecordingWavPath(rc.asteriskRoot, n));
+    try {
+      const expected = rec.channels === 'dual' ? 2 : 1;
+      if (names.length !== expected) throw new RecordingMissing(`expected ${expected} Asterisk recording(s) for ${rec.channels}, row has ${names.length}`);
+      for (const wav of wavs) {
+        const info = await waitForWav(wav, wavSettleMs, signal);
+        if (info === 'absent') throw new RecordingMissing(`Asterisk recording not found: ${wav}`);
+        if (info === 'not-wav') throw new RecordingMissing(`Asterisk recording is not a WAV file: ${wav}`);
+        if (!info.finalised) log.warn({ wav, riffSize: info.riffSize, fileSize: info.fileSize }, 'wav header not finalised; reading to end of file');
+        if (info.dataBytes === 0) throw new RecordingMissing(`Asterisk recording is empty (no audio): ${wav}`);
+      }
+    } catch (err) {
+      if (!(err instanceof RecordingMissing)) throw err;
+      markRecordingMissing(db, recordingId, err.message);
+      log.warn({ reason: err.message }, 'recording missing');
+      return;
+    }
+
+    tools ??= locateFfmpeg(rc.ffmpegPath);
+    const relative = recordingRelativePath({
+      accountId: rec.accountId,
+      callId: rec.callId,
+      recordingId: rec.id,
+      callArrivedAt: call?.arrivedAt ?? rec.startedAt,
+      format: rc.format,
+    });
+    const finalPath = resolveRecordingPath(rc.dir, relative);
+    const key = rc.activeKeyId ? rc.keys.get(rc.activeKeyId) : undefined;
+    if (rc.activeKeyId && !key) throw new CallrouteError('CR_ERR_CONFIG', `active recording key ${rc.activeKeyId} is not configured`);
+    // Encrypted: the clear transcode lives only briefly beside the final file.
+    const transcodePath = key ? `${finalPath}.plain` : finalPath;
+    const result = await transcodeRecording({ inputs: wavs, format: rc.format, outPath: transcodePath, tools, timeoutMs: jobTimeoutMs, signal });
+    try {
+      if (key && rc.activeKeyId) await encryptFile(transcodePath, finalPath, rc.activeKeyId, key);
+    } finally {
+      if (key) await unlink(transcodePath).catch(() => undefined);
+    }
+    if (signal.aborted) {
+      await unlink(finalPath).catch(() => undefined);
+      throw signal.reason instanceof Error ? signal.reason : new CallrouteError('CR_ERR_MEDIA', 'job aborted');
+    }
+    const ok = markRecordingReady(db, rec.id, {
+      path: relative,
+      format: rc.format,
+      codec: result.codec,
+      contentType: result.contentType,
+      sizeBytes: result.sizeBytes,
+      durationSeconds: result.durationSeconds,
+      sha256: result.sha256,
+      keyId: key ? rc.activeKeyId : null,
+      readyAt: now(),
+    });
+    if (!ok) {
+      // Deleted (or otherwise settled) while we transcoded: do not leave an orphan file.
+      await unlink(finalPath).catch(() => undefined);
+      log.info('recording changed status during transcode; file discarded');
+    } else {
+      log.info({ path: relative, durationSeconds: result.durationSeconds, sizeBytes: result.sizeBytes, encrypted: Boolean(key) }, 'recording ready');
+    }
+    if (!rc.keepWav) for (const wav of wavs) await unlink(wav).catch((err: NodeJS.ErrnoException) => log.warn({ err, wav }, 'cannot delete wav'));
+  }
+
+  return {
+    enqueue(recordingId) {
+      enqueueMediaJob(db, recordingId, now());
+      // Off the caller's stack: a session calling enqueue never waits on a claim.
+      setImmediate(pump);
+    },
+    start() {
+      if (started) return;
+      started = true;
+      stopping = false;
+      const requeued = requeueRunningMediaJobs(db, now());
+      if (requeued > 0) logger.info({ requeued }, 'recording jobs left running by a previous run queued again');
+      pump();
+    },
+    async stop() {
+      stopping = true;
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = null;
+      const inFlight = [...running.values()];
+      for (const r of inFlight) r.abort.abort(new CallrouteError('CR_ERR_MEDIA', 'pipeline stopping'));
+      await Promise.all(inFlight.map((r) => r.done));
+      started = false;
+      checkIdle();
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        checkIdle();
+      });
+    },
+  };
+}

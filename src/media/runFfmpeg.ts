@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { CallrouteError } from '../errors.js';
+
+export interface RunFfmpegOptions {
+  /** Kill the process (SIGKILL) after this many ms. Default 300 000. */
+  timeoutMs?: number;
+  /** Aborting kills the process (SIGKILL) and rejects. */
+  signal?: AbortSignal;
+  /** Keep at most this many bytes of stdout (ffprobe JSON, decoded PCM). Default 0: stdout is discarded. */
+  maxStdoutBytes?: number;
+  /** Bytes of stderr kept for the error message. Default 4096. */
+  stderrTailBytes?: number;
+}
+
+export interface RunFfmpegResult {
+  stdout: Buffer;
+  /** Last bytes of stderr (ffmpeg prints its progress and stream info there). */
+  stderrTail: string;
+  /** Wall-clock ms the process ran. */
+  elapsedMs: number;
+}
+
+/**
+ * Runs ffmpeg (or ffprobe) with an argument array, no shell. Resolves only when the process
+ * exits with code 0; a non-zero exit, a signal, a spawn failure, the timeout or an abort reject
+ * with CR_ERR_MEDIA carrying the exit code and the stderr tail.
+ *
+ * @example await runFfmpeg('/usr/bin/ffmpeg', ['-nostdin', '-i', 'in.wav', 'out.mp3'], { timeoutMs: 60_000 })
+ */
+export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const tailBytes = opts.stderrTailBytes ?? 4096;
+  const maxStdout = opts.maxStdoutBytes ?? 0;
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    if (opts.signal?.aborted) {
+      reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: aborted before start`, { binary, aborted: true }));
+      return;
+    }
+    // stdin ignored: ffmpeg otherwise reads the terminal for commands ('q') and can stall a job.
+    const child = spawn(binary, args, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'] });
+    let stderr = Buffer.alloc(0);
+    const out: Buffer[] = [];
+    let outLen = 0;
+    let stdoutOverflow = false;
+    let reason: 'timeout' | 'abort' | null = null;
+    let spawnError: Error | null = null;
+
+    const kill = (why: 'timeout' | 'abort'): void => {
+      if (reason) return;
+      reason = why;
+      child.kill('SIGKILL');
+    };
+    const timer = setTimeout(() => kill('timeout'), timeoutMs);
+    const onAbort = (): void => kill('abort');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.stderr?.on('data', (c: Buffer) => {
+      // Keep only the tail: a long transcode prints progress for minutes.
+      stderr = Buffer.concat([stderr, c]);
+      if (stderr.length > tailBytes * 2) stderr = stderr.subarray(stderr.length - tailBytes);
+    });
+    child.stdout?.on('data', (c: Buffer) => {
+      if (outLen + c.length > maxStdout) {
+        stdoutOverflow = true;
+        child.kill('SIGKILL');
+        return;
+      }
+      out.push(c);
+      outLen += c.length;
+    });
+    child.once('error', (err) => {
+      spawnError = err;
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      const tail = stderr.subarray(Math.max(0, stderr.length - tailBytes)).toString('utf8').trim();
+      const elapsedMs = Date.now() - started;
+      const details = { binary, exitCode: code, signal, stderrTail: tail, elapsedMs, timedOut: reason === 'timeout', aborted: reason === 'abort' };
+      if (spawnError) {
+        reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: cannot start: ${spawnError.message}`, details));
+      } else if (reason === 'timeout') {
+        reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: killed after the ${timeoutMs} ms timeout`, details));
+      } else if (reason === 'abort') {
+        reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: aborted`, details));
+      } else if (stdoutOverflow) {
+        reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: output larger than ${maxStdout} bytes`, details));
+      } else if (code !== 0) {
+        const lastLine = tail.split('\n').pop() ?? '';
+        reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: exit ${code ?? signal}: ${lastLine}`, details));
+      } else {
+        resolve({ stdout: Buffer.concat(out), stderrTail: tail, elapsedMs });
+      }
+    });
+  });
+}
