@@ -4,15 +4,18 @@ import { accounts, type AccountRow } from './schema.js';
 
 export interface AccountInput {
   name: string;
-}
-
-export interface AccountPatch extends Partial<AccountInput> {
-  /** Days recordings are kept (by call arrival); null keeps them forever. */
+  /** Days recordings are kept (by call arrival); null or absent keeps them forever. */
   recordingRetentionDays?: number | null;
 }
 
+export type AccountPatch = Partial<AccountInput>;
+
 export function createAccount(db: Db, input: AccountInput, now: number = Date.now()): AccountRow {
-  return db.insert(accounts).values({ name: input.name, createdAt: now, updatedAt: now }).returning().get();
+  return db
+    .insert(accounts)
+    .values({ name: input.name, recordingRetentionDays: input.recordingRetentionDays ?? null, createdAt: now, updatedAt: now })
+    .returning()
+    .get();
 }
 
 export function listAccounts(db: Db): AccountRow[] {

@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type MediaDeps } from '../../src/api/buildApp.js';
 import { CallrouteError } from '../../src/errors.js';
 import { parseRange } from '../../src/api/sendRecordingAudio.js';
-import { purgeExpiredRecordings } from '../../src/media/purgeExpiredRecordings.js';
+import { purgeExpiredRecordings, startRetentionTimer } from '../../src/media/purgeExpiredRecordings.js';
 import { encryptFile } from '../../src/media/recordingCipher.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { announcements, apiTokens, calls, recordings, type RecordingRow } from '../../src/persistence/schema.js';
@@ -637,6 +637,27 @@ describe('retention', () => {
 
     const again = await app.inject({ method: 'POST', url: '/v1/recordings/purge', headers: admin });
     expect(again.json()).toEqual({ checked: 0, purged: 0, bytesFreed: 0, failures: [] });
+  });
+
+  it('accepts recordingRetentionDays when creating an account', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'R', recordingRetentionDays: 90 } });
+    expect(res.json()).toMatchObject({ name: 'R', recordingRetentionDays: 90 });
+  });
+
+  it('runs the purge at start and on its interval; stop() waits for a run in progress', async () => {
+    const a = await createAccount('A');
+    await app.inject({ method: 'PATCH', url: `/v1/accounts/${a}`, headers: admin, payload: { recordingRetentionDays: 7 } });
+    const first = insertRecording(insertCall(a, T0 - 8 * DAY), a, audioBytes(10));
+    const infos: unknown[] = [];
+    const logger = { info: (o: unknown) => void infos.push(o), warn: () => undefined, error: () => undefined } as never;
+    const stop = startRetentionTimer({ db, recordingsDir, now: () => T0, logger, intervalMs: 20 });
+    await stop();
+    expect(recordingRow(first.id)?.status).toBe('expired');
+    expect(infos).toEqual([expect.objectContaining({ checked: 1, purged: 1, bytesFreed: 10 })]);
+    // After stop() nothing runs any more.
+    const second = insertRecording(insertCall(a, T0 - 8 * DAY), a, audioBytes(10));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(recordingRow(second.id)?.status).toBe('ready');
   });
 
   it('leaves a row untouched and reports it when its file cannot be removed', async () => {

@@ -45,15 +45,18 @@ function notFound(id: number): CallrouteError {
 }
 
 export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
-  app.post<{ Body: { name: string } }>(
+  app.post<{ Body: { name: string; recordingRetentionDays?: number | null } }>(
     '/accounts',
     {
       schema: {
-        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name } },
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, recordingRetentionDays } },
         response: { 201: accountDto },
       },
     },
-    async (request, reply) => reply.code(201).send(toAccountDto(createAccount(db, { name: request.body.name.trim() }))),
+    async (request, reply) => {
+      const { name: given, recordingRetentionDays: days = null } = request.body;
+      return reply.code(201).send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days })));
+    },
   );
 
   app.get(
