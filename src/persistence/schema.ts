@@ -7,6 +7,14 @@ export const accounts = sqliteTable('accounts', {
   name: text('name').notNull(),
   /** Recordings older than this many days are purged; null keeps them. */
   recordingRetentionDays: integer('recording_retention_days'),
+  /** Public key in the website snippet's <script> tag (not a secret: it only selects the account). */
+  publicKey: text('public_key'),
+  /** JSON array of host names the snippet may be used on (exact, or `*.example.com`). */
+  allowedDomains: text('allowed_domains').notNull().default('[]'),
+  /** first (default) or last touch for returning visitors. */
+  attributionModel: text('attribution_model').$type<'first' | 'last'>().notNull().default('first'),
+  /** How long a returning visitor keeps their source. */
+  attributionWindowDays: integer('attribution_window_days').notNull().default(30),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 });
@@ -51,6 +59,8 @@ export const trackingNumbers = sqliteTable(
     /** none | default (ships with callroute) | custom (announcementId). */
     announcement: text('announcement').$type<AnnouncementMode>().notNull().default('none'),
     announcementId: integer('announcement_id').references(() => announcements.id),
+    /** Set for numbers that belong to a visitor-level pool. */
+    poolId: integer('pool_id'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -94,6 +104,17 @@ export const calls = sqliteTable(
     bridgeId: text('bridge_id'),
     /** Set when the outcome was completed by reconciliation after a router restart. */
     reconciled: integer('reconciled', { mode: 'boolean' }).notNull().default(false),
+    /** The web visit the call belongs to (pool number held by that visitor), with what it said. */
+    visitId: integer('visit_id'),
+    landingPage: text('landing_page'),
+    referrer: text('referrer'),
+    /** JSON: utm_source, utm_medium, utm_campaign, utm_term, utm_content. */
+    utm: text('utm'),
+    /** JSON: gclid, fbclid, msclkid, ... */
+    clickIds: text('click_ids'),
+    firstVisitAt: integer('first_visit_at'),
+    /** Has this caller number called this account before? */
+    firstTimeCaller: integer('first_time_caller', { mode: 'boolean' }),
     /** none (not recorded) | recording | processing | ready | missing | failed | deleted | expired */
     recordingStatus: text('recording_status').$type<RecordingStatus>().notNull().default('none'),
   },
@@ -103,6 +124,8 @@ export const calls = sqliteTable(
     index('calls_did_arrived_idx').on(t.did, t.arrivedAt),
     index('calls_unfinished_idx').on(t.finished).where(sql`finished = 0`),
     uniqueIndex('calls_inbound_channel_unique').on(t.inboundChannelId),
+    // First-time-caller check at call setup: one indexed lookup.
+    index('calls_account_caller_idx').on(t.accountId, t.callerNumber),
   ],
 );
 
@@ -185,6 +208,92 @@ export const apiTokens = sqliteTable(
   (t) => [uniqueIndex('api_tokens_hash_unique').on(t.tokenHash), index('api_tokens_account_idx').on(t.accountId)],
 );
 
+/**
+ * Source rules per account, applied in `position` order: a landing-page parameter, a referrer
+ * (exact host or a group such as search engines / social), or direct.
+ */
+export const sourceRules = sqliteTable(
+  'source_rules',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    position: integer('position').notNull(),
+    /** param | referrer_host | referrer_group | direct */
+    kind: text('kind').notNull(),
+    /** param: the parameter (utm_source, gclid, ...); referrer_host: the host; referrer_group: search | social | ... */
+    match: text('match'),
+    /** param: required value (null = present with any value). */
+    value: text('value'),
+    source: text('source').notNull(),
+    medium: text('medium'),
+    campaign: text('campaign'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('source_rules_account_idx').on(t.accountId, t.position)],
+);
+
+/** A visitor-level pool of tracking numbers (trackingNumbers.poolId). */
+export const numberPools = sqliteTable(
+  'number_pools',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    name: text('name').notNull(),
+    /** Visitors of this source use the pool; null: any source without a pool of its own. */
+    source: text('source'),
+    /** Shown when every pool number is held (the exhaustion is counted). */
+    fallbackTrackingNumberId: integer('fallback_tracking_number_id').references(() => trackingNumbers.id),
+    /** A number is released this long after the visitor's last heartbeat. */
+    idleReleaseSeconds: integer('idle_release_seconds').notNull().default(900),
+    /** A call within this time after release still belongs to the visit. */
+    releaseGraceSeconds: integer('release_grace_seconds').notNull().default(600),
+    /** Warn when more than this share of numbers is held. */
+    warnUtilization: real('warn_utilization').notNull().default(0.8),
+    exhaustedCount: integer('exhausted_count').notNull().default(0),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('number_pools_account_idx').on(t.accountId)],
+);
+
+/** A web visit seen by the snippet: what it came with, and the number it was shown. */
+export const visits = sqliteTable(
+  'visits',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    /** Random id the snippet keeps in the visitor's browser (first-party storage). */
+    visitorId: text('visitor_id').notNull(),
+    poolId: integer('pool_id'),
+    trackingNumberId: integer('tracking_number_id'),
+    assignedAt: integer('assigned_at'),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    releasedAt: integer('released_at'),
+    landingPage: text('landing_page'),
+    referrer: text('referrer'),
+    utm: text('utm'),
+    clickIds: text('click_ids'),
+    source: text('source'),
+    medium: text('medium'),
+    campaign: text('campaign'),
+    firstVisitAt: integer('first_visit_at').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    index('visits_visitor_idx').on(t.accountId, t.visitorId),
+    index('visits_number_idx').on(t.trackingNumberId, t.releasedAt),
+  ],
+);
+
+export type SourceRuleRow = typeof sourceRules.$inferSelect;
+export type NumberPoolRow = typeof numberPools.$inferSelect;
+export type VisitRow = typeof visits.$inferSelect;
 export type RecordingRow = typeof recordings.$inferSelect;
 export type MediaJobRow = typeof mediaJobs.$inferSelect;
 export type ApiTokenRow = typeof apiTokens.$inferSelect;
