@@ -38,7 +38,16 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
       return;
     }
     // stdin ignored: ffmpeg otherwise reads the terminal for commands ('q') and can stall a job.
-    const child = spawn(binary, args, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'] });
+    // detached: its own process group, so a kill reaches everything it started (FFMPEG_PATH may be a
+    // wrapper script whose children would otherwise live on and hold the pipes open).
+    const child = spawn(binary, args, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'], detached: true });
+    const killTree = (): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
     let stderr = Buffer.alloc(0);
     const out: Buffer[] = [];
     let outLen = 0;
@@ -49,7 +58,7 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
     const kill = (why: 'timeout' | 'abort'): void => {
       if (reason) return;
       reason = why;
-      child.kill('SIGKILL');
+      killTree();
     };
     const timer = setTimeout(() => kill('timeout'), timeoutMs);
     const onAbort = (): void => kill('abort');
@@ -63,7 +72,7 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
     child.stdout?.on('data', (c: Buffer) => {
       if (outLen + c.length > maxStdout) {
         stdoutOverflow = true;
-        child.kill('SIGKILL');
+        killTree();
         return;
       }
       out.push(c);

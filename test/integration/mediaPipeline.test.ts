@@ -1,0 +1,357 @@
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Config } from '../../src/config/loadConfig.js';
+import { createRecordingPipeline, type RecordingPipeline, type RecordingPipelineDeps } from '../../src/media/createMediaJobQueue.js';
+import { probeMedia } from '../../src/media/probeMedia.js';
+import { isEncryptedFile, readRecordingPlaintext } from '../../src/media/recordingCipher.js';
+import { createHash } from 'node:crypto';
+import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import {
+  claimNextMediaJob,
+  enqueueMediaJob,
+  getRecording,
+  insertRecording,
+  listMediaJobsForRecording,
+  listRecordingsForCall,
+  markRecordingStopped,
+} from '../../src/persistence/recordingRepository.js';
+import { accounts, calls, type RecordingChannels } from '../../src/persistence/schema.js';
+import { analyzeAudio, sineSamples, wavFromSamples } from '../callflow/harness/audioAnalysis.js';
+
+let db: Db;
+let work: string;
+let pipelines: RecordingPipeline[];
+const key = randomBytes(32);
+
+beforeEach(() => {
+  db = openDatabase(':memory:');
+  work = mkdtempSync(join(tmpdir(), 'media-pipeline-'));
+  mkdirSync(join(work, 'ast/var/spool/asterisk/recording'), { recursive: true });
+  pipelines = [];
+});
+afterEach(async () => {
+  for (const p of pipelines) await p.stop();
+  db.$client.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function recordingsConfig(over: Partial<Config['recordings']> = {}): Pick<Config, 'recordings'> {
+  return {
+    recordings: {
+      dir: join(work, 'rec'),
+      asteriskRoot: join(work, 'ast'),
+      format: 'mp3',
+      keepWav: false,
+      transcodeConcurrency: 1,
+      transcodeTimeoutSeconds: 60,
+      ffmpegPath: null,
+      keys: new Map([['k1', key]]),
+      activeKeyId: null,
+      linkSecret: 'x',
+      linkTtlSeconds: 60,
+      publicBaseUrl: 'http://localhost',
+      ...over,
+    },
+  };
+}
+
+function pipeline(config: Pick<Config, 'recordings'>, options: RecordingPipelineDeps['options'] = {}): RecordingPipeline {
+  const p = createRecordingPipeline({ db, config, logger: pino({ level: 'silent' }), options: { retryDelayMs: 10, wavSettleMs: 300, ...options } });
+  pipelines.push(p);
+  return p;
+}
+
+const ARRIVED = Date.UTC(2026, 2, 14, 10, 30);
+
+function newCall(): { callId: number; accountId: number } {
+  const accountId = db.insert(accounts).values({ name: 'Acme', createdAt: 1, updatedAt: 1 }).returning().get().id;
+  const callId = db
+    .insert(calls)
+    .values({ accountId, did: '+15551230000', arrivedAt: ARRIVED, inboundChannelId: `in-${randomBytes(4).toString('hex')}` })
+    .returning()
+    .get().id;
+  return { callId, accountId };
+}
+
+function spoolWav(name: string, samples: Float64Array): string {
+  const p = join(work, 'ast/var/spool/asterisk/recording', `${name}.wav`);
+  writeFileSync(p, wavFromSamples([samples]));
+  return p;
+}
+
+/** A call whose recording Asterisk finished: row 'processing', WAV(s) in the spool. */
+function stoppedRecording(channels: RecordingChannels = 'mixed', seconds = 2): { id: number; callId: number; accountId: number; wavs: string[] } {
+  const { callId, accountId } = newCall();
+  const names = channels === 'mixed' ? [`rec-${callId}`] : [`rec-${callId}-in`, `rec-${callId}-out`];
+  const wavs = names.map((n, i) => spoolWav(n, sineSamples(i === 0 ? 1000 : 500, seconds)));
+  const row = insertRecording(db, { callId, accountId, channels, asteriskNames: names, startedAt: ARRIVED + 5000 });
+  expect(callStatus(callId)).toBe('recording');
+  expect(markRecordingStopped(db, row.id, ARRIVED + 5000 + seconds * 1000)).toBe(true);
+  expect(callStatus(callId)).toBe('processing');
+  return { id: row.id, callId, accountId, wavs };
+}
+
+function callStatus(callId: number): string | undefined {
+  return db.select({ s: calls.recordingStatus }).from(calls).where(eq(calls.id, callId)).get()?.s;
+}
+
+/** An ffmpeg stand-in: logs start/end (ns) and pid, optionally sleeps or fails, then runs the real one. */
+function wrapper(name: string, body: string): string {
+  const p = join(work, name);
+  writeFileSync(p, `#!/bin/bash\nLOG=${join(work, `${name}.log`)}\n${body}\n`);
+  chmodSync(p, 0o755);
+  return p;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('recording pipeline', () => {
+  it('transcodes a mixed recording: file in the account/date layout, facts in the row, call marked ready, WAV deleted', async () => {
+    const r = stoppedRecording('mixed', 2);
+    const p = pipeline(recordingsConfig());
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    const row = getRecording(db, r.id)!;
+    expect(row).toMatchObject({
+      status: 'ready',
+      path: `${r.accountId}/2026/03/14/call-${r.callId}-rec-${r.id}.mp3`,
+      format: 'mp3',
+      codec: 'mp3',
+      contentType: 'audio/mpeg',
+      keyId: null,
+    });
+    expect(Math.abs(row.durationSeconds! - 2)).toBeLessThan(0.05);
+    const file = join(work, 'rec', row.path!);
+    const bytes = readFileSync(file);
+    expect(row.sizeBytes).toBe(bytes.length);
+    expect(row.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(callStatus(r.callId)).toBe('ready');
+    expect(existsSync(r.wavs[0]!)).toBe(false);
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done', attempts: 1 }]);
+    expect(listRecordingsForCall(db, r.callId).map((x) => x.id)).toEqual([r.id]);
+  });
+
+  it('dual: one stereo file, caller left and answering party right; keepWav keeps the WAVs', async () => {
+    const r = stoppedRecording('dual', 2);
+    const p = pipeline(recordingsConfig({ keepWav: true, format: 'opus' }));
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    const row = getRecording(db, r.id)!;
+    expect(row.status).toBe('ready');
+    expect(row.path).toMatch(/\.opus$/);
+    const file = join(work, 'rec', row.path!);
+    const [left] = (await analyzeAudio(file, { frequencyHz: 1000 })).channels;
+    const [, right] = (await analyzeAudio(file, { frequencyHz: 500 })).channels;
+    expect(left!.toneRatio).toBeGreaterThan(0.98);
+    expect(right!.toneRatio).toBeGreaterThan(0.98);
+    for (const w of r.wavs) expect(existsSync(w)).toBe(true);
+  });
+
+  it('encrypts with the active key: the stored file is not audio, decrypts to audio whose size and SHA-256 are in the row', async () => {
+    const r = stoppedRecording('mixed', 2);
+    const p = pipeline(recordingsConfig({ activeKeyId: 'k1' }));
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    const row = getRecording(db, r.id)!;
+    expect(row.status).toBe('ready');
+    expect(row.keyId).toBe('k1');
+    const file = join(work, 'rec', row.path!);
+    expect(await isEncryptedFile(file)).toBe(true);
+    await expect(probeMedia('ffprobe', file)).rejects.toMatchObject({ code: 'CR_ERR_MEDIA' });
+    const audio = await readRecordingPlaintext(file, new Map([['k1', key]]));
+    expect(audio.length).toBe(row.sizeBytes);
+    expect(createHash('sha256').update(audio).digest('hex')).toBe(row.sha256);
+    // No clear copy left beside it.
+    expect(existsSync(`${file}.plain`)).toBe(false);
+  });
+
+  it('a WAV that is not there is marked missing with the reason, on the recording and the call', async () => {
+    const r = stoppedRecording('mixed', 1);
+    rmSync(r.wavs[0]!);
+    const p = pipeline(recordingsConfig());
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    const row = getRecording(db, r.id)!;
+    expect(row.status).toBe('missing');
+    expect(row.statusReason).toMatch(/not found.*rec-\d+\.wav/);
+    expect(callStatus(r.callId)).toBe('missing');
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done' }]);
+  });
+
+  it('an empty WAV (no audio frames) is missing too, not an empty MP3', async () => {
+    const r = stoppedRecording('mixed', 1);
+    writeFileSync(r.wavs[0]!, wavFromSamples([new Float64Array(0)]));
+    const p = pipeline(recordingsConfig());
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    expect(getRecording(db, r.id)).toMatchObject({ status: 'missing', statusReason: expect.stringMatching(/empty/) });
+  });
+
+  it('waits for a WAV whose header Asterisk has not finalised yet, and gets all of its audio', async () => {
+    const r = stoppedRecording('mixed', 3);
+    const full = readFileSync(r.wavs[0]!);
+    // As Asterisk leaves it just before closing: header sizes from creation, part of the audio.
+    const partial = Buffer.from(full.subarray(0, 44 + 8000));
+    partial.writeUInt32LE(36, 4);
+    partial.writeUInt32LE(0, 40);
+    writeFileSync(r.wavs[0]!, partial);
+    setTimeout(() => {
+      appendFileSync(r.wavs[0]!, full.subarray(44 + 8000));
+      writeFileSync(r.wavs[0]!, full); // header finalised
+    }, 400);
+    const p = pipeline(recordingsConfig(), { wavSettleMs: 3000 });
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    const row = getRecording(db, r.id)!;
+    expect(row.status).toBe('ready');
+    expect(Math.abs(row.durationSeconds! - 3)).toBeLessThan(0.05);
+  });
+
+  it('never runs more jobs at once than transcodeConcurrency', async () => {
+    const ff = wrapper('ff-slow', 'echo "start $(date +%s%N)" >> $LOG; sleep 0.25; /usr/bin/ffmpeg "$@"; rc=$?; echo "end $(date +%s%N)" >> $LOG; exit $rc');
+    const ids = Array.from({ length: 5 }, () => stoppedRecording('mixed', 1).id);
+    const p = pipeline(recordingsConfig({ transcodeConcurrency: 2 }), { tools: { ffmpeg: ff, ffprobe: 'ffprobe' } });
+    p.start();
+    for (const id of ids) p.enqueue(id);
+    await p.idle();
+    for (const id of ids) expect(getRecording(db, id)?.status).toBe('ready');
+    const events = readFileSync(join(work, 'ff-slow.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([kind, t]) => ({ kind, t: BigInt(t ?? '0') }))
+      .sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : 0));
+    let now = 0;
+    let peak = 0;
+    for (const e of events) {
+      now += e.kind === 'start' ? 1 : -1;
+      peak = Math.max(peak, now);
+    }
+    expect(events.length).toBe(5 * 2 * 2); // two ffmpeg runs per job (encode, measure), start + end each
+    expect(peak).toBe(2);
+  });
+
+  it('a job that runs past its timeout has ffmpeg killed, is retried, then failed; the recording says why', async () => {
+    const ff = wrapper('ff-hang', 'echo $$ >> $LOG; exec sleep 30');
+    const r = stoppedRecording('mixed', 1);
+    const p = pipeline(recordingsConfig(), { tools: { ffmpeg: ff, ffprobe: 'ffprobe' }, jobTimeoutMs: 400, maxAttempts: 2 });
+    const t0 = Date.now();
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const pids = readFileSync(join(work, 'ff-hang.log'), 'utf8').trim().split('\n').map(Number);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(pidAlive(pid)).toBe(false);
+    const [job] = listMediaJobsForRecording(db, r.id);
+    expect(job).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(job!.lastError).toMatch(/timed out/);
+    expect(getRecording(db, r.id)).toMatchObject({ status: 'failed', statusReason: expect.stringMatching(/after 2 attempts.*timed out/) });
+    expect(callStatus(r.callId)).toBe('failed');
+    // The WAV is kept for a manual retry.
+    expect(existsSync(r.wavs[0]!)).toBe(true);
+  });
+
+  it('a failing ffmpeg is retried up to 3 attempts, then failed with its error', async () => {
+    const ff = wrapper('ff-fail', 'echo x >> $LOG; echo "Invalid data found when processing input" >&2; exit 1');
+    const r = stoppedRecording('mixed', 1);
+    const p = pipeline(recordingsConfig(), { tools: { ffmpeg: ff, ffprobe: 'ffprobe' } });
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    expect(readFileSync(join(work, 'ff-fail.log'), 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'failed', attempts: 3, lastError: expect.stringMatching(/Invalid data/) }]);
+    expect(getRecording(db, r.id)?.status).toBe('failed');
+  });
+
+  it('a transient failure is retried and then succeeds', async () => {
+    const ff = wrapper('ff-flaky', 'if [ ! -e $LOG ]; then echo first >> $LOG; exit 1; fi; exec /usr/bin/ffmpeg "$@"');
+    const r = stoppedRecording('mixed', 1);
+    const p = pipeline(recordingsConfig(), { tools: { ffmpeg: ff, ffprobe: 'ffprobe' } });
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done', attempts: 2 }]);
+    expect(getRecording(db, r.id)?.status).toBe('ready');
+  });
+
+  it('resumes after a crash: a job left running and one still queued are both done on start', async () => {
+    const crashed = stoppedRecording('mixed', 1);
+    const waiting = stoppedRecording('mixed', 1);
+    // What a process that died mid-transcode leaves: one job 'running' (attempt counted), one queued.
+    enqueueMediaJob(db, crashed.id, Date.now());
+    expect(claimNextMediaJob(db, Date.now(), 10)).toMatchObject({ recordingId: crashed.id, status: 'running', attempts: 1 });
+    enqueueMediaJob(db, waiting.id, Date.now());
+    const p = pipeline(recordingsConfig());
+    p.start();
+    await p.idle();
+    expect(listMediaJobsForRecording(db, crashed.id)).toMatchObject([{ status: 'done', attempts: 2 }]);
+    expect(listMediaJobsForRecording(db, waiting.id)).toMatchObject([{ status: 'done', attempts: 1 }]);
+    expect(getRecording(db, crashed.id)?.status).toBe('ready');
+    expect(getRecording(db, waiting.id)?.status).toBe('ready');
+  });
+
+  it('stop() kills a running job and queues it again without using an attempt; the next start finishes it', async () => {
+    const ff = wrapper('ff-slow2', 'echo $$ >> $LOG; sleep 2; exec /usr/bin/ffmpeg "$@"');
+    const r = stoppedRecording('mixed', 1);
+    const p1 = pipeline(recordingsConfig(), { tools: { ffmpeg: ff, ffprobe: 'ffprobe' } });
+    p1.start();
+    p1.enqueue(r.id);
+    const deadline = Date.now() + 5000;
+    while (!existsSync(join(work, 'ff-slow2.log')) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    await p1.stop();
+    const [pid] = readFileSync(join(work, 'ff-slow2.log'), 'utf8').trim().split('\n').map(Number);
+    expect(pidAlive(pid!)).toBe(false);
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'queued', attempts: 0 }]);
+    expect(getRecording(db, r.id)?.status).toBe('processing');
+    const p2 = pipeline(recordingsConfig());
+    p2.start();
+    await p2.idle();
+    expect(getRecording(db, r.id)?.status).toBe('ready');
+  });
+
+  it('enqueue is instant and idempotent while a job is pending; nothing runs before start()', async () => {
+    const r = stoppedRecording('mixed', 1);
+    const p = pipeline(recordingsConfig());
+    const t0 = performance.now();
+    p.enqueue(r.id);
+    p.enqueue(r.id);
+    expect(performance.now() - t0).toBeLessThan(50);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'queued' }]);
+    p.start();
+    await p.idle();
+    expect(getRecording(db, r.id)?.status).toBe('ready');
+  });
+
+  it('a recording deleted while it was being transcoded stays deleted and leaves no file', async () => {
+    const ff = wrapper('ff-slow3', 'sleep 0.5; exec /usr/bin/ffmpeg "$@"');
+    const r = stoppedRecording('mixed', 1);
+    const p = pipeline(recordingsConfig(), { tools: { ffmpeg: ff, ffprobe: 'ffprobe' } });
+    p.start();
+    p.enqueue(r.id);
+    await new Promise((res) => setTimeout(res, 200));
+    db.$client.prepare(`update recordings set status = 'deleted' where id = ?`).run(r.id);
+    await p.idle();
+    expect(getRecording(db, r.id)?.status).toBe('deleted');
+    expect(existsSync(join(work, 'rec', `${r.accountId}/2026/03/14/call-${r.callId}-rec-${r.id}.mp3`))).toBe(false);
+  });
+});
