@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Times are integer milliseconds since the epoch (UTC); the API renders ISO 8601. */
 export const accounts = sqliteTable('accounts', {
@@ -61,6 +61,10 @@ export const trackingNumbers = sqliteTable(
     announcementId: integer('announcement_id').references(() => announcements.id),
     /** Set for numbers that belong to a visitor-level pool. */
     poolId: integer('pool_id'),
+    /** Calls follow this route plan; null: ring `destination` alone (the number's own ring timeout). */
+    routePlanId: integer('route_plan_id').references(() => routePlans.id),
+    /** Calls to this number at once beyond this get busy; null: no per-number cap. */
+    maxConcurrentCalls: integer('max_concurrent_calls'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
   },
@@ -117,6 +121,12 @@ export const calls = sqliteTable(
     firstTimeCaller: integer('first_time_caller', { mode: 'boolean' }),
     /** none (not recorded) | recording | processing | ready | missing | failed | deleted | expired */
     recordingStatus: text('recording_status').$type<RecordingStatus>().notNull().default('none'),
+    /** Route-plan step that answered (or the last one tried); null for calls without a plan. */
+    routeStep: text('route_step'),
+    /** The destination that answered (E.164 or sip: URI). */
+    answeredDestination: text('answered_destination'),
+    /** JSON array of every destination rung, in order: `[{ step, target, outcome }]` (routing/routePlan). */
+    destinationsTried: text('destinations_tried'),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),
@@ -301,3 +311,68 @@ export type AnnouncementRow = typeof announcements.$inferSelect;
 export type AccountRow = typeof accounts.$inferSelect;
 export type TrackingNumberRow = typeof trackingNumbers.$inferSelect;
 export type CallRow = typeof calls.$inferSelect;
+
+/**
+ * A reusable call flow (tracking_numbers.routePlanId): ordered ring steps, open hours, whisper,
+ * screening and what happens when nobody answers. `definition` is JSON (`RoutePlanDefinition` in
+ * src/routing/routePlan/types.ts), validated by the API before it is written.
+ */
+export const routePlans = sqliteTable(
+  'route_plans',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id),
+    name: text('name').notNull(),
+    /** IANA zone the schedule is read in, e.g. America/New_York. */
+    timeZone: text('time_zone').notNull(),
+    /** Caller ID the destination sees: the caller's number or the tracking number. */
+    callerIdMode: text('caller_id_mode').$type<'caller' | 'tracking'>().notNull().default('caller'),
+    definition: text('definition').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('route_plans_account_idx').on(t.accountId)],
+);
+
+/**
+ * Smooth weighted round-robin state of one round-robin step, so spreading survives restarts.
+ * `counters` is JSON `{ [target]: currentWeight }`; `calls` counts picks (for inspection).
+ */
+export const routePlanRoundRobin = sqliteTable(
+  'route_plan_round_robin',
+  {
+    planId: integer('plan_id')
+      .notNull()
+      .references(() => routePlans.id, { onDelete: 'cascade' }),
+    stepName: text('step_name').notNull(),
+    counters: text('counters').notNull().default('{}'),
+    calls: integer('calls').notNull().default(0),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.stepName] })],
+);
+
+export const DIAL_ALLOWLIST_KINDS = ['prefix', 'sip-host'] as const;
+export type DialAllowlistKind = (typeof DIAL_ALLOWLIST_KINDS)[number];
+
+/**
+ * Toll-fraud guard: where destinations may go. `prefix`: E.164 prefix with `+` (`+1`, `+44`,
+ * `+1555`); `sip-host`: a host name or address sip: URIs may name (lower case).
+ */
+export const dialAllowlist = sqliteTable(
+  'dial_allowlist',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind').$type<DialAllowlistKind>().notNull(),
+    value: text('value').notNull(),
+    note: text('note'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [uniqueIndex('dial_allowlist_kind_value_unique').on(t.kind, t.value)],
+);
+
+export type RoutePlanRow = typeof routePlans.$inferSelect;
+export type RoutePlanRoundRobinRow = typeof routePlanRoundRobin.$inferSelect;
+export type DialAllowlistRow = typeof dialAllowlist.$inferSelect;
