@@ -9,6 +9,7 @@ import {
   failMediaJob,
   finishMediaJob,
   getRecording,
+  listProcessingRecordingsWithoutJob,
   markRecordingFailed,
   markRecordingMissing,
   markRecordingReady,
@@ -47,7 +48,10 @@ export interface RecordingPipelineDeps {
 export interface RecordingPipeline {
   /** Queues the transcode of a stopped recording (persisted first). Never blocks the caller. */
   enqueue(recordingId: number): void;
-  /** Puts jobs a crash left running back in the queue and starts working through the queue. */
+  /**
+   * Puts jobs a crash left running back in the queue, queues stopped recordings that have no job,
+   * and starts working through the queue.
+   */
   start(): void;
   /** Stops taking jobs; running ones are killed and queued again for the next start. */
   stop(): Promise<void>;
@@ -264,6 +268,10 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       stopping = false;
       const requeued = requeueRunningMediaJobs(db, now());
       if (requeued > 0) logger.info({ requeued }, 'recording jobs left running by a previous run queued again');
+      // A crash between markRecordingStopped and enqueue leaves a stopped recording with no job.
+      const orphans = listProcessingRecordingsWithoutJob(db);
+      for (const id of orphans) enqueueMediaJob(db, id, now());
+      if (orphans.length > 0) logger.info({ recordings: orphans }, 'stopped recordings without a job queued');
       pump();
     },
     async stop() {

@@ -151,6 +151,25 @@ export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number): number | nul
   return row?.at ?? null;
 }
 
+/**
+ * Recordings stopped ('processing') that have no queued or running job: a crash between
+ * markRecordingStopped and the enqueue leaves these. Ids, oldest first.
+ */
+export function listProcessingRecordingsWithoutJob(db: Db): number[] {
+  return db
+    .select({ id: recordings.id })
+    .from(recordings)
+    .where(
+      and(
+        eq(recordings.status, 'processing'),
+        sql`not exists (select 1 from ${mediaJobs} where ${mediaJobs.recordingId} = ${recordings.id} and ${mediaJobs.status} in ('queued', 'running'))`,
+      ),
+    )
+    .orderBy(asc(recordings.id))
+    .all()
+    .map((r) => r.id);
+}
+
 /** After a crash: jobs left 'running' go back to 'queued' (their attempt stays counted). Returns how many. */
 export function requeueRunningMediaJobs(db: Db, now: number): number {
   return db.update(mediaJobs).set({ status: 'queued', updatedAt: now }).where(eq(mediaJobs.status, 'running')).run().changes;

@@ -309,6 +309,16 @@ describe('recording pipeline', () => {
     expect(getRecording(db, waiting.id)?.status).toBe('ready');
   });
 
+  it('on start, a stopped recording that never got its job (crash before enqueue) is queued and done', async () => {
+    const r = stoppedRecording('mixed', 1);
+    expect(listMediaJobsForRecording(db, r.id)).toEqual([]);
+    const p = pipeline(recordingsConfig());
+    p.start();
+    await p.idle();
+    expect(getRecording(db, r.id)?.status).toBe('ready');
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done', attempts: 1 }]);
+  });
+
   it('stop() kills a running job and queues it again without using an attempt; the next start finishes it', async () => {
     const ff = wrapper('ff-slow2', 'echo $$ >> $LOG; sleep 2; exec /usr/bin/ffmpeg "$@"');
     const r = stoppedRecording('mixed', 1);
