@@ -19,7 +19,7 @@ fail() {
 
 # Host tools: debootstrap builds the sandbox; sipp (sip-tester), ffmpeg, sox, tcpdump drive and
 # inspect calls; iproute2 (ip, ss) and util-linux (unshare) give tests a private network namespace.
-PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates)
+PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
