@@ -212,7 +212,11 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       return;
     }
 
-    tools ??= locateFfmpeg(rc.ffmpegPath);
+    if (!tools) {
+      const found = locateFfmpeg(rc.ffmpegPath);
+      logger.info(found, 'ffmpeg located');
+      tools = found;
+    }
     const relative = recordingRelativePath({
       accountId: rec.accountId,
       callId: rec.callId,

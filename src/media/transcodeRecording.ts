@@ -70,6 +70,8 @@ export async function transcodeRecording(req: TranscodeRequest): Promise<Transco
   } else {
     let longest = 0;
     for (const input of req.inputs) longest = Math.max(longest, (await readWavInfo(input))?.durationSeconds ?? 0);
+    // The cut below is what ends the padded streams: without a length they would pad forever.
+    if (!(longest > 0)) throw new CallrouteError('CR_ERR_MEDIA', 'dual recording: neither input is a WAV file with audio', { inputs: req.inputs });
     // amerge stops at the shorter input: pad both, then cut at the longer one's length.
     args.push(
       '-filter_complex',

@@ -77,6 +77,15 @@ describe('transcodeRecording failures', () => {
   });
 });
 
+describe('transcodeRecording input checks', () => {
+  it('dual needs WAV inputs with audio (the padded legs are cut at the longer one\'s length)', async () => {
+    const notWav = join(work, 'not-wav.mp3');
+    writeFileSync(notWav, 'x');
+    await expect(transcodeRecording({ inputs: [notWav, notWav], format: 'mp3', outPath: join(work, 'nw.mp3'), tools })).rejects.toMatchObject({ code: 'CR_ERR_MEDIA' });
+    await expect(transcodeRecording({ inputs: [], format: 'mp3', outPath: join(work, 'none.mp3'), tools })).rejects.toMatchObject({ code: 'CR_ERR_MEDIA' });
+  });
+});
+
 describe('convertAnnouncement', () => {
   it('turns an MP3 at 44.1 kHz stereo into 8 kHz mono 16-bit WAV that Asterisk plays', async () => {
     const src = join(work, 'upload.mp3');
