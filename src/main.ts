@@ -60,6 +60,7 @@ async function main(config: Config): Promise<void> {
     logger: logger.child({ component: 'call' }),
     recordingStore,
     onRecordingStopped,
+    admission: config.admission,
   });
 
   // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.

@@ -64,6 +64,13 @@ export interface Config {
     /** Base URL put in signed links. */
     readonly publicBaseUrl: string;
   };
+  /** New calls beyond these are refused with 503 and a `rejected` record (calls already up are never touched). */
+  readonly admission: {
+    /** 0 = no limit. */
+    readonly maxConcurrentCalls: number;
+    /** Refuse while the p90 of recent ARI request latency is above this (ms); 0 = off. */
+    readonly maxAriLatencyMs: number;
+  };
   readonly logLevel: string;
 }
 
@@ -224,6 +231,10 @@ export function loadConfig(env: Env = process.env): Config {
       linkSecret: str('RECORDING_LINK_SECRET', '') || `link:${adminToken}`,
       linkTtlSeconds: int('RECORDING_LINK_TTL_SECONDS', 300, 10, 7 * 86400),
       publicBaseUrl: str('PUBLIC_BASE_URL', `http://${httpHost}:${httpPort}`).replace(/\/+$/, ''),
+    },
+    admission: {
+      maxConcurrentCalls: int('MAX_CONCURRENT_CALLS', 0, 0, 100_000),
+      maxAriLatencyMs: int('ADMISSION_ARI_LATENCY_MS', 500, 0, 60_000),
     },
     logLevel: str('LOG_LEVEL', 'info'),
   };

@@ -7,6 +7,7 @@ import { isChannelGone } from '../ari/AriHttpError.js';
 import type { AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
 import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession.js';
 import { SNOOP_ARG } from './CallRecorder.js';
+import { createAdmissionControl, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
 
 export interface SessionRegistryDeps {
@@ -19,6 +20,8 @@ export interface SessionRegistryDeps {
   newId?: () => string;
   recordingStore: CallSessionDeps['recordingStore'];
   onRecordingStopped: (recordingId: number) => void;
+  /** New calls beyond these limits are refused with 503 (see admissionControl). Default: no limits. */
+  admission?: AdmissionLimits;
 }
 
 /** Channel events routed to the session that owns the channel. */
@@ -57,9 +60,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
   const sessions = new Set<CallSession>();
   let accepting = true;
   const drainWaiters = new Set<() => void>();
+  const admission = deps.admission ? createAdmissionControl(deps.admission) : undefined;
 
   const sessionDeps: CallSessionDeps = {
-    ari,
+    // Sessions' REST round trips feed the admission control's latency brake.
+    ari: admission ? timeAriRequests(ari, (ms) => admission.observe(ms)) : ari,
     records: deps.records,
     findNumber: deps.findNumber,
     policy: deps.policy,
@@ -106,6 +111,18 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       return;
     }
     if (byChannel.has(channelId)) return;
+    const decision = admission?.decide(sessions.size);
+    if (decision && !decision.admit) {
+      refuseCall(event, decision, {
+        ari,
+        records: deps.records,
+        findNumber: deps.findNumber,
+        defaultCountryCode: deps.policy.defaultCountryCode,
+        clock: sessionDeps.clock,
+        logger,
+      });
+      return;
+    }
     const session = new CallSession(event.channel, sessionDeps);
     void session.start(event.channel).catch((err: unknown) => {
       session.log.error({ err }, 'call setup crashed');

@@ -1,0 +1,118 @@
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/loadConfig.js';
+import { createCallRecordRepository } from '../../src/persistence/callRecordRepository.js';
+import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import { accounts, trackingNumbers } from '../../src/persistence/schema.js';
+import { findByDid } from '../../src/persistence/trackingNumberRepository.js';
+import { createAdmissionControl, timeAriRequests } from '../../src/telephony/session/admissionControl.js';
+import { createSessionRegistry, type SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
+import { createFakeAri, type FakeAri } from './fakes/createFakeAri.js';
+
+const DID = '+15551230000';
+
+async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('admission decisions', () => {
+  const table: Array<{ name: string; max: number; latencyLimit: number; active: number; latencies: number[]; admit: boolean; reason?: string }> = [
+    { name: 'no limits', max: 0, latencyLimit: 0, active: 10_000, latencies: Array(20).fill(5_000), admit: true },
+    { name: 'below the cap', max: 150, latencyLimit: 0, active: 149, latencies: [], admit: true },
+    { name: 'at the cap', max: 150, latencyLimit: 0, active: 150, latencies: [], admit: false, reason: 'max-concurrent-calls' },
+    { name: 'slow ARI', max: 0, latencyLimit: 500, active: 3, latencies: Array(20).fill(800), admit: false, reason: 'ari-latency' },
+    { name: 'fast ARI', max: 0, latencyLimit: 500, active: 3, latencies: Array(20).fill(8), admit: true },
+    { name: 'one slow request in twenty is not p90', max: 0, latencyLimit: 500, active: 3, latencies: [...Array(19).fill(8), 2_000], admit: true },
+    { name: 'too few samples say nothing', max: 0, latencyLimit: 500, active: 3, latencies: Array(9).fill(2_000), admit: true },
+  ];
+  it.each(table)('$name', ({ max, latencyLimit, active, latencies, admit, reason }) => {
+    const a = createAdmissionControl({ maxConcurrentCalls: max, maxAriLatencyMs: latencyLimit }, { clock: () => 1_000 });
+    for (const l of latencies) a.observe(l);
+    const d = a.decide(active);
+    expect(d.admit).toBe(admit);
+    if (!d.admit) expect(d.reason).toBe(reason);
+  });
+
+  it('the latency brake releases once slow samples age out of the window', () => {
+    let now = 0;
+    const a = createAdmissionControl({ maxConcurrentCalls: 0, maxAriLatencyMs: 500 }, { clock: () => now, windowMs: 5_000 });
+    for (let i = 0; i < 20; i += 1) a.observe(900);
+    expect(a.decide(1).admit).toBe(false);
+    now = 5_001;
+    expect(a.decide(1).admit).toBe(true);
+    expect(a.recentLatencyP90()).toBeNull();
+  });
+
+  it('config: limits come from MAX_CONCURRENT_CALLS and ADMISSION_ARI_LATENCY_MS, bad values are named', () => {
+    const base = { CALLROUTE_ADMIN_TOKEN: 'x'.repeat(32), ARI_PASSWORD: 'secret' };
+    expect(loadConfig(base).admission).toEqual({ maxConcurrentCalls: 0, maxAriLatencyMs: 500 });
+    expect(loadConfig({ ...base, MAX_CONCURRENT_CALLS: '150', ADMISSION_ARI_LATENCY_MS: '0' }).admission).toEqual({ maxConcurrentCalls: 150, maxAriLatencyMs: 0 });
+    expect(() => loadConfig({ ...base, MAX_CONCURRENT_CALLS: '-1' })).toThrow(/MAX_CONCURRENT_CALLS/);
+  });
+});
+
+describe('timeAriRequests', () => {
+  it('reports every request of the timed groups, failures too, and passes the rest through', async () => {
+    const fake = createFakeAri();
+    const seen: number[] = [];
+    let t = 0;
+    const timed = timeAriRequests(fake.client, (ms) => seen.push(ms), () => (t += 7));
+    await timed.bridges.create({ type: 'mixing', bridgeId: 'b1' });
+    await expect(timed.channels.answer('no-such-channel')).rejects.toThrow();
+    expect(seen).toEqual([7, 7]);
+    expect(timed.app).toBe(fake.client.app);
+    expect(fake.ops('bridges.create')).toHaveLength(1);
+  });
+});
+
+describe('a registry with admission limits', () => {
+  let db: Db;
+  let fake: FakeAri;
+  let registry: SessionRegistry;
+  let records: ReturnType<typeof createCallRecordRepository>;
+
+  beforeEach(() => {
+    db = openDatabase(':memory:');
+    records = createCallRecordRepository(db);
+    const now = Date.now();
+    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
+    db.insert(trackingNumbers)
+      .values({ accountId: account.id, did: DID, destination: '+15550001111', recordingEnabled: false, source: 'google', createdAt: now, updatedAt: now })
+      .run();
+    fake = createFakeAri();
+    registry = createSessionRegistry({
+      ari: fake.client,
+      records,
+      findNumber: (did) => findByDid(db, did),
+      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
+      logger: pino({ level: 'silent' }),
+      recordingStore: { insert: () => 1, stopped: () => {}, missing: () => {}, activeForCall: () => undefined },
+      onRecordingStopped: () => {},
+      admission: { maxConcurrentCalls: 1, maxAriLatencyMs: 0 },
+    });
+  });
+  afterEach(() => registry.close());
+
+  it('a call beyond the cap gets cause 34 (SIP 503) and a finished rejected record; the call already up is untouched', async () => {
+    const first = fake.placeInbound(DID, '+15559876543');
+    await until(() => fake.ops('channels.dial').length === 1, 'the first call to dial');
+    const second = fake.placeInbound(DID, '+15559876544');
+    await until(() => fake.ops('channels.hangup').some((c) => c.args[0] === second), 'the second call to be refused');
+    expect(fake.ops('channels.hangup').find((c) => c.args[0] === second)?.args[1]).toEqual({ reasonCode: 34 });
+    expect(fake.ops('channels.hangup').some((c) => c.args[0] === first)).toBe(false);
+    expect(fake.ops('channels.create')).toHaveLength(1);
+    const refused = records.get(2);
+    expect(refused).toMatchObject({ finished: true, disposition: 'rejected', sipCode: 503, hangupCause: 34, endedBy: 'router', source: 'google', callerNumber: '+15559876544' });
+    expect(registry.activeCalls).toBe(1);
+
+    // The first call ends normally; a new call is taken again.
+    fake.farEndHangsUp(first, 16);
+    await until(() => registry.activeCalls === 0, 'the first call to end');
+    fake.placeInbound(DID, '+15559876545');
+    await until(() => fake.ops('channels.dial').length === 2, 'the third call to dial');
+  });
+});
