@@ -8,10 +8,15 @@ import { createBearerAuth } from './createBearerAuth.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { accountRoutes } from './routes/accountRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
+import { attributionRoutes } from './routes/attributionRoutes.js';
 import { callRoutes } from './routes/callRoutes.js';
+import { dialAllowlistRoutes } from './routes/dialAllowlistRoutes.js';
 import { healthRoutes, type TelephonyStatus } from './routes/healthRoutes.js';
 import { recordingRoutes, signedLinkRoutes } from './routes/recordingRoutes.js';
+import { routePlanRoutes } from './routes/routePlanRoutes.js';
+import { reportRoutes } from './routes/reportRoutes.js';
 import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDeps.js';
+import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { trackingNumberRoutes } from './routes/trackingNumberRoutes.js';
 
@@ -34,6 +39,8 @@ export interface BuildAppDeps {
   media?: Partial<MediaDeps>;
   /** Clock in ms (link expiry, retention, token last use). */
   now?: () => number;
+  /** The snippet's public API: rate limits (per IP, per key), visitor ids. */
+  publicApi?: PublicApiOptions;
 }
 
 /** The real media functions; ffmpeg is located on first use (an upload), not at start. */
@@ -92,6 +99,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
 
   healthRoutes(app, deps.telephonyStatus);
   signedLinkRoutes(app, routeDeps);
+  snippetRoutes(app, routeDeps, deps.publicApi);
   void app.register(
     async (v1) => {
       v1.addHook('onRequest', auth);
@@ -101,6 +109,10 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       callRoutes(v1, routeDeps);
       recordingRoutes(v1, routeDeps);
       announcementRoutes(v1, routeDeps);
+      attributionRoutes(v1, routeDeps);
+      reportRoutes(v1, routeDeps);
+      routePlanRoutes(v1, routeDeps);
+      dialAllowlistRoutes(v1, routeDeps);
     },
     { prefix: '/v1' },
   );
