@@ -166,6 +166,8 @@ describe('tracking numbers', () => {
       recordingChannels: 'mixed',
       announcement: 'none',
       announcementId: null,
+      routePlanId: null,
+      maxConcurrentCalls: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
 import { getAnnouncement } from '../../persistence/announcementRepository.js';
+import { getPool } from '../../persistence/attributionRepository.js';
 import {
   ANNOUNCEMENT_MODES,
   RECORDING_CHANNELS,
@@ -18,6 +19,9 @@ import {
   type TrackingNumberPatch,
 } from '../../persistence/trackingNumberRepository.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
+import { loadAllowlist } from '../../persistence/dialAllowlistRepository.js';
+import { getRoutePlanRow } from '../../persistence/routePlanRepository.js';
+import { checkDialTarget } from '../../routing/dialAllowlist.js';
 import { idParams, iso, isoTime, nullableString, type IdParams } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
 import { normalizeDestination } from '../normalizeDestination.js';
@@ -43,6 +47,9 @@ const trackingNumberDto = {
     'recordingChannels',
     'announcement',
     'announcementId',
+    'poolId',
+    'routePlanId',
+    'maxConcurrentCalls',
     'createdAt',
     'updatedAt',
   ],
@@ -61,6 +68,10 @@ const trackingNumberDto = {
     recordingChannels: { type: 'string' },
     announcement: { type: 'string' },
     announcementId: { type: ['integer', 'null'] },
+    /** The visitor-level pool the number belongs to (PATCH poolId to add or remove it). */
+    poolId: { type: ['integer', 'null'] },
+    routePlanId: { type: ['integer', 'null'] },
+    maxConcurrentCalls: { type: ['integer', 'null'] },
     createdAt: isoTime,
     updatedAt: isoTime,
   },
@@ -82,6 +93,11 @@ const writable = {
   /** none | default (ships with callroute) | custom (announcementId). */
   announcement: { type: 'string', enum: [...ANNOUNCEMENT_MODES] },
   announcementId: { type: ['integer', 'null'], minimum: 1 },
+  poolId: { type: ['integer', 'null'], minimum: 1 },
+  /** Calls follow this route plan (same account); null: ring `destination`. */
+  routePlanId: { type: ['integer', 'null'], minimum: 1 },
+  /** More concurrent calls than this get busy (486); null: no cap. */
+  maxConcurrentCalls: { type: ['integer', 'null'], minimum: 1, maximum: 10000 },
 } as const;
 
 interface CreateBody {
@@ -98,6 +114,9 @@ interface CreateBody {
   recordingChannels: RecordingChannels;
   announcement: AnnouncementMode;
   announcementId?: number | null;
+  poolId?: number | null;
+  routePlanId?: number | null;
+  maxConcurrentCalls?: number | null;
 }
 
 type PatchBody = Partial<CreateBody>;
@@ -118,6 +137,9 @@ export function toTrackingNumberDto(row: TrackingNumberRow) {
     recordingChannels: row.recordingChannels,
     announcement: row.announcement,
     announcementId: row.announcementId,
+    poolId: row.poolId,
+    routePlanId: row.routePlanId,
+    maxConcurrentCalls: row.maxConcurrentCalls,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };
@@ -147,7 +169,25 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
         { field: 'body.destination' },
       );
     }
+    // Toll-fraud guard: the same allowlist as route plans (empty: the default country code only).
+    const check = checkDialTarget(value, loadAllowlist(db), { defaultCountryCode });
+    if (!check.ok) {
+      const code = check.reason === 'invalid' ? 'CR_ERR_VALIDATION' : 'CR_ERR_DESTINATION_NOT_ALLOWED';
+      throw new CallrouteError(code, `body.destination: ${check.message}`, { field: 'body.destination' });
+    }
     return value;
+  }
+
+  /** A route plan the number may follow: an existing plan of the number's account, or null. */
+  function routePlanIdFor(id: number | null | undefined, accountId: number): number | null {
+    if (id === undefined || id === null) return null;
+    const field = 'body.routePlanId';
+    const plan = getRoutePlanRow(db, id);
+    if (!plan) throw new CallrouteError('CR_ERR_VALIDATION', `route plan ${id} does not exist`, { field });
+    if (plan.accountId !== accountId) {
+      throw new CallrouteError('CR_ERR_VALIDATION', `route plan ${id} belongs to another account`, { field });
+    }
+    return id;
   }
 
   // Checked before writing for a clear 400; the foreign key still guards the write itself.
@@ -181,6 +221,16 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       throw new CallrouteError('CR_ERR_VALIDATION', `announcement ${id} belongs to another account`, { field });
     }
     return id;
+  }
+
+  /** A pool of the number's account (a pool number shows on other accounts' sites otherwise). */
+  function poolIdFor(poolId: number | null | undefined, accountId: number): number | null {
+    if (poolId === undefined || poolId === null) return null;
+    const pool = getPool(db, poolId);
+    const field = 'body.poolId';
+    if (!pool) throw new CallrouteError('CR_ERR_VALIDATION', `pool ${poolId} does not exist`, { field });
+    if (pool.accountId !== accountId) throw new CallrouteError('CR_ERR_VALIDATION', `pool ${poolId} belongs to another account`, { field });
+    return poolId;
   }
 
   app.post<{ Body: CreateBody }>(
@@ -219,6 +269,9 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
         recordingChannels: b.recordingChannels,
         announcement: b.announcement,
         announcementId: announcementIdFor(b.announcement, b.announcementId, b.accountId),
+        poolId: poolIdFor(b.poolId, b.accountId),
+        routePlanId: routePlanIdFor(b.routePlanId, b.accountId),
+        maxConcurrentCalls: b.maxConcurrentCalls ?? null,
       };
       const row = inRequestPart('body', () => createTrackingNumber(db, input));
       return reply.code(201).send(toTrackingNumberDto(row));
@@ -292,6 +345,21 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
         const id = b.announcementId !== undefined ? b.announcementId : mode === 'custom' ? current.announcementId : null;
         patch.announcement = mode;
         patch.announcementId = announcementIdFor(mode, id, patch.accountId ?? current.accountId);
+      }
+      if (b.maxConcurrentCalls !== undefined) patch.maxConcurrentCalls = b.maxConcurrentCalls;
+      if (b.routePlanId !== undefined || b.accountId !== undefined) {
+        const current = getTrackingNumber(db, request.params.id);
+        if (!current) throw notFound(request.params.id);
+        // Moving a number to another account must not leave it on the old account's plan.
+        const planId = b.routePlanId !== undefined ? b.routePlanId : current.routePlanId;
+        patch.routePlanId = routePlanIdFor(planId, patch.accountId ?? current.accountId);
+      }
+      if (b.poolId !== undefined || b.accountId !== undefined) {
+        const current = getTrackingNumber(db, request.params.id);
+        if (!current) throw notFound(request.params.id);
+        // Moving a number to another account takes it out of its pool unless a pool is given.
+        const poolId = b.poolId !== undefined ? b.poolId : b.accountId === current.accountId ? current.poolId : null;
+        patch.poolId = poolIdFor(poolId, patch.accountId ?? current.accountId);
       }
       const row = inRequestPart('body', () => updateTrackingNumber(db, request.params.id, patch));
       if (!row) throw notFound(request.params.id);
