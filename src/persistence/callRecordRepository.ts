@@ -26,6 +26,8 @@ export interface CallFinish {
   answeredAt: number | null;
   endedAt: number;
   reconciled?: boolean;
+  /** Route-plan outcome: the step that answered, who answered, and every destination tried. */
+  route?: { step: string | null; answeredDestination: string | null; tried: Array<{ step: string; target: string; result: string }> };
 }
 
 /** Seconds between two ms timestamps, to the millisecond; null when either is missing. */
@@ -47,8 +49,11 @@ export function createCallRecordRepository(db: Db) {
     },
 
     /** Remembers the answer time, so a router restart mid-call can still finish the record correctly. */
-    markAnswered(id: number, answeredAt: number): void {
-      db.update(calls).set({ answeredAt }).where(eq(calls.id, id)).run();
+    markAnswered(id: number, answeredAt: number, leg: { outboundChannelId: string; destination: string } | null = null): void {
+      db.update(calls)
+        .set(leg ? { answeredAt, outboundChannelId: leg.outboundChannelId, destination: leg.destination } : { answeredAt })
+        .where(eq(calls.id, id))
+        .run();
     },
 
     /** Writes the outcome once: a row already finished is left alone (release is idempotent). */
@@ -68,6 +73,9 @@ export function createCallRecordRepository(db: Db) {
           ringSeconds: secondsBetween(row.arrivedAt, ringEnd),
           talkSeconds: f.answeredAt === null ? 0 : secondsBetween(f.answeredAt, f.endedAt),
           reconciled: f.reconciled ?? false,
+          ...(f.route
+            ? { routeStep: f.route.step, answeredDestination: f.route.answeredDestination, destinationsTried: JSON.stringify(f.route.tried) }
+            : {}),
         })
         .where(and(eq(calls.id, id), eq(calls.finished, false)))
         .run();

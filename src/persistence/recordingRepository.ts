@@ -16,6 +16,8 @@ export interface NewRecording {
   /** Asterisk live-recording names, in channel order (dual: [caller, answering party]). */
   asteriskNames: string[];
   startedAt: number;
+  /** call (default) or voicemail. */
+  kind?: 'call' | 'voicemail';
 }
 
 export interface RecordingFileFacts {
@@ -59,6 +61,7 @@ export function insertRecording(db: Db, r: NewRecording): RecordingRow {
         callId: r.callId,
         accountId: r.accountId,
         status: 'recording',
+        kind: r.kind ?? 'call',
         channels: r.channels,
         asteriskNames: JSON.stringify(r.asteriskNames),
         startedAt: r.startedAt,

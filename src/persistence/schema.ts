@@ -71,7 +71,7 @@ export const trackingNumbers = sqliteTable(
   (t) => [uniqueIndex('tracking_numbers_did_unique').on(t.did), index('tracking_numbers_account_idx').on(t.accountId)],
 );
 
-export const CALL_DISPOSITIONS = ['answered', 'busy', 'no-answer', 'failed', 'caller-abandoned', 'rejected'] as const;
+export const CALL_DISPOSITIONS = ['answered', 'busy', 'no-answer', 'failed', 'caller-abandoned', 'rejected', 'voicemail'] as const;
 export type CallDisposition = (typeof CALL_DISPOSITIONS)[number];
 
 export const calls = sqliteTable(

@@ -39,6 +39,7 @@ export const DEFAULT_ARI_EVENT_TYPES: readonly AriEventType[] = Object.freeze([
   'RecordingFailed',
   'PlaybackStarted',
   'PlaybackFinished',
+  'ChannelDtmfReceived',
 ]);
 
 export interface CreateAriClientOptions {

@@ -124,6 +124,13 @@ export interface PlaybackEvent extends AriEventBase {
   playback: AriPlayback;
 }
 
+export interface ChannelDtmfReceivedEvent extends AriEventBase {
+  type: 'ChannelDtmfReceived';
+  channel: AriChannel;
+  digit: string;
+  duration_ms?: number;
+}
+
 export type AriEvent =
   | StasisStartEvent
   | StasisEndEvent
@@ -135,7 +142,8 @@ export type AriEvent =
   | ChannelLeftBridgeEvent
   | BridgeDestroyedEvent
   | RecordingEvent
-  | PlaybackEvent;
+  | PlaybackEvent
+  | ChannelDtmfReceivedEvent;
 
 export type AriEventType = AriEvent['type'];
 export type AriEventOf<T extends AriEventType> = Extract<AriEvent, { type: T }>;

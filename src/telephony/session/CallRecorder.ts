@@ -6,7 +6,7 @@ export type RecordingLayout = 'mixed' | 'dual';
 
 /** What the recorder needs from persistence (injected; see recordingRepository). */
 export interface RecordingStorePort {
-  insert(r: { callId: number; accountId: number | null; channels: RecordingLayout; asteriskNames: string[]; startedAt: number }): number;
+  insert(r: { callId: number; accountId: number | null; channels: RecordingLayout; asteriskNames: string[]; startedAt: number; kind?: 'call' | 'voicemail' }): number;
   stopped(id: number, stoppedAt: number): void;
   missing(id: number, reason: string): void;
 }

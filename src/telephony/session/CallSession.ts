@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { SIP_CODE_TO_CAUSE } from '../../config/loadConfig.js';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
@@ -8,6 +9,8 @@ import type { AriChannel, AriClient, AriEvent } from '../ari/types.js';
 import { CallRecorder, type RecordingLayout, type RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome, type CallFacts } from './callOutcome.js';
 import { isOver, nextState, type CallState } from './callStates.js';
+import { OutboundLeg } from './OutboundLeg.js';
+import { attemptResult, singleDestinationProgram, type AttemptRecord, type ProgramAction, type RouteProgram } from './routeProgram.js';
 
 export interface CallSessionDeps {
   ari: AriClient;
@@ -28,6 +31,15 @@ export interface CallSessionDeps {
   };
   /** A finished recording is ready for the media pipeline. */
   onRecordingStopped: (recordingId: number) => void;
+  /**
+   * The route for a number with a route plan (schedules, strategies, whisper, screening,
+   * voicemail); numbers without one ring their single destination.
+   */
+  programFor?: (number: RoutableNumber, callerNumber: string | null) => RouteProgram | null;
+  /** Per-number concurrent-call cap: false refuses the call as busy. */
+  admit?: (number: RoutableNumber) => boolean;
+  /** Prompt media and how long screening waits for a digit. */
+  screening?: { promptMedia: string; timeoutMs: number };
 }
 
 /** App args of legs we originate: `dialed,<inbound channel id>`; never guessed from channel names. */
@@ -36,30 +48,23 @@ export const DIALED_LEG_ARG = 'dialed';
 const CHANNEL_GONE_GRACE_MS = 2_000;
 /** Prefix of channel and bridge ids we create, so reconciliation can tell ours from others. */
 export const OWN_ID_PREFIX = 'cr-';
+const DEFAULT_SCREENING = { promptMedia: 'sound:/var/lib/asterisk/sounds/callroute/screening-prompt', timeoutMs: 10_000 };
 
 /**
- * One inbound call: routes it, dials the destination while the caller hears ringing, bridges
- * them (early media flows through the bridge before answer), answers the caller when the
- * destination answers, and releases everything exactly once.
+ * One inbound call: routes it, rings destinations while the caller hears ringing (a single
+ * destination is bridged before answer so its early media reaches the caller), answers the
+ * caller when a destination takes the call, and releases everything exactly once.
  */
 export class CallSession {
   state: CallState = 'received';
   readonly inboundId: string;
-  outboundId: string | null = null;
   bridgeId: string | null = null;
   recordId: number | null = null;
   log: Logger;
 
   private readonly deps: CallSessionDeps;
   private inboundGone = false;
-  private outboundGone = false;
-  private outboundInStasis = false;
-  private bridgeReady = false;
-  private dialStarted = false;
-  private dialStartedAt = 0;
   private answeredAt: number | null = null;
-  private ringTimeoutSeconds = 30;
-  private ringTimer: NodeJS.Timeout | undefined;
   private releasing: Promise<void> | undefined;
   /** Setup requests in flight; release waits for them so nothing they create is left behind. */
   private readonly inflight = new Set<Promise<unknown>>();
@@ -69,16 +74,30 @@ export class CallSession {
     destinationCause: null,
     ringTimedOut: false,
   };
-  private rejection: { sipCode: number; cause: number } | null = null;
+  private rejection: { sipCode: number; cause: number; disposition: CallDisposition } | null = null;
+  private finalSipCode: number | null = null;
   private accountId: number | null = null;
   private recordingLayout: RecordingLayout | null = null;
   private recorder: CallRecorder | null = null;
+  /** Legs ringing or connected, by channel id. */
+  private readonly legs = new Map<string, OutboundLeg>();
+  /** The leg that took the call. */
+  private winner: OutboundLeg | null = null;
+  private readonly history: AttemptRecord[] = [];
+  private currentStep: string | null = null;
   /** The announcement is playing to the caller; the caller joins the bridge when it ends. */
   private announcementPlaying = false;
+  private announcementDone: Promise<void> = Promise.resolve();
+  private endAnnouncement: () => void = () => {};
   private playbackId: string | null = null;
+  /** Playbacks on destination legs (whisper, screening prompt), by playback id. */
+  private readonly playbackWaiters = new Map<string, () => void>();
+  private readonly dtmfWaiters = new Map<string, (digit: string) => void>();
   private inboundBridged = false;
-  private destinationAnswered = false;
   private callerConnected = false;
+  private voicemailName: string | null = null;
+  private voicemailRecordingId: number | null = null;
+  private voicemailFinished: () => void = () => {};
   /** Q.850 cause of the caller's leg when the caller ended it. */
   private callerCause: number | undefined;
 
@@ -94,18 +113,20 @@ export class CallSession {
     const s = new CallSession({ id: row.inboundChannelId }, deps);
     s.log = deps.logger.child({ callId: row.id, did: row.did, caller: row.callerNumber, account: row.accountId });
     s.recordId = row.id;
-    s.outboundId = row.outboundChannelId;
     s.bridgeId = row.bridgeId;
-    s.bridgeReady = true;
-    s.outboundInStasis = true;
-    s.dialStarted = true;
     s.answeredAt = row.answeredAt;
     s.accountId = row.accountId;
     s.state = 'bridged';
-    s.destinationAnswered = true;
     s.callerConnected = true;
     s.inboundBridged = true;
-    if (row.outboundChannelId) deps.track(row.outboundChannelId, s);
+    if (row.outboundChannelId) {
+      const leg = new OutboundLeg(s.legDeps(), row.outboundChannelId, row.destination ?? '', '', 0);
+      leg.answered = true;
+      leg.inBridge = true;
+      s.legs.set(leg.id, leg);
+      s.winner = leg;
+      deps.track(leg.id, s);
+    }
     const active = deps.recordingStore.activeForCall(row.id);
     if (active) {
       s.recordingLayout = active.channels;
@@ -118,6 +139,11 @@ export class CallSession {
     return isOver(this.state);
   }
 
+  /** Channel id of the leg that took the call (or the last one dialed). */
+  get outboundId(): string | null {
+    return this.winner?.id ?? [...this.legs.keys()].at(-1) ?? null;
+  }
+
   /** Handles the inbound channel's StasisStart. Never throws: failures release the call. */
   async start(channel: AriChannel): Promise<void> {
     const { deps } = this;
@@ -128,13 +154,13 @@ export class CallSession {
     const number = did ? deps.findNumber(did) : undefined;
     const decision = resolveRoute({ did, number, callerNumber: caller ?? '' }, deps.policy);
     this.state = nextState(this.state, 'routing');
-
-    if (decision.kind === 'dial') {
-      this.outboundId = `${OWN_ID_PREFIX}${deps.newId()}`;
+    let program: RouteProgram | null = null;
+    if (decision.kind === 'dial' && number) {
+      program =
+        deps.programFor?.(number, caller) ??
+        singleDestinationProgram({ target: decision.destination, endpoint: decision.endpoint, ringTimeoutSeconds: decision.ringTimeoutSeconds }, decision.callerIdNumber || null);
       this.bridgeId = `${OWN_ID_PREFIX}${deps.newId()}`;
-      this.ringTimeoutSeconds = decision.ringTimeoutSeconds;
       this.recordingLayout = decision.recording?.channels ?? null;
-      deps.track(this.outboundId, this);
     }
     this.accountId = number?.accountId ?? null;
     this.recordId = deps.records.insertArrival({
@@ -149,55 +175,188 @@ export class CallSession {
       destination: decision.kind === 'dial' ? decision.destination : null,
       arrivedAt,
       inboundChannelId: this.inboundId,
-      outboundChannelId: this.outboundId,
+      outboundChannelId: null,
       bridgeId: this.bridgeId,
     });
     this.log = deps.logger.child({ callId: this.recordId, did: did ?? channel.dialplan.exten, caller, account: number?.accountId ?? null });
 
     if (decision.kind === 'reject') {
       this.log.info({ reason: decision.reason, sipCode: decision.sipCode }, 'call rejected');
-      this.rejection = { sipCode: decision.sipCode, cause: decision.cause };
-      this.state = nextState(this.state, 'rejected');
-      await this.release();
-      return;
+      return this.reject({ sipCode: decision.sipCode, cause: decision.cause, disposition: 'rejected' });
+    }
+    if (number && deps.admit && !deps.admit(number)) {
+      this.log.info({ trackingNumber: number.id }, 'call over the number\'s concurrent-call cap');
+      return this.reject({ sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' });
     }
 
-    this.log.info({ destination: decision.destination, endpoint: decision.endpoint }, 'dialing destination');
     this.state = nextState(this.state, 'dialing');
-    const outboundId = this.outboundId as string;
-    const bridgeId = this.bridgeId as string;
     const { ari } = deps;
-    if (decision.announcementMedia) {
+    if (decision.kind === 'dial' && decision.announcementMedia) {
       this.announcementPlaying = true;
       this.playbackId = `cr-play-${this.recordId}`;
+      this.announcementDone = new Promise((resolve) => (this.endAnnouncement = resolve));
     }
     try {
+      // No ring() of our own: the destination's 180 (or 183 and its early media) reaches the
+      // caller through the bridge, as with Dial(); ringing twice confuses some carriers.
       await this.track(
-        // No ring() of our own: the destination's 180 (or 183 and its early media) reaches the
-        // caller through the bridge, as with Dial(); ringing twice confuses some carriers.
         Promise.all([
-          decision.announcementMedia ? this.playAnnouncement(decision.announcementMedia) : undefined,
-          ari.bridges.create({ type: 'mixing', bridgeId, name: `callroute-${this.recordId}` }),
-          ari.channels.create({
-            endpoint: decision.endpoint,
-            app: ari.app,
-            appArgs: `${DIALED_LEG_ARG},${this.inboundId}`,
-            channelId: outboundId,
-            originator: this.inboundId,
-            // chan_pjsip builds an outgoing INVITE's From from the channel's connected line (for a
-            // dialed leg, the party it connects to: our caller), so set both to the caller.
-            variables: decision.callerIdNumber
-              ? { 'CONNECTEDLINE(num)': decision.callerIdNumber, 'CALLERID(num)': decision.callerIdNumber }
-              : {},
-          }),
+          decision.kind === 'dial' && decision.announcementMedia ? this.playAnnouncement(decision.announcementMedia) : undefined,
+          ari.bridges.create({ type: 'mixing', bridgeId: this.bridgeId as string, name: `callroute-${this.recordId}` }),
         ]),
       );
     } catch (err) {
       return this.failSetup(err, 'setup request failed');
     }
+    if (this.isOver || !program) return;
+    await this.runProgram(program);
+  }
+
+  private async reject(r: { sipCode: number; cause: number; disposition: CallDisposition }): Promise<void> {
+    this.rejection = r;
+    this.state = nextState(this.state, 'rejected');
+    await this.release();
+  }
+
+  /** Follows the route: ring, on failure ask for the next action, until someone takes the call. */
+  private async runProgram(program: RouteProgram): Promise<void> {
+    for (;;) {
+      if (this.isOver) return;
+      const action: ProgramAction = program.next(this.history);
+      if (action.kind === 'fail') {
+        this.finalSipCode = action.sipCode;
+        this.facts.endedBy ??= 'destination';
+        await this.release();
+        return;
+      }
+      this.currentStep = action.step;
+      if (action.kind === 'voicemail') {
+        await this.voicemail(action.greetingMedia);
+        return;
+      }
+      const winner = await this.ringGroup(action, program);
+      if (this.isOver) return;
+      if (!winner) continue;
+      if (await this.screen(winner, program)) {
+        await this.connect(winner);
+        return;
+      }
+    }
+  }
+
+  /** Rings the step's destinations at once (one of them: sequential); resolves with the leg that answered. */
+  private async ringGroup(action: Extract<ProgramAction, { kind: 'ring' }>, program: RouteProgram): Promise<OutboundLeg | null> {
+    const { ari } = this.deps;
+    const legs = action.destinations.map(
+      (d) => new OutboundLeg(this.legDeps(), `${OWN_ID_PREFIX}${this.deps.newId()}`, d.target, d.endpoint, d.ringTimeoutSeconds),
+    );
+    for (const leg of legs) {
+      this.legs.set(leg.id, leg);
+      this.deps.track(leg.id, this);
+    }
+    // Early media only where it cannot mislead: one leg, and nothing to play to it before connecting.
+    const early = legs.length === 1 && !program.whisperMedia && !program.screening;
+    this.log.info({ step: action.step, destinations: legs.map((l) => l.target) }, 'ringing');
+    await Promise.all(
+      legs.map(async (leg) => {
+        try {
+          await this.track(leg.create({ app: ari.app, inboundId: this.inboundId, callerIdNumber: program.callerIdNumber }));
+          if (!(await leg.waitStasis()) || this.isOver) return leg.fail();
+          const joining = early ? (this.announcementPlaying ? [leg.id] : [this.inboundId, leg.id]) : [];
+          if (early && !this.announcementPlaying) this.inboundBridged = true;
+          leg.inBridge = early;
+          this.log.debug({ leg: leg.id, joining }, 'dialing leg');
+          // Bridged before dialing, so the destination's first 180/183 already finds the caller there.
+          if (joining.length > 0) await this.track(ari.bridges.addChannel(this.bridgeId as string, joining));
+          if (this.isOver) return leg.fail();
+          await this.track(leg.dial());
+        } catch (err) {
+          if (this.isOver) return;
+          if (isChannelGone(err) && !leg.gone && this.inboundGone) return;
+          this.log.warn({ err, leg: leg.id, target: leg.target }, 'destination could not be dialed');
+          leg.fail();
+          await leg.hangup();
+        }
+      }),
+    );
+    const winner = await firstAnswer(legs);
+    // First to answer wins; the others are cancelled.
+    await Promise.all(legs.filter((l) => l !== winner).map((l) => l.hangup()));
+    for (const leg of legs) {
+      if (leg === winner) continue;
+      const outcome = await leg.outcome;
+      if (outcome.kind === 'failed') {
+        this.facts.dialStatus = outcome.dialStatus;
+        this.facts.destinationCause = outcome.cause;
+        this.facts.ringTimedOut = outcome.timedOut;
+      }
+      this.history.push({ step: action.step, target: leg.target, result: winner && legs.length > 1 ? 'no-answer' : attemptResult(outcome) });
+      this.legs.delete(leg.id);
+    }
+    if (winner) this.history.push({ step: action.step, target: winner.target, result: 'answered' });
+    return winner;
+  }
+
+  /** Whisper and screening, heard by the answering party only. False: the party declined (or left). */
+  private async screen(leg: OutboundLeg, program: RouteProgram): Promise<boolean> {
+    if (!program.whisperMedia && !program.screening) return true;
+    const screening = this.deps.screening ?? DEFAULT_SCREENING;
+    try {
+      if (program.whisperMedia) await this.playTo(leg, program.whisperMedia);
+      if (!program.screening) return !leg.gone && !this.isOver;
+      const digit = this.waitDigit(leg, screening.timeoutMs);
+      await this.playTo(leg, screening.promptMedia);
+      const pressed = await digit;
+      if (pressed === '1' && !leg.gone && !this.isOver) return true;
+      this.log.info({ leg: leg.id, pressed }, 'answering party did not take the call');
+    } catch (err) {
+      if (!isChannelGone(err)) this.log.warn({ err, leg: leg.id }, 'whisper or screening failed');
+    }
+    const last = this.history.at(-1);
+    if (last && last.target === leg.target) last.result = 'screened-out';
+    await leg.hangup();
+    this.legs.delete(leg.id);
+    return false;
+  }
+
+  private async playTo(leg: OutboundLeg, media: string): Promise<void> {
+    const playbackId = `${OWN_ID_PREFIX}play-${this.deps.newId()}`;
+    const finished = new Promise<void>((resolve) => this.playbackWaiters.set(playbackId, resolve));
+    await this.deps.ari.channels.play(leg.id, { media, playbackId });
+    await Promise.race([finished, leg.outcome.then(() => (leg.gone ? undefined : new Promise<void>(() => {})))]);
+    this.playbackWaiters.delete(playbackId);
+  }
+
+  private waitDigit(leg: OutboundLeg, timeoutMs: number): Promise<string | null> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.dtmfWaiters.delete(leg.id);
+        resolve(null);
+      }, timeoutMs);
+      this.dtmfWaiters.set(leg.id, (digit) => {
+        clearTimeout(timer);
+        this.dtmfWaiters.delete(leg.id);
+        resolve(digit);
+      });
+    });
+  }
+
+  /** Bridges the caller with the leg that took the call, answers the caller, starts recording. */
+  private async connect(leg: OutboundLeg): Promise<void> {
+    this.winner = leg;
+    this.state = nextState(this.state, 'bridged');
+    this.log.info({ leg: leg.id, target: leg.target, announcementPlaying: this.announcementPlaying }, 'destination answered');
+    await this.announcementDone;
     if (this.isOver) return;
-    this.bridgeReady = true;
-    await this.maybeDial();
+    const joining = [...(leg.inBridge ? [] : [leg.id]), ...(this.inboundBridged ? [] : [this.inboundId])];
+    try {
+      if (joining.length > 0) await this.track(this.deps.ari.bridges.addChannel(this.bridgeId as string, joining));
+      leg.inBridge = true;
+      this.inboundBridged = true;
+    } catch (err) {
+      return this.failSetup(err, 'bridging the call failed');
+    }
+    await this.connectCaller(leg);
   }
 
   /**
@@ -220,14 +379,18 @@ export class CallSession {
   private async onAnnouncementDone(): Promise<void> {
     if (!this.announcementPlaying) return;
     this.announcementPlaying = false;
-    if (this.isOver || !this.dialStarted || this.inboundBridged) return;
-    this.inboundBridged = true;
-    try {
-      await this.track(this.deps.ari.bridges.addChannel(this.bridgeId as string, [this.inboundId]));
-    } catch (err) {
-      return this.failSetup(err, 'bridging the caller failed');
+    // A single early-media leg already waits in the bridge: the caller joins it now.
+    const waiting = [...this.legs.values()].some((l) => l.inBridge);
+    if (!this.isOver && waiting && !this.inboundBridged) {
+      this.inboundBridged = true;
+      try {
+        await this.track(this.deps.ari.bridges.addChannel(this.bridgeId as string, [this.inboundId]));
+      } catch (err) {
+        this.endAnnouncement();
+        return this.failSetup(err, 'bridging the caller failed');
+      }
     }
-    if (this.destinationAnswered) await this.connectCaller();
+    this.endAnnouncement();
   }
 
   /** Routes a snoop channel's StasisStart to the recorder waiting for it. */
@@ -235,40 +398,44 @@ export class CallSession {
     this.recorder?.onSnoopStasisStart(channelId);
   }
 
-  /** The destination leg entered Stasis: it may now be bridged and dialed. */
-  async onOutboundStasisStart(): Promise<void> {
-    this.outboundInStasis = true;
-    await this.maybeDial();
+  /** A destination leg entered Stasis: it may now be bridged and dialed. */
+  async onOutboundStasisStart(channelId: string): Promise<void> {
+    this.legs.get(channelId)?.onStasisStart();
   }
 
-  private async maybeDial(): Promise<void> {
-    if (!this.bridgeReady || !this.outboundInStasis || this.dialStarted || this.isOver) return;
-    this.dialStarted = true;
-    this.dialStartedAt = this.deps.clock();
+  /** Every step failed and the plan says voicemail: greet the caller and record a message. */
+  private async voicemail(greetingMedia: string): Promise<void> {
     const { ari } = this.deps;
-    // Backstop for the dial timeout Asterisk enforces itself.
-    this.ringTimer = setTimeout(() => this.onRingTimeout(), (this.ringTimeoutSeconds + 2) * 1000);
-    // During the announcement only the destination joins; the caller follows when it ends.
-    this.inboundBridged = !this.announcementPlaying;
-    const joining = this.inboundBridged ? [this.inboundId, this.outboundId as string] : [this.outboundId as string];
+    if (this.recordId === null) return;
+    this.log.info({ greeting: greetingMedia }, 'voicemail');
     try {
-      await this.track(
-        Promise.all([
-          ari.bridges.addChannel(this.bridgeId as string, joining),
-          ari.channels.dial(this.outboundId as string, { timeout: this.ringTimeoutSeconds }),
-        ]),
-      );
+      await this.announcementDone;
+      this.callerConnected = true;
+      this.answeredAt = this.deps.clock();
+      this.deps.records.markAnswered(this.recordId, this.answeredAt, null);
+      await this.track(ari.channels.answer(this.inboundId));
+      const playbackId = `${OWN_ID_PREFIX}play-${this.deps.newId()}`;
+      const greeted = new Promise<void>((resolve) => this.playbackWaiters.set(playbackId, resolve));
+      await this.track(ari.channels.play(this.inboundId, { media: greetingMedia, playbackId }));
+      await greeted;
+      if (this.isOver) return;
+      this.voicemailName = `vm-${this.recordId}`;
+      const finished = new Promise<void>((resolve) => (this.voicemailFinished = resolve));
+      this.voicemailRecordingId = this.deps.recordingStore.insert({
+        callId: this.recordId,
+        accountId: this.accountId,
+        channels: 'mixed',
+        asteriskNames: [this.voicemailName],
+        startedAt: this.deps.clock(),
+        kind: 'voicemail',
+      });
+      await this.track(ari.channels.record(this.inboundId, { name: this.voicemailName, format: 'wav', beep: true, ifExists: 'overwrite', terminateOn: '#' }));
+      await finished;
+      this.facts.endedBy ??= 'caller';
+      await this.release();
     } catch (err) {
-      return this.failSetup(err, 'dial request failed');
+      await this.failSetup(err, 'voicemail failed');
     }
-  }
-
-  private onRingTimeout(): void {
-    if (this.state !== 'dialing') return;
-    this.facts.ringTimedOut = true;
-    this.facts.endedBy = 'router';
-    this.log.info({ ringTimeoutSeconds: this.ringTimeoutSeconds }, 'ring timeout');
-    void this.release();
   }
 
   private async failSetup(err: unknown, msg: string): Promise<void> {
@@ -288,55 +455,51 @@ export class CallSession {
   /** Routes one ARI event about one of this call's channels. */
   handle(event: AriEvent): void {
     switch (event.type) {
-      case 'ChannelStateChange':
-        if (event.channel.id === this.outboundId && event.channel.state === 'Up') void this.onDestinationAnswered();
-        return;
       case 'PlaybackFinished':
         if (event.playback.id === this.playbackId) void this.onAnnouncementDone();
+        this.playbackWaiters.get(event.playback.id)?.();
         return;
       case 'RecordingStarted':
       case 'RecordingFinished':
       case 'RecordingFailed':
+        if (event.recording.name === this.voicemailName) {
+          if (event.type !== 'RecordingStarted') this.voicemailFinished();
+          return;
+        }
         this.recorder?.handle(event);
         return;
-      case 'Dial':
-        if (event.peer.id === this.outboundId && event.dialstatus && !['RINGING', 'PROGRESS', 'ANSWER'].includes(event.dialstatus)) {
-          this.facts.dialStatus = event.dialstatus;
-        }
+      case 'ChannelDtmfReceived':
+        this.dtmfWaiters.get(event.channel.id)?.(event.digit);
         return;
-      case 'ChannelHangupRequest':
-      case 'ChannelDestroyed':
-      case 'StasisEnd': {
-        const channelId = event.channel.id;
-        if (channelId === this.inboundId) {
-          if (event.type === 'ChannelDestroyed') {
-            this.inboundGone = true;
-            this.callerCause ??= event.cause;
-          } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
-            this.callerCause ??= event.cause;
-          }
-          this.facts.endedBy ??= 'caller';
-        } else if (channelId === this.outboundId) {
-          // Asterisk's own dial timeout ends the leg without a NOANSWER we can rely on.
-          if (this.state === 'dialing' && this.dialStarted && this.deps.clock() - this.dialStartedAt >= this.ringTimeoutSeconds * 1000 - 250) {
-            this.facts.ringTimedOut = true;
-          }
-          if (event.type === 'ChannelDestroyed') {
-            this.outboundGone = true;
-            this.facts.destinationCause ??= event.cause;
-          } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
-            this.facts.destinationCause ??= event.cause;
-          }
-          this.facts.endedBy ??= 'destination';
-        } else return;
-        if (event.type === 'StasisEnd' && channelId === this.inboundId) this.inboundGone = true;
-        if (event.type === 'StasisEnd' && channelId === this.outboundId) this.outboundGone = true;
-        void this.release();
-        return;
-      }
       default:
-        return;
+        break;
     }
+    const channelId = 'peer' in event && event.type === 'Dial' ? event.peer.id : 'channel' in event ? event.channel.id : undefined;
+    if (channelId === undefined) return;
+    const leg = this.legs.get(channelId);
+    if (leg) {
+      leg.handle(event);
+      // The connected destination hanging up ends the call.
+      if (leg === this.winner && leg.answered && isEnd(event)) {
+        if (event.type === 'ChannelDestroyed' || event.type === 'ChannelHangupRequest') this.facts.destinationCause ??= event.cause ?? null;
+        this.facts.endedBy ??= 'destination';
+        void this.release();
+      }
+      return;
+    }
+    if (channelId !== this.inboundId || !isEnd(event)) return;
+    if (event.type === 'ChannelDestroyed') {
+      this.inboundGone = true;
+      this.callerCause ??= event.cause;
+    } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
+      this.callerCause ??= event.cause;
+    } else if (event.type === 'StasisEnd') {
+      this.inboundGone = true;
+    }
+    this.facts.endedBy ??= 'caller';
+    // A voicemail message ends when the caller hangs up: the recording finishes on its own.
+    if (this.voicemailName) return this.voicemailFinished();
+    void this.release();
   }
 
   /** After a reconnect: legs that vanished while no events flowed count as hung up. */
@@ -348,29 +511,22 @@ export class CallSession {
       this.facts.endedBy ??= 'caller';
       missing = true;
     }
-    if (this.outboundId && this.outboundInStasis && !alive.has(this.outboundId)) {
-      this.outboundGone = true;
-      this.facts.endedBy ??= 'destination';
-      missing = true;
+    for (const leg of this.legs.values()) {
+      if (leg === this.winner && !alive.has(leg.id)) {
+        leg.gone = true;
+        this.facts.endedBy ??= 'destination';
+        missing = true;
+      }
     }
     if (missing) void this.release();
   }
 
-  private async onDestinationAnswered(): Promise<void> {
-    if (this.state !== 'dialing') return;
-    clearTimeout(this.ringTimer);
-    this.destinationAnswered = true;
-    this.state = nextState(this.state, 'bridged');
-    this.log.info({ announcementPlaying: this.announcementPlaying }, 'destination answered');
-    if (!this.announcementPlaying) await this.connectCaller();
-  }
-
   /** Answers the caller (already in the bridge with the destination) and starts recording. */
-  private async connectCaller(): Promise<void> {
+  private async connectCaller(leg: OutboundLeg): Promise<void> {
     if (this.callerConnected || this.isOver) return;
     this.callerConnected = true;
     this.answeredAt = this.deps.clock();
-    if (this.recordId !== null) this.deps.records.markAnswered(this.recordId, this.answeredAt);
+    if (this.recordId !== null) this.deps.records.markAnswered(this.recordId, this.answeredAt, { outboundChannelId: leg.id, destination: leg.target });
     try {
       await this.track(this.deps.ari.channels.answer(this.inboundId));
     } catch (err) {
@@ -380,12 +536,16 @@ export class CallSession {
     this.recorder = new CallRecorder(this.recorderDeps(), this.recordId, this.recordingLayout);
     try {
       // Not tracked as in-flight: release() stops the recorder itself, which unblocks start().
-      await this.recorder.start({ caller: this.inboundId, answered: this.outboundId as string, accountId: this.accountId }, () => this.isOver);
+      await this.recorder.start({ caller: this.inboundId, answered: leg.id, accountId: this.accountId }, () => this.isOver);
     } catch (err) {
       if (this.isOver || isChannelGone(err)) return;
       // The call goes on unrecorded; stop() marks the recording missing with the reason.
       this.log.error({ err }, 'starting the recording failed');
     }
+  }
+
+  private legDeps() {
+    return { ari: this.deps.ari, logger: this.log, clock: this.deps.clock };
   }
 
   private recorderDeps() {
@@ -409,8 +569,8 @@ export class CallSession {
   }
 
   /**
-   * The one way a call ends: hang up legs still up, destroy the bridge, finish the record,
-   * deregister. Idempotent: every caller gets the same promise.
+   * The one way a call ends: stop the recording, hang up legs still up, destroy the bridge,
+   * finish the record, deregister. Idempotent: every caller gets the same promise.
    */
   release(): Promise<void> {
     this.releasing ??= this.doRelease();
@@ -418,45 +578,57 @@ export class CallSession {
   }
 
   private async doRelease(): Promise<void> {
-    clearTimeout(this.ringTimer);
-    const wasRejected = this.state === 'rejected';
     this.state = nextState(this.state, 'ending');
     const endedAt = this.deps.clock();
     const { ari } = this.deps;
-    // Requests in flight may still create the outbound leg or the bridge; wait so we clean those too.
+    // Unblock waits that will never be answered now.
+    this.endAnnouncement();
+    for (const wake of this.playbackWaiters.values()) wake();
+    for (const wake of this.dtmfWaiters.values()) wake('');
+    this.voicemailFinished();
+    // Requests in flight may still create a leg or the bridge; wait so we clean those too.
     await Promise.allSettled([...this.inflight]);
 
     const answered = this.answeredAt !== null;
-    const outcome = this.rejection
-      ? null
-      : callOutcome({ ...this.facts, endedBy: this.facts.endedBy ?? 'system', answered });
-    const callerCause = this.rejection?.cause ?? (answered ? CAUSE.normalClearing : (outcome?.callerCause ?? CAUSE.noCircuit));
+    const outcome = this.rejection ? null : callOutcome({ ...this.facts, endedBy: this.facts.endedBy ?? 'system', answered });
+    const planCause = this.finalSipCode !== null ? SIP_CODE_TO_CAUSE[this.finalSipCode] : undefined;
+    const callerCause = this.rejection?.cause ?? (answered ? CAUSE.normalClearing : (planCause ?? outcome?.callerCause ?? CAUSE.noCircuit));
 
     // Recording first: stopped and finished on disk before any leg or the bridge goes.
     if (this.recorder) await this.recorder.stop();
+    if (this.voicemailRecordingId !== null && this.voicemailName) {
+      await this.quietly(ari.recordings.stopLive(this.voicemailName), 'stop voicemail');
+      const stored = await ari.recordings.getStored(this.voicemailName).catch(() => null);
+      if (stored) {
+        this.deps.recordingStore.stopped(this.voicemailRecordingId, endedAt);
+        this.deps.onRecordingStopped(this.voicemailRecordingId);
+      } else {
+        this.deps.recordingStore.missing(this.voicemailRecordingId, 'the voicemail message was not stored');
+      }
+    }
 
-    const hangups: Array<Promise<void>> = [];
-    if (this.outboundId && !this.outboundGone) hangups.push(this.quietly(ari.channels.hangup(this.outboundId, { reason: 'normal' }), 'hangup destination'));
+    const hangups = [...this.legs.values()].map((leg) => leg.hangup());
     if (!this.inboundGone) hangups.push(this.quietly(ari.channels.hangup(this.inboundId, { reasonCode: callerCause }), 'hangup caller'));
     await Promise.all(hangups);
     if (this.bridgeId) await this.quietly(ari.bridges.destroy(this.bridgeId), 'destroy bridge');
 
     if (this.recordId !== null) {
-      const disposition: CallDisposition = wasRejected || this.rejection ? 'rejected' : (outcome?.disposition ?? 'failed');
+      const disposition: CallDisposition = this.rejection?.disposition ?? (this.voicemailName ? 'voicemail' : (outcome?.disposition ?? 'failed'));
       this.deps.records.finish(this.recordId, {
         disposition,
-        sipCode: this.rejection?.sipCode ?? outcome?.sipCode ?? null,
+        sipCode: this.rejection?.sipCode ?? (answered ? 200 : (this.finalSipCode ?? outcome?.sipCode ?? null)),
         // The cause of the leg that ended the call.
         hangupCause:
-          (this.facts.endedBy === 'caller' ? this.callerCause : this.facts.destinationCause) ??
+          (this.facts.endedBy === 'caller' ? this.callerCause : (this.winner?.endCause ?? this.facts.destinationCause)) ??
           (answered ? CAUSE.normalClearing : callerCause),
         endedBy: this.rejection ? 'router' : (this.facts.endedBy ?? 'system'),
         answeredAt: this.answeredAt,
         endedAt,
+        route: this.history.length > 0 ? { step: this.winner ? this.currentStep : null, answeredDestination: this.winner?.target ?? null, tried: this.history } : undefined,
       });
     }
     this.state = 'ended';
-    this.log.info({ disposition: this.rejection ? 'rejected' : outcome?.disposition, endedBy: this.facts.endedBy }, 'call ended');
+    this.log.info({ disposition: this.rejection?.disposition ?? outcome?.disposition, endedBy: this.facts.endedBy }, 'call ended');
     this.deps.onEnded(this);
   }
 
@@ -469,4 +641,22 @@ export class CallSession {
       this.log.warn({ err }, `${what} failed`);
     }
   }
+}
+
+function isEnd(event: AriEvent): event is Extract<AriEvent, { type: 'ChannelDestroyed' | 'ChannelHangupRequest' | 'StasisEnd' }> {
+  return event.type === 'ChannelDestroyed' || event.type === 'ChannelHangupRequest' || event.type === 'StasisEnd';
+}
+
+/** The first leg to answer, or null once every leg has failed. */
+function firstAnswer(legs: OutboundLeg[]): Promise<OutboundLeg | null> {
+  return new Promise((resolve) => {
+    let failed = 0;
+    if (legs.length === 0) resolve(null);
+    for (const leg of legs) {
+      void leg.outcome.then((o) => {
+        if (o.kind === 'answered') resolve(leg);
+        else if (++failed === legs.length) resolve(null);
+      });
+    }
+  });
 }

@@ -35,6 +35,7 @@ const ROUTED_EVENTS: AriEventType[] = [
   'RecordingStarted',
   'RecordingFinished',
   'RecordingFailed',
+  'ChannelDtmfReceived',
 ];
 
 /** `channel:<id>` → id (playback and recording targets). */
@@ -96,7 +97,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     const channelId = event.channel.id;
     if (role === DIALED_LEG_ARG) {
       const owner = byChannel.get(channelId);
-      if (owner) void owner.onOutboundStasisStart();
+      if (owner) void owner.onOutboundStasisStart(channelId);
       else hangUpStray(channelId, CAUSE.normalClearing, 'dialed leg of an ended call');
       return;
     }
