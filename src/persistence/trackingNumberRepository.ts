@@ -1,0 +1,134 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import { CallrouteError } from '../errors.js';
+import type { Db } from './openDatabase.js';
+import { trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
+import { isForeignKeyViolation, isUniqueViolation } from './sqliteErrors.js';
+
+/** Values as stored: `did` already E.164, `destination` E.164 or a sip: URI (the caller validates). */
+export interface TrackingNumberInput {
+  accountId: number;
+  did: string;
+  destination: string;
+  label?: string | null;
+  ringTimeoutSeconds?: number;
+  enabled?: boolean;
+  source?: string | null;
+  medium?: string | null;
+  campaign?: string | null;
+  /** Record answered calls (default true). */
+  recordingEnabled?: boolean;
+  recordingChannels?: RecordingChannels;
+  announcement?: AnnouncementMode;
+  /** Set only with announcement 'custom' (the caller checks it exists). */
+  announcementId?: number | null;
+  /** Route plan calls follow (same account; the caller checks); null: ring `destination`. */
+  routePlanId?: number | null;
+  /** Concurrent calls to this number beyond which callers get busy; null: no cap. */
+  maxConcurrentCalls?: number | null;
+}
+
+export type TrackingNumberPatch = Partial<TrackingNumberInput>;
+
+/**
+ * Turns constraint failures into domain errors. `details.field` names the input property;
+ * the HTTP layer prefixes it with the request part.
+ */
+function rethrowConstraint(err: unknown, did: string | undefined, accountId: number | undefined): never {
+  // The only unique key on tracking_numbers besides the primary key is did.
+  if (isUniqueViolation(err)) {
+    const what = did === undefined ? 'tracking number' : `tracking number ${did}`;
+    throw new CallrouteError('CR_ERR_DUPLICATE_DID', `${what} already exists`, { field: 'did' });
+  }
+  if (isForeignKeyViolation(err)) {
+    const what = accountId === undefined ? 'account' : `account ${accountId}`;
+    throw new CallrouteError('CR_ERR_VALIDATION', `${what} does not exist`, { field: 'accountId' });
+  }
+  throw err;
+}
+
+/** Throws CR_ERR_DUPLICATE_DID (field did) or CR_ERR_VALIDATION (field accountId) on constraint failures. */
+export function createTrackingNumber(db: Db, input: TrackingNumberInput, now: number = Date.now()): TrackingNumberRow {
+  try {
+    return db
+      .insert(trackingNumbers)
+      .values({ ...input, createdAt: now, updatedAt: now })
+      .returning()
+      .get();
+  } catch (err) {
+    rethrowConstraint(err, input.did, input.accountId);
+  }
+}
+
+export function listTrackingNumbers(db: Db, filter: { accountId?: number } = {}): TrackingNumberRow[] {
+  const q = db.select().from(trackingNumbers);
+  const filtered = filter.accountId === undefined ? q : q.where(eq(trackingNumbers.accountId, filter.accountId));
+  return filtered.orderBy(asc(trackingNumbers.id)).all();
+}
+
+export function getTrackingNumber(db: Db, id: number): TrackingNumberRow | undefined {
+  return db.select().from(trackingNumbers).where(eq(trackingNumbers.id, id)).get();
+}
+
+/** Returns the updated row, or undefined when no tracking number has this id. Same errors as create. */
+export function updateTrackingNumber(
+  db: Db,
+  id: number,
+  patch: TrackingNumberPatch,
+  now: number = Date.now(),
+): TrackingNumberRow | undefined {
+  try {
+    return (
+      db
+        .update(trackingNumbers)
+        .set({ ...patch, updatedAt: now })
+        .where(eq(trackingNumbers.id, id))
+        .returning()
+        .get()
+    );
+  } catch (err) {
+    rethrowConstraint(err, patch.did, patch.accountId);
+  }
+}
+
+export function setTrackingNumberEnabled(
+  db: Db,
+  id: number,
+  enabled: boolean,
+  now: number = Date.now(),
+): TrackingNumberRow | undefined {
+  return updateTrackingNumber(db, id, { enabled }, now);
+}
+
+export function disableTrackingNumber(db: Db, id: number, now: number = Date.now()): TrackingNumberRow | undefined {
+  return setTrackingNumberEnabled(db, id, false, now);
+}
+
+export function enableTrackingNumber(db: Db, id: number, now: number = Date.now()): TrackingNumberRow | undefined {
+  return setTrackingNumberEnabled(db, id, true, now);
+}
+
+type FindByDidStatement = { get(values: { did: string }): TrackingNumberRow | undefined };
+
+/** One prepared statement per database handle, built on first use (tests open many databases). */
+const findByDidStatements = new WeakMap<Db, FindByDidStatement>();
+
+/**
+ * The router's per-call lookup: one prepared statement, one probe of the unique index on `did`.
+ * `did` must already be E.164 (normalise with `normalizeNumber` first); disabled numbers are returned
+ * too, so the router can reject them with CR_ERR_NUMBER_DISABLED rather than CR_ERR_DID_NOT_FOUND.
+ *
+ * @example findByDid(db, '+15551234567') // TrackingNumberRow | undefined
+ */
+export function findByDid(db: Db, did: string): TrackingNumberRow | undefined {
+  let stmt = findByDidStatements.get(db);
+  if (!stmt) {
+    stmt = db
+      .select()
+      .from(trackingNumbers)
+      .where(eq(trackingNumbers.did, sql.placeholder('did')))
+      .limit(1)
+      .prepare();
+    findByDidStatements.set(db, stmt);
+  }
+  return stmt.get({ did });
+}
