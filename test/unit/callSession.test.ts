@@ -38,7 +38,7 @@ function createMemoryRecordingStore() {
   };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
