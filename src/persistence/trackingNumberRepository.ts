@@ -21,6 +21,8 @@ export interface TrackingNumberInput {
   announcement?: AnnouncementMode;
   /** Set only with announcement 'custom' (the caller checks it exists). */
   announcementId?: number | null;
+  /** The visitor-level pool (the caller checks it is of the same account). */
+  poolId?: number | null;
   /** Route plan calls follow (same account; the caller checks); null: ring `destination`. */
   routePlanId?: number | null;
   /** Concurrent calls to this number beyond which callers get busy; null: no cap. */

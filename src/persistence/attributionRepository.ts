@@ -1,0 +1,626 @@
+import { randomBytes } from 'node:crypto';
+import { and, asc, desc, eq, gte, isNull, lt, or, sql } from 'drizzle-orm';
+import type { Touch } from '../attribution/classifyVisit.js';
+import { choosePoolNumber, holdState, poolUtilization, type PoolUtilization } from '../attribution/poolAssignment.js';
+import { resolveTouch, type AttributedTouch, type AttributionModel } from '../attribution/resolveTouch.js';
+import type { Db } from './openDatabase.js';
+import {
+  accounts,
+  calls,
+  numberPools,
+  sourceRules,
+  trackingNumbers,
+  visits,
+  type AccountRow,
+  type NumberPoolRow,
+  type SourceRuleRow,
+  type TrackingNumberRow,
+  type VisitRow,
+} from './schema.js';
+
+/** Longest release grace a pool may have; bounds the index range a call's visit lookup reads. */
+export const MAX_RELEASE_GRACE_SECONDS = 86_400;
+
+// ---------------------------------------------------------------- account snippet settings
+
+/** A new public key for the snippet's script tag: not a secret, it only names the account. */
+export function newPublicKey(): string {
+  return `pk_${randomBytes(18).toString('base64url')}`;
+}
+
+export function allowedDomainsOf(row: Pick<AccountRow, 'allowedDomains'>): string[] {
+  try {
+    const parsed: unknown = JSON.parse(row.allowedDomains);
+    return Array.isArray(parsed) ? parsed.filter((d): d is string => typeof d === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+export interface SnippetSettingsPatch {
+  publicKey?: string | null;
+  allowedDomains?: string[];
+  attributionModel?: AttributionModel;
+  attributionWindowDays?: number;
+}
+
+export function updateSnippetSettings(db: Db, accountId: number, patch: SnippetSettingsPatch, now: number): AccountRow | undefined {
+  const set: Partial<typeof accounts.$inferInsert> = { updatedAt: now };
+  if (patch.publicKey !== undefined) set.publicKey = patch.publicKey;
+  if (patch.allowedDomains !== undefined) set.allowedDomains = JSON.stringify(patch.allowedDomains);
+  if (patch.attributionModel !== undefined) set.attributionModel = patch.attributionModel;
+  if (patch.attributionWindowDays !== undefined) set.attributionWindowDays = patch.attributionWindowDays;
+  return db.update(accounts).set(set).where(eq(accounts.id, accountId)).returning().get();
+}
+
+/** The account a snippet key names. Accounts are few; the key has no index of its own (see the schema). */
+export function findAccountByPublicKey(db: Db, publicKey: string): AccountRow | undefined {
+  return db.select().from(accounts).where(eq(accounts.publicKey, publicKey)).limit(1).get();
+}
+
+/** Every allowed domain of every account with a key (a CORS preflight does not say which account it is for). */
+export function allAllowedDomains(db: Db): string[] {
+  const rows = db
+    .select({ allowedDomains: accounts.allowedDomains })
+    .from(accounts)
+    .where(sql`${accounts.publicKey} IS NOT NULL`)
+    .all();
+  return rows.flatMap(allowedDomainsOf);
+}
+
+// ---------------------------------------------------------------- source rules
+
+export interface SourceRuleInput {
+  accountId: number;
+  /** Precedence (lower first); appended after the last rule when absent. */
+  position?: number;
+  kind: string;
+  match: string | null;
+  value: string | null;
+  source: string;
+  medium: string | null;
+  campaign: string | null;
+}
+
+/** The account's rules in precedence order (position, then id). */
+export function listSourceRules(db: Db, accountId: number): SourceRuleRow[] {
+  return db
+    .select()
+    .from(sourceRules)
+    .where(eq(sourceRules.accountId, accountId))
+    .orderBy(asc(sourceRules.position), asc(sourceRules.id))
+    .all();
+}
+
+export function listAllSourceRules(db: Db): SourceRuleRow[] {
+  return db.select().from(sourceRules).orderBy(asc(sourceRules.accountId), asc(sourceRules.position), asc(sourceRules.id)).all();
+}
+
+export function createSourceRule(db: Db, input: SourceRuleInput, now: number): SourceRuleRow {
+  const position =
+    input.position ??
+    (db
+      .select({ max: sql<number | null>`max(${sourceRules.position})` })
+      .from(sourceRules)
+      .where(eq(sourceRules.accountId, input.accountId))
+      .get()?.max ?? 0) + 1;
+  return db
+    .insert(sourceRules)
+    .values({ ...input, position, createdAt: now })
+    .returning()
+    .get();
+}
+
+export function getSourceRule(db: Db, id: number): SourceRuleRow | undefined {
+  return db.select().from(sourceRules).where(eq(sourceRules.id, id)).get();
+}
+
+export function updateSourceRule(db: Db, id: number, patch: Partial<Omit<SourceRuleInput, 'accountId'>>): SourceRuleRow | undefined {
+  if (Object.keys(patch).length === 0) return getSourceRule(db, id);
+  return db.update(sourceRules).set(patch).where(eq(sourceRules.id, id)).returning().get();
+}
+
+export function deleteSourceRule(db: Db, id: number): boolean {
+  return db.delete(sourceRules).where(eq(sourceRules.id, id)).run().changes > 0;
+}
+
+// ---------------------------------------------------------------- pools
+
+export interface PoolInput {
+  accountId: number;
+  name: string;
+  source?: string | null;
+  fallbackTrackingNumberId?: number | null;
+  idleReleaseSeconds?: number;
+  releaseGraceSeconds?: number;
+  warnUtilization?: number;
+}
+
+export function createPool(db: Db, input: PoolInput, now: number): NumberPoolRow {
+  return db
+    .insert(numberPools)
+    .values({ ...input, createdAt: now, updatedAt: now })
+    .returning()
+    .get();
+}
+
+export function listPools(db: Db, filter: { accountId?: number } = {}): NumberPoolRow[] {
+  const q = db.select().from(numberPools);
+  const filtered = filter.accountId === undefined ? q : q.where(eq(numberPools.accountId, filter.accountId));
+  return filtered.orderBy(asc(numberPools.id)).all();
+}
+
+export function getPool(db: Db, id: number): NumberPoolRow | undefined {
+  return db.select().from(numberPools).where(eq(numberPools.id, id)).get();
+}
+
+export function updatePool(db: Db, id: number, patch: Partial<Omit<PoolInput, 'accountId'>>, now: number): NumberPoolRow | undefined {
+  return db
+    .update(numberPools)
+    .set({ ...patch, updatedAt: now })
+    .where(eq(numberPools.id, id))
+    .returning()
+    .get();
+}
+
+/** Deletes a pool; its numbers become ordinary (source-level) numbers. Visits keep their history. */
+export function deletePool(db: Db, id: number, now: number): boolean {
+  return db.transaction(() => {
+    db.update(trackingNumbers).set({ poolId: null, updatedAt: now }).where(eq(trackingNumbers.poolId, id)).run();
+    return db.delete(numberPools).where(eq(numberPools.id, id)).run().changes > 0;
+  });
+}
+
+/** The enabled numbers of a pool (what visitors can be given). */
+export function listPoolNumbers(db: Db, pool: Pick<NumberPoolRow, 'id' | 'accountId'>): TrackingNumberRow[] {
+  return db
+    .select()
+    .from(trackingNumbers)
+    .where(and(eq(trackingNumbers.accountId, pool.accountId), eq(trackingNumbers.poolId, pool.id), eq(trackingNumbers.enabled, true)))
+    .orderBy(asc(trackingNumbers.id))
+    .all();
+}
+
+interface PoolNumberRow {
+  id: number;
+  lastReleased: number | null;
+  holderId: number | null;
+  holderSeen: number | null;
+}
+
+/**
+ * Each enabled number of the pool with its live holder (the visit whose release is not written) and
+ * its latest release. The correlated subqueries are single seeks on visits(tracking_number_id,
+ * released_at), so the cost does not grow with the visit history.
+ */
+function poolNumberStates(db: Db, pool: Pick<NumberPoolRow, 'id' | 'accountId'>): PoolNumberRow[] {
+  return db.all<PoolNumberRow>(sql`
+    SELECT tn.id AS id,
+      (SELECT max(v.released_at) FROM visits v WHERE v.tracking_number_id = tn.id) AS lastReleased,
+      (SELECT v.id FROM visits v WHERE v.tracking_number_id = tn.id AND v.released_at IS NULL ORDER BY v.id DESC LIMIT 1) AS holderId,
+      (SELECT v.last_seen_at FROM visits v WHERE v.tracking_number_id = tn.id AND v.released_at IS NULL ORDER BY v.id DESC LIMIT 1) AS holderSeen
+    FROM tracking_numbers tn
+    WHERE tn.account_id = ${pool.accountId} AND tn.pool_id = ${pool.id} AND tn.enabled = 1
+    ORDER BY tn.id`);
+}
+
+function choose(db: Db, pool: NumberPoolRow, now: number) {
+  const states = poolNumberStates(db, pool).map((r) => ({
+    trackingNumberId: r.id,
+    holder: r.holderId === null || r.holderSeen === null ? null : { visitId: r.holderId, lastSeenAt: r.holderSeen, releasedAt: null },
+    lastReleasedAt: r.lastReleased,
+  }));
+  return choosePoolNumber(states, pool, now);
+}
+
+export interface PoolReport extends PoolUtilization {
+  poolId: number;
+  accountId: number;
+  name: string;
+  source: string | null;
+  exhaustedCount: number;
+  warnUtilization: number;
+}
+
+/** Held/total now (idled-out holds count as free), the exhaustion count and the warning flag. */
+export function poolReport(db: Db, pool: NumberPoolRow, now: number): PoolReport {
+  const c = choose(db, pool, now);
+  return {
+    poolId: pool.id,
+    accountId: pool.accountId,
+    name: pool.name,
+    source: pool.source,
+    exhaustedCount: pool.exhaustedCount,
+    warnUtilization: pool.warnUtilization,
+    ...poolUtilization(c.held, c.total, pool.warnUtilization),
+  };
+}
+
+/** The pool a source's visitors use: the pool for that source, else the account's catch-all (source null). */
+function poolForSource(db: Db, accountId: number, source: string): NumberPoolRow | undefined {
+  const pools = listPools(db, { accountId });
+  const lower = source.toLowerCase();
+  return pools.find((p) => p.source !== null && p.source.toLowerCase() === lower) ?? pools.find((p) => p.source === null);
+}
+
+/**
+ * The source-level number for a touch: an enabled number outside pools whose source is the touch's
+ * (case-insensitive), preferring one whose medium, then campaign, also match.
+ */
+export function sourceLevelNumber(db: Db, accountId: number, touch: Pick<AttributedTouch, 'source' | 'medium' | 'campaign'>): TrackingNumberRow | undefined {
+  const rows = db
+    .select()
+    .from(trackingNumbers)
+    .where(and(eq(trackingNumbers.accountId, accountId), isNull(trackingNumbers.poolId), eq(trackingNumbers.enabled, true)))
+    .orderBy(asc(trackingNumbers.id))
+    .all();
+  const eqi = (a: string | null, b: string | null) => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
+  let best: TrackingNumberRow | undefined;
+  let bestScore = -1;
+  for (const row of rows) {
+    if (!eqi(row.source, touch.source)) continue;
+    const score = (eqi(row.medium, touch.medium) ? 2 : 0) + (eqi(row.campaign, touch.campaign) ? 1 : 0);
+    if (score > bestScore) {
+      best = row;
+      bestScore = score;
+    }
+  }
+  return best;
+}
+
+/**
+ * What a visitor who opted out (Do Not Track, Global Privacy Control) is shown: the source-level
+ * number, else the fallback number of the pool their source would use. Nothing is written.
+ */
+export function optOutNumber(db: Db, accountId: number, touch: Pick<AttributedTouch, 'source' | 'medium' | 'campaign'>): TrackingNumberRow | null {
+  const pool = poolForSource(db, accountId, touch.source);
+  return sourceLevelNumber(db, accountId, touch) ?? enabledNumber(db, pool?.fallbackTrackingNumberId ?? null) ?? null;
+}
+
+function enabledNumber(db: Db, id: number | null): TrackingNumberRow | undefined {
+  if (id === null) return undefined;
+  const row = db.select().from(trackingNumbers).where(eq(trackingNumbers.id, id)).get();
+  return row?.enabled ? row : undefined;
+}
+
+// ---------------------------------------------------------------- visits
+
+/** A classified visit as stored: JSON tags, the landing page and the referrer. */
+export function touchFromClassification(t: Touch, landingPage: string | null, referrer: string | null): AttributedTouch {
+  const json = (o: Record<string, string>) => (Object.keys(o).length === 0 ? null : JSON.stringify(o));
+  return {
+    source: t.source,
+    medium: t.medium,
+    campaign: t.campaign,
+    landingPage,
+    referrer: referrer === '' ? null : referrer,
+    utm: json(t.utm),
+    clickIds: json(t.clickIds),
+    direct: t.direct,
+  };
+}
+
+function touchOfVisit(v: VisitRow): AttributedTouch {
+  return {
+    source: v.source ?? 'direct',
+    medium: v.medium,
+    campaign: v.campaign,
+    landingPage: v.landingPage,
+    referrer: v.referrer,
+    utm: v.utm,
+    clickIds: v.clickIds,
+    direct: (v.source ?? 'direct') === 'direct' && v.utm === null && v.clickIds === null,
+  };
+}
+
+/** The visitor's latest visit (visits_visitor_idx). */
+export function latestVisit(db: Db, accountId: number, visitorId: string): VisitRow | undefined {
+  return db
+    .select()
+    .from(visits)
+    .where(and(eq(visits.accountId, accountId), eq(visits.visitorId, visitorId)))
+    .orderBy(desc(visits.id))
+    .limit(1)
+    .get();
+}
+
+export interface VisitorSession {
+  visitorId: string;
+  visit: VisitRow;
+  /** The number to show: the visitor's pool number, else the fallback or source-level number; null: keep the page's. */
+  number: TrackingNumberRow | null;
+  /** The visitor holds a pool number, which the page must keep alive. */
+  holding: boolean;
+  idleReleaseSeconds: number | null;
+}
+
+export interface OpenSessionInput {
+  account: Pick<AccountRow, 'id' | 'attributionModel' | 'attributionWindowDays'>;
+  /** From the visitor's browser; unknown or absent ids get `newVisitorId`. */
+  visitorId: string | null;
+  touch: AttributedTouch;
+  now: number;
+  newVisitorId: () => string;
+}
+
+/** A live hold of this visit (its number still enabled and in the same pool), with the pool. */
+function liveHold(db: Db, v: VisitRow, now: number): { pool: NumberPoolRow; number: TrackingNumberRow } | undefined {
+  if (v.poolId === null || v.trackingNumberId === null || v.releasedAt !== null) return undefined;
+  const pool = getPool(db, v.poolId);
+  const number = enabledNumber(db, v.trackingNumberId);
+  if (!pool || !number || number.poolId !== pool.id) return undefined;
+  return holdState(v, pool, now) === 'held' ? { pool, number } : undefined;
+}
+
+/**
+ * A page view of a visitor who is not opted out, in one immediate transaction (assignment is a
+ * read-then-write; two page views must not get the same number):
+ * - the visitor's latest visit still holds a pool number → the same visit goes on (heartbeat);
+ * - else a new visit, attributed by the account's model (first/last touch within the window), gets
+ *   the least recently used free number of its source's pool; an exhausted pool shows its fallback
+ *   number (counted); without a pool, the source-level number.
+ */
+export function openVisitorSession(db: Db, input: OpenSessionInput): VisitorSession {
+  const { account, now } = input;
+  return db.transaction(
+    () => {
+      const known = input.visitorId === null ? undefined : latestVisit(db, account.id, input.visitorId);
+      const visitorId = known ? (input.visitorId as string) : input.newVisitorId();
+      if (known) {
+        const live = liveHold(db, known, now);
+        if (live) {
+          const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
+          return { visitorId, visit, number: live.number, holding: true, idleReleaseSeconds: live.pool.idleReleaseSeconds };
+        }
+      }
+      const resolved = resolveTouch({
+        current: input.touch,
+        previous: known ? { touch: touchOfVisit(known), firstVisitAt: known.firstVisitAt } : undefined,
+        model: account.attributionModel,
+        windowDays: account.attributionWindowDays,
+        now,
+      });
+      return assignNewVisit(db, { accountId: account.id, visitorId, touch: resolved.touch, firstVisitAt: resolved.firstVisitAt, now, countExhaustion: true });
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+function assignNewVisit(
+  db: Db,
+  a: { accountId: number; visitorId: string; touch: AttributedTouch; firstVisitAt: number; now: number; countExhaustion: boolean },
+): VisitorSession {
+  const { touch, now } = a;
+  const base = {
+    accountId: a.accountId,
+    visitorId: a.visitorId,
+    lastSeenAt: now,
+    landingPage: touch.landingPage,
+    referrer: touch.referrer,
+    utm: touch.utm,
+    clickIds: touch.clickIds,
+    source: touch.source,
+    medium: touch.medium,
+    campaign: touch.campaign,
+    firstVisitAt: a.firstVisitAt,
+    createdAt: now,
+  };
+  const pool = poolForSource(db, a.accountId, touch.source);
+  if (!pool) {
+    const visit = db.insert(visits).values(base).returning().get();
+    return { visitorId: a.visitorId, visit, number: sourceLevelNumber(db, a.accountId, touch) ?? null, holding: false, idleReleaseSeconds: null };
+  }
+  const choice = choose(db, pool, now);
+  for (const e of choice.expired) {
+    db.update(visits).set({ releasedAt: e.releasedAt }).where(and(eq(visits.id, e.visitId), isNull(visits.releasedAt))).run();
+  }
+  if (choice.trackingNumberId === null) {
+    if (a.countExhaustion) {
+      db.update(numberPools).set({ exhaustedCount: sql`${numberPools.exhaustedCount} + 1` }).where(eq(numberPools.id, pool.id)).run();
+    }
+    // No number on the visit: the fallback is shared, so a call on it must not match this visitor.
+    const visit = db.insert(visits).values({ ...base, poolId: pool.id }).returning().get();
+    const number = enabledNumber(db, pool.fallbackTrackingNumberId) ?? sourceLevelNumber(db, a.accountId, touch) ?? null;
+    return { visitorId: a.visitorId, visit, number, holding: false, idleReleaseSeconds: pool.idleReleaseSeconds };
+  }
+  const visit = db
+    .insert(visits)
+    .values({ ...base, poolId: pool.id, trackingNumberId: choice.trackingNumberId, assignedAt: now })
+    .returning()
+    .get();
+  return {
+    visitorId: a.visitorId,
+    visit,
+    number: enabledNumber(db, choice.trackingNumberId) ?? null,
+    holding: true,
+    idleReleaseSeconds: pool.idleReleaseSeconds,
+  };
+}
+
+/**
+ * The page's keep-alive. A live hold is extended. A visit whose pool was exhausted (or whose hold
+ * idled out) gets a number if one is free now, with the same attribution (not counted as another
+ * exhaustion). Undefined when the visitor has no visit.
+ */
+export function heartbeatVisitor(db: Db, accountId: number, visitorId: string, now: number): VisitorSession | undefined {
+  return db.transaction(
+    () => {
+      const d = db;
+      const known = latestVisit(d, accountId, visitorId);
+      if (!known) return undefined;
+      const live = liveHold(d, known, now);
+      if (live) {
+        const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
+        return { visitorId, visit, number: live.number, holding: true, idleReleaseSeconds: live.pool.idleReleaseSeconds };
+      }
+      if (known.poolId === null) {
+        const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
+        return { visitorId, visit, number: sourceLevelNumber(d, accountId, touchOfVisit(known)) ?? null, holding: false, idleReleaseSeconds: null };
+      }
+      const touch = touchOfVisit(known);
+      const pool = getPool(d, known.poolId);
+      const retry = assignNewVisit(d, { accountId, visitorId, touch, firstVisitAt: known.firstVisitAt, now, countExhaustion: false });
+      if (!retry.holding && known.trackingNumberId === null && pool) {
+        // Still exhausted: keep one visit row per exhausted visitor rather than one per heartbeat.
+        db.delete(visits).where(eq(visits.id, retry.visit.id)).run();
+        const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
+        return { ...retry, visit };
+      }
+      return retry;
+    },
+    { behavior: 'immediate' },
+  );
+}
+
+// ---------------------------------------------------------------- call setup
+
+interface MatchedRow {
+  id: number;
+  account_id: number;
+  visitor_id: string;
+  pool_id: number | null;
+  tracking_number_id: number | null;
+  assigned_at: number | null;
+  last_seen_at: number;
+  released_at: number | null;
+  landing_page: string | null;
+  referrer: string | null;
+  utm: string | null;
+  click_ids: string | null;
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  first_visit_at: number;
+  created_at: number;
+  idle: number;
+  grace: number;
+}
+type MatchStatement = { all(values: { tn: number; floor: number }): MatchedRow[] };
+const matchStatements = new WeakMap<Db, MatchStatement>();
+
+// Two bounded seeks of visits_number_idx rather than one `released_at IS NULL OR released_at >= ?`,
+// which SQLite serves by walking every visit the number ever had.
+const MATCH_SQL = `
+  SELECT v.*, p.idle_release_seconds AS idle, p.release_grace_seconds AS grace FROM (
+    SELECT * FROM (SELECT * FROM visits WHERE tracking_number_id = @tn AND released_at IS NULL ORDER BY id DESC LIMIT 2)
+    UNION ALL
+    SELECT * FROM (SELECT * FROM visits WHERE tracking_number_id = @tn AND released_at >= @floor ORDER BY released_at DESC LIMIT 2)
+  ) v JOIN number_pools p ON p.id = v.pool_id`;
+
+function toVisitRow(r: MatchedRow): VisitRow {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    visitorId: r.visitor_id,
+    poolId: r.pool_id,
+    trackingNumberId: r.tracking_number_id,
+    assignedAt: r.assigned_at,
+    lastSeenAt: r.last_seen_at,
+    releasedAt: r.released_at,
+    landingPage: r.landing_page,
+    referrer: r.referrer,
+    utm: r.utm,
+    clickIds: r.click_ids,
+    source: r.source,
+    medium: r.medium,
+    campaign: r.campaign,
+    firstVisitAt: r.first_visit_at,
+    createdAt: r.created_at,
+  };
+}
+
+/**
+ * The visit a call on this pool number belongs to: the visit holding it, or the one that released
+ * it within the pool's grace period. One prepared statement: two seeks of visits_number_idx (the
+ * holder: released_at IS NULL; recent releases: released_at within the longest grace), each joined
+ * to its pool by primary key. The holder wins over earlier visitors.
+ *
+ * @example matchVisitForCall(db, number.id, Date.now()) // VisitRow | undefined
+ */
+export function matchVisitForCall(db: Db, trackingNumberId: number, now: number): VisitRow | undefined {
+  let stmt = matchStatements.get(db);
+  if (!stmt) {
+    stmt = db.$client.prepare(MATCH_SQL) as unknown as MatchStatement;
+    matchStatements.set(db, stmt);
+  }
+  const rows = stmt.all({ tn: trackingNumberId, floor: now - MAX_RELEASE_GRACE_SECONDS * 1000 });
+  // Holders (release not written) first, newest first; then the latest releases.
+  rows.sort((a, b) => {
+    if ((a.released_at === null) !== (b.released_at === null)) return a.released_at === null ? -1 : 1;
+    return (b.released_at ?? 0) - (a.released_at ?? 0) || b.id - a.id;
+  });
+  for (const r of rows) {
+    if (holdState({ lastSeenAt: r.last_seen_at, releasedAt: r.released_at }, { idleReleaseSeconds: r.idle, releaseGraceSeconds: r.grace }, now) !== 'gone') {
+      return toVisitRow(r);
+    }
+  }
+  return undefined;
+}
+
+type CalledStatement = { get(values: { account: number; caller: string; before: number }): { id: number } | undefined };
+const calledStatements = new WeakMap<Db, CalledStatement>();
+
+/**
+ * Whether this caller number has called this account before (before `beforeCallId`, when given, so
+ * it can be asked after the call's own row exists). One probe of calls_account_caller_idx.
+ */
+export function hasCalledBefore(db: Db, accountId: number, callerNumber: string, beforeCallId?: number): boolean {
+  let stmt = calledStatements.get(db);
+  if (!stmt) {
+    stmt = db
+      .select({ id: calls.id })
+      .from(calls)
+      .where(
+        and(
+          eq(calls.accountId, sql.placeholder('account')),
+          eq(calls.callerNumber, sql.placeholder('caller')),
+          lt(calls.id, sql.placeholder('before')),
+        ),
+      )
+      .limit(1)
+      .prepare() as unknown as CalledStatement;
+    calledStatements.set(db, stmt);
+  }
+  return stmt.get({ account: accountId, caller: callerNumber, before: beforeCallId ?? Number.MAX_SAFE_INTEGER }) !== undefined;
+}
+
+/** The attribution fields of a call record (the `calls` columns of the same names). */
+export interface CallAttribution {
+  visitId: number | null;
+  landingPage: string | null;
+  referrer: string | null;
+  utm: string | null;
+  clickIds: string | null;
+  firstVisitAt: number | null;
+  firstTimeCaller: boolean | null;
+  /** The visit's source / medium / campaign; null when no visit matched (keep the number's). */
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+}
+
+/**
+ * Everything call setup needs for attribution, in two indexed lookups: the visit holding the number
+ * (pool numbers only) and whether the caller called this account before (null for an anonymous caller).
+ *
+ * @example const a = callAttribution(db, { trackingNumberId: n.id, poolId: n.poolId, accountId: n.accountId, callerNumber, now })
+ */
+export function callAttribution(
+  db: Db,
+  c: { trackingNumberId: number; poolId: number | null; accountId: number; callerNumber: string | null; now: number },
+): CallAttribution {
+  const visit = c.poolId === null ? undefined : matchVisitForCall(db, c.trackingNumberId, c.now);
+  const firstTimeCaller = c.callerNumber ? !hasCalledBefore(db, c.accountId, c.callerNumber) : null;
+  return {
+    visitId: visit?.id ?? null,
+    landingPage: visit?.landingPage ?? null,
+    referrer: visit?.referrer ?? null,
+    utm: visit?.utm ?? null,
+    clickIds: visit?.clickIds ?? null,
+    firstVisitAt: visit?.firstVisitAt ?? null,
+    firstTimeCaller,
+    source: visit?.source ?? null,
+    medium: visit?.medium ?? null,
+    campaign: visit?.campaign ?? null,
+  };
+}
