@@ -1,0 +1,133 @@
+import type { FastifyInstance } from 'fastify';
+import { CallrouteError } from '../../errors.js';
+import { listPools, poolReport } from '../../persistence/attributionRepository.js';
+import { callReport, callReportCsv, REPORT_GROUPS, type ReportGroup } from '../../persistence/callReports.js';
+import { accountScope, customerRoute } from '../principal.js';
+import { poolReportDto } from './attributionRoutes.js';
+import type { RouteDeps } from './routeDeps.js';
+
+interface CallReportQuery {
+  groupBy: ReportGroup;
+  from?: string;
+  to?: string;
+  accountId?: number;
+  format?: 'json' | 'csv';
+}
+
+const DAY_MS = 86_400_000;
+/** Without `from`, a report covers the 30 days before `to` (or now). */
+const DEFAULT_RANGE_MS = 30 * DAY_MS;
+
+function parseTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new CallrouteError('CR_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { field });
+  return ms;
+}
+
+const reportRow = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    value: { type: ['string', 'null'] },
+    calls: { type: 'integer' },
+    answered: { type: 'integer' },
+    answeredRate: { type: 'number' },
+    firstTimeCallers: { type: 'integer' },
+  },
+} as const;
+
+/**
+ * Reports, open to customer tokens (scoped to their account, like /v1/calls):
+ * - `GET /v1/reports/calls?groupBy=source|medium|campaign|landingPage&from&to&accountId[&format=csv]`:
+ *   calls, answered, answered rate and first-time callers per group; CSV with `Accept: text/csv` or
+ *   `format=csv`.
+ * - `GET /v1/reports/pools?accountId`: utilisation (held/total), warning flag and exhaustions per pool.
+ */
+export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void {
+  app.get<{ Querystring: CallReportQuery }>(
+    '/reports/calls',
+    {
+      config: customerRoute,
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['groupBy'],
+          properties: {
+            groupBy: { type: 'string', enum: [...REPORT_GROUPS] },
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            accountId: { type: 'integer', minimum: 1 },
+            format: { type: 'string', enum: ['json', 'csv'] },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['groupBy', 'from', 'to', 'rows', 'totals'],
+            properties: {
+              groupBy: { type: 'string' },
+              from: { type: 'string' },
+              to: { type: 'string' },
+              rows: { type: 'array', items: reportRow },
+              totals: reportRow,
+            },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const to = parseTime(q.to, 'querystring.to') ?? now();
+      const from = parseTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
+      if (from > to) {
+        throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
+      }
+      const scope = accountScope(request);
+      // Another account's report looks exactly like an empty one (no hint that the account exists).
+      const foreign = scope !== undefined && q.accountId !== undefined && q.accountId !== scope;
+      const accountId = scope ?? q.accountId;
+      const report = foreign
+        ? { rows: [], totals: { calls: 0, answered: 0, answeredRate: 0, firstTimeCallers: 0 } }
+        : callReport(db, { groupBy: q.groupBy, from, to, ...(accountId === undefined ? {} : { accountId }) });
+      const wantsCsv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(request.headers.accept ?? ''));
+      if (wantsCsv) {
+        const name = `calls-by-${q.groupBy}-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;
+        return reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .send(callReportCsv(report, q.groupBy));
+      }
+      return {
+        groupBy: q.groupBy,
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        rows: report.rows,
+        totals: { value: null, ...report.totals },
+      };
+    },
+  );
+
+  app.get<{ Querystring: { accountId?: number } }>(
+    '/reports/pools',
+    {
+      config: customerRoute,
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: { accountId: { type: 'integer', minimum: 1 } } },
+        response: {
+          200: { type: 'object', additionalProperties: false, required: ['pools'], properties: { pools: { type: 'array', items: poolReportDto } } },
+        },
+      },
+    },
+    async (request) => {
+      const scope = accountScope(request);
+      const q = request.query;
+      if (scope !== undefined && q.accountId !== undefined && q.accountId !== scope) return { pools: [] };
+      const accountId = scope ?? q.accountId;
+      const t = now();
+      return { pools: listPools(db, accountId === undefined ? {} : { accountId }).map((p) => poolReport(db, p, t)) };
+    },
+  );
+}

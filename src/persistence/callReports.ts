@@ -1,0 +1,96 @@
+import { and, eq, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import type { Db } from './openDatabase.js';
+import { calls } from './schema.js';
+
+export const REPORT_GROUPS = ['source', 'medium', 'campaign', 'landingPage'] as const;
+export type ReportGroup = (typeof REPORT_GROUPS)[number];
+
+export interface CallReportFilter {
+  groupBy: ReportGroup;
+  /** Inclusive lower bound on arrival (ms). */
+  from: number;
+  /** Exclusive upper bound on arrival (ms). */
+  to: number;
+  accountId?: number;
+}
+
+export interface CallReportRow {
+  /** The source / medium / campaign / landing page (without its query string); null: not known. */
+  value: string | null;
+  calls: number;
+  answered: number;
+  /** answered / calls, 0–1. */
+  answeredRate: number;
+  firstTimeCallers: number;
+}
+
+export interface CallReport {
+  rows: CallReportRow[];
+  totals: Omit<CallReportRow, 'value'>;
+}
+
+// The landing page is grouped by page, not by every tagged URL that reached it (utm and click ids
+// are in their own columns). SQLite's instr/substr: the one dialect-specific piece, kept here.
+const landingPath = sql<string | null>`CASE WHEN instr(${calls.landingPage}, '?') > 0 THEN substr(${calls.landingPage}, 1, instr(${calls.landingPage}, '?') - 1) ELSE ${calls.landingPage} END`;
+
+function groupExpr(g: ReportGroup): SQL {
+  switch (g) {
+    case 'source':
+      return sql`${calls.source}`;
+    case 'medium':
+      return sql`${calls.medium}`;
+    case 'campaign':
+      return sql`${calls.campaign}`;
+    case 'landingPage':
+      return landingPath;
+  }
+}
+
+const rate = (answered: number, total: number) => (total === 0 ? 0 : Math.round((answered / total) * 10_000) / 10_000);
+
+/**
+ * Calls of accounts (not calls to unknown numbers) arrived in [from, to), grouped, most calls first;
+ * the range and account are served by calls_account_arrived_idx / calls_arrived_idx.
+ */
+export function callReport(db: Db, f: CallReportFilter): CallReport {
+  const where: SQL[] = [gte(calls.arrivedAt, f.from), lt(calls.arrivedAt, f.to), isNotNull(calls.accountId)];
+  if (f.accountId !== undefined) where.push(eq(calls.accountId, f.accountId));
+  const value = groupExpr(f.groupBy);
+  const rows = db
+    .select({
+      value: sql<string | null>`${value}`.as('value'),
+      calls: sql<number>`count(*)`,
+      answered: sql<number>`coalesce(sum(${calls.disposition} = 'answered'), 0)`,
+      firstTimeCallers: sql<number>`coalesce(sum(${calls.firstTimeCaller} = 1), 0)`,
+    })
+    .from(calls)
+    .where(and(...where))
+    .groupBy(sql`1`)
+    .orderBy(sql`2 DESC`, sql`1`)
+    .all();
+  const out = rows.map((r) => ({ value: r.value, calls: r.calls, answered: r.answered, answeredRate: rate(r.answered, r.calls), firstTimeCallers: r.firstTimeCallers }));
+  const totals = out.reduce((t, r) => ({ calls: t.calls + r.calls, answered: t.answered + r.answered, firstTimeCallers: t.firstTimeCallers + r.firstTimeCallers }), {
+    calls: 0,
+    answered: 0,
+    firstTimeCallers: 0,
+  });
+  return { rows: out, totals: { ...totals, answeredRate: rate(totals.answered, totals.calls) } };
+}
+
+/** One CSV field: quoted when needed; a leading = + - @ is defused (the values come from visitors' URLs). */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  let s = String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The report as CSV (RFC 4180, CRLF), a header row, one row per group and a total row. */
+export function callReportCsv(report: CallReport, groupBy: ReportGroup): string {
+  const header = [groupBy, 'calls', 'answered', 'answered_rate', 'first_time_callers'];
+  const lines = [header.join(',')];
+  for (const r of report.rows) lines.push([r.value, r.calls, r.answered, r.answeredRate, r.firstTimeCallers].map(csvField).join(','));
+  const t = report.totals;
+  lines.push(['(total)', t.calls, t.answered, t.answeredRate, t.firstTimeCallers].map(csvField).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
