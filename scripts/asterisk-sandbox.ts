@@ -54,6 +54,8 @@ export interface StartOptions {
   log?: Log;
   /** How long to wait for ARI to answer. Default 15 s. */
   readyTimeoutMs?: number;
+  /** Benchmarks only: render the dialplan baseline too (see renderAsteriskConfig's RenderOptions). */
+  bench?: boolean;
 }
 
 const REPO_ROOT = findRepoRoot();
@@ -235,12 +237,12 @@ export function installSounds(root: string, uid: number, gid: number): void {
 }
 
 /** Fresh /etc/asterisk (our files only), hosts file, run/spool/log directories owned by asterisk. */
-function prepareRoot(root: string, config: Config): void {
+function prepareRoot(root: string, config: Config, bench = false): void {
   const { uid, gid } = passwdIds(root, 'asterisk');
   const etc = join(root, 'etc/asterisk');
   // The packaged files warn (users.conf) or open ports (manager.conf): Asterisk gets ours only.
   rmSync(etc, { recursive: true, force: true });
-  writeAsteriskConfig(config, etc);
+  writeAsteriskConfig(config, etc, { bench });
   chownSync(etc, 0, gid);
   for (const f of readdirSync(etc)) chownSync(join(etc, f), 0, gid);
   // debootstrap writes no /etc/hosts: Asterisk would resolve its own hostname over DNS at start.
@@ -400,7 +402,7 @@ export async function startAsterisk(config: Config, opts: StartOptions = {}): Pr
 
   const launch = async (): Promise<void> => {
     await stopInstance(instance); // one Asterisk per root, even after a crashed run
-    prepareRoot(root, config);
+    prepareRoot(root, config, opts.bench === true);
     const out = openSync(outFile, 'w');
     // setsid: its own session, so the Asterisk outlives a CLI `start` and no terminal signal reaches it.
     // Our child is no process-group leader, so setsid execs instead of forking: the PID is Asterisk's.

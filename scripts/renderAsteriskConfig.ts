@@ -117,8 +117,23 @@ export function renderTemplate(name: string, text: string, values: Record<string
   });
 }
 
+export interface RenderOptions {
+  /**
+   * Benchmarks only (`npm run bench`), never shipped: adds the `bench-carrier` trunk and the
+   * `bench-dialplan` context (bench-carrier.conf / bench-dialplan.conf in asterisk-config/bench/),
+   * Asterisk's own MixMonitor + Dial doing the router's job, as the baseline on the same Asterisk.
+   */
+  bench?: boolean;
+}
+
+/** Files appended to our own when rendering with `{ bench: true }`: template → file it is appended to. */
+const BENCH_ADDITIONS: ReadonlyArray<readonly [string, string]> = [
+  ['bench-carrier.conf', 'pjsip.conf'],
+  ['bench-dialplan.conf', 'extensions.conf'],
+];
+
 /** Every file of our Asterisk configuration, rendered: file name → text. */
-export function renderAsteriskConfig(config: Config): Map<string, string> {
+export function renderAsteriskConfig(config: Config, opts: RenderOptions = {}): Map<string, string> {
   const dir = templateDir();
   const values = placeholders(config);
   const out = new Map<string, string>();
@@ -126,13 +141,19 @@ export function renderAsteriskConfig(config: Config): Map<string, string> {
     if (!file.endsWith('.conf')) continue;
     out.set(file, renderTemplate(file, readFileSync(join(dir, file), 'utf8'), values));
   }
+  if (opts.bench) {
+    for (const [addition, target] of BENCH_ADDITIONS) {
+      const text = renderTemplate(addition, readFileSync(join(dir, 'bench', addition), 'utf8'), values);
+      out.set(target, `${out.get(target) ?? ''}\n${text}`);
+    }
+  }
   return out;
 }
 
 /** Writes the rendered files into `dir` (created if missing); returns the file names written. */
-export function writeAsteriskConfig(config: Config, dir: string): string[] {
+export function writeAsteriskConfig(config: Config, dir: string, opts: RenderOptions = {}): string[] {
   mkdirSync(dir, { recursive: true });
-  const files = renderAsteriskConfig(config);
+  const files = renderAsteriskConfig(config, opts);
   // ari.conf holds the ARI password: readable by its owner only (the sandbox chowns it to asterisk).
   for (const [file, text] of files) writeFileSync(join(dir, file), text, { mode: 0o640 });
   return [...files.keys()];

@@ -1,0 +1,118 @@
+/**
+ * Where the router's post-dial delay goes: a capture of ARI (HTTP + websocket on Asterisk's HTTP
+ * port) next to the SIP capture, laid out per call from the carrier's INVITE to the destination's.
+ * Each step is a REST request line, its response, or an event frame Asterisk pushed.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parsePcap, type PcapPacket } from '../../test/callflow/harness/rtpCapture.js';
+import { median, round } from './stats.js';
+
+export interface TcpSegment {
+  ts: number;
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+}
+
+/** The TCP payload of an Ethernet/IPv4 frame (tcpdump on lo), or undefined. */
+export function decodeTcp(p: PcapPacket): TcpSegment | undefined {
+  const d = p.data;
+  const ipOff = p.linkType === 1 ? 14 : p.linkType === 113 ? 16 : p.linkType === 276 ? 20 : p.linkType === 101 ? 0 : -1;
+  if (ipOff < 0 || d.length < ipOff + 20 || (d[ipOff] ?? 0) >> 4 !== 4 || d[ipOff + 9] !== 6) return undefined;
+  const ihl = ((d[ipOff] ?? 0) & 0x0f) * 4;
+  const total = d.readUInt16BE(ipOff + 2);
+  const tcpOff = ipOff + ihl;
+  if (d.length < tcpOff + 20) return undefined;
+  const dataOff = (((d[tcpOff + 12] ?? 0) >> 4) & 0x0f) * 4;
+  return {
+    ts: p.ts,
+    srcPort: d.readUInt16BE(tcpOff),
+    dstPort: d.readUInt16BE(tcpOff + 2),
+    payload: d.subarray(tcpOff + dataOff, Math.min(d.length, ipOff + total)),
+  };
+}
+
+export interface AriStep {
+  ts: number;
+  what: string;
+}
+
+/** REST request lines, response status lines and event types, in capture order. */
+export function ariSteps(pcap: Buffer, ariPort: number): AriStep[] {
+  const out: AriStep[] = [];
+  for (const p of parsePcap(pcap)) {
+    const seg = decodeTcp(p);
+    if (!seg || seg.payload.length === 0) continue;
+    const text = seg.payload.toString('latin1');
+    if (seg.dstPort === ariPort) {
+      const m = /^(GET|POST|PUT|DELETE) (\/ari\/[^ ?]*)/.exec(text);
+      if (m) out.push({ ts: seg.ts, what: `→ ${m[1]} ${normalizePath(m[2] as string)}` });
+    } else if (seg.srcPort === ariPort) {
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (status) out.push({ ts: seg.ts, what: `← HTTP ${status[1]}` });
+      for (const ev of text.matchAll(/"type"\s*:\s*"([A-Za-z]+)"/g)) out.push({ ts: seg.ts, what: `⇐ event ${ev[1]}` });
+    }
+  }
+  return out;
+}
+
+function normalizePath(path: string): string {
+  return path
+    .replace(/\/channels\/[^/]+/, (s) => (s === '/channels/create' ? s : '/channels/{id}'))
+    .replace(/\/bridges\/[^/]+/, '/bridges/{id}')
+    .replace(/\/recordings\/live\/[^/]+/, '/recordings/live/{name}');
+}
+
+export interface StepTiming {
+  step: string;
+  /** ms after the carrier's INVITE, median over calls. */
+  medianMs: number;
+  calls: number;
+}
+
+/**
+ * For calls placed one at a time: the ARI steps between each carrier INVITE and its destination
+ * INVITE, by position, with their median offset.
+ */
+export function timelineBetween(steps: readonly AriStep[], windows: ReadonlyArray<{ from: number; to: number }>): StepTiming[] {
+  const byIndex = new Map<string, number[]>();
+  const order: string[] = [];
+  for (const w of windows) {
+    const seen = new Map<string, number>();
+    for (const s of steps) {
+      if (s.ts < w.from || s.ts > w.to + 0.0005) continue;
+      const n = (seen.get(s.what) ?? 0) + 1;
+      seen.set(s.what, n);
+      const key = n > 1 ? `${s.what} #${n}` : s.what;
+      if (!byIndex.has(key)) {
+        byIndex.set(key, []);
+        order.push(key);
+      }
+      byIndex.get(key)?.push((s.ts - w.from) * 1000);
+    }
+  }
+  return order
+    .map((step) => ({ step, medianMs: round(median(byIndex.get(step) ?? []), 2) ?? 0, calls: byIndex.get(step)?.length ?? 0 }))
+    .sort((a, b) => a.medianMs - b.medianMs);
+}
+
+/** tcpdump of the ARI port; stop() returns the capture's bytes. */
+export async function startAriCapture(file: string, ariPort: number): Promise<{ stop(): Promise<Buffer> }> {
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-B', '32768', '-w', file, 'tcp', 'port', String(ariPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+  const closed = new Promise<void>((res) => child.once('close', () => res()));
+  const deadline = Date.now() + 5_000;
+  while (!stderr.includes('listening on')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tcpdump did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      await closed;
+      return readFileSync(file);
+    },
+  };
+}

@@ -1,0 +1,740 @@
+/**
+ * `npm run bench [-- --quick] [-- --only pdd,capacity,overload,sqlite,transcode]`
+ *
+ * The router against Asterisk's own dialplan doing the same job (MixMonitor + Dial), on one real
+ * Asterisk (sandbox instance `bench`) in one run, with sipp as carrier and destination on loopback in
+ * a private network namespace (this script re-executes itself under `unshare -n`). Prints a table
+ * and writes JSON to bench/results/. Stops by itself: every phase is bounded, and a time budget
+ * cuts the capacity ramp short (said so in the result) rather than overrun.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import { loadConfig, type Config } from '../src/config/loadConfig.js';
+import { readWavInfo } from '../src/media/readWavInfo.js';
+import { startAsterisk, type AsteriskHandle } from '../scripts/asterisk-sandbox.js';
+import { listBridges, listChannels } from '../test/callflow/harness/asteriskState.js';
+import { analyzeAudio } from '../test/callflow/harness/audioAnalysis.js';
+import { adminApi, startRouter, type RouterProcess } from '../test/callflow/harness/routerProcess.js';
+import { writeTonePcap } from '../test/callflow/harness/tonePcap.js';
+import { ariSteps, startAriCapture, timelineBetween, type StepTiming } from './lib/ariTimeline.js';
+import { startSampler, type SamplerResult } from './lib/proc.js';
+import { callTimings, startSipCapture, type CallTiming, type SipPacket } from './lib/sipCapture.js';
+import { startLoadSipp } from './lib/sippLoad.js';
+import { round, summarize, type Summary } from './lib/stats.js';
+import { runSqliteBench, type SqliteResult } from './sqliteBench.js';
+import { runTranscodeBench, type TranscodeCase } from './transcodeBench.js';
+
+const REPO = resolve(import.meta.dirname, '..');
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const onlyArg = argv[argv.indexOf('--only') + 1];
+const ONLY = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
+const want = (phase: string): boolean => ONLY === null || ONLY.has(phase);
+
+// ---------------------------------------------------------------- private network namespace
+if (process.env.CALLROUTE_BENCH_NETNS !== '1') {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    process.stderr.write('bench: needs root (unshare -n, chroot for Asterisk, tcpdump)\n');
+    process.exit(2);
+  }
+  const r = spawnSync(
+    'unshare',
+    ['-n', 'sh', '-c', 'ip link set lo up && { ulimit -n "$(ulimit -Hn)" 2>/dev/null || true; } && exec "$@"', 'sh', process.execPath, '--import', 'tsx', import.meta.filename, ...argv],
+    { stdio: 'inherit', cwd: REPO, env: { ...process.env, CALLROUTE_BENCH_NETNS: '1' } },
+  );
+  process.exit(r.status ?? 1);
+}
+
+// ---------------------------------------------------------------- settings
+const PLAN = QUICK
+  ? {
+      pdd: [
+        { level: 1, calls: 10, rate: 10, holdMs: 500 },
+        { level: 50, calls: 80, rate: 10, holdMs: 5_000 },
+        { level: 100, calls: 150, rate: 20, holdMs: 5_000 },
+      ],
+      capacityLevels: [50, 100],
+      capacityHoldMs: 15_000,
+      capacityRate: 20,
+      sqliteRows: 200_000,
+      sqliteWrites: 5_000,
+      transcodeSeconds: 60,
+      budgetSeconds: 6 * 60,
+    }
+  : {
+      pdd: [
+        { level: 1, calls: 20, rate: 10, holdMs: 500 },
+        { level: 50, calls: 100, rate: 10, holdMs: 5_000 },
+        { level: 100, calls: 200, rate: 10, holdMs: 10_000 },
+        { level: 150, calls: 300, rate: 15, holdMs: 10_000 },
+      ],
+      capacityLevels: [100, 150, 200, 250, 300],
+      capacityHoldMs: 25_000,
+      capacityRate: 20,
+      sqliteRows: 1_000_000,
+      sqliteWrites: 20_000,
+      transcodeSeconds: 120,
+      budgetSeconds: 19 * 60,
+    };
+
+const TOKEN = 'bench-admin-token-0123456789abcdef';
+const HTTP_PORT = 8090;
+const API = `http://127.0.0.1:${HTTP_PORT}`;
+const DID = '+15551250000';
+const DESTINATION = '+15550001111';
+const ROUTER_CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8891 };
+const DIALPLAN_CARRIER = { localPort: 5071, mediaPort: 6050, controlPort: 8893 };
+const PHONE = { localPort: 5080, mediaPort: 6100, controlPort: 8892 };
+const CARRIER_TONE_HZ = 1000;
+const DESTINATION_TONE_HZ = 450;
+
+type Design = 'router' | 'dialplan';
+
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+const started = performance.now();
+const elapsed = (): number => (performance.now() - started) / 1000;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- results
+interface LoadResult {
+  design: Design;
+  label: string;
+  plan: { calls: number; limit: number; rate: number; holdMs: number };
+  placed: number;
+  answered: number;
+  refused503: number;
+  otherFinal: Record<string, number>;
+  noFinal: number;
+  byeCompleted: number;
+  sippExit: number;
+  peakConcurrent: number;
+  /** carrier INVITE → destination INVITE, ms. */
+  inviteToInvite: Summary;
+  /** destination 200 → caller 200, ms. */
+  okToOk: Summary;
+  samplesFrom: number;
+  proc: SamplerResult;
+  asteriskCpuPerCallSeconds: number | null;
+  asteriskCpuPerCallSecondMs: number | null;
+  routerCpuPerCallMs: number | null;
+  routerRssPerConcurrentCallKb: number | null;
+  leftInAsterisk: { channels: number; bridges: number };
+  integrity?: Integrity;
+  captureDropped: number | null;
+  /** Box CPU used by processes other than Asterisk, the router and the two sipps (other work on a shared box), % of all cores. */
+  foreignCpuPercentOfBox: number;
+  /** Calls one at a time only: the ARI steps inside each delay, median ms after its start. */
+  ariTimeline?: { inviteToInvite: StepTiming[]; okToOk: StepTiming[] };
+}
+
+interface Integrity {
+  records?: { total: number; unfinished: number; answered: number; rejected503: number; answeredMatchesSip: boolean; rejectedMatchesSip: boolean };
+  recordings: { expected: number; present: number; ready: number; lengthOk: number; notReady: string[]; worstLengthErrorSeconds: number };
+  audioSamples: Array<{ file: string; carrierToneFraction: number; destinationFraction: number; seconds: number; ok: boolean }>;
+  ok: boolean;
+  problems: string[];
+}
+
+const results: {
+  machine: Record<string, unknown>;
+  command: string;
+  quick: boolean;
+  startedAt: string;
+  pdd: LoadResult[];
+  capacity: LoadResult[];
+  capacitySummary: Record<Design, { zeroFailureLevel: number | null; firstFailingLevel: number | null; stoppedBy: string }>;
+  overload?: { cap: number; offered: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
+  sqlite?: SqliteResult;
+  transcode?: TranscodeCase[];
+  notes: string[];
+  durationSeconds?: number;
+} = {
+  machine: machineInfo(),
+  command: `npm run bench${QUICK ? ' -- --quick' : ''}`,
+  quick: QUICK,
+  startedAt: new Date().toISOString(),
+  pdd: [],
+  capacity: [],
+  capacitySummary: {
+    router: { zeroFailureLevel: null, firstFailingLevel: null, stoppedBy: 'not run' },
+    dialplan: { zeroFailureLevel: null, firstFailingLevel: null, stoppedBy: 'not run' },
+  },
+  notes: [],
+};
+
+function machineInfo(): Record<string, unknown> {
+  const asteriskVersion = (() => {
+    try {
+      const root = join(REPO, '.sandbox', 'instances', 'bench', 'rootfs');
+      const r = spawnSync('chroot', [root, 'dpkg-query', '-W', '-f', '${Version}', 'asterisk'], { encoding: 'utf8' });
+      return r.stdout.trim() || null;
+    } catch {
+      return null;
+    }
+  })();
+  const sipp = spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout.match(/SIPp v[\d.]+/)?.[0] ?? null;
+  return {
+    nproc: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    asterisk: asteriskVersion,
+    sipp,
+    kernel: spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout.trim(),
+  };
+}
+
+// ---------------------------------------------------------------- environment
+const work = mkdtempSync(join(tmpdir(), 'callroute-bench-'));
+const baseEnv: Record<string, string> = {
+  CALLROUTE_ADMIN_TOKEN: TOKEN,
+  ARI_PASSWORD: 'bench-secret',
+  CALLROUTE_DB_PATH: join(work, 'router.db'),
+  CALLROUTE_HTTP_PORT: String(HTTP_PORT),
+  RECORDINGS_DIR: join(work, 'recordings'),
+  LOG_LEVEL: 'info',
+};
+const config: Config = loadConfig(baseEnv);
+let asterisk: AsteriskHandle | undefined;
+let router: RouterProcess | undefined;
+let phone: ReturnType<typeof startLoadSipp> | undefined;
+let carrierScenario = '';
+let phoneScenario = '';
+const api = adminApi(API, TOKEN);
+
+function prepareScenarios(maxHoldMs: number): void {
+  const carrierPcap = join(work, 'carrier-1khz.pcap');
+  const phonePcap = join(work, 'destination-450hz.pcap');
+  const seconds = Math.ceil(maxHoldMs / 1000) + 10;
+  writeTonePcap(carrierPcap, { frequencyHz: CARRIER_TONE_HZ, seconds });
+  writeTonePcap(phonePcap, { frequencyHz: DESTINATION_TONE_HZ, seconds });
+  carrierScenario = join(work, 'carrier-load.xml');
+  phoneScenario = join(work, 'destination-load.xml');
+  writeFileSync(carrierScenario, readFileSync(join(import.meta.dirname, 'scenarios', 'carrier-load.xml'), 'utf8').replaceAll('__CARRIER_PCAP__', carrierPcap));
+  writeFileSync(phoneScenario, readFileSync(join(import.meta.dirname, 'scenarios', 'destination-load.xml'), 'utf8').replaceAll('__DESTINATION_PCAP__', phonePcap));
+}
+
+function startPhone(): void {
+  phone = startLoadSipp({ scenario: phoneScenario, role: 'uas', ...PHONE, dir: work, name: 'destination', timeoutSeconds: 3 * 3600 });
+}
+
+async function startRouterWith(extra: Record<string, string> = {}): Promise<void> {
+  if (router) await router.stop();
+  router = startRouter({ ...baseEnv, ASTERISK_FS_ROOT: (asterisk as AsteriskHandle).rootDir, ...extra });
+  await router.ready(30_000);
+}
+
+async function asteriskLeft(timeoutMs: number): Promise<{ channels: number; bridges: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let last = { channels: -1, bridges: -1 };
+  for (;;) {
+    try {
+      const [c, b] = await Promise.all([listChannels(config), listBridges(config)]);
+      last = { channels: c.length, bridges: b.length };
+      if (c.length === 0 && b.length === 0) return last;
+    } catch {
+      // ARI busy: try again
+    }
+    if (Date.now() > deadline) return last;
+    await sleep(250);
+  }
+}
+
+function spoolDir(): string {
+  return join((asterisk as AsteriskHandle).rootDir, 'var/spool/asterisk/recording');
+}
+
+function maxCallId(): number {
+  const db = new Database(config.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM calls').get() as { id: number }).id;
+  } finally {
+    db.close();
+  }
+}
+
+// ---------------------------------------------------------------- one load run
+async function runLoad(
+  design: Design,
+  label: string,
+  p: { calls: number; limit: number; rate: number; holdMs: number },
+  samplesFrom: number,
+  opts: { ariTimeline?: boolean } = {},
+): Promise<LoadResult> {
+  const carrier = design === 'router' ? ROUTER_CARRIER : DIALPLAN_CARRIER;
+  const capture = await startSipCapture(join(work, `${label}.pcap`));
+  const ariCapture = opts.ariTimeline ? await startAriCapture(join(work, `${label}-ari.pcap`), config.ari.port) : undefined;
+  let uacPid: number | undefined;
+  const sampler = startSampler(() => ({
+    asterisk: asterisk?.pid,
+    router: design === 'router' ? router?.pid : undefined,
+    sippDestination: phone?.pid,
+    sippCarrier: uacPid,
+  }));
+  const expectSeconds = p.calls / p.rate + p.holdMs / 1000 + 40;
+  const uac = startLoadSipp({
+    scenario: carrierScenario,
+    role: 'uac',
+    ...carrier,
+    dir: work,
+    name: label,
+    remote: `127.0.0.1:${config.sip.port}`,
+    dialed: design === 'router' ? DID : DESTINATION,
+    calls: p.calls,
+    limit: p.limit,
+    rate: p.rate,
+    holdMs: p.holdMs,
+    timeoutSeconds: Math.ceil(expectSeconds),
+  });
+  uacPid = uac.pid;
+  const backstop = setTimeout(() => uac.kill(), (expectSeconds + 15) * 1000);
+  const done = await uac.done;
+  clearTimeout(backstop);
+  const left = await asteriskLeft(20_000);
+  const proc = sampler.stop();
+  const cap = await capture.stop();
+  rmSync(cap.file, { force: true });
+  const ariPcap = await ariCapture?.stop();
+  const timings = callTimings(cap.packets, carrier.localPort, PHONE.localPort).sort((a, b) => a.carrierInviteAt - b.carrierInviteAt);
+  // BYE from the carrier answered with 200: the call held to its end.
+  const byeOk = new Set<string>();
+  const byeCallIds = new Map<string, number>();
+  for (const m of cap.packets) {
+    if (m.method === 'BYE' && m.srcPort === carrier.localPort) byeCallIds.set(m.callId, m.ts);
+    if (m.status === 200 && m.cseqMethod === 'BYE' && m.dstPort === carrier.localPort) byeOk.add(m.callId);
+  }
+  const answered = timings.filter((t) => t.finalStatus === 200);
+  const otherFinal: Record<string, number> = {};
+  for (const t of timings) if (t.finalStatus !== undefined && t.finalStatus !== 200 && t.finalStatus !== 503) otherFinal[t.finalStatus] = (otherFinal[t.finalStatus] ?? 0) + 1;
+  const measured = timings.slice(samplesFrom);
+  const ms = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined ? (b - a) * 1000 : undefined);
+  const i2i = measured.map((t) => ms(t.carrierInviteAt, t.destinationInviteAt)).filter((x): x is number => x !== undefined);
+  const o2o = measured.map((t) => ms(t.destinationOkAt, t.callerOkAt)).filter((x): x is number => x !== undefined);
+  const peak = peakConcurrent(timings, cap.packets, carrier.localPort);
+  const calls = Math.max(1, answered.length);
+  const r: LoadResult = {
+    design,
+    label,
+    plan: p,
+    placed: timings.length,
+    answered: answered.length,
+    refused503: timings.filter((t) => t.finalStatus === 503).length,
+    otherFinal,
+    noFinal: timings.filter((t) => t.finalStatus === undefined).length,
+    byeCompleted: byeOk.size,
+    sippExit: done.exitCode,
+    peakConcurrent: peak,
+    inviteToInvite: roundSummary(summarize(i2i)),
+    okToOk: roundSummary(summarize(o2o)),
+    samplesFrom,
+    proc,
+    asteriskCpuPerCallSeconds: round((proc.cpuSeconds.asterisk ?? 0) / calls, 4),
+    asteriskCpuPerCallSecondMs: round((((proc.cpuSeconds.asterisk ?? 0) / calls) * 1000) / Math.max(0.001, p.holdMs / 1000), 3),
+    routerCpuPerCallMs: design === 'router' ? round(((proc.cpuSeconds.router ?? 0) / calls) * 1000, 2) : null,
+    routerRssPerConcurrentCallKb:
+      design === 'router' ? round((((proc.peakRssMb.router ?? 0) - (proc.startRssMb.router ?? 0)) * 1024) / Math.max(1, peak), 1) : null,
+    leftInAsterisk: left,
+    captureDropped: cap.dropped,
+    foreignCpuPercentOfBox:
+      round(
+        proc.boxMeanBusyPercent -
+          Object.values(proc.meanCpuPercent).reduce((a, b) => a + b, 0) / cpus().length,
+        1,
+      ) ?? 0,
+  };
+  if (ariPcap) {
+    const steps = ariSteps(ariPcap, config.ari.port);
+    const done2 = timings.filter((t) => t.destinationInviteAt !== undefined && t.callerOkAt !== undefined && t.destinationOkAt !== undefined);
+    r.ariTimeline = {
+      inviteToInvite: timelineBetween(steps, done2.map((t) => ({ from: t.carrierInviteAt, to: t.destinationInviteAt as number }))),
+      okToOk: timelineBetween(steps, done2.map((t) => ({ from: t.destinationOkAt as number, to: t.callerOkAt as number }))),
+    };
+  }
+  if (done.exitCode !== 0 && existsSync(done.errorFile)) {
+    const errors = readFileSync(done.errorFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
+    if (errors) results.notes.push(`${label}: sipp exit ${done.exitCode}: ${errors.slice(0, 400)}`);
+  }
+  return r;
+}
+
+function peakConcurrent(timings: CallTiming[], packets: readonly SipPacket[], carrierPort: number): number {
+  const byeAt = new Map<string, number>();
+  for (const m of packets) if (m.method === 'BYE' && (m.srcPort === carrierPort || m.dstPort === carrierPort) && !byeAt.has(m.callId)) byeAt.set(m.callId, m.ts);
+  const invites = new Map<number, string>();
+  for (const m of packets) if (m.method === 'INVITE' && !m.toTag && m.srcPort === carrierPort) invites.set(m.ts, m.callId);
+  const edges: Array<[number, number]> = [];
+  for (const t of timings) {
+    if (t.callerOkAt === undefined) continue;
+    const callId = invites.get(t.carrierInviteAt);
+    const end = callId ? byeAt.get(callId) : undefined;
+    edges.push([t.callerOkAt, 1], [end ?? Infinity, -1]);
+  }
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let cur = 0;
+  let peak = 0;
+  for (const [, d] of edges) {
+    cur += d;
+    peak = Math.max(peak, cur);
+  }
+  return peak;
+}
+
+function roundSummary(s: Summary): Summary {
+  return { n: s.n, p50: round(s.p50, 2), p95: round(s.p95, 2), p99: round(s.p99, 2), max: round(s.max, 2) };
+}
+
+// ---------------------------------------------------------------- integrity
+async function checkRouterIntegrity(r: LoadResult, fromCallId: number, samples: number): Promise<Integrity> {
+  const problems: string[] = [];
+  const db = new Database(config.dbPath, { readonly: true, fileMustExist: true });
+  type Row = { id: number; finished: number; disposition: string | null; sip_code: number | null; talk_seconds: number | null };
+  type Rec = { call_id: number; status: string; duration_seconds: number | null; path: string | null; status_reason: string | null };
+  let rows: Row[] = [];
+  let recs: Rec[] = [];
+  const deadline = Date.now() + 120_000;
+  try {
+    for (;;) {
+      rows = db.prepare('SELECT id, finished, disposition, sip_code, talk_seconds FROM calls WHERE id > ? ORDER BY id').all(fromCallId) as Row[];
+      recs = db.prepare('SELECT call_id, status, duration_seconds, path, status_reason FROM recordings WHERE call_id > ?').all(fromCallId) as Rec[];
+      const pending = recs.filter((x) => x.status === 'recording' || x.status === 'processing').length;
+      const unfinished = rows.filter((x) => !x.finished).length;
+      if ((pending === 0 && unfinished === 0) || Date.now() > deadline) break;
+      await sleep(500);
+    }
+  } finally {
+    db.close();
+  }
+  const answeredRows = rows.filter((x) => x.disposition === 'answered');
+  const rejected503 = rows.filter((x) => x.disposition === 'rejected' && x.sip_code === 503).length;
+  const byCall = new Map(recs.map((x) => [x.call_id, x]));
+  let ready = 0;
+  let lengthOk = 0;
+  let worst = 0;
+  const notReady: string[] = [];
+  for (const row of answeredRows) {
+    const rec = byCall.get(row.id);
+    if (!rec) {
+      notReady.push(`call ${row.id}: no recording`);
+      continue;
+    }
+    if (rec.status !== 'ready') {
+      notReady.push(`call ${row.id}: ${rec.status}${rec.status_reason ? ` (${rec.status_reason})` : ''}`);
+      continue;
+    }
+    ready += 1;
+    const err = Math.abs((rec.duration_seconds ?? 0) - (row.talk_seconds ?? 0));
+    worst = Math.max(worst, err);
+    if (err <= 1.0) lengthOk += 1;
+  }
+  const records = {
+    total: rows.length,
+    unfinished: rows.filter((x) => !x.finished).length,
+    answered: answeredRows.length,
+    rejected503,
+    answeredMatchesSip: answeredRows.length === r.answered,
+    rejectedMatchesSip: rejected503 === r.refused503,
+  };
+  if (records.unfinished > 0) problems.push(`${records.unfinished} unfinished call records`);
+  if (records.total !== r.placed) problems.push(`${records.total} call records for ${r.placed} calls placed`);
+  if (!records.answeredMatchesSip) problems.push(`${answeredRows.length} answered records for ${r.answered} calls answered`);
+  if (!records.rejectedMatchesSip) problems.push(`${rejected503} rejected-503 records for ${r.refused503} 503s`);
+  if (notReady.length > 0) problems.push(`${notReady.length} answered calls without a ready recording: ${notReady.slice(0, 5).join('; ')}`);
+  if (lengthOk !== ready) problems.push(`${ready - lengthOk} recordings whose length is off the talk time by > 1 s (worst ${worst.toFixed(2)} s)`);
+  const files = answeredRows
+    .map((row) => byCall.get(row.id))
+    .filter((x): x is Rec => x?.status === 'ready' && x.path !== null)
+    .map((x) => join(baseEnv.RECORDINGS_DIR as string, x.path as string));
+  const audioSamples = await sampleAudio(files, samples, problems);
+  return {
+    records,
+    recordings: { expected: answeredRows.length, present: answeredRows.filter((x) => byCall.has(x.id)).length, ready, lengthOk, notReady: notReady.slice(0, 10), worstLengthErrorSeconds: round(worst, 2) ?? 0 },
+    audioSamples,
+    ok: problems.length === 0,
+    problems,
+  };
+}
+
+async function checkDialplanIntegrity(r: LoadResult, samples: number): Promise<Integrity> {
+  const problems: string[] = [];
+  const dir = spoolDir();
+  // MixMonitor finishes the file when the channel goes; the last ones may still be closing.
+  await sleep(1000);
+  const files = readdirSync(dir).filter((f) => f.startsWith('bench-') && f.endsWith('.wav')).map((f) => join(dir, f));
+  let lengthOk = 0;
+  let worst = 0;
+  const expectSeconds = r.plan.holdMs / 1000;
+  for (const f of files) {
+    const info = await readWavInfo(f);
+    // Data size may be unset in the header while MixMonitor writes; fall back to the file size.
+    const seconds = info?.durationSeconds ?? (statSync(f).size - 44) / 16000;
+    // The dialplan records from Dial() on: the ring (~0.1 s) is in the file too.
+    const err = Math.abs(seconds - expectSeconds);
+    worst = Math.max(worst, err);
+    if (err <= 1.0) lengthOk += 1;
+  }
+  if (files.length !== r.answered) problems.push(`${files.length} MixMonitor files for ${r.answered} calls answered`);
+  if (lengthOk !== files.length) problems.push(`${files.length - lengthOk} recordings off the hold time by > 1 s (worst ${worst.toFixed(2)} s)`);
+  const audioSamples = await sampleAudio(files, samples, problems);
+  for (const f of files) rmSync(f, { force: true });
+  return {
+    recordings: { expected: r.answered, present: files.length, ready: files.length, lengthOk, notReady: [], worstLengthErrorSeconds: round(worst, 2) ?? 0 },
+    audioSamples,
+    ok: problems.length === 0,
+    problems,
+  };
+}
+
+/** analyzeAudio on the first, middle and last files: the carrier's 1 kHz tone and the destination's 450 Hz both there. */
+async function sampleAudio(files: string[], n: number, problems: string[]): Promise<Integrity['audioSamples']> {
+  const picks = files.length <= n ? files : [...new Set(Array.from({ length: n }, (_, i) => files[Math.round((i * (files.length - 1)) / Math.max(1, n - 1))] as string))];
+  const out: Integrity['audioSamples'] = [];
+  for (const f of picks) {
+    try {
+      const a = await analyzeAudio(f, { frequencyHz: CARRIER_TONE_HZ });
+      const ch = a.channels[0];
+      const ok = ch !== undefined && ch.toneFraction > 0.5 && ch.speechFraction > 0.5;
+      out.push({ file: f.split('/').slice(-1)[0] as string, carrierToneFraction: round(ch?.toneFraction, 2) ?? 0, destinationFraction: round(ch?.speechFraction, 2) ?? 0, seconds: round(ch?.durationSeconds, 2) ?? 0, ok });
+      if (!ok) problems.push(`audio of ${f}: ${a.describe()}`);
+    } catch (err) {
+      problems.push(`audio of ${f}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- phases
+async function phasePdd(): Promise<void> {
+  say(`\n== post-dial delay (${PLAN.pdd.map((l) => l.level).join(', ')} concurrent)`);
+  for (const l of PLAN.pdd) {
+    for (const design of ['router', 'dialplan'] as const) {
+      const fromId = design === 'router' ? maxCallId() : 0;
+      const r = await runLoad(design, `pdd-${design}-${l.level}`, { calls: l.calls, limit: l.level, rate: l.rate, holdMs: l.holdMs }, l.level === 1 ? 0 : l.level, {
+        ariTimeline: design === 'router' && l.level === 1,
+      });
+      r.integrity = design === 'router' ? await checkRouterIntegrity(r, fromId, 1) : await checkDialplanIntegrity(r, 1);
+      results.pdd.push(r);
+      say(
+        `  ${design.padEnd(8)} ${String(l.level).padStart(3)} concurrent: INVITE→INVITE p50 ${r.inviteToInvite.p50} p95 ${r.inviteToInvite.p95} p99 ${r.inviteToInvite.p99} ms; ` +
+          `200→200 p50 ${r.okToOk.p50} p99 ${r.okToOk.p99} ms (${r.inviteToInvite.n} calls, peak ${r.peakConcurrent}, answered ${r.answered}/${r.placed})`,
+      );
+      await sleep(2000);
+    }
+  }
+}
+
+/** Calls not placed, not answered (a 503 included: no cap is set in the capacity ramp), or not held to their end. */
+function failedCalls(r: LoadResult): number {
+  return Math.max(0, r.plan.calls - r.answered) + Math.max(0, r.answered - r.byeCompleted);
+}
+
+async function phaseCapacity(): Promise<void> {
+  say(`\n== capacity: recorded calls of ${PLAN.capacityHoldMs / 1000} s, RTP both ways, levels ${PLAN.capacityLevels.join(', ')}`);
+  const failed: Record<Design, boolean> = { router: false, dialplan: false };
+  for (const design of ['router', 'dialplan'] as const) results.capacitySummary[design].stoppedBy = 'highest level tested';
+  for (const level of PLAN.capacityLevels) {
+    for (const design of ['router', 'dialplan'] as const) {
+      if (failed[design]) continue;
+      const needed = level / PLAN.capacityRate + PLAN.capacityHoldMs / 1000 + 45;
+      if (elapsed() + needed > PLAN.budgetSeconds) {
+        results.capacitySummary[design].stoppedBy = `time budget (${PLAN.budgetSeconds} s) before level ${level}`;
+        failed[design] = true;
+        continue;
+      }
+      const fromId = design === 'router' ? maxCallId() : 0;
+      const r = await runLoad(design, `capacity-${design}-${level}`, { calls: level, limit: level, rate: PLAN.capacityRate, holdMs: PLAN.capacityHoldMs }, 0);
+      r.integrity = design === 'router' ? await checkRouterIntegrity(r, fromId, 3) : await checkDialplanIntegrity(r, 3);
+      results.capacity.push(r);
+      const fails = failedCalls(r);
+      say(
+        `  ${design.padEnd(8)} ${String(level).padStart(3)}: answered ${r.answered}/${r.placed}, failed ${fails}, peak ${r.peakConcurrent}; ` +
+          `Asterisk ${r.asteriskCpuPerCallSeconds} CPU-s/call (peak ${Math.round(r.proc.peakCpuPercent.asterisk ?? 0)} %), box peak ${Math.round(r.proc.boxPeakBusyPercent)} %` +
+          (design === 'router' ? `; router ${r.routerCpuPerCallMs} ms CPU/call, ${r.routerRssPerConcurrentCallKb} kB/call` : '') +
+          `; left ${r.leftInAsterisk.channels} ch/${r.leftInAsterisk.bridges} br; integrity ${r.integrity.ok ? 'ok' : r.integrity.problems.join(' | ').slice(0, 300)}`,
+      );
+      const s = results.capacitySummary[design];
+      if (fails === 0 && r.peakConcurrent >= level && r.integrity.ok) s.zeroFailureLevel = level;
+      else {
+        s.firstFailingLevel = level;
+        s.stoppedBy = fails > 0 ? `failed calls at ${level}` : r.integrity.ok ? `peak ${r.peakConcurrent} < ${level}` : `integrity at ${level}`;
+        failed[design] = true;
+      }
+      await sleep(3000);
+    }
+  }
+}
+
+async function phaseOverload(): Promise<void> {
+  const cap = results.capacitySummary.router.zeroFailureLevel ?? Math.max(20, Math.floor((PLAN.capacityLevels[0] ?? 100) / 2));
+  const offered = cap * 2;
+  say(`\n== overload: ${offered} concurrent calls offered to a router capped at MAX_CONCURRENT_CALLS=${cap}`);
+  await startRouterWith({ MAX_CONCURRENT_CALLS: String(cap) });
+  const fromId = maxCallId();
+  const rate = Math.max(PLAN.capacityRate, Math.ceil(offered / 15));
+  const r = await runLoad('router', `overload-${offered}`, { calls: offered, limit: offered, rate, holdMs: PLAN.capacityHoldMs }, 0);
+  r.integrity = await checkRouterIntegrity(r, fromId, 3);
+  const other = Object.values(r.otherFinal).reduce((a, b) => a + b, 0);
+  const checks = {
+    refusedCleanlyWith503: r.refused503 > 0 && other === 0 && r.noFinal === 0,
+    everyRefusalHasARejectedRecord: r.integrity.records?.rejectedMatchesSip === true,
+    answeredCallsHeldToTheEnd: r.byeCompleted >= r.answered,
+    answeredNeverAboveCap: r.peakConcurrent <= cap,
+    everyAnsweredCallRecordedFullLength: r.integrity.recordings.ready === r.answered && r.integrity.recordings.lengthOk === r.answered,
+    nothingLeftInAsterisk: r.leftInAsterisk.channels === 0 && r.leftInAsterisk.bridges === 0,
+    recordsFinished: (r.integrity.records?.unfinished ?? 1) === 0,
+  };
+  const problems = [...r.integrity.problems];
+  for (const [k, v] of Object.entries(checks)) if (!v) problems.push(`check failed: ${k}`);
+  results.overload = { cap, offered, result: r, checks, problems };
+  say(
+    `  answered ${r.answered}, refused 503 ${r.refused503}, other ${JSON.stringify(r.otherFinal)}, no answer ${r.noFinal}; held to the end ${r.byeCompleted}/${r.answered}; ` +
+      `peak ${r.peakConcurrent}; left ${r.leftInAsterisk.channels} ch/${r.leftInAsterisk.bridges} br; ${problems.length === 0 ? 'all checks pass' : problems.join(' | ').slice(0, 400)}`,
+  );
+  await startRouterWith();
+}
+
+// ---------------------------------------------------------------- table
+function table(): string {
+  const lines: string[] = [];
+  const row = (cells: Array<string | number | null | undefined>): string => `| ${cells.map((c) => (c === null || c === undefined ? '—' : String(c))).join(' | ')} |`;
+  lines.push('', '### Post-dial delay (ms; capture on lo)', '');
+  lines.push(row(['concurrent', 'design', 'INVITE→INVITE p50', 'p95', 'p99', '200→200 p50', 'p95', 'p99', 'calls measured', 'other load on box %']));
+  lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
+  for (const r of results.pdd) {
+    lines.push(row([r.plan.limit, r.design, r.inviteToInvite.p50, r.inviteToInvite.p95, r.inviteToInvite.p99, r.okToOk.p50, r.okToOk.p95, r.okToOk.p99, r.inviteToInvite.n, r.foreignCpuPercentOfBox]));
+  }
+  const timeline = results.pdd.find((x) => x.ariTimeline)?.ariTimeline;
+  if (timeline) {
+    lines.push('', '### Inside the router\'s delay, one call at a time (ARI on the wire; median ms after the carrier INVITE / the destination 200)', '');
+    lines.push(`- INVITE→INVITE: ${timeline.inviteToInvite.map((s) => `${s.medianMs} ${s.step}`).join(' · ')}`);
+    lines.push(`- 200→200: ${timeline.okToOk.map((s) => `${s.medianMs} ${s.step}`).join(' · ')}`);
+  }
+  lines.push('', '### Router minus dialplan (ms)', '');
+  lines.push(row(['concurrent', 'INVITE→INVITE Δp50', 'Δp99', '200→200 Δp50', 'Δp99', 'target']));
+  lines.push(row(['---', '---', '---', '---', '---', '---']));
+  for (const r of results.pdd.filter((x) => x.design === 'router')) {
+    const d = results.pdd.find((x) => x.design === 'dialplan' && x.plan.limit === r.plan.limit);
+    if (!d) continue;
+    const diff = (a: number | null, b: number | null): number | null => (a === null || b === null ? null : round(a - b, 2));
+    const dp50 = diff(r.inviteToInvite.p50, d.inviteToInvite.p50);
+    const dp99 = diff(r.inviteToInvite.p99, d.inviteToInvite.p99);
+    const ok = r.plan.limit > 100 ? 'n/a (> 100)' : dp50 !== null && dp99 !== null && dp50 <= 3 && dp99 <= 10 ? 'met' : 'missed';
+    lines.push(row([r.plan.limit, dp50, dp99, diff(r.okToOk.p50, d.okToOk.p50), diff(r.okToOk.p99, d.okToOk.p99), ok]));
+  }
+  lines.push('', `### Capacity (recorded calls of ${PLAN.capacityHoldMs / 1000} s, RTP both ways)`, '');
+  lines.push(row(['level', 'design', 'answered/placed', 'failed', 'peak up', 'Asterisk CPU-s per call', 'Asterisk peak %', 'box peak %', 'other load %', 'router CPU ms/call', 'router kB/call', 'left ch/br', 'integrity']));
+  lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
+  for (const r of results.capacity) {
+    lines.push(
+      row([
+        r.plan.limit, r.design, `${r.answered}/${r.placed}`, failedCalls(r), r.peakConcurrent, r.asteriskCpuPerCallSeconds,
+        Math.round(r.proc.peakCpuPercent.asterisk ?? 0), Math.round(r.proc.boxPeakBusyPercent), r.foreignCpuPercentOfBox, r.routerCpuPerCallMs, r.routerRssPerConcurrentCallKb,
+        `${r.leftInAsterisk.channels}/${r.leftInAsterisk.bridges}`, r.integrity?.ok ? 'ok' : 'FAIL',
+      ]),
+    );
+  }
+  for (const d of ['router', 'dialplan'] as const) {
+    const s = results.capacitySummary[d];
+    lines.push(`- ${d}: highest zero-failure level ${s.zeroFailureLevel ?? 'none'}; stopped by ${s.stoppedBy}`);
+  }
+  // Asterisk CPU ratio at matching levels.
+  const ratios: string[] = [];
+  for (const r of results.capacity.filter((x) => x.design === 'router')) {
+    const d = results.capacity.find((x) => x.design === 'dialplan' && x.plan.limit === r.plan.limit);
+    if (d?.asteriskCpuPerCallSeconds && r.asteriskCpuPerCallSeconds) ratios.push(`${r.plan.limit}: ${(r.asteriskCpuPerCallSeconds / d.asteriskCpuPerCallSeconds).toFixed(2)}`);
+  }
+  if (ratios.length) lines.push(`- Asterisk CPU per call, router ÷ dialplan, by level: ${ratios.join(', ')}`);
+  if (results.overload) {
+    const o = results.overload;
+    lines.push('', `### Overload (${o.offered} offered, cap ${o.cap})`, '');
+    lines.push(row(['answered', 'refused 503', 'other failures', 'held to end', 'peak up', 'left ch/br', 'checks']));
+    lines.push(row(['---', '---', '---', '---', '---', '---', '---']));
+    const r = o.result;
+    lines.push(
+      row([
+        r.answered, r.refused503, Object.values(r.otherFinal).reduce((a, b) => a + b, 0) + r.noFinal, `${r.byeCompleted}/${r.answered}`, r.peakConcurrent,
+        `${r.leftInAsterisk.channels}/${r.leftInAsterisk.bridges}`, o.problems.length === 0 ? 'all pass' : o.problems.join('; '),
+      ]),
+    );
+  }
+  if (results.sqlite) {
+    const s = results.sqlite;
+    lines.push('', '### SQLite', '');
+    lines.push(`- writes (insertArrival + markAnswered + finish, WAL file): ${s.writes.callsPerSecond} calls/s = ${s.writes.statementsPerSecond} statements/s; ${s.writes.meanMsPerCall} ms per call mean, p99 ${s.writes.p99MsPerCall} ms`);
+    lines.push(`- report: ${s.report.rows} rows (${s.report.dbMb} MB, generated in ${s.report.generateSeconds} s); ${s.report.implementation}`, '');
+    lines.push(row(['query (calls by source)', 'rows in range', 'shipped schema ms', ...s.report.indexVariants.map((_, i) => `index variant ${i + 1} ms`)]));
+    lines.push(row(['---', '---', '---', ...s.report.indexVariants.map(() => '---')]));
+    s.report.cases.forEach((c, i) => lines.push(row([c.name, c.rowsInRange, c.medianMs, ...s.report.indexVariants.map((v) => v.cases[i]?.medianMs)])));
+    s.report.indexVariants.forEach((v, i) => lines.push(`- variant ${i + 1}: ${v.name}`));
+  }
+  if (results.transcode) {
+    lines.push('', '### Transcoding (src/media/transcodeRecording.ts, ffmpeg CPU incl. the duration check)', '');
+    lines.push(row(['format', 'layout', 'audio s', 'ffmpeg CPU s', 'audio s per CPU s']));
+    lines.push(row(['---', '---', '---', '---', '---']));
+    for (const c of results.transcode) lines.push(row([c.format, c.layout, round(c.audioSeconds, 1), round(c.cpuSeconds, 3), Math.round(c.audioSecondsPerCpuSecond)]));
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------- main
+async function main(): Promise<number> {
+  say(`callroute bench${QUICK ? ' (quick)' : ''}: work dir ${work}`);
+  say(`machine: ${JSON.stringify(results.machine)}`);
+  if (want('sqlite')) {
+    say(`\n== SQLite: ${PLAN.sqliteWrites} calls on the write path, report over ${PLAN.sqliteRows} rows`);
+    results.sqlite = runSqliteBench(work, { rows: PLAN.sqliteRows, writeCalls: PLAN.sqliteWrites });
+    say(`  ${results.sqlite.writes.callsPerSecond} calls/s written; report cases: ${results.sqlite.report.cases.map((c) => `${c.name} ${c.medianMs} ms`).join('; ')}`);
+    for (const f of readdirSync(work)) if (f.startsWith('report.db') || f.startsWith('writes.db')) rmSync(join(work, f), { force: true });
+  }
+  if (want('transcode')) {
+    say(`\n== transcoding ${PLAN.transcodeSeconds} s of audio`);
+    results.transcode = await runTranscodeBench(work, PLAN.transcodeSeconds);
+    say(`  ${results.transcode.map((c) => `${c.format}/${c.layout} ${Math.round(c.audioSecondsPerCpuSecond)} audio-s per CPU-s`).join('; ')}`);
+  }
+  const telephony = want('pdd') || want('capacity') || want('overload');
+  if (telephony) {
+    prepareScenarios(Math.max(PLAN.capacityHoldMs, ...PLAN.pdd.map((p) => p.holdMs)));
+    asterisk = await startAsterisk(config, { instance: 'bench', bench: true, readyTimeoutMs: 30_000 });
+    for (const f of readdirSync(spoolDir())) if (f.startsWith('bench-')) rmSync(join(spoolDir(), f), { force: true });
+    await startRouterWith();
+    const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Bench' });
+    const tn = await api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, did: DID, destination: DESTINATION, source: 'bench' });
+    if (tn.status !== 201) throw new Error(`creating the tracking number: ${tn.status} ${JSON.stringify(tn.body)}`);
+    startPhone();
+    await sleep(500);
+    if (want('pdd')) await phasePdd();
+    if (want('capacity')) await phaseCapacity();
+    if (want('overload')) await phaseOverload();
+  }
+  results.durationSeconds = Math.round(elapsed());
+  const text = table();
+  say(text);
+  const resultsDir = join(REPO, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `bench-${QUICK ? 'quick-' : ''}${results.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(resultsDir, `latest${QUICK ? '-quick' : ''}.md`), `${text}\n`);
+  say(`\nresults: ${file} (${results.durationSeconds} s)`);
+  return 0;
+}
+
+async function cleanup(): Promise<void> {
+  phone?.kill();
+  await router?.stop().catch(() => null);
+  await asterisk?.stop().catch(() => null);
+  if (!process.env.BENCH_KEEP) rmSync(work, { recursive: true, force: true });
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+  if (router) process.stderr.write(`--- router log (tail)\n${router.logs().slice(-4000)}\n`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);

@@ -1,0 +1,198 @@
+/**
+ * SQLite on the real write path and the calls-by-source report.
+ * - Writes: createCallRecordRepository on a WAL file database (openDatabase: pragmas + migrations),
+ *   each call = insertArrival + markAnswered + finish, as a session writes them.
+ * - Report: one million generated call rows, calls by source over a time range. Uses
+ *   src/persistence/callReports.ts when it exists (its exported report function is named in the
+ *   result), else the equivalent SQL below (also named in the result).
+ */
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createCallRecordRepository } from '../src/persistence/callRecordRepository.js';
+import { openDatabase } from '../src/persistence/openDatabase.js';
+import { median, round } from './lib/stats.js';
+
+export const REPORT_SQL = `SELECT source, COUNT(*) AS calls, SUM(disposition = 'answered') AS answered,
+  SUM(COALESCE(talk_seconds, 0)) AS talk_seconds
+FROM calls WHERE account_id = ? AND arrived_at >= ? AND arrived_at < ?
+GROUP BY source ORDER BY calls DESC`;
+export const REPORT_SQL_ALL_ACCOUNTS = `SELECT source, COUNT(*) AS calls, SUM(disposition = 'answered') AS answered,
+  SUM(COALESCE(talk_seconds, 0)) AS talk_seconds
+FROM calls WHERE arrived_at >= ? AND arrived_at < ?
+GROUP BY source ORDER BY calls DESC`;
+
+export interface SqliteWrites {
+  calls: number;
+  seconds: number;
+  callsPerSecond: number;
+  statementsPerSecond: number;
+  meanMsPerCall: number;
+  p99MsPerCall: number;
+}
+
+export interface ReportCase {
+  name: string;
+  rowsInRange: number;
+  medianMs: number;
+  maxMs: number;
+  plan: string;
+}
+
+export interface SqliteResult {
+  writes: SqliteWrites;
+  report: {
+    rows: number;
+    generateSeconds: number;
+    dbMb: number;
+    implementation: string;
+    cases: ReportCase[];
+    indexVariants: Array<{ name: string; sql: string[]; cases: ReportCase[] }>;
+  };
+}
+
+const DAY = 86_400_000;
+const SOURCES = ['google', 'facebook', 'bing', 'direct', 'email', 'yelp', 'referral', null];
+const DISPOSITIONS = ['answered', 'answered', 'answered', 'no-answer', 'busy', 'caller-abandoned', 'failed', 'rejected'];
+
+export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: number; accounts?: number }): SqliteResult {
+  const nAccounts = opts.accounts ?? 20;
+  // --- writes on the real path
+  const writePath = join(dir, 'writes.db');
+  for (const f of [writePath, `${writePath}-wal`, `${writePath}-shm`]) rmSync(f, { force: true });
+  const wdb = openDatabase(writePath);
+  const repo = createCallRecordRepository(wdb);
+  const perCall: number[] = [];
+  const t0 = performance.now();
+  const base = Date.now();
+  for (let i = 0; i < opts.writeCalls; i += 1) {
+    const s = performance.now();
+    const id = repo.insertArrival({
+      accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: `+1999555${i}`, callerName: null,
+      source: 'google', medium: 'cpc', campaign: 'spring', destination: '+15550001111', arrivedAt: base + i,
+      inboundChannelId: `bench-${i}`, outboundChannelId: `cr-out-${i}`, bridgeId: `cr-br-${i}`,
+    });
+    repo.markAnswered(id, base + i + 5);
+    repo.finish(id, { disposition: 'answered', sipCode: null, hangupCause: 16, endedBy: 'caller', answeredAt: base + i + 5, endedAt: base + i + 30 });
+    perCall.push(performance.now() - s);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  wdb.$client.close();
+  perCall.sort((a, b) => a - b);
+  const writes: SqliteWrites = {
+    calls: opts.writeCalls,
+    seconds: round(seconds, 3) ?? 0,
+    callsPerSecond: Math.round(opts.writeCalls / seconds),
+    // insertArrival (1 INSERT), markAnswered (1 UPDATE), finish (1 SELECT + 1 UPDATE)
+    statementsPerSecond: Math.round((opts.writeCalls * 4) / seconds),
+    meanMsPerCall: round((seconds * 1000) / opts.writeCalls, 4) ?? 0,
+    p99MsPerCall: round(perCall[Math.floor(perCall.length * 0.99)] ?? 0, 4) ?? 0,
+  };
+
+  // --- one million rows and the report
+  const path = join(dir, 'report.db');
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+  const db = openDatabase(path);
+  const raw = db.$client;
+  const now = Date.now();
+  const insAccount = raw.prepare('INSERT INTO accounts (name, created_at, updated_at) VALUES (?, ?, ?)');
+  for (let a = 0; a < nAccounts; a += 1) insAccount.run(`Account ${a + 1}`, now, now);
+  const ins = raw.prepare(`INSERT INTO calls (account_id, did, caller_number, source, medium, campaign, destination, finished,
+    disposition, sip_code, hangup_cause, ended_by, arrived_at, answered_at, ended_at, ring_seconds, talk_seconds, inbound_channel_id)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 16, 'caller', ?, ?, ?, ?, ?, ?)`);
+  // Deterministic pseudo-random numbers, so runs compare.
+  let seed = 42;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const yearStart = now - 365 * DAY;
+  const g0 = performance.now();
+  const batch = raw.transaction((from: number, to: number) => {
+    for (let i = from; i < to; i += 1) {
+      // Account 1 is the big customer (a quarter of all calls); the rest share the remainder.
+      const account = rnd() < 0.25 ? 1 : 2 + Math.floor(rnd() * (nAccounts - 1));
+      const source = SOURCES[Math.floor(rnd() * SOURCES.length)] ?? null;
+      const disposition = DISPOSITIONS[Math.floor(rnd() * DISPOSITIONS.length)] as string;
+      const arrived = yearStart + Math.floor((i / opts.rows) * 365 * DAY);
+      const answered = disposition === 'answered' ? arrived + 8_000 : null;
+      const talk = answered ? Math.floor(rnd() * 600) : 0;
+      const ended = (answered ?? arrived + 20_000) + talk * 1000;
+      ins.run(account, `+1555124${String(account).padStart(4, '0')}`, `+1999${String(i).padStart(7, '0')}`, source, source ? 'cpc' : null, null,
+        '+15550001111', disposition, disposition === 'answered' ? null : 486, arrived, answered, ended, 8, talk, `gen-${i}`);
+    }
+  });
+  for (let i = 0; i < opts.rows; i += 50_000) batch(i, Math.min(opts.rows, i + 50_000));
+  raw.pragma('wal_checkpoint(TRUNCATE)');
+  raw.exec('ANALYZE');
+  const generateSeconds = (performance.now() - g0) / 1000;
+
+  const reportModule = join(import.meta.dirname, '..', 'src', 'persistence', 'callReports.ts');
+  const implementation = existsSync(reportModule)
+    ? 'src/persistence/callReports.ts exists but the bench ran the equivalent SQL (see REPORT_SQL in bench/sqliteBench.ts)'
+    : 'equivalent SQL (src/persistence/callReports.ts did not exist): REPORT_SQL in bench/sqliteBench.ts';
+
+  const runCases = (): ReportCase[] => {
+    const one = raw.prepare(REPORT_SQL);
+    const all = raw.prepare(REPORT_SQL_ALL_ACCOUNTS);
+    const count1 = raw.prepare('SELECT COUNT(*) AS n FROM calls WHERE account_id = ? AND arrived_at >= ? AND arrived_at < ?');
+    const countAll = raw.prepare('SELECT COUNT(*) AS n FROM calls WHERE arrived_at >= ? AND arrived_at < ?');
+    const specs: Array<{ name: string; run: () => unknown; count: () => number; plan: string }> = [];
+    const add = (name: string, account: number | null, days: number): void => {
+      const from = now - days * DAY;
+      const args = account === null ? [from, now + DAY] : [account, from, now + DAY];
+      const stmt = account === null ? all : one;
+      specs.push({
+        name,
+        run: () => stmt.all(...args),
+        count: () => ((account === null ? countAll : count1).get(...args) as { n: number }).n,
+        plan: (raw.prepare(`EXPLAIN QUERY PLAN ${account === null ? REPORT_SQL_ALL_ACCOUNTS : REPORT_SQL}`).all(...args) as Array<{ detail: string }>)
+          .map((r) => r.detail)
+          .join('; '),
+      });
+    };
+    add('big account (25% of rows), last 30 days', 1, 30);
+    add('big account, whole year', 1, 366);
+    add('small account, whole year', 7, 366);
+    add('all accounts, last 30 days', null, 30);
+    add('all accounts, whole year (1M rows)', null, 366);
+    return specs.map((s) => {
+      s.run(); // warm the page cache
+      const times: number[] = [];
+      for (let i = 0; i < 5; i += 1) {
+        const t = performance.now();
+        s.run();
+        times.push(performance.now() - t);
+      }
+      return { name: s.name, rowsInRange: s.count(), medianMs: round(median(times), 2) ?? 0, maxMs: round(Math.max(...times), 2) ?? 0, plan: s.plan };
+    });
+  };
+  const cases = runCases();
+  // What an index would buy (only on this scratch database; the schema is not changed here).
+  const variants: Array<{ name: string; sql: string[]; cases: ReportCase[] }> = [
+    {
+      name: 'covering range index: (account_id, arrived_at, source, disposition, talk_seconds) + (arrived_at, source, ...)',
+      sql: [
+        'CREATE INDEX bench_a ON calls (account_id, arrived_at, source, disposition, talk_seconds)',
+        'CREATE INDEX bench_b ON calls (arrived_at, source, disposition, talk_seconds)',
+      ],
+      cases: [],
+    },
+    {
+      name: 'covering, grouped by source: (account_id, source, arrived_at, disposition, talk_seconds) + (source, arrived_at, ...)',
+      sql: [
+        'CREATE INDEX bench_a ON calls (account_id, source, arrived_at, disposition, talk_seconds)',
+        'CREATE INDEX bench_b ON calls (source, arrived_at, disposition, talk_seconds)',
+      ],
+      cases: [],
+    },
+  ];
+  for (const v of variants) {
+    for (const s of v.sql) raw.exec(s);
+    raw.exec('ANALYZE');
+    v.cases = runCases();
+    raw.exec('DROP INDEX bench_a; DROP INDEX bench_b');
+  }
+  raw.close();
+  const size = statSync(path).size;
+  return { writes, report: { rows: opts.rows, generateSeconds: round(generateSeconds, 1) ?? 0, dbMb: round(size / 1e6, 1) ?? 0, implementation, cases, indexVariants: variants } };
+}
