@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createAccount } from '../../src/persistence/accountRepository.js';
+import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import {
+  createRoutePlan,
+  deleteRoutePlan,
+  loadRoundRobinState,
+  loadRoutePlan,
+  takeNextAction,
+  updateRoutePlan,
+} from '../../src/persistence/routePlanRepository.js';
+import { recordAttempt, startCall, type RoutePlanDefinition } from '../../src/routing/routePlan/index.js';
+
+let dir: string;
+let dbPath: string;
+let db: Db;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'callroute-rr-'));
+  dbPath = join(dir, 'test.db');
+  db = openDatabase(dbPath);
+});
+
+afterEach(() => {
+  db.$client.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const definition = (weights: number[]): RoutePlanDefinition => ({
+  steps: [
+    {
+      name: 'agents',
+      strategy: 'round-robin',
+      destinations: weights.map((weight, i) => ({ target: `+1555000010${i}`, weight })),
+      ringTimeoutSeconds: 20,
+    },
+  ],
+  schedule: null,
+  whisper: null,
+  screening: false,
+  final: { kind: 'reject', sipCode: 480 },
+});
+
+function newPlan(weights: number[]): number {
+  const account = createAccount(db, { name: 'Acme' });
+  return createRoutePlan(db, { accountId: account.id, name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: definition(weights) }).id;
+}
+
+/** The destination the first ring of a new call goes to (digit after the prefix). */
+function firstRing(planId: number): string {
+  const plan = loadRoutePlan(db, planId);
+  if (!plan) throw new Error('no plan');
+  const action = takeNextAction(db, plan, startCall(plan, { now: new Date() }));
+  return action.kind === 'ring' ? (action.destinations[0]?.target.slice(-1) ?? '?') : action.kind;
+}
+
+describe('round-robin counters persisted', () => {
+  it('spread calls by weight across calls, and carry on after the router restarts', () => {
+    const id = newPlan([2, 1, 1]);
+    const before = [firstRing(id), firstRing(id), firstRing(id)];
+    db.$client.close();
+    db = openDatabase(dbPath); // a restart: only the database remains
+    const after = [firstRing(id), firstRing(id), firstRing(id), firstRing(id), firstRing(id)];
+    expect([...before, ...after].join('')).toBe('01200120');
+    expect(loadRoundRobinState(db, id).agents).toBeDefined();
+  });
+
+  it('calls arriving together (no ring ended yet) each get the next turn', () => {
+    const id = newPlan([1, 1, 1]);
+    const plan = loadRoutePlan(db, id)!;
+    const states = [0, 1, 2].map(() => startCall(plan, { now: new Date() }));
+    const picks = states.map((s) => {
+      const a = takeNextAction(db, plan, s);
+      return a.kind === 'ring' ? a.destinations[0]?.target : a.kind;
+    });
+    expect(new Set(picks).size).toBe(3);
+  });
+
+  it('failover within a call does not move the counters', () => {
+    const id = newPlan([1, 1]);
+    const plan = loadRoutePlan(db, id)!;
+    let state = startCall(plan, { now: new Date() });
+    const first = takeNextAction(db, plan, state);
+    expect(first.kind === 'ring' && first.destinations[0]?.target).toBe('+15550000100');
+    const counters = loadRoundRobinState(db, id);
+    state = recordAttempt(state, { step: 'agents', target: '+15550000100', outcome: 'no-answer' });
+    const second = takeNextAction(db, plan, state);
+    expect(second.kind === 'ring' && second.destinations[0]?.target).toBe('+15550000101');
+    expect(loadRoundRobinState(db, id)).toEqual(counters);
+    state = recordAttempt(state, { step: 'agents', target: '+15550000101', outcome: 'busy' });
+    expect(takeNextAction(db, plan, state)).toEqual({ kind: 'reject', sipCode: 480 });
+    // The next call starts with the other destination.
+    expect(firstRing(id)).toBe('1');
+  });
+
+  it('an edit drops the counters of removed steps; deleting the plan drops them all', () => {
+    const id = newPlan([1, 1]);
+    firstRing(id);
+    const renamed = definition([1, 1]);
+    renamed.steps[0] = { ...renamed.steps[0]!, name: 'renamed' };
+    updateRoutePlan(db, id, { name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: renamed });
+    expect(loadRoundRobinState(db, id)).toEqual({});
+    firstRing(id);
+    expect(Object.keys(loadRoundRobinState(db, id))).toEqual(['renamed']);
+    expect(deleteRoutePlan(db, id)).toBe('deleted');
+    expect(loadRoundRobinState(db, id)).toEqual({});
+  });
+});
