@@ -7,6 +7,8 @@ import { findByDid } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
+import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
+import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from './telephony/session/reconcileCalls.js';

@@ -34,6 +34,8 @@ export interface Config {
     readonly defaultCountryCode: string;
     /** SIP response for an unknown or disabled tracking number. */
     readonly rejectSipCode: number;
+    /** Added to the clock route plans read their schedules with (ROUTING_CLOCK_START; tests and drills). */
+    readonly clockOffsetMs: number;
   };
   readonly fallback: {
     /** What the dialplan does when the router is not connected to Asterisk. */
@@ -184,6 +186,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (recordingFormat !== 'mp3' && recordingFormat !== 'opus') problems.push(`RECORDING_FORMAT must be "mp3" or "opus" (got "${recordingFormat}")`);
   const keepWav = str('RECORDING_KEEP_WAV', 'false');
   if (keepWav !== 'true' && keepWav !== 'false') problems.push(`RECORDING_KEEP_WAV must be true or false (got "${keepWav}")`);
+  const routingClockStart = str('ROUTING_CLOCK_START', '');
+  let routingClockOffset = 0;
+  if (routingClockStart) {
+    const t = Date.parse(routingClockStart);
+    if (Number.isNaN(t)) problems.push(`ROUTING_CLOCK_START must be an ISO 8601 time (got "${routingClockStart}")`);
+    else routingClockOffset = t - Date.now();
+  }
   const httpHost = str('CALLROUTE_HTTP_HOST', '127.0.0.1');
   const httpPort = int('CALLROUTE_HTTP_PORT', 8080, 0, 65535);
 
@@ -210,6 +219,7 @@ export function loadConfig(env: Env = process.env): Config {
     routing: {
       defaultCountryCode: countryCode,
       rejectSipCode: sipCode('REJECT_SIP_CODE', 404),
+      clockOffsetMs: routingClockOffset,
     },
     fallback: {
       mode: fallbackMode === 'dial' ? 'dial' : 'reject',

@@ -16,6 +16,10 @@ export interface RoutableNumber {
   recordingChannels: 'mixed' | 'dual';
   announcement: 'none' | 'default' | 'custom';
   announcementId: number | null;
+  /** Route plan replacing the single destination (schedules, strategies, voicemail). */
+  routePlanId?: number | null;
+  /** Concurrent calls this number may have; null: no cap of its own. */
+  maxConcurrentCalls?: number | null;
 }
 
 /** Where Asterisk finds our sounds (shipped default and uploaded announcements), as Asterisk sees the path. */

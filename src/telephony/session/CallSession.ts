@@ -35,7 +35,7 @@ export interface CallSessionDeps {
    * The route for a number with a route plan (schedules, strategies, whisper, screening,
    * voicemail); numbers without one ring their single destination.
    */
-  programFor?: (number: RoutableNumber, callerNumber: string | null) => RouteProgram | null;
+  programFor?: (number: RoutableNumber, call: { callerNumber: string | null; did: string }) => RouteProgram | null;
   /** Per-number concurrent-call cap: false refuses the call as busy. */
   admit?: (number: RoutableNumber) => boolean;
   /** Prompt media and how long screening waits for a digit. */
@@ -60,6 +60,8 @@ export class CallSession {
   readonly inboundId: string;
   bridgeId: string | null = null;
   recordId: number | null = null;
+  /** The tracking number called, for per-number caps. */
+  trackingNumberId: number | null = null;
   log: Logger;
 
   private readonly deps: CallSessionDeps;
@@ -157,12 +159,13 @@ export class CallSession {
     let program: RouteProgram | null = null;
     if (decision.kind === 'dial' && number) {
       program =
-        deps.programFor?.(number, caller) ??
+        deps.programFor?.(number, { callerNumber: caller, did: number.did }) ??
         singleDestinationProgram({ target: decision.destination, endpoint: decision.endpoint, ringTimeoutSeconds: decision.ringTimeoutSeconds }, decision.callerIdNumber || null);
       this.bridgeId = `${OWN_ID_PREFIX}${deps.newId()}`;
       this.recordingLayout = decision.recording?.channels ?? null;
     }
     this.accountId = number?.accountId ?? null;
+    this.trackingNumberId = number?.id ?? null;
     this.recordId = deps.records.insertArrival({
       accountId: number?.accountId ?? null,
       trackingNumberId: number?.id ?? null,
@@ -290,7 +293,7 @@ export class CallSession {
         this.facts.destinationCause = outcome.cause;
         this.facts.ringTimedOut = outcome.timedOut;
       }
-      this.history.push({ step: action.step, target: leg.target, result: winner && legs.length > 1 ? 'no-answer' : attemptResult(outcome) });
+      this.history.push({ step: action.step, target: leg.target, result: winner && legs.length > 1 ? 'cancelled' : attemptResult(outcome) });
       this.legs.delete(leg.id);
     }
     if (winner) this.history.push({ step: action.step, target: winner.target, result: 'answered' });

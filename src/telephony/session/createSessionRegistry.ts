@@ -22,6 +22,8 @@ export interface SessionRegistryDeps {
   onRecordingStopped: (recordingId: number) => void;
   /** New calls beyond these limits are refused with 503 (see admissionControl). Default: no limits. */
   admission?: AdmissionLimits;
+  /** Route programs for numbers with a route plan. */
+  programFor?: CallSessionDeps['programFor'];
 }
 
 /** Channel events routed to the session that owns the channel. */
@@ -72,6 +74,15 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     logger,
     clock: deps.clock ?? (() => Date.now()),
     newId: deps.newId ?? randomUUID,
+    programFor: deps.programFor,
+    // Per-number cap: the calls in progress on this number, not counting the one asking.
+    admit: (number) => {
+      const cap = number.maxConcurrentCalls ?? null;
+      if (cap === null) return true;
+      let active = 0;
+      for (const s of sessions) if (s.trackingNumberId === number.id && !s.isOver) active += 1;
+      return active - 1 < cap;
+    },
     track: (channelId, session) => {
       byChannel.set(channelId, session);
       sessions.add(session);

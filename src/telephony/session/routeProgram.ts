@@ -15,7 +15,7 @@ export type ProgramAction =
   /** Give up: `sipCode` from the plan, or null for the response matching the last attempt. */
   | { kind: 'fail'; sipCode: number | null };
 
-export type AttemptResult = 'answered' | 'busy' | 'no-answer' | 'failed' | 'screened-out';
+export type AttemptResult = 'answered' | 'busy' | 'no-answer' | 'failed' | 'screened-out' | 'cancelled';
 
 export interface AttemptRecord {
   step: string;
