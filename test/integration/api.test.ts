@@ -166,6 +166,7 @@ describe('tracking numbers', () => {
       recordingChannels: 'mixed',
       announcement: 'none',
       announcementId: null,
+      poolId: null,
       routePlanId: null,
       maxConcurrentCalls: null,
       createdAt: expect.any(String),
