@@ -1,6 +1,8 @@
 import { asc } from 'drizzle-orm';
-import type { AllowlistEntry } from '../routing/dialAllowlist.js';
+import { checkDialTarget, type AllowlistEntry } from '../routing/dialAllowlist.js';
 import type { Db } from './openDatabase.js';
+import { listRoutePlans, toRoutePlan } from './routePlanRepository.js';
+import { listTrackingNumbers } from './trackingNumberRepository.js';
 import { dialAllowlist, type DialAllowlistKind, type DialAllowlistRow } from './schema.js';
 
 export interface DialAllowlistInput {
@@ -35,4 +37,30 @@ export function replaceDialAllowlist(db: Db, entries: readonly DialAllowlistInpu
     }
     return tx.select().from(dialAllowlist).orderBy(asc(dialAllowlist.kind), asc(dialAllowlist.value)).all();
   });
+}
+
+/**
+ * Every saved destination (route plan steps and tracking numbers' own destinations) that the given
+ * allowlist would refuse, each named with where it is. Used to refuse an allowlist change that
+ * would strand saved destinations, and at start-up to report rows saved before the guard existed.
+ *
+ * @example findDisallowedDestinations(db, loadAllowlist(db), '1')
+ * // ['tracking number 4 (+15551230000) destination: +19005550100 is a premium-rate number (...)']
+ */
+export function findDisallowedDestinations(db: Db, allowlist: readonly AllowlistEntry[], defaultCountryCode: string): string[] {
+  const out: string[] = [];
+  for (const row of listRoutePlans(db)) {
+    const plan = toRoutePlan(row);
+    for (const step of plan.steps) {
+      for (const d of step.destinations) {
+        const check = checkDialTarget(d.target, allowlist, { defaultCountryCode });
+        if (!check.ok) out.push(`route plan ${plan.id} (${plan.name}) step ${step.name}: ${check.message}`);
+      }
+    }
+  }
+  for (const n of listTrackingNumbers(db)) {
+    const check = checkDialTarget(n.destination, allowlist, { defaultCountryCode });
+    if (!check.ok) out.push(`tracking number ${n.id} (${n.did}) destination: ${check.message}`);
+  }
+  return out;
 }

@@ -104,11 +104,12 @@ describe('route plans CRUD', () => {
     const res = await req('POST', '/v1/route-plans', {
       accountId,
       name: 'Simple',
-      timeZone: 'UTC',
+      timeZone: 'utc',
       steps: [{ name: 'main', strategy: 'sequential', destinations: [{ target: '+15550001111' }] }],
     });
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({
+      timeZone: 'UTC',
       callerIdMode: 'caller',
       schedule: null,
       whisper: null,

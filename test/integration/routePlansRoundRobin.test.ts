@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/persistence/accountRepository.js';
+import { findDisallowedDestinations, loadAllowlist } from '../../src/persistence/dialAllowlistRepository.js';
+import { createTrackingNumber } from '../../src/persistence/trackingNumberRepository.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import {
   createRoutePlan,
@@ -107,5 +109,22 @@ describe('round-robin counters persisted', () => {
     expect(Object.keys(loadRoundRobinState(db, id))).toEqual(['renamed']);
     expect(deleteRoutePlan(db, id)).toBe('deleted');
     expect(loadRoundRobinState(db, id)).toEqual({});
+  });
+});
+
+describe('findDisallowedDestinations', () => {
+  it('names rows saved before the guard existed (e.g. by an older version), for a start-up warning', () => {
+    const account = createAccount(db, { name: 'Acme' });
+    createTrackingNumber(db, { accountId: account.id, did: '+15551230000', destination: '+19005550100' });
+    createTrackingNumber(db, { accountId: account.id, did: '+15551230001', destination: '+15550001111' });
+    const plan = createRoutePlan(db, { accountId: account.id, name: 'legacy', timeZone: 'UTC', callerIdMode: 'caller', definition: definition([1]) });
+    expect(findDisallowedDestinations(db, loadAllowlist(db), '1')).toEqual([
+      'tracking number 1 (+15551230000) destination: +19005550100 is a premium-rate number (US/Canada 900 premium-rate service); premium-rate destinations are never dialed',
+    ]);
+    expect(findDisallowedDestinations(db, [{ kind: 'prefix', value: '+44' }], '1')).toEqual([
+      `route plan ${plan.id} (legacy) step agents: +15550000100 is outside the dial allowlist (+44)`,
+      'tracking number 1 (+15551230000) destination: +19005550100 is a premium-rate number (US/Canada 900 premium-rate service); premium-rate destinations are never dialed',
+      'tracking number 2 (+15551230001) destination: +15550001111 is outside the dial allowlist (+44)',
+    ]);
   });
 });

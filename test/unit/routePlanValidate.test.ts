@@ -144,6 +144,10 @@ describe('validateRoutePlan', () => {
     expect(issues[0]?.message).toMatch(message);
   });
 
+  it('stores the time zone as the runtime names it', () => {
+    expect(validateRoutePlan(input({ timeZone: 'europe/london' }), opts()).plan.timeZone).toBe('Europe/London');
+  });
+
   it('hours that only touch do not overlap, and a schedule with closed dates can reach its after-hours step', () => {
     const schedule = { open: allDay, closedDates: ['2026-12-25'], afterHoursStep: 'night' };
     expect(validateRoutePlan(input({ schedule }), opts()).issues).toEqual([]);

@@ -1,15 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
-import { listDialAllowlist, replaceDialAllowlist } from '../../persistence/dialAllowlistRepository.js';
-import { listRoutePlans, toRoutePlan } from '../../persistence/routePlanRepository.js';
+import { findDisallowedDestinations, listDialAllowlist, replaceDialAllowlist } from '../../persistence/dialAllowlistRepository.js';
 import { DIAL_ALLOWLIST_KINDS, type DialAllowlistKind, type DialAllowlistRow } from '../../persistence/schema.js';
-import { listTrackingNumbers } from '../../persistence/trackingNumberRepository.js';
-import {
-  checkDialTarget,
-  normalizeAllowlistValue,
-  PREMIUM_RATE_PREFIXES,
-  type AllowlistEntry,
-} from '../../routing/dialAllowlist.js';
+import { normalizeAllowlistValue, PREMIUM_RATE_PREFIXES, type AllowlistEntry } from '../../routing/dialAllowlist.js';
 import { nullableString } from '../apiSchemas.js';
 import type { RouteDeps } from './routeDeps.js';
 
@@ -96,20 +89,7 @@ export function dialAllowlistRoutes(app: FastifyInstance, { db, defaultCountryCo
       });
 
       const list: AllowlistEntry[] = entries.map((e) => ({ kind: e.kind, value: e.value }));
-      const conflicts: string[] = [];
-      for (const row of listRoutePlans(db)) {
-        const plan = toRoutePlan(row);
-        for (const step of plan.steps) {
-          for (const d of step.destinations) {
-            const check = checkDialTarget(d.target, list, { defaultCountryCode });
-            if (!check.ok) conflicts.push(`route plan ${plan.id} (${plan.name}) step ${step.name}: ${check.message}`);
-          }
-        }
-      }
-      for (const n of listTrackingNumbers(db)) {
-        const check = checkDialTarget(n.destination, list, { defaultCountryCode });
-        if (!check.ok) conflicts.push(`tracking number ${n.id} (${n.did}) destination: ${check.message}`);
-      }
+      const conflicts = findDisallowedDestinations(db, list, defaultCountryCode);
       if (conflicts.length > 0) {
         const more = conflicts.length > 5 ? `; and ${conflicts.length - 5} more` : '';
         throw new CallrouteError(

@@ -252,7 +252,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
       screening: plan.screening,
       final: plan.final,
     };
-    return { name: b.name, timeZone: b.timeZone, callerIdMode: b.callerIdMode, definition };
+    return { name: b.name, timeZone: plan.timeZone, callerIdMode: b.callerIdMode, definition };
   }
 
   app.post<{ Body: CreateBody }>(

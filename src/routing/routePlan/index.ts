@@ -1,6 +1,6 @@
 /** Route plans: pure decisions over plain data (no ARI, no database). */
 export * from './types.js';
-export { zonedTime, isKnownTimeZone, parseClock, type ZonedTime } from './zonedTime.js';
+export { zonedTime, isKnownTimeZone, canonicalTimeZone, parseClock, type ZonedTime } from './zonedTime.js';
 export { planCall, scheduleStatus, startCall, stepChain, type PlanCallResult } from './planCall.js';
 export { smoothWeightedPick } from './smoothWeightedRoundRobin.js';
 export {

@@ -1,5 +1,5 @@
 import { checkDialTarget, type AllowlistEntry } from '../dialAllowlist.js';
-import { parseClock, isKnownTimeZone } from './zonedTime.js';
+import { canonicalTimeZone, parseClock } from './zonedTime.js';
 import { WEEKDAYS, type PlanSchedule, type RoutePlanDefinition } from './types.js';
 
 /** One thing wrong with a plan: where (a path under the plan, e.g. `steps.0.destinations.1.target`) and what. */
@@ -80,8 +80,8 @@ function scheduleIssues(schedule: PlanSchedule, issues: PlanIssue[]): { anyOpen:
 }
 
 /**
- * Everything wrong with a plan (empty when it can be saved), and the plan with its destinations in
- * stored form. Checks: a known time zone; unique step names; destinations valid, unique within a
+ * Everything wrong with a plan (empty when it can be saved), and the plan in stored form (destinations
+ * normalised, the time zone as the runtime names it). Checks: a known time zone; unique step names; destinations valid, unique within a
  * step and allowed by the dial allowlist (premium-rate always refused); weights only on round-robin
  * steps; open hours well-formed and not overlapping; closed dates real; the after-hours step exists;
  * and that every step can be reached (some open hours for the steps before the after-hours step,
@@ -93,7 +93,8 @@ function scheduleIssues(schedule: PlanSchedule, issues: PlanIssue[]): { anyOpen:
  */
 export function validateRoutePlan(input: PlanInput, opts: ValidatePlanOptions): { issues: PlanIssue[]; plan: PlanInput } {
   const issues: PlanIssue[] = [];
-  if (!isKnownTimeZone(input.timeZone)) {
+  const timeZone = canonicalTimeZone(input.timeZone);
+  if (timeZone === null) {
     issues.push({
       field: 'timeZone',
       kind: 'invalid',
@@ -179,5 +180,5 @@ export function validateRoutePlan(input: PlanInput, opts: ValidatePlanOptions): 
     }
   }
 
-  return { issues, plan: { ...input, steps } };
+  return { issues, plan: { ...input, timeZone: timeZone ?? input.timeZone, steps } };
 }

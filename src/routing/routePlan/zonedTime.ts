@@ -40,6 +40,16 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * The zone as the runtime names it (`america/new_york` → `America/New_York`), or null when unknown.
+ *
+ * @example canonicalTimeZone('europe/london') // 'Europe/London'
+ */
+export function canonicalTimeZone(timeZone: string): string | null {
+  if (!isKnownTimeZone(timeZone)) return null;
+  return formatterFor(timeZone).resolvedOptions().timeZone;
+}
+
 /** True when the runtime knows this IANA zone (`America/New_York`, `UTC`). */
 export function isKnownTimeZone(timeZone: string): boolean {
   if (timeZone.trim() === '') return false;
