@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { loadRoutePlan } from '../../src/persistence/routePlanRepository.js';
+import { calls } from '../../src/persistence/schema.js';
 
 const TOKEN = 'test-admin-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -364,5 +365,53 @@ describe('tracking numbers: route plan and concurrent-call cap', () => {
     expectError(await req('PATCH', `/v1/tracking-numbers/${tn.id}`, { accountId: b }), 400, 'CR_ERR_VALIDATION', 'body.routePlanId', /belongs to another account/);
     const tnB = (await req('POST', '/v1/tracking-numbers', { accountId: b, did: '+15551230001', destination: '+15550001111' })).json();
     expectError(await req('PATCH', `/v1/tracking-numbers/${tnB.id}`, { routePlanId: planA.id }), 400, 'CR_ERR_VALIDATION', 'body.routePlanId');
+  });
+});
+
+describe('call records', () => {
+  it('show the step and destination that answered and every destination tried', async () => {
+    const accountId = await createAccount();
+    const tried = [
+      // As the session writes them (`result`) and as routeOutcomeFields writes them (`outcome`).
+      { step: 'office', target: '+15550001111', result: 'no-answer' },
+      { step: 'team', target: '+15550003333', outcome: 'cancelled' },
+      { step: 'team', target: 'sip:agent@pbx.example.com', outcome: 'answered' },
+    ];
+    const row = db
+      .insert(calls)
+      .values({
+        accountId,
+        did: '+15551230000',
+        arrivedAt: Date.parse('2026-11-23T15:00:00Z'),
+        inboundChannelId: 'chan-1',
+        finished: true,
+        disposition: 'answered',
+        routeStep: 'team',
+        answeredDestination: 'sip:agent@pbx.example.com',
+        destinationsTried: JSON.stringify(tried),
+      })
+      .returning()
+      .get();
+    const one = (await req('GET', `/v1/calls/${row.id}`)).json();
+    expect(one).toMatchObject({
+      routeStep: 'team',
+      answeredDestination: 'sip:agent@pbx.example.com',
+      destinationsTried: [
+        { step: 'office', target: '+15550001111', outcome: 'no-answer' },
+        { step: 'team', target: '+15550003333', outcome: 'cancelled' },
+        { step: 'team', target: 'sip:agent@pbx.example.com', outcome: 'answered' },
+      ],
+    });
+    const listed = (await req('GET', '/v1/calls')).json().calls[0];
+    expect(listed.destinationsTried).toEqual(one.destinationsTried);
+  });
+
+  it('of calls without a plan have no route fields', async () => {
+    const row = db
+      .insert(calls)
+      .values({ did: '+15551230000', arrivedAt: Date.now(), inboundChannelId: 'chan-2', finished: true, disposition: 'rejected' })
+      .returning()
+      .get();
+    expect((await req('GET', `/v1/calls/${row.id}`)).json()).toMatchObject({ routeStep: null, answeredDestination: null, destinationsTried: [] });
   });
 });

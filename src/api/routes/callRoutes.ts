@@ -9,6 +9,7 @@ import {
 } from '../../persistence/callQueries.js';
 import { CALL_DISPOSITIONS, type CallDisposition, type CallRow } from '../../persistence/schema.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
+import { parseDestinationsTried } from '../../routing/routePlan/recordOutcome.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
 import { accountScope, canSee, customerRoute } from '../principal.js';
@@ -47,6 +48,18 @@ const callDto = {
     bridgeId: nullableStr,
     reconciled: { type: 'boolean' },
     recordingStatus: { type: 'string' },
+    /** Route plan step that answered (else the last one rung); null without a plan. */
+    routeStep: nullableStr,
+    answeredDestination: nullableStr,
+    /** Every destination rung, in order, with how its ring ended. */
+    destinationsTried: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { step: { type: 'string' }, target: { type: 'string' }, outcome: { type: 'string' } },
+      },
+    },
   },
 } as const;
 
@@ -56,6 +69,7 @@ export function toCallDto(row: CallRow) {
     arrivedAt: iso(row.arrivedAt),
     answeredAt: isoOrNull(row.answeredAt),
     endedAt: isoOrNull(row.endedAt),
+    destinationsTried: parseDestinationsTried(row.destinationsTried),
   };
 }
 

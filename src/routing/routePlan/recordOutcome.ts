@@ -54,7 +54,9 @@ export function parseDestinationsTried(json: string | null): Attempt[] {
   const out: Attempt[] = [];
   for (const v of value) {
     if (typeof v !== 'object' || v === null) continue;
-    const { step, target, outcome } = v as Record<string, unknown>;
+    // The session writes `result` (its AttemptRecord), routeOutcomeFields writes `outcome`: read both.
+    const { step, target, outcome: o, result } = v as Record<string, unknown>;
+    const outcome = o ?? result;
     if (typeof step === 'string' && typeof target === 'string' && (ATTEMPT_OUTCOMES as readonly unknown[]).includes(outcome)) {
       out.push({ step, target, outcome: outcome as Attempt['outcome'] });
     }
