@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, gte, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import type { Touch } from '../attribution/classifyVisit.js';
 import { choosePoolNumber, holdState, poolUtilization, type PoolUtilization } from '../attribution/poolAssignment.js';
 import { resolveTouch, type AttributedTouch, type AttributionModel } from '../attribution/resolveTouch.js';
@@ -601,14 +601,15 @@ export interface CallAttribution {
 
 /**
  * Everything call setup needs for attribution, in two indexed lookups: the visit holding the number
- * (pool numbers only) and whether the caller called this account before (null for an anonymous caller).
+ * (pool numbers only; pass `poolId` when known to skip the lookup for other numbers) and whether the caller called this account before (null for an anonymous caller).
  *
  * @example const a = callAttribution(db, { trackingNumberId: n.id, poolId: n.poolId, accountId: n.accountId, callerNumber, now })
  */
 export function callAttribution(
   db: Db,
-  c: { trackingNumberId: number; poolId: number | null; accountId: number; callerNumber: string | null; now: number },
+  c: { trackingNumberId: number; poolId?: number | null; accountId: number; callerNumber: string | null; now: number },
 ): CallAttribution {
+  // Only pool numbers are ever held by visits; a known non-pool number (poolId null) skips the lookup.
   const visit = c.poolId === null ? undefined : matchVisitForCall(db, c.trackingNumberId, c.now);
   const firstTimeCaller = c.callerNumber ? !hasCalledBefore(db, c.accountId, c.callerNumber) : null;
   return {
@@ -622,5 +623,45 @@ export function callAttribution(
     source: visit?.source ?? null,
     medium: visit?.medium ?? null,
     campaign: visit?.campaign ?? null,
+  };
+}
+
+/** The attribution columns of a call's arrival row (`calls`): source, medium, campaign and the visit's facts. */
+export interface ArrivalAttribution {
+  source: string | null;
+  medium: string | null;
+  campaign: string | null;
+  visitId: number | null;
+  landingPage: string | null;
+  referrer: string | null;
+  utm: string | null;
+  clickIds: string | null;
+  firstVisitAt: number | null;
+  firstTimeCaller: boolean | null;
+}
+
+/**
+ * What the arrival row stores: with a matched visit, the visit's source / medium / campaign (a pool
+ * number's own are meaningless) and its facts; without one, the number's source / medium / campaign.
+ * The first-time-caller flag is set either way.
+ *
+ * @example insertArrival({ ...rest, ...arrivalAttribution(callAttribution(db, {...}), number) })
+ */
+export function arrivalAttribution(
+  a: CallAttribution | undefined,
+  number: { source: string | null; medium: string | null; campaign: string | null } | null | undefined,
+): ArrivalAttribution {
+  const visit = a !== undefined && a.visitId !== null ? a : undefined;
+  return {
+    source: visit ? visit.source : (number?.source ?? null),
+    medium: visit ? visit.medium : (number?.medium ?? null),
+    campaign: visit ? visit.campaign : (number?.campaign ?? null),
+    visitId: visit?.visitId ?? null,
+    landingPage: visit?.landingPage ?? null,
+    referrer: visit?.referrer ?? null,
+    utm: visit?.utm ?? null,
+    clickIds: visit?.clickIds ?? null,
+    firstVisitAt: visit?.firstVisitAt ?? null,
+    firstTimeCaller: a?.firstTimeCaller ?? null,
   };
 }

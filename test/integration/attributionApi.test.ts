@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type BuildAppDeps } from '../../src/api/buildApp.js';
-import { callAttribution, hasCalledBefore, matchVisitForCall } from '../../src/persistence/attributionRepository.js';
+import { arrivalAttribution, callAttribution, hasCalledBefore, matchVisitForCall } from '../../src/persistence/attributionRepository.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { calls, numberPools, visits } from '../../src/persistence/schema.js';
 
@@ -316,6 +316,10 @@ describe('calls tied to visits', () => {
 
     const a = callAttribution(db, { trackingNumberId: numberId, poolId: s.poolId, accountId: s.accountId, callerNumber: '+15559876543', now: clock });
     expect(a).toMatchObject({ source: 'bing', landingPage: 'https://acme.example/?utm_source=bing', firstTimeCaller: true, utm: '{"utm_source":"bing"}', clickIds: null });
+    const numberTags = { source: 'website', medium: 'pool', campaign: null };
+    expect(arrivalAttribution(a, numberTags)).toMatchObject({ source: 'bing', medium: null, visitId: a.visitId, firstTimeCaller: true });
+    const none = callAttribution(db, { trackingNumberId: numberId, poolId: null, accountId: s.accountId, callerNumber: null, now: clock });
+    expect(arrivalAttribution(none, numberTags)).toEqual({ ...numberTags, visitId: null, landingPage: null, referrer: null, utm: null, clickIds: null, firstVisitAt: null, firstTimeCaller: null });
     const plan = db.$client.prepare("EXPLAIN QUERY PLAN SELECT id FROM calls WHERE account_id = 1 AND caller_number = 'x' AND id < 5 LIMIT 1").all() as { detail: string }[];
     expect(plan.map((p) => p.detail).join()).toContain('calls_account_caller_idx');
   });
