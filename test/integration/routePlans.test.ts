@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import { createAnnouncement } from '../../src/persistence/announcementRepository.js';
 import { loadRoutePlan } from '../../src/persistence/routePlanRepository.js';
 import { calls } from '../../src/persistence/schema.js';
 
@@ -117,6 +118,21 @@ describe('route plans CRUD', () => {
       screening: false,
       final: { kind: 'voicemail', greeting: 'default' },
     });
+  });
+
+  it('plays uploaded announcements of the account (or global ones) as whisper and voicemail greeting', async () => {
+    const accountId = await createAccount();
+    const other = await createAccount('Other');
+    const mine = createAnnouncement(db, { accountId, name: 'whisper', soundName: 'callroute/announcement-1' });
+    const global = createAnnouncement(db, { accountId: null, name: 'greeting', soundName: 'callroute/announcement-2' });
+    const theirs = createAnnouncement(db, { accountId: other, name: 'theirs', soundName: 'callroute/announcement-3' });
+    const res = await req('POST', '/v1/route-plans', planBody(accountId, { whisper: { sound: 'custom', announcementId: mine.id }, final: { kind: 'voicemail', greeting: global.id } }));
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toMatchObject({ whisper: { sound: 'custom', announcementId: mine.id }, final: { kind: 'voicemail', greeting: global.id } });
+    // An id stays a number (not coerced to a string by the greeting's 'default' | id schema).
+    expect(loadRoutePlan(db, res.json().id)?.final).toEqual({ kind: 'voicemail', greeting: global.id });
+    const foreign = await req('POST', '/v1/route-plans', planBody(accountId, { final: { kind: 'voicemail', greeting: theirs.id } }));
+    expectError(foreign, 400, 'CR_ERR_VALIDATION', 'body.final.greeting', new RegExp(`announcement ${theirs.id} belongs to another account`));
   });
 
   it('PUT replaces a plan, PATCH changes fields and re-validates the whole plan', async () => {
