@@ -177,7 +177,12 @@ function machineInfo(): Record<string, unknown> {
     }
   })();
   const sipp = spawnSync('sipp', ['-v'], { encoding: 'utf8' }).stdout.match(/SIPp v[\d.]+/)?.[0] ?? null;
+  const git = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: REPO, encoding: 'utf8' });
+  const dirty = spawnSync('git', ['status', '--porcelain', '--', 'src'], { cwd: REPO, encoding: 'utf8' });
   return {
+    // BENCH_COMMIT: set when running from an exported snapshot (no .git there).
+    commit: process.env.BENCH_COMMIT || git.stdout.trim() || null,
+    srcUncommittedChanges: git.status === 0 ? dirty.stdout.trim().split('\n').filter(Boolean).length : null,
     nproc: cpus().length,
     cpuModel: cpus()[0]?.model ?? 'unknown',
     memoryGb: round(totalmem() / 1024 ** 3, 1),

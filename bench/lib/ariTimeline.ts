@@ -99,7 +99,7 @@ export function timelineBetween(steps: readonly AriStep[], windows: ReadonlyArra
 
 /** tcpdump of the ARI port; stop() returns the capture's bytes. */
 export async function startAriCapture(file: string, ariPort: number): Promise<{ stop(): Promise<Buffer> }> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-B', '32768', '-w', file, 'tcp', 'port', String(ariPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-s', '0', '-B', '32768', '-w', file, 'tcp', 'port', String(ariPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
   const closed = new Promise<void>((res) => child.once('close', () => res()));
@@ -110,6 +110,8 @@ export async function startAriCapture(file: string, ariPort: number): Promise<{ 
   }
   return {
     async stop() {
+      // tcpdump stops without reading what is still in the kernel's buffer: let it catch up first.
+      await new Promise((r) => setTimeout(r, 1500));
       child.kill('SIGINT');
       await closed;
       return readFileSync(file);

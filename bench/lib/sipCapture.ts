@@ -25,7 +25,7 @@ export interface SipCapture {
 
 /** Starts tcpdump on `lo` for UDP to or from `port` (Asterisk's SIP port); resolves once it listens. */
 export async function startSipCapture(file: string, port = 5060): Promise<SipCapture> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-B', '32768', '-w', file, 'udp', 'port', String(port)], {
+  const child = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-s', '0', '-B', '32768', '-w', file, 'udp', 'port', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -38,6 +38,8 @@ export async function startSipCapture(file: string, port = 5060): Promise<SipCap
   }
   return {
     async stop() {
+      // tcpdump stops without reading what is still in the kernel's buffer: let it catch up first.
+      await new Promise((r) => setTimeout(r, 1500));
       child.kill('SIGINT');
       await closed;
       const dropped = /(\d+) packets? dropped by kernel/.exec(stderr)?.[1];
