@@ -343,13 +343,18 @@ export interface OpenSessionInput {
   newVisitorId: () => string;
 }
 
-/** A live hold of this visit (its number still enabled and in the same pool), with the pool. */
-function liveHold(db: Db, v: VisitRow, now: number): { pool: NumberPoolRow; number: TrackingNumberRow } | undefined {
+/**
+ * A live hold of this visit (its number still enabled and in the same pool), with the pool.
+ * `resumeIdle`: a hold that idled out still counts while its release is unwritten — nobody else got
+ * the number since (assignment writes the release first) — so a page whose heartbeats were late
+ * (a throttled background tab) keeps its number instead of having it change under the visitor.
+ */
+function liveHold(db: Db, v: VisitRow, now: number, resumeIdle = false): { pool: NumberPoolRow; number: TrackingNumberRow } | undefined {
   if (v.poolId === null || v.trackingNumberId === null || v.releasedAt !== null) return undefined;
   const pool = getPool(db, v.poolId);
   const number = enabledNumber(db, v.trackingNumberId);
   if (!pool || !number || number.poolId !== pool.id) return undefined;
-  return holdState(v, pool, now) === 'held' ? { pool, number } : undefined;
+  return resumeIdle || holdState(v, pool, now) === 'held' ? { pool, number } : undefined;
 }
 
 /**
@@ -438,8 +443,8 @@ function assignNewVisit(
 }
 
 /**
- * The page's keep-alive. A live hold is extended. A visit whose pool was exhausted (or whose hold
- * idled out) gets a number if one is free now, with the same attribution (not counted as another
+ * The page's keep-alive. A hold is extended (also one that idled out while nobody took its number).
+ * A visit whose pool was exhausted (or whose number went to someone else) gets a number if one is free now, with the same attribution (not counted as another
  * exhaustion). Undefined when the visitor has no visit.
  */
 export function heartbeatVisitor(db: Db, accountId: number, visitorId: string, now: number): VisitorSession | undefined {
@@ -448,7 +453,7 @@ export function heartbeatVisitor(db: Db, accountId: number, visitorId: string, n
       const d = db;
       const known = latestVisit(d, accountId, visitorId);
       if (!known) return undefined;
-      const live = liveHold(d, known, now);
+      const live = liveHold(d, known, now, true);
       if (live) {
         const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
         return { visitorId, visit, number: live.number, holding: true, idleReleaseSeconds: live.pool.idleReleaseSeconds };

@@ -139,7 +139,7 @@ export const SNIPPET_JS = compact(`${FIND_NUMBERS_JS}\n${FORMAT_LIKE_JS}\n${MAIN
 /** Strong validator for caching. */
 export const SNIPPET_ETAG = `"${createHash('sha256').update(SNIPPET_JS).digest('base64url').slice(0, 27)}"`;
 
-/** Bytes served and gzipped (stated in the README and checked by a unit test). */
+/** Bytes served and gzipped (checked by a unit test). */
 export function snippetSize(): { bytes: number; gzipBytes: number } {
   return { bytes: Buffer.byteLength(SNIPPET_JS), gzipBytes: gzipSync(SNIPPET_JS, { level: 9 }).length };
 }

@@ -194,6 +194,23 @@ describe('public snippet API: numbers for visitors', () => {
     expect(db.select().from(numberPools).get()?.exhaustedCount).toBe(2);
   });
 
+  it('a late heartbeat keeps the number when nobody took it meanwhile; a new page view after the idle time is a new visit', async () => {
+    const s = await site('Acme', 'acme.example', 2, { idleReleaseSeconds: 60 });
+    const a = (await session({ key: s.key, page: PAGE })).json<NumberAnswer>();
+    clock += 300_000;
+    const late = (await heartbeat({ key: s.key, visitorId: a.visitorId })).json<NumberAnswer>();
+    expect(late.number).toBe(a.number);
+    expect(db.select().from(visits).all()).toHaveLength(1);
+    clock += 300_000;
+    const view = (await session({ key: s.key, visitorId: a.visitorId, page: 'https://acme.example/' })).json<NumberAnswer>();
+    expect(view.visitorId).toBe(a.visitorId);
+    const rows = db.select().from(visits).all();
+    expect(rows).toHaveLength(2);
+    expect(rows[0]?.releasedAt).toBe(T0 + 300_000 + 60_000);
+    // First touch: the new visit keeps the ad's attribution.
+    expect(rows[1]).toMatchObject({ source: 'google', landingPage: PAGE, firstVisitAt: T0 });
+  });
+
   it('honours Do Not Track and Global Privacy Control: the source-level number, no visitor id, no session row', async () => {
     const s = await site('Acme', 'acme.example');
     const dnt = await session({ key: s.key, page: PAGE, dnt: true });

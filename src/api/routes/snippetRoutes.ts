@@ -124,7 +124,8 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
     return account;
   }
 
-  app.get('/snippet.js', async (request, reply) => {
+  // Fetched on every page view and heartbeat: request logs at warn keep them out of the info log.
+  app.get('/snippet.js', { logLevel: 'warn' }, async (request, reply) => {
     void reply
       .header('content-type', 'application/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
@@ -216,6 +217,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
     pub.post<{ Body: HeartbeatBody }>(
       '/public/v1/heartbeat',
       {
+        logLevel: 'warn',
         bodyLimit: 1024,
         schema: {
           body: {
