@@ -120,6 +120,22 @@ export function trackingNumbersUsingPlan(db: Db, planId: number): number[] {
     .map((r) => r.id);
 }
 
+/**
+ * Ids of the plans that play an announcement (custom whisper or voicemail greeting), so deleting
+ * the announcement can be refused like one a tracking number uses. Reads every plan: an admin
+ * action, never on a call's path.
+ */
+export function routePlansUsingAnnouncement(db: Db, announcementId: number): number[] {
+  return listRoutePlans(db)
+    .map(toRoutePlan)
+    .filter(
+      (p) =>
+        (p.whisper?.sound === 'custom' && p.whisper.announcementId === announcementId) ||
+        (p.final.kind === 'voicemail' && p.final.greeting === announcementId),
+    )
+    .map((p) => p.id);
+}
+
 /** Deletes a plan no tracking number uses: 'in-use' (nothing deleted) when some do. */
 export function deleteRoutePlan(db: Db, id: number): 'deleted' | 'not-found' | 'in-use' {
   return db.transaction((tx) => {

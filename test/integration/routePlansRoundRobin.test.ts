@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/persistence/accountRepository.js';
+import { createAnnouncement } from '../../src/persistence/announcementRepository.js';
 import { findDisallowedDestinations, loadAllowlist } from '../../src/persistence/dialAllowlistRepository.js';
 import { createTrackingNumber } from '../../src/persistence/trackingNumberRepository.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
@@ -11,6 +12,7 @@ import {
   deleteRoutePlan,
   loadRoundRobinState,
   loadRoutePlan,
+  routePlansUsingAnnouncement,
   takeNextAction,
   updateRoutePlan,
 } from '../../src/persistence/routePlanRepository.js';
@@ -126,5 +128,19 @@ describe('findDisallowedDestinations', () => {
       'tracking number 1 (+15551230000) destination: +19005550100 is a premium-rate number (US/Canada 900 premium-rate service); premium-rate destinations are never dialed',
       'tracking number 2 (+15551230001) destination: +15550001111 is outside the dial allowlist (+44)',
     ]);
+  });
+});
+
+describe('routePlansUsingAnnouncement', () => {
+  it('finds plans whose whisper or voicemail greeting plays the announcement', () => {
+    const account = createAccount(db, { name: 'Acme' });
+    const a = createAnnouncement(db, { accountId: account.id, name: 'a', soundName: 'callroute/announcement-1' }).id;
+    const b = createAnnouncement(db, { accountId: account.id, name: 'b', soundName: 'callroute/announcement-2' }).id;
+    const base = { accountId: account.id, timeZone: 'UTC', callerIdMode: 'caller' as const };
+    const whisper = createRoutePlan(db, { ...base, name: 'w', definition: { ...definition([1]), whisper: { sound: 'custom', announcementId: a } } }).id;
+    const greeting = createRoutePlan(db, { ...base, name: 'g', definition: { ...definition([1]), final: { kind: 'voicemail', greeting: a } } }).id;
+    createRoutePlan(db, { ...base, name: 'none', definition: definition([1]) });
+    expect(routePlansUsingAnnouncement(db, a)).toEqual([whisper, greeting]);
+    expect(routePlansUsingAnnouncement(db, b)).toEqual([]);
   });
 });
