@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
  * What it does: finds phone numbers in the page's text (common formats: (555) 123-4567,
  * 555-123-4567, 555.123.4567, +1 555 123 4567, 1-800-555-1234, +15551234567, +44 20 7946 0958) and
  * `tel:` links; asks POST /public/v1/session for this visitor's number; writes it in the format of
- * each number it replaces; heartbeats while the page is open. Any failure (server down, slow, 4xx,
+ * each number it replaces, also in content the page adds later; heartbeats while the page is open. Any failure (server down, slow, 4xx,
  * no fetch) leaves the page as it was. With Do Not Track or Global Privacy Control it sends
  * `dnt: true`, stores nothing and does not heartbeat: the API answers the source-level number
  * without creating a visitor session. Text is only ever written through `nodeValue` (never HTML),
@@ -57,7 +57,8 @@ var api = s.getAttribute('data-api') || new URL(s.src, w.location.href).origin;
 var only = (s.getAttribute('data-swap') || '').split(',').map(dig).filter(function (x) { return x.length >= 7; });
 var nav = w.navigator || {};
 var optOut = nav.doNotTrack == '1' || w.doNotTrack == '1' || nav.globalPrivacyControl === true;
-var VK = 'callroute_vid', texts = [], links = [], shown = null, timer = null, seen = typeof WeakSet == 'function' ? new WeakSet() : null;
+var VK = 'callroute_vid', texts = [], links = [], shown = null, disp = null, timer = null, seen = typeof WeakSet == 'function' ? new WeakSet() : null;
+var obs = null;
 var SKIP = /^(SCRIPT|STYLE|NOSCRIPT|TEXTAREA|INPUT|SELECT|OPTION|TEMPLATE)$/;
 var wanted = function (m) {
 if (!isNum(m)) return false;
@@ -91,9 +92,11 @@ if ((!seen || !seen.has(as[i])) && wanted(h.slice(4))) { links.push([as[i], h]);
 var swap = function (num, display) {
 collect();
 texts.forEach(function (t) {
+if (t[2] === num) return;
+t[2] = num;
 t[0].nodeValue = t[1].replace(RE, function (m) { return wanted(m) ? formatLike(m, num, display) : m; });
 });
-links.forEach(function (l) { l[0].setAttribute('href', 'tel:' + num); });
+links.forEach(function (l) { if (l[2] !== num) { l[2] = num; l[0].setAttribute('href', 'tel:' + num); } });
 };
 var post = function (path, body, cb) {
 var ctl = w.AbortController ? new AbortController() : null;
@@ -105,7 +108,13 @@ w.fetch(api + path, { method: 'POST', mode: 'cors', credentials: 'omit', headers
 var apply = function (j) {
 try {
 if (j.visitorId && !optOut) store(j.visitorId);
-if (j.number && j.number !== shown) { shown = j.number; swap(j.number, j.display || j.number); }
+if (j.number && j.number !== shown) {
+shown = j.number;
+disp = j.display || j.number;
+swap(shown, disp);
+// Numbers the page renders later (SPAs, lazy sections): only added nodes, so our own writes never re-trigger it.
+if (w.MutationObserver && !obs) { obs = new MutationObserver(function () { try { swap(shown, disp); } catch (e) {} }); obs.observe(d.body, { childList: true, subtree: true }); }
+}
 if (!timer && j.heartbeatSeconds > 0 && j.visitorId && !optOut) {
 timer = setInterval(function () { post('/public/v1/heartbeat', { key: key, visitorId: j.visitorId }, apply); }, j.heartbeatSeconds * 1000);
 }
@@ -122,11 +131,12 @@ if (d.readyState == 'loading') d.addEventListener('DOMContentLoaded', start); el
 `;
 
 function compact(js: string): string {
-  // Safe for this source: no template literals or multi-line strings, one statement per line kept.
+  // Safe for this source: no template literals or multi-line strings, no line starting with // but
+  // comments, and the line breaks stay (automatic semicolon insertion sees the same code).
   return js
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => l !== '')
+    .filter((l) => l !== '' && !l.startsWith('//'))
     .join('\n');
 }
 

@@ -76,5 +76,8 @@ export function landingPage(opts: { scriptSrc: string; key: string; api?: string
 <script async src="${opts.scriptSrc}" data-key="${opts.key}"${api}></script></head>
 <body><h1>Acme Plumbing</h1><p id="phone">Call us: ${n}</p>
 <p><a id="tel" href="tel:+15551230000">Tap to call</a></p>
-<p id="other">Order number 12345678</p></body></html>`;
+<p id="other">Order number 12345678</p>
+<div id="later"></div>
+<script>setTimeout(function () { document.getElementById('later').innerHTML = '<p id="late">Or text 555-123-0000</p>'; }, 300);</script>
+</body></html>`;
 }

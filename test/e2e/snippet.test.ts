@@ -118,6 +118,10 @@ describe('snippet in headless chromium', () => {
     expect(shown, text).toBeDefined();
     expect(await page.getAttribute('#tel', 'href')).toBe(`tel:${shown}`);
     expect(await page.textContent('#other')).toBe('Order number 12345678');
+    // Content the page adds afterwards is swapped too, in its own format.
+    const digits = (shown ?? '').slice(2);
+    const late = `Or text ${digits.slice(0, 3)}-${digits.slice(3, 6)}-${digits.slice(6)}`;
+    await page.waitForFunction((want) => document.getElementById('late')?.textContent === want, late, { timeout: 5_000 });
     expect(errors).toEqual([]);
     const stored = await page.evaluate(() => localStorage.getItem('callroute_vid'));
     const visit = db.select().from(visits).all().find((v) => v.visitorId === stored);
@@ -166,6 +170,8 @@ describe('snippet in headless chromium', () => {
       await page.waitForLoadState('networkidle');
       expect(await phoneText(page, ORIGINAL, 1_500)).toBe(`Call us: ${ORIGINAL}`);
       expect(await page.getAttribute('#tel', 'href')).toBe('tel:+15551230000');
+      await page.waitForSelector('#late');
+      expect(await page.textContent('#late')).toBe('Or text 555-123-0000');
       expect(errors).toEqual([]);
       await context.close();
     }
