@@ -63,6 +63,19 @@ async function main(config: Config): Promise<void> {
     recordingStore,
     onRecordingStopped,
     admission: config.admission,
+    programFor: (number, call) => {
+      // One more indexed lookup, only for numbers that use a route plan.
+      const plan = number.routePlanId ? loadRoutePlan(db, number.routePlanId) : undefined;
+      if (!plan) return null;
+      return createPlanProgram({
+        plan,
+        now: new Date(Date.now() + config.routing.clockOffsetMs),
+        callerNumber: call.callerNumber,
+        did: call.did,
+        outboundEndpoint: OUTBOUND_ENDPOINT,
+        takeNextAction: (p, state) => takeNextAction(db, p, state),
+      });
+    },
   });
 
   // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.

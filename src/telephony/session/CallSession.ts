@@ -413,6 +413,11 @@ export class CallSession {
     this.log.info({ greeting: greetingMedia }, 'voicemail');
     try {
       await this.announcementDone;
+      // Asterisk cannot record a channel while it is in a bridge (an early-media ring put it there).
+      if (this.inboundBridged) {
+        await this.track(ari.bridges.removeChannel(this.bridgeId as string, [this.inboundId]));
+        this.inboundBridged = false;
+      }
       this.callerConnected = true;
       this.answeredAt = this.deps.clock();
       this.deps.records.markAnswered(this.recordId, this.answeredAt, null);
