@@ -11,6 +11,7 @@ import {
   listAnnouncements,
   trackingNumbersUsingAnnouncement,
 } from '../../persistence/announcementRepository.js';
+import { routePlansUsingAnnouncement } from '../../persistence/routePlanRepository.js';
 import type { AnnouncementRow } from '../../persistence/schema.js';
 import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -208,6 +209,14 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
       throw new CallrouteError(
         'CR_ERR_ANNOUNCEMENT_IN_USE',
         `announcement ${id} is played by tracking number${users.length > 1 ? 's' : ''} ${users.join(', ')}; change them first`,
+        { field: 'params.id' },
+      );
+    }
+    const plans = routePlansUsingAnnouncement(db, id);
+    if (plans.length > 0) {
+      throw new CallrouteError(
+        'CR_ERR_ANNOUNCEMENT_IN_USE',
+        `announcement ${id} is played by route plan${plans.length > 1 ? 's' : ''} ${plans.join(', ')} (whisper or voicemail greeting); change them first`,
         { field: 'params.id' },
       );
     }
