@@ -2,13 +2,13 @@ import type { Logger } from 'pino';
 import { SIP_CODE_TO_CAUSE } from '../../config/loadConfig.js';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import type { CallDisposition, CallRow } from '../../persistence/schema.js';
-import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriChannel, AriClient, AriEvent } from '../ari/types.js';
 import { CallRecorder, type RecordingLayout, type RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome, type CallFacts } from './callOutcome.js';
 import { isOver, nextState, type CallState } from './callStates.js';
+import { arrivalRecord, identifyCall } from './identifyCall.js';
 import { OutboundLeg } from './OutboundLeg.js';
 import { attemptResult, singleDestinationProgram, type AttemptRecord, type ProgramAction, type RouteProgram } from './routeProgram.js';
 
@@ -150,10 +150,8 @@ export class CallSession {
   async start(channel: AriChannel): Promise<void> {
     const { deps } = this;
     const arrivedAt = deps.clock();
-    const did = normalizeNumber(channel.dialplan.exten, deps.policy.defaultCountryCode);
-    const rawCaller = channel.caller.number;
-    const caller = rawCaller ? (normalizeNumber(rawCaller, deps.policy.defaultCountryCode) ?? rawCaller) : null;
-    const number = did ? deps.findNumber(did) : undefined;
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    const { did, caller, number } = who;
     const decision = resolveRoute({ did, number, callerNumber: caller ?? '' }, deps.policy);
     this.state = nextState(this.state, 'routing');
     let program: RouteProgram | null = null;
@@ -166,21 +164,9 @@ export class CallSession {
     }
     this.accountId = number?.accountId ?? null;
     this.trackingNumberId = number?.id ?? null;
-    this.recordId = deps.records.insertArrival({
-      accountId: number?.accountId ?? null,
-      trackingNumberId: number?.id ?? null,
-      did: did ?? channel.dialplan.exten,
-      callerNumber: caller,
-      callerName: channel.caller.name || null,
-      source: number?.source ?? null,
-      medium: number?.medium ?? null,
-      campaign: number?.campaign ?? null,
-      destination: decision.kind === 'dial' ? decision.destination : null,
-      arrivedAt,
-      inboundChannelId: this.inboundId,
-      outboundChannelId: null,
-      bridgeId: this.bridgeId,
-    });
+    this.recordId = deps.records.insertArrival(
+      arrivalRecord(channel, who, { arrivedAt, destination: decision.kind === 'dial' ? decision.destination : null, bridgeId: this.bridgeId }),
+    );
     this.log = deps.logger.child({ callId: this.recordId, did: did ?? channel.dialplan.exten, caller, account: number?.accountId ?? null });
 
     if (decision.kind === 'reject') {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
+import { arrivalRecord, identifyCall } from './identifyCall.js';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
-import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import type { RoutableNumber } from '../../routing/resolveRoute.js';
 import { isChannelGone } from '../ari/AriHttpError.js';
 import type { AriClient, StasisStartEvent } from '../ari/types.js';
@@ -150,27 +150,11 @@ export const REFUSED_SIP_CODE = 503;
 export function refuseCall(event: StasisStartEvent, why: Exclude<AdmissionDecision, { admit: true }>, deps: RefuseCallDeps): void {
   const channel = event.channel;
   const arrivedAt = deps.clock();
-  const did = normalizeNumber(channel.dialplan.exten, deps.defaultCountryCode);
-  const rawCaller = channel.caller.number;
-  const caller = rawCaller ? (normalizeNumber(rawCaller, deps.defaultCountryCode) ?? rawCaller) : null;
-  const number = did ? deps.findNumber(did) : undefined;
+  const who = identifyCall(channel, deps.defaultCountryCode, deps.findNumber);
+  const { did } = who;
   let recordId: number | null = null;
   try {
-    recordId = deps.records.insertArrival({
-      accountId: number?.accountId ?? null,
-      trackingNumberId: number?.id ?? null,
-      did: did ?? channel.dialplan.exten,
-      callerNumber: caller,
-      callerName: channel.caller.name || null,
-      source: number?.source ?? null,
-      medium: number?.medium ?? null,
-      campaign: number?.campaign ?? null,
-      destination: null,
-      arrivedAt,
-      inboundChannelId: channel.id,
-      outboundChannelId: null,
-      bridgeId: null,
-    });
+    recordId = deps.records.insertArrival(arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }));
   } catch (err) {
     deps.logger.error({ err, channel: channel.id }, 'refused call: record insert failed');
   }

@@ -1,0 +1,52 @@
+import type { CallArrival } from '../../persistence/callRecordRepository.js';
+import { normalizeNumber } from '../../routing/normalizeNumber.js';
+import type { RoutableNumber } from '../../routing/resolveRoute.js';
+import type { AriChannel } from '../ari/types.js';
+
+export interface CallIdentity {
+  /** The dialed number in E.164, or null when it is not a phone number. */
+  did: string | null;
+  /** The caller's number, E.164 when it can be, else as sent. */
+  caller: string | null;
+  /** The tracking number dialed (one indexed lookup), if any. */
+  number: RoutableNumber | undefined;
+}
+
+/** Who is calling which tracking number, from the inbound channel. */
+export function identifyCall(
+  channel: Pick<AriChannel, 'dialplan' | 'caller'>,
+  defaultCountryCode: string,
+  findNumber: (did: string) => RoutableNumber | null | undefined,
+): CallIdentity {
+  const did = normalizeNumber(channel.dialplan.exten, defaultCountryCode);
+  const raw = channel.caller.number;
+  const caller = raw ? (normalizeNumber(raw, defaultCountryCode) ?? raw) : null;
+  return { did, caller, number: (did ? findNumber(did) : undefined) ?? undefined };
+}
+
+/**
+ * The row written when a call arrives: who called which number, with the number's attribution
+ * copied at call time (a later change to the number does not rewrite history).
+ */
+export function arrivalRecord(
+  channel: Pick<AriChannel, 'id' | 'dialplan' | 'caller'>,
+  who: CallIdentity,
+  extra: { arrivedAt: number; destination: string | null; bridgeId: string | null },
+): CallArrival {
+  const n = who.number;
+  return {
+    accountId: n?.accountId ?? null,
+    trackingNumberId: n?.id ?? null,
+    did: who.did ?? channel.dialplan.exten,
+    callerNumber: who.caller,
+    callerName: channel.caller.name || null,
+    source: n?.source ?? null,
+    medium: n?.medium ?? null,
+    campaign: n?.campaign ?? null,
+    destination: extra.destination,
+    arrivedAt: extra.arrivedAt,
+    inboundChannelId: channel.id,
+    outboundChannelId: null,
+    bridgeId: extra.bridgeId,
+  };
+}
