@@ -118,3 +118,56 @@ export async function startAriCapture(file: string, ariPort: number): Promise<{ 
     },
   };
 }
+
+export interface AriLoadProfile {
+  requests: number;
+  events: number;
+  eventsByType: Record<string, number>;
+  /** Asterisk's time per request (request on the wire → its response on the same connection), ms. */
+  serviceMs: Record<string, { n: number; p50: number | null; p95: number | null }>;
+}
+
+/**
+ * REST requests and events on the wire, and how long Asterisk took to answer each kind of request.
+ * Node's http agent sends one request at a time per connection, so a response answers the last
+ * request sent on its connection.
+ */
+export function ariLoadProfile(pcap: Buffer, ariPort: number): AriLoadProfile {
+  const pending = new Map<number, { ts: number; what: string }>();
+  const times = new Map<string, number[]>();
+  const eventsByType: Record<string, number> = {};
+  let requests = 0;
+  let events = 0;
+  for (const p of parsePcap(pcap)) {
+    const seg = decodeTcp(p);
+    if (!seg || seg.payload.length === 0) continue;
+    const text = seg.payload.toString('latin1');
+    if (seg.dstPort === ariPort) {
+      const m = /^(GET|POST|PUT|DELETE) (\/ari\/[^ ?]*)/.exec(text);
+      if (!m) continue;
+      requests += 1;
+      pending.set(seg.srcPort, { ts: seg.ts, what: `${m[1]} ${normalizePath(m[2] as string)}` });
+    } else if (seg.srcPort === ariPort) {
+      if (/^HTTP\/1\.1 \d{3}/.test(text)) {
+        const req = pending.get(seg.dstPort);
+        if (req) {
+          pending.delete(seg.dstPort);
+          const list = times.get(req.what) ?? [];
+          list.push((seg.ts - req.ts) * 1000);
+          times.set(req.what, list);
+        }
+      }
+      for (const ev of text.matchAll(/"type"\s*:\s*"([A-Za-z]+)"/g)) {
+        events += 1;
+        eventsByType[ev[1] as string] = (eventsByType[ev[1] as string] ?? 0) + 1;
+      }
+    }
+  }
+  const serviceMs: AriLoadProfile['serviceMs'] = {};
+  for (const [what, list] of times) {
+    const sorted = [...list].sort((a, b) => a - b);
+    const at = (q: number): number | null => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? null, 2);
+    serviceMs[what] = { n: list.length, p50: at(0.5), p95: at(0.95) };
+  }
+  return { requests, events, eventsByType, serviceMs };
+}
