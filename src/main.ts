@@ -8,6 +8,7 @@ import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecor
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
 import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
+import { arrivalAttribution, callAttribution } from './persistence/attributionRepository.js';
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
@@ -63,6 +64,11 @@ async function main(config: Config): Promise<void> {
     recordingStore,
     onRecordingStopped,
     admission: config.admission,
+    attribute: (number, callerNumber, now) =>
+      arrivalAttribution(
+        callAttribution(db, { trackingNumberId: number.id, poolId: number.poolId ?? null, accountId: number.accountId, callerNumber, now }),
+        number,
+      ),
     programFor: (number, call) => {
       // One more indexed lookup, only for numbers that use a route plan.
       const plan = number.routePlanId ? loadRoutePlan(db, number.routePlanId) : undefined;

@@ -16,6 +16,14 @@ export interface CallArrival {
   inboundChannelId: string;
   outboundChannelId: string | null;
   bridgeId: string | null;
+  /** The web visit the call belongs to and what it said (pool numbers), and the caller's history. */
+  visitId?: number | null;
+  landingPage?: string | null;
+  referrer?: string | null;
+  utm?: string | null;
+  clickIds?: string | null;
+  firstVisitAt?: number | null;
+  firstTimeCaller?: boolean | null;
 }
 
 export interface CallFinish {

@@ -20,6 +20,8 @@ export interface RoutableNumber {
   routePlanId?: number | null;
   /** Concurrent calls this number may have; null: no cap of its own. */
   maxConcurrentCalls?: number | null;
+  /** Set for numbers of a visitor-level pool (their calls are matched to web visits). */
+  poolId?: number | null;
 }
 
 /** Where Asterisk finds our sounds (shipped default and uploaded announcements), as Asterisk sees the path. */

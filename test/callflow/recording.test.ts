@@ -5,22 +5,18 @@
  * router process and its API.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/loadConfig.js';
-import { startAsterisk, type AsteriskHandle } from '../../scripts/asterisk-sandbox.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
 import { analyzeAudio } from './harness/audioAnalysis.js';
-import { requirePrivateNetwork } from './harness/requirePrivateNetwork.js';
-import { adminApi, startRouter, type RouterProcess } from './harness/routerProcess.js';
+import { ADMIN_TOKEN as TOKEN, startCallflowStack, type CallflowStack } from './harness/callflowStack.js';
+import { adminApi } from './harness/routerProcess.js';
 import { parsePcap, decodeUdp, isRtp, startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, SCENARIO_DIR, startSipp, type SippOptions } from './harness/sipp.js';
 import { decodePcmaRtp, writeTonePcap } from './harness/tonePcap.js';
 import { waitFor } from './harness/waitFor.js';
 
-const TOKEN = 'callflow-admin-token-0123456789abcdef';
 const HTTP_PORT = '8081';
 const API = `http://127.0.0.1:${HTTP_PORT}`;
 const MIXED_DID = '+15551240000';
@@ -34,6 +30,7 @@ const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
 interface CallDto {
   id: number;
+  did: string;
   finished: boolean;
   answeredAt: string | null;
   talkSeconds: number | null;
@@ -47,11 +44,8 @@ interface RecordingDto {
   channels: string;
 }
 
+let stack: CallflowStack;
 let dir: string;
-let baseEnv: Record<string, string>;
-let config: Config;
-let asterisk: AsteriskHandle;
-let router: RouterProcess;
 let toneCarrierScenario: string;
 const api = adminApi(API, TOKEN);
 
@@ -65,10 +59,7 @@ function phone(o: Partial<SippOptions> = {}) {
   return startSipp({ role: 'uas', scenario: 'destination-answers', timeoutMs: 40_000, ...PHONE, ...o });
 }
 
-async function newestCallId(): Promise<number> {
-  const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
-  return res.body.calls[0]?.id ?? 0;
-}
+const newestCallId = () => stack.newestCallId();
 
 /** Places one call (tone from the caller, speech from the answering party) and returns its finished record. */
 async function recordedCall(did: string, holdMs = 5000): Promise<CallDto> {
@@ -78,16 +69,7 @@ async function recordedCall(did: string, holdMs = 5000): Promise<CallDto> {
   const [c, d] = await Promise.all([call.done, dest.done]);
   expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
   expect(d.exitCode, describeSipp('destination', d)).toBe(0);
-  let record: CallDto | undefined;
-  await waitFor(
-    async () => {
-      const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
-      record = res.body.calls[0];
-      return record !== undefined && record.id > before && record.finished;
-    },
-    { timeoutMs: 10_000, intervalMs: 100, message: 'the call record to be finished' },
-  );
-  return record as CallDto;
+  return stack.finishedCall<CallDto>(before, 10_000);
 }
 
 async function readyRecording(callId: number, token = TOKEN): Promise<RecordingDto> {
@@ -116,15 +98,10 @@ async function saveAudio(recordingId: number): Promise<string> {
   return file;
 }
 
-async function startRouterWith(extra: Record<string, string> = {}): Promise<void> {
-  router = startRouter({ ...baseEnv, ...extra });
-  await router.ready();
-}
-
 describe('call recordings', () => {
   beforeAll(async () => {
-    requirePrivateNetwork();
-    dir = mkdtempSync(join(tmpdir(), 'callroute-rec-'));
+    stack = await startCallflowStack({ instance: 'recording', httpPort: Number(HTTP_PORT) });
+    dir = stack.dir;
     const tone = join(dir, 'tone-1khz.pcap');
     writeTonePcap(tone, { frequencyHz: 1000, seconds: 12 });
     toneCarrierScenario = join(dir, 'carrier-call-tone-hangs-up.xml');
@@ -132,17 +109,6 @@ describe('call recordings', () => {
       toneCarrierScenario,
       readFileSync(join(SCENARIO_DIR, 'carrier-call-answered-hangs-up.xml'), 'utf8').replace('/usr/share/sip-tester/g711a.pcap', tone),
     );
-    baseEnv = {
-      CALLROUTE_ADMIN_TOKEN: TOKEN,
-      ARI_PASSWORD: 'callflow-secret',
-      CALLROUTE_DB_PATH: join(dir, 'calls.db'),
-      CALLROUTE_HTTP_PORT: HTTP_PORT,
-      RECORDINGS_DIR: join(dir, 'recordings'),
-    };
-    config = loadConfig(baseEnv);
-    asterisk = await startAsterisk(config, { instance: 'recording' });
-    baseEnv.ASTERISK_FS_ROOT = asterisk.rootDir;
-    await startRouterWith();
     const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
     expect(account.status).toBe(201);
     for (const n of [
@@ -156,19 +122,14 @@ describe('call recordings', () => {
     }
   }, 120_000);
 
-  beforeEach(() => {
-    onTestFailed(() => {
-      process.stderr.write(`--- router log (tail)\n${router.logs().slice(-6000)}\n`);
-    });
-  });
+  beforeEach(() => stack.logRouterOnFailure());
 
   afterEach(async () => {
-    await expectNoChannelsOrBridges(config, 8_000);
+    await expectNoChannelsOrBridges(stack.config, 8_000);
   });
 
   afterAll(async () => {
-    await router?.stop();
-    await asterisk?.stop();
+    await stack?.stop();
   });
 
   it('a recorded call holds both parties, lasts the talk time, and downloads with ranges', async () => {
@@ -261,8 +222,7 @@ describe('call recordings', () => {
   }, 60_000);
 
   it('encrypted at rest: the file on disk is not audio, the download is', async () => {
-    await router.stop();
-    await startRouterWith({ RECORDING_KEYS: `k1:${ENCRYPTION_KEY}`, RECORDING_ACTIVE_KEY_ID: 'k1' });
+    await stack.restartRouter({ RECORDING_KEYS: `k1:${ENCRYPTION_KEY}`, RECORDING_ACTIVE_KEY_ID: 'k1' });
     const call = await recordedCall(MIXED_DID, 2000);
     const rec = await readyRecording(call.id);
     const stored = findFiles(join(dir, 'recordings')).filter((f) => f.includes(`rec-${rec.id}.`));
@@ -273,19 +233,18 @@ describe('call recordings', () => {
   }, 60_000);
 
   it('a restart during transcoding resumes the job', async () => {
-    await router.stop();
     // An ffmpeg that takes its time, so the router is killed mid-job.
     const slow = join(dir, 'slow-ffmpeg');
     writeFileSync(slow, '#!/bin/sh\nsleep 4\nexec ffmpeg "$@"\n');
     chmodSync(slow, 0o755);
-    await startRouterWith({ FFMPEG_PATH: slow });
+    await stack.restartRouter({ FFMPEG_PATH: slow });
     const call = await recordedCall(MIXED_DID, 2000);
     await waitFor(
       async () => (await api.call<{ recordings: RecordingDto[] }>('GET', `/v1/calls/${call.id}/recordings`)).body.recordings?.[0]?.status === 'processing',
       { timeoutMs: 5_000, intervalMs: 50, message: 'the recording to be processing' },
     );
-    await router.stop('SIGKILL');
-    await startRouterWith();
+    await stack.router.stop('SIGKILL');
+    await stack.startRouter();
     const rec = await readyRecording(call.id);
     expect(rec.durationSeconds).toBeGreaterThan(1.5);
   }, 60_000);

@@ -4,22 +4,18 @@
  * schedules by an injected routing clock, whisper, screening, voicemail, the toll-fraud guard and
  * the per-number cap.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/loadConfig.js';
-import { startAsterisk, type AsteriskHandle } from '../../scripts/asterisk-sandbox.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
 import { analyzeAudio } from './harness/audioAnalysis.js';
-import { requirePrivateNetwork } from './harness/requirePrivateNetwork.js';
-import { adminApi, startRouter, type RouterProcess } from './harness/routerProcess.js';
+import { ADMIN_TOKEN as TOKEN, startCallflowStack, type CallflowStack } from './harness/callflowStack.js';
+import { adminApi } from './harness/routerProcess.js';
 import { decodeUdp, isRtp, parsePcap, startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, receivedInviteUsers, SCENARIO_DIR, startSipp, type SippOptions } from './harness/sipp.js';
 import { decodePcmaRtp, writeTonePcap } from './harness/tonePcap.js';
 import { waitFor } from './harness/waitFor.js';
 
-const TOKEN = 'callflow-admin-token-0123456789abcdef';
 const HTTP_PORT = '8082';
 const API = `http://127.0.0.1:${HTTP_PORT}`;
 const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
@@ -32,6 +28,7 @@ interface CallDto {
   id: number;
   did: string;
   finished: boolean;
+  answeredAt: string | null;
   disposition: string | null;
   sipCode: number | null;
   routeStep: string | null;
@@ -40,11 +37,8 @@ interface CallDto {
   talkSeconds: number | null;
 }
 
+let stack: CallflowStack;
 let dir: string;
-let env: Record<string, string>;
-let config: Config;
-let asterisk: AsteriskHandle;
-let router: RouterProcess;
 let accountId: number;
 let toneCarrier: string;
 let deskPressing1: string;
@@ -59,22 +53,8 @@ function desk(ports: { localPort: number; mediaPort: number; controlPort: number
   return startSipp({ role: 'uas', scenario, timeoutMs: 40_000, ...ports, ...o });
 }
 
-async function newestCallId(): Promise<number> {
-  const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
-  return res.body.calls[0]?.id ?? 0;
-}
-
-async function finishedCall(previousId: number): Promise<CallDto> {
-  let last: CallDto | undefined;
-  await waitFor(
-    async () => {
-      last = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1')).body.calls[0];
-      return last !== undefined && last.id > previousId && last.finished;
-    },
-    { timeoutMs: 15_000, intervalMs: 100, message: 'the call record to be finished' },
-  );
-  return last as CallDto;
-}
+const newestCallId = () => stack.newestCallId();
+const finishedCall = (previousId: number) => stack.finishedCall<CallDto>(previousId);
 
 /** A plan and a tracking number that uses it; returns the DID. */
 async function numberWithPlan(plan: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<string> {
@@ -90,16 +70,12 @@ function ring(name: string, strategy: string, targets: string[], ringTimeoutSeco
   return { name, strategy, ringTimeoutSeconds, destinations: targets.map((target, i) => ({ target, ...(weights ? { weight: weights[i] } : {}) })) };
 }
 
-async function restartRouter(extra: Record<string, string> = {}): Promise<void> {
-  await router?.stop();
-  router = startRouter({ ...env, ...extra });
-  await router.ready();
-}
+const restartRouter = (extra: Record<string, string> = {}) => stack.restartRouter(extra);
 
 describe('route plans', () => {
   beforeAll(async () => {
-    requirePrivateNetwork();
-    dir = mkdtempSync(join(tmpdir(), 'callroute-plans-'));
+    stack = await startCallflowStack({ instance: 'plans', httpPort: Number(HTTP_PORT) });
+    dir = stack.dir;
     const tone = join(dir, 'tone.pcap');
     writeTonePcap(tone, { frequencyHz: 1000, seconds: 15 });
     toneCarrier = join(dir, 'carrier-tone.xml');
@@ -117,35 +93,18 @@ describe('route plans', () => {
     writeFileSync(deskPressing2, pressing('2'));
     expect(readFileSync(deskPressing1, 'utf8')).toContain('dtmf_2833_1.pcap');
 
-    env = {
-      CALLROUTE_ADMIN_TOKEN: TOKEN,
-      ARI_PASSWORD: 'callflow-secret',
-      CALLROUTE_DB_PATH: join(dir, 'calls.db'),
-      CALLROUTE_HTTP_PORT: HTTP_PORT,
-      RECORDINGS_DIR: join(dir, 'recordings'),
-    };
-    config = loadConfig(env);
-    asterisk = await startAsterisk(config, { instance: 'plans' });
-    env.ASTERISK_FS_ROOT = asterisk.rootDir;
-    router = startRouter(env);
-    await router.ready();
     const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
     accountId = account.body.id;
   }, 120_000);
 
-  beforeEach(() => {
-    onTestFailed(() => {
-      process.stderr.write(`--- router log (tail)\n${router.logs().slice(-8000)}\n`);
-    });
-  });
+  beforeEach(() => stack.logRouterOnFailure());
 
   afterEach(async () => {
-    await expectNoChannelsOrBridges(config, 8_000);
+    await expectNoChannelsOrBridges(stack.config, 8_000);
   });
 
   afterAll(async () => {
-    await router?.stop();
-    await asterisk?.stop();
+    await stack?.stop();
   });
 
   it('simultaneous ring: the second desk answers, the first is cancelled', async () => {
@@ -188,7 +147,7 @@ describe('route plans', () => {
       const rc = await carrier(did, { holdMs: 500 }).done;
       expect(rc.exitCode, describeSipp('carrier', rc)).toBe(0);
       answeredBy.push((await finishedCall(before)).answeredDestination ?? '');
-      await expectNoChannelsOrBridges(config, 5_000);
+      await expectNoChannelsOrBridges(stack.config, 5_000);
     }
     const [r1, r2] = await Promise.all([d1.done, d2.done]);
     expect(r1.exitCode, describeSipp('desk1', r1)).toBe(0);
@@ -254,7 +213,7 @@ describe('route plans', () => {
     expect(rc.exitCode, describeSipp('carrier', rc)).toBe(0);
     expect(r1.exitCode, describeSipp('desk1', r1)).toBe(0);
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered', answeredDestination: DESK1_URI });
-    await expectNoChannelsOrBridges(config, 5_000);
+    await expectNoChannelsOrBridges(stack.config, 5_000);
     // Decline: desk1 presses 2 and is hung up; desk2 presses 1 and gets the call.
     before = await newestCallId();
     d1 = desk(DESK1, deskPressing2, { holdMs: 3500 });

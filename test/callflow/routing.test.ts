@@ -5,21 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { loadConfig, type Config } from '../../src/config/loadConfig.js';
-import { startAsterisk, type AsteriskHandle } from '../../scripts/asterisk-sandbox.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
-import { requirePrivateNetwork } from './harness/requirePrivateNetwork.js';
-import { adminApi, startRouter, type RouterProcess } from './harness/routerProcess.js';
+import { startCallflowStack, type CallflowStack } from './harness/callflowStack.js';
 import { startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, receivedInviteUsers, startSipp, type SippOptions } from './harness/sipp.js';
 import { waitFor } from './harness/waitFor.js';
 
-const TOKEN = 'callflow-admin-token-0123456789abcdef';
-const HTTP_PORT = '8080';
 const ANSWERED_DID = '+15551230000';
 const NO_ANSWER_DID = '+15551230001';
 const DISABLED_DID = '+15551230002';
@@ -47,11 +39,7 @@ interface CallDto {
   reconciled: boolean;
 }
 
-let env: Record<string, string>;
-let config: Config;
-let asterisk: AsteriskHandle;
-let router: RouterProcess;
-const api = adminApi(`http://127.0.0.1:${HTTP_PORT}`, TOKEN);
+let stack: CallflowStack;
 
 function carrier(o: Partial<SippOptions> & Pick<SippOptions, 'scenario'>) {
   return startSipp({ role: 'uac', remote: '127.0.0.1:5060', dialed: ANSWERED_DID, caller: CALLER, timeoutMs: 30_000, ...CARRIER, ...o });
@@ -60,41 +48,13 @@ function phone(o: Partial<SippOptions> & Pick<SippOptions, 'scenario'>) {
   return startSipp({ role: 'uas', timeoutMs: 40_000, ...PHONE, ...o });
 }
 
-/** The newest call record, once it is finished. */
-async function finishedCall(previousId: number): Promise<CallDto> {
-  let last: CallDto | undefined;
-  await waitFor(
-    async () => {
-      const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
-      last = res.body.calls[0];
-      return last !== undefined && last.id > previousId && last.finished;
-    },
-    { timeoutMs: 10_000, intervalMs: 100, message: 'the call record to be finished' },
-  );
-  return last as CallDto;
-}
-
-async function newestCallId(): Promise<number> {
-  const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
-  return res.body.calls[0]?.id ?? 0;
-}
+const newestCallId = () => stack.newestCallId();
+const finishedCall = (previousId: number) => stack.finishedCall<CallDto>(previousId);
+const api = { call: <T>(method: string, path: string, body?: unknown) => stack.api.call<T>(method, path, body) };
 
 describe('routing real calls', () => {
   beforeAll(async () => {
-    requirePrivateNetwork();
-    const dir = mkdtempSync(join(tmpdir(), 'callroute-flow-'));
-    env = {
-      CALLROUTE_ADMIN_TOKEN: TOKEN,
-      ARI_PASSWORD: 'callflow-secret',
-      CALLROUTE_DB_PATH: join(dir, 'calls.db'),
-      CALLROUTE_HTTP_PORT: HTTP_PORT,
-      FALLBACK_MODE: 'reject',
-      FALLBACK_SIP_CODE: '503',
-    };
-    config = loadConfig(env);
-    asterisk = await startAsterisk(config, { instance: 'routing' });
-    router = startRouter(env);
-    await router.ready();
+    stack = await startCallflowStack({ instance: 'routing', httpPort: 8080 });
     const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
     expect(account.status).toBe(201);
     const numbers = [
@@ -108,19 +68,14 @@ describe('routing real calls', () => {
     }
   }, 120_000);
 
-  beforeEach(() => {
-    onTestFailed(() => {
-      process.stderr.write(`--- router log (tail)\n${router.logs().slice(-6000)}\n`);
-    });
-  });
+  beforeEach(() => stack.logRouterOnFailure());
 
   afterEach(async () => {
-    await expectNoChannelsOrBridges(config, 8_000);
+    await expectNoChannelsOrBridges(stack.config, 8_000);
   });
 
   afterAll(async () => {
-    await router?.stop();
-    await asterisk?.stop();
+    await stack?.stop();
   });
 
   it('answered call: routed to the destination with the caller ID, two-way audio, a full record', async () => {
@@ -261,10 +216,9 @@ describe('routing real calls', () => {
       },
       { timeoutMs: 10_000, intervalMs: 100, message: 'the call to be answered' },
     );
-    await router.stop('SIGKILL');
+    await stack.router.stop('SIGKILL');
     const crashedAt = Date.now();
-    router = startRouter(env);
-    await router.ready();
+    await stack.startRouter();
     const [c, d] = await Promise.all([call.done, dest.done]);
     const rtp = await capture.stop();
     expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
@@ -280,8 +234,8 @@ describe('routing real calls', () => {
   }, 40_000);
 
   it('Asterisk restarts: the router reconnects by itself and routes the next call', async () => {
-    await asterisk.restart();
-    await router.ready(30_000);
+    await stack.asterisk.restart();
+    await stack.router.ready(30_000);
     const before = await newestCallId();
     const dest = phone({ scenario: 'destination-answers' });
     const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
@@ -292,11 +246,10 @@ describe('routing real calls', () => {
   }, 60_000);
 
   it('router stopped: calls take the dialplan fallback (503), then route again when it is back', async () => {
-    await router.stop('SIGTERM');
+    await stack.router.stop('SIGTERM');
     const rejected = await carrier({ scenario: 'carrier-call-expect-503' }).done;
     expect(rejected.exitCode, describeSipp('carrier', rejected)).toBe(0);
-    router = startRouter(env);
-    await router.ready();
+    await stack.startRouter();
     const before = await newestCallId();
     const dest = phone({ scenario: 'destination-answers' });
     const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });

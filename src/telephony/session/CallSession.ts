@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { SIP_CODE_TO_CAUSE } from '../../config/loadConfig.js';
-import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
+import type { CallArrival, CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
@@ -38,6 +38,11 @@ export interface CallSessionDeps {
   programFor?: (number: RoutableNumber, call: { callerNumber: string | null; did: string }) => RouteProgram | null;
   /** Per-number concurrent-call cap: false refuses the call as busy. */
   admit?: (number: RoutableNumber) => boolean;
+  /**
+   * Attribution at call setup (indexed lookups only): the web visit holding a pool number and
+   * whether the caller called the account before.
+   */
+  attribute?: (number: RoutableNumber, callerNumber: string | null, now: number) => Partial<CallArrival>;
   /** Prompt media and how long screening waits for a digit. */
   screening?: { promptMedia: string; timeoutMs: number };
 }
@@ -165,7 +170,12 @@ export class CallSession {
     this.accountId = number?.accountId ?? null;
     this.trackingNumberId = number?.id ?? null;
     this.recordId = deps.records.insertArrival(
-      arrivalRecord(channel, who, { arrivedAt, destination: decision.kind === 'dial' ? decision.destination : null, bridgeId: this.bridgeId }),
+      arrivalRecord(
+        channel,
+        who,
+        { arrivedAt, destination: decision.kind === 'dial' ? decision.destination : null, bridgeId: this.bridgeId },
+        number && deps.attribute ? deps.attribute(number, caller, arrivedAt) : undefined,
+      ),
     );
     this.log = deps.logger.child({ callId: this.recordId, did: did ?? channel.dialplan.exten, caller, account: number?.accountId ?? null });
 

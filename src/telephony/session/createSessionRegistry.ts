@@ -24,6 +24,7 @@ export interface SessionRegistryDeps {
   admission?: AdmissionLimits;
   /** Route programs for numbers with a route plan. */
   programFor?: CallSessionDeps['programFor'];
+  attribute?: CallSessionDeps['attribute'];
 }
 
 /** Channel events routed to the session that owns the channel. */
@@ -75,6 +76,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     clock: deps.clock ?? (() => Date.now()),
     newId: deps.newId ?? randomUUID,
     programFor: deps.programFor,
+    attribute: deps.attribute,
     // Per-number cap: the calls in progress on this number, not counting the one asking.
     admit: (number) => {
       const cap = number.maxConcurrentCalls ?? null;

@@ -32,6 +32,8 @@ export function arrivalRecord(
   channel: Pick<AriChannel, 'id' | 'dialplan' | 'caller'>,
   who: CallIdentity,
   extra: { arrivedAt: number; destination: string | null; bridgeId: string | null },
+  /** The web visit's attribution, which replaces the number's own tags when a visit matched. */
+  attribution?: Partial<CallArrival>,
 ): CallArrival {
   const n = who.number;
   return {
@@ -48,5 +50,6 @@ export function arrivalRecord(
     inboundChannelId: channel.id,
     outboundChannelId: null,
     bridgeId: extra.bridgeId,
+    ...attribution,
   };
 }

@@ -1,0 +1,110 @@
+/**
+ * The whole system as a call-flow test drives it: a sandbox Asterisk instance of its own, the
+ * router as a separate process on its own HTTP port, a temp directory for the database and the
+ * recordings, and the admin API. One per test file.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onTestFailed } from 'vitest';
+import { loadConfig, type Config } from '../../../src/config/loadConfig.js';
+import { startAsterisk, type AsteriskHandle } from '../../../scripts/asterisk-sandbox.js';
+import { requirePrivateNetwork } from './requirePrivateNetwork.js';
+import { adminApi, startRouter, type RouterProcess } from './routerProcess.js';
+import { waitFor } from './waitFor.js';
+
+export const ADMIN_TOKEN = 'callflow-admin-token-0123456789abcdef';
+
+export interface CallSummary {
+  id: number;
+  did: string;
+  finished: boolean;
+  answeredAt: string | null;
+}
+
+export interface CallflowStack {
+  dir: string;
+  env: Record<string, string>;
+  config: Config;
+  asterisk: AsteriskHandle;
+  readonly router: RouterProcess;
+  api: ReturnType<typeof adminApi>;
+  baseUrl: string;
+  /** Starts the router again (after a stop or crash), with extra environment for this run. */
+  startRouter(extra?: Record<string, string>): Promise<void>;
+  restartRouter(extra?: Record<string, string>): Promise<void>;
+  newestCallId(): Promise<number>;
+  /** The newest call record once it is newer than `previousId` and finished. */
+  finishedCall<T extends CallSummary>(previousId: number, timeoutMs?: number): Promise<T>;
+  /** In a beforeEach: print the router's log tail when the test fails. */
+  logRouterOnFailure(): void;
+  stop(): Promise<void>;
+}
+
+export async function startCallflowStack(opts: { instance: string; httpPort: number; env?: Record<string, string> }): Promise<CallflowStack> {
+  requirePrivateNetwork();
+  const dir = mkdtempSync(join(tmpdir(), `callroute-${opts.instance}-`));
+  const env: Record<string, string> = {
+    CALLROUTE_ADMIN_TOKEN: ADMIN_TOKEN,
+    ARI_PASSWORD: 'callflow-secret',
+    CALLROUTE_DB_PATH: join(dir, 'calls.db'),
+    CALLROUTE_HTTP_PORT: String(opts.httpPort),
+    RECORDINGS_DIR: join(dir, 'recordings'),
+    FALLBACK_MODE: 'reject',
+    FALLBACK_SIP_CODE: '503',
+    ...opts.env,
+  };
+  const config = loadConfig(env);
+  const asterisk = await startAsterisk(config, { instance: opts.instance });
+  env.ASTERISK_FS_ROOT = asterisk.rootDir;
+  const baseUrl = `http://127.0.0.1:${opts.httpPort}`;
+  const api = adminApi(baseUrl, ADMIN_TOKEN);
+  let router: RouterProcess | undefined;
+
+  const stack: CallflowStack = {
+    dir,
+    env,
+    config,
+    asterisk,
+    get router(): RouterProcess {
+      if (!router) throw new Error('router not started');
+      return router;
+    },
+    api,
+    baseUrl,
+    async startRouter(extra = {}) {
+      router = startRouter({ ...env, ...extra });
+      await router.ready();
+    },
+    async restartRouter(extra = {}) {
+      await router?.stop();
+      await stack.startRouter(extra);
+    },
+    async newestCallId() {
+      const res = await api.call<{ calls: CallSummary[] }>('GET', '/v1/calls?limit=1');
+      return res.body.calls[0]?.id ?? 0;
+    },
+    async finishedCall<T extends CallSummary>(previousId: number, timeoutMs = 15_000): Promise<T> {
+      let last: T | undefined;
+      await waitFor(
+        async () => {
+          last = (await api.call<{ calls: T[] }>('GET', '/v1/calls?limit=1')).body.calls[0];
+          return last !== undefined && last.id > previousId && last.finished;
+        },
+        { timeoutMs, intervalMs: 100, message: 'the call record to be finished' },
+      );
+      return last as T;
+    },
+    logRouterOnFailure() {
+      onTestFailed(() => {
+        process.stderr.write(`--- router log (tail)\n${router?.logs().slice(-8000) ?? '(not started)'}\n`);
+      });
+    },
+    async stop() {
+      await router?.stop();
+      await asterisk.stop();
+    },
+  };
+  await stack.startRouter();
+  return stack;
+}
