@@ -207,7 +207,7 @@ describe('routing real calls', () => {
     const before = await newestCallId();
     const capture = await startRtpCapture({ portRange: [6000, 6200] });
     const dest = phone({ scenario: 'destination-answers' });
-    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 8000 });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 12000 });
     await waitFor(
       async () => {
         const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
@@ -230,7 +230,7 @@ describe('routing real calls', () => {
     expect(after(PHONE.mediaPort), rtp.describe()).toBeGreaterThan(0);
     const record = await finishedCall(before);
     expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true });
-    expect(record.talkSeconds).toBeGreaterThan(7);
+    expect(record.talkSeconds).toBeGreaterThan(11);
   }, 40_000);
 
   it('Asterisk restarts: the router reconnects by itself and routes the next call', async () => {

@@ -36,7 +36,7 @@ export function startRouter(env: Record<string, string>): RouterProcess {
   return {
     pid: child.pid ?? -1,
     logs: () => out,
-    async ready(timeoutMs = 15_000) {
+    async ready(timeoutMs = 30_000) {
       await waitFor(
         async () => {
           if (child.exitCode !== null) throw new Error(`router exited with ${child.exitCode}:\n${out.slice(-3000)}`);
