@@ -22,6 +22,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   CR_ERR_ALLOWLIST_CONFLICT: 409,
   CR_ERR_LINK_EXPIRED: 410,
   CR_ERR_RANGE_NOT_SATISFIABLE: 416,
+  CR_ERR_RATE_LIMITED: 429,
 };
 
 /** Response headers a 4xx needs (a 416's Content-Range with the file size), carried in `details.headers`. */

@@ -17,7 +17,10 @@ export const accounts = sqliteTable('accounts', {
   attributionWindowDays: integer('attribution_window_days').notNull().default(30),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
-});
+},
+  // The snippet's public requests find their account by key: one indexed lookup.
+  (t) => [uniqueIndex('accounts_public_key_unique').on(t.publicKey)],
+);
 
 export const RECORDING_CHANNELS = ['mixed', 'dual'] as const;
 export type RecordingChannels = (typeof RECORDING_CHANNELS)[number];

@@ -47,6 +47,14 @@ const callDto = {
     outboundChannelId: nullableStr,
     bridgeId: nullableStr,
     reconciled: { type: 'boolean' },
+    visitId: nullableInt,
+    landingPage: nullableStr,
+    referrer: nullableStr,
+    /** utm_* tags of the visit (object), click ids (object). */
+    utm: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    clickIds: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
+    firstVisitAt: nullableIsoTime,
+    firstTimeCaller: { type: ['boolean', 'null'] },
     recordingStatus: { type: 'string' },
     /** Route plan step that answered (else the last one rung); null without a plan. */
     routeStep: nullableStr,
@@ -70,7 +78,21 @@ export function toCallDto(row: CallRow) {
     answeredAt: isoOrNull(row.answeredAt),
     endedAt: isoOrNull(row.endedAt),
     destinationsTried: parseDestinationsTried(row.destinationsTried),
+    utm: parseJsonObject(row.utm),
+    clickIds: parseJsonObject(row.clickIds),
+    firstVisitAt: isoOrNull(row.firstVisitAt),
   };
+}
+
+/** A JSON object column (utm tags, click ids) as an object; null when absent or unreadable. */
+function parseJsonObject(json: string | null): Record<string, string> | null {
+  if (!json) return null;
+  try {
+    const v: unknown = JSON.parse(json);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : null;
+  } catch {
+    return null;
+  }
 }
 
 interface CallsQuery {

@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX `accounts_public_key_unique` ON `accounts` (`public_key`);
