@@ -48,6 +48,15 @@ function phone(o: Partial<SippOptions> & Pick<SippOptions, 'scenario'>) {
   return startSipp({ role: 'uas', timeoutMs: 40_000, ...PHONE, ...o });
 }
 
+/** A carrier call to a destination phone; both sipp must succeed. */
+async function callThrough(destination: Partial<SippOptions> & Pick<SippOptions, 'scenario'>, call: Partial<SippOptions> & Pick<SippOptions, 'scenario'>) {
+  const dest = phone(destination);
+  const [c, d] = await Promise.all([carrier(call).done, dest.done]);
+  expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+  expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+  return { c, d };
+}
+
 const newestCallId = () => stack.newestCallId();
 const finishedCall = (previousId: number) => stack.finishedCall<CallDto>(previousId);
 const api = { call: <T>(method: string, path: string, body?: unknown) => stack.api.call<T>(method, path, body) };
@@ -114,32 +123,20 @@ describe('routing real calls', () => {
 
   it('destination sends early media before answering: the caller gets it', async () => {
     const before = await newestCallId();
-    const dest = phone({ scenario: 'destination-answers-after-early-media' });
-    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    const { c } = await callThrough({ scenario: 'destination-answers-after-early-media' }, { scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
     expect(c.messages ?? '').toMatch(/SIP\/2\.0 183/);
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
   });
 
   it('destination hangs up first: the caller gets a BYE', async () => {
     const before = await newestCallId();
-    const dest = phone({ scenario: 'destination-answers-then-hangs-up', holdMs: 1500 });
-    const call = carrier({ scenario: 'carrier-call-remote-hangs-up' });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await callThrough({ scenario: 'destination-answers-then-hangs-up', holdMs: 1500 }, { scenario: 'carrier-call-remote-hangs-up' });
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered', endedBy: 'destination' });
   });
 
   it('destination busy: the caller gets 486 and the record says busy', async () => {
     const before = await newestCallId();
-    const dest = phone({ scenario: 'destination-busy' });
-    const call = carrier({ scenario: 'carrier-call-expect-486' });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await callThrough({ scenario: 'destination-busy' }, { scenario: 'carrier-call-expect-486' });
     expect(await finishedCall(before)).toMatchObject({ disposition: 'busy', sipCode: 486, answeredAt: null });
   });
 
@@ -159,11 +156,7 @@ describe('routing real calls', () => {
 
   it('caller hangs up while the destination rings: the destination is cancelled', async () => {
     const before = await newestCallId();
-    const dest = phone({ scenario: 'destination-rings-no-answer' });
-    const call = carrier({ scenario: 'carrier-call-cancel-while-ringing', holdMs: 1500 });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await callThrough({ scenario: 'destination-rings-no-answer' }, { scenario: 'carrier-call-cancel-while-ringing', holdMs: 1500 });
     expect(await finishedCall(before)).toMatchObject({ disposition: 'caller-abandoned', endedBy: 'caller' });
   });
 
@@ -195,11 +188,7 @@ describe('routing real calls', () => {
     socket.close();
     expect(await newestCallId()).toBe(before);
     // Asterisk and the router still take a real call.
-    const dest = phone({ scenario: 'destination-answers' });
-    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await callThrough({ scenario: 'destination-answers' }, { scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
   });
 
@@ -237,11 +226,7 @@ describe('routing real calls', () => {
     await stack.asterisk.restart();
     await stack.router.ready(30_000);
     const before = await newestCallId();
-    const dest = phone({ scenario: 'destination-answers' });
-    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await callThrough({ scenario: 'destination-answers' }, { scenario: 'carrier-call-answered-hangs-up', holdMs: 1000 });
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
   }, 60_000);
 
@@ -251,11 +236,7 @@ describe('routing real calls', () => {
     expect(rejected.exitCode, describeSipp('carrier', rejected)).toBe(0);
     await stack.startRouter();
     const before = await newestCallId();
-    const dest = phone({ scenario: 'destination-answers' });
-    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });
-    const [c, d] = await Promise.all([call.done, dest.done]);
-    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await callThrough({ scenario: 'destination-answers' }, { scenario: 'carrier-call-answered-hangs-up', holdMs: 500 });
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
   }, 60_000);
 });
