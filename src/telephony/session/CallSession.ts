@@ -409,6 +409,7 @@ export class CallSession {
     this.log.info({ greeting: greetingMedia }, 'voicemail');
     try {
       await this.announcementDone;
+      if (this.isOver) return;
       // Asterisk cannot record a channel while it is in a bridge (an early-media ring put it there).
       if (this.inboundBridged) {
         await this.track(ari.bridges.removeChannel(this.bridgeId as string, [this.inboundId]));
@@ -418,6 +419,7 @@ export class CallSession {
       this.answeredAt = this.deps.clock();
       this.deps.records.markAnswered(this.recordId, this.answeredAt, null);
       await this.track(ari.channels.answer(this.inboundId));
+      if (this.isOver) return;
       const playbackId = `${OWN_ID_PREFIX}play-${this.deps.newId()}`;
       const greeted = new Promise<void>((resolve) => this.playbackWaiters.set(playbackId, resolve));
       await this.track(ari.channels.play(this.inboundId, { media: greetingMedia, playbackId }));
