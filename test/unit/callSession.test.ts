@@ -7,6 +7,7 @@ import { findByDid } from '../../src/persistence/trackingNumberRepository.js';
 import { createSessionRegistry, type SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from '../../src/telephony/session/reconcileCalls.js';
 import { createFakeAri, type FakeAri } from './fakes/createFakeAri.js';
+import type { RouteProgram } from '../../src/telephony/session/routeProgram.js';
 
 const DID = '+15551230000';
 const DESTINATION = '+15550001111';
@@ -376,5 +377,120 @@ describe('recording and announcement', () => {
     fake.farEndHangsUp(inbound, 16);
     await ended();
     expect(stopped).toEqual([1]);
+  });
+});
+
+describe('route programs in a live session', () => {
+  let db: Db;
+  let fake: FakeAri;
+  let registry: SessionRegistry;
+  let records: ReturnType<typeof createCallRecordRepository>;
+  let program: () => RouteProgram;
+
+  const target = (t: string) => ({ target: t, endpoint: `PJSIP/destinations/${t}`, ringTimeoutSeconds: 20 });
+  const DESK1 = 'sip:desk1@127.0.0.1:5081';
+  const DESK2 = 'sip:desk2@127.0.0.1:5082';
+
+  beforeEach(() => {
+    db = openDatabase(':memory:');
+    records = createCallRecordRepository(db);
+    const now = Date.now();
+    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
+    db.insert(trackingNumbers).values({ accountId: account.id, did: DID, destination: DESTINATION, recordingEnabled: false, createdAt: now, updatedAt: now }).run();
+    fake = createFakeAri();
+    registry = createSessionRegistry({
+      ari: fake.client,
+      records,
+      findNumber: (did) => findByDid(db, did),
+      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
+      logger: pino({ level: 'silent' }),
+      recordingStore: createMemoryRecordingStore(),
+      onRecordingStopped: () => {},
+      programFor: () => program(),
+    });
+  });
+  afterEach(() => registry.close());
+
+  const legTo = (t: string) => (fake.ops('channels.create').find((c) => (c.args[0] as { endpoint: string }).endpoint.endsWith(t))?.args[0] as { channelId: string } | undefined)?.channelId;
+  const ended = async () => {
+    await until(() => records.listUnfinished().length === 0 && registry.activeCalls === 0, 'the call to end');
+    expect([...fake.channels.keys()]).toEqual([]);
+    expect([...fake.bridges.keys()]).toEqual([]);
+  };
+
+  it('simultaneous: the first to answer wins, the other is cancelled, the record names both', async () => {
+    program = () => ({
+      next: (h) => (h.length === 0 ? { kind: 'ring', step: 'office', destinations: [target(DESK1), target(DESK2)] } : { kind: 'fail', sipCode: null }),
+      whisperMedia: null,
+      screening: false,
+      callerIdNumber: null,
+    });
+    const inbound = fake.placeInbound(DID);
+    await until(() => fake.ops('channels.dial').length === 2, 'both desks ringing');
+    const desk1 = legTo(DESK1)!;
+    const desk2 = legTo(DESK2)!;
+    fake.answer(desk2);
+    await until(() => fake.ops('channels.answer').length === 1, 'caller answered');
+    expect(fake.channels.has(desk1)).toBe(false);
+    expect([...fake.bridges.values()][0]?.channels.sort()).toEqual([inbound, desk2].sort());
+    fake.farEndHangsUp(inbound, 16);
+    await ended();
+    const row = records.get(1)!;
+    expect(row).toMatchObject({ disposition: 'answered', routeStep: 'office', answeredDestination: DESK2, outboundChannelId: desk2 });
+    expect(JSON.parse(row.destinationsTried ?? '[]')).toEqual([
+      { step: 'office', target: DESK1, result: 'cancelled' },
+      { step: 'office', target: DESK2, result: 'answered' },
+    ]);
+  });
+
+  it('screening: a desk that does not press 1 is hung up and the next destination takes the call', async () => {
+    program = () => ({
+      next: (h) => {
+        const tried = h.map((a) => a.target);
+        const nextTarget = [DESK1, DESK2].find((t) => !tried.includes(t));
+        return nextTarget ? { kind: 'ring', step: 'office', destinations: [target(nextTarget)] } : { kind: 'fail', sipCode: null };
+      },
+      whisperMedia: 'sound:whisper',
+      screening: true,
+      callerIdNumber: null,
+    });
+    const inbound = fake.placeInbound(DID);
+    await until(() => legTo(DESK1) !== undefined && fake.ops('channels.dial').length === 1, 'desk1 ringing');
+    const desk1 = legTo(DESK1)!;
+    fake.answer(desk1);
+    await until(() => fake.ops('channels.play').length === 2, 'whisper and prompt to desk1');
+    expect(fake.ops('channels.play').map((p) => p.args[0])).toEqual([desk1, desk1]);
+    fake.pressDigit(desk1, '2');
+    await until(() => legTo(DESK2) !== undefined && fake.ops('channels.dial').length === 2, 'desk2 ringing');
+    expect(fake.channels.has(desk1)).toBe(false);
+    const desk2 = legTo(DESK2)!;
+    fake.answer(desk2);
+    await until(() => fake.ops('channels.play').length === 4, 'whisper and prompt to desk2');
+    expect(fake.ops('channels.answer')).toHaveLength(0); // the caller waits until a desk accepts
+    fake.pressDigit(desk2, '1');
+    await until(() => fake.ops('channels.answer').length === 1, 'caller connected');
+    fake.farEndHangsUp(desk2, 16);
+    await ended();
+    expect(records.get(1)).toMatchObject({ disposition: 'answered', answeredDestination: DESK2, endedBy: 'destination' });
+    expect(JSON.parse(records.get(1)!.destinationsTried ?? '[]')[0]).toMatchObject({ target: DESK1, result: 'screened-out' });
+    void inbound;
+  });
+
+  it('every destination failed and the plan says voicemail: the caller is greeted and recorded alone', async () => {
+    program = () => ({
+      next: (h) => (h.length === 0 ? { kind: 'ring', step: 'office', destinations: [target(DESK1)] } : { kind: 'voicemail', step: 'voicemail', greetingMedia: 'sound:greeting' }),
+      whisperMedia: null,
+      screening: false,
+      callerIdNumber: null,
+    });
+    const inbound = fake.placeInbound(DID);
+    await until(() => fake.ops('channels.dial').length === 1, 'desk ringing');
+    fake.farEndHangsUp(legTo(DESK1)!, 17, 'BUSY');
+    await until(() => fake.ops('channels.record').length === 1, 'message recording');
+    expect(fake.ops('channels.record')[0]?.args).toEqual([inbound, expect.objectContaining({ name: 'vm-1', beep: true })]);
+    expect(fake.ops('channels.answer')[0]?.args).toEqual([inbound]);
+    fake.farEndHangsUp(inbound, 16);
+    await ended();
+    expect(records.get(1)).toMatchObject({ disposition: 'voicemail', sipCode: 200 });
   });
 });

@@ -248,6 +248,11 @@ export function createFakeAri(app = 'callroute') {
     },
     live,
     stored,
+    /** The party on a channel presses a key (RFC 4733 digit). */
+    pressDigit(channelId: string, digit: string): void {
+      const c = channels.get(channelId);
+      if (c) emit({ type: 'ChannelDtmfReceived', channel: c, digit });
+    },
     /** Keep playbacks running until `finishPlaybacks()`. */
     holdPlaybacks(): void {
       autoFinishPlayback = false;
