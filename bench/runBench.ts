@@ -80,13 +80,13 @@ const PLAN = QUICK
         { level: 100, calls: 200, rate: 10, holdMs: 10_000 },
         { level: 150, calls: 300, rate: 15, holdMs: 10_000 },
       ],
-      capacityLevels: [100, 150, 200, 250, 300],
+      capacityLevels: [50, 100, 150, 200, 250, 300],
       capacityHoldMs: 25_000,
       capacityRate: 20,
       sqliteRows: 1_000_000,
       sqliteWrites: 20_000,
       transcodeSeconds: 120,
-      budgetSeconds: 19 * 60,
+      budgetSeconds: 20 * 60,
     };
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
@@ -362,7 +362,7 @@ async function runLoad(
     asteriskCpuPerCallSecondMs: round((((proc.cpuSeconds.asterisk ?? 0) / calls) * 1000) / Math.max(0.001, p.holdMs / 1000), 3),
     routerCpuPerCallMs: design === 'router' ? round(((proc.cpuSeconds.router ?? 0) / calls) * 1000, 2) : null,
     routerRssPerConcurrentCallKb:
-      design === 'router' ? round((((proc.peakRssMb.router ?? 0) - (proc.startRssMb.router ?? 0)) * 1024) / Math.max(1, peak), 1) : null,
+      design === 'router' ? round((((proc.peakRssMb.router ?? 0) - Math.min(proc.startRssMb.router ?? 0, proc.minRssMb.router ?? 0)) * 1024) / Math.max(1, peak), 1) : null,
     leftInAsterisk: left,
     captureDropped: cap.dropped,
     maxRingSeconds: round(Math.max(0, ...answered.map((t) => (t.callerOkAt as number) - t.carrierInviteAt)), 2) ?? 0,

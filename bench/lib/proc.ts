@@ -51,6 +51,8 @@ export interface SamplerResult {
   meanCpuPercent: Record<string, number>;
   peakRssMb: Record<string, number>;
   startRssMb: Record<string, number>;
+  /** Lowest RSS seen during the span (after a collection the start value can be above it). */
+  minRssMb: Record<string, number>;
   /** The whole box: mean and peak busy % of all cores (100 = every core busy). */
   boxMeanBusyPercent: number;
   boxPeakBusyPercent: number;
@@ -90,6 +92,7 @@ export function startSampler(pids: () => Record<string, number | undefined>, int
         meanCpuPercent: {},
         peakRssMb: {},
         startRssMb: {},
+        minRssMb: {},
         boxMeanBusyPercent: ((last.boxBusy - first.boxBusy) / Math.max(1, last.boxTotal - first.boxTotal)) * 100,
         boxPeakBusyPercent: 0,
         seconds,
@@ -97,14 +100,18 @@ export function startSampler(pids: () => Record<string, number | undefined>, int
       for (const name of names) {
         let peak = 0;
         let peakRss = 0;
+        let minRss = Infinity;
         for (let i = 1; i < samples.length; i += 1) {
           const a = samples[i - 1] as ProcSample;
           const b = samples[i] as ProcSample;
           const ca = a.cpu[name];
           const cb = b.cpu[name];
-          if (ca != null && cb != null && cb >= ca) peak = Math.max(peak, ((cb - ca) / ((b.t - a.t) / 1000)) * 100);
+          // Only whole intervals: a timer that fired late leaves a short one, where 10 ms jiffies mislead.
+          if (ca != null && cb != null && cb >= ca && b.t - a.t >= intervalMs * 0.8) peak = Math.max(peak, ((cb - ca) / ((b.t - a.t) / 1000)) * 100);
           peakRss = Math.max(peakRss, b.rss[name] ?? 0);
+          if (b.rss[name] != null) minRss = Math.min(minRss, b.rss[name] as number);
         }
+        out.minRssMb[name] = Number.isFinite(minRss) ? minRss : 0;
         const c0 = first.cpu[name];
         const c1 = last.cpu[name];
         out.cpuSeconds[name] = c0 != null && c1 != null ? Math.max(0, c1 - c0) : 0;
@@ -116,6 +123,7 @@ export function startSampler(pids: () => Record<string, number | undefined>, int
       for (let i = 1; i < samples.length; i += 1) {
         const a = samples[i - 1] as ProcSample;
         const b = samples[i] as ProcSample;
+        if (b.t - a.t < intervalMs * 0.8) continue;
         out.boxPeakBusyPercent = Math.max(out.boxPeakBusyPercent, ((b.boxBusy - a.boxBusy) / Math.max(1, b.boxTotal - a.boxTotal)) * 100);
       }
       return out;
