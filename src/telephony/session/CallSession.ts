@@ -95,6 +95,8 @@ export class CallSession {
   /** The announcement is playing to the caller; the caller joins the bridge when it ends. */
   private announcementPlaying = false;
   private announcementDone: Promise<void> = Promise.resolve();
+  /** The call's bridge exists; created in parallel with the first destination leg. */
+  private bridgeCreated: Promise<unknown> = Promise.resolve();
   private endAnnouncement: () => void = () => {};
   private playbackId: string | null = null;
   /** Playbacks on destination legs (whisper, screening prompt), by playback id. */
@@ -195,18 +197,16 @@ export class CallSession {
       this.playbackId = `cr-play-${this.recordId}`;
       this.announcementDone = new Promise((resolve) => (this.endAnnouncement = resolve));
     }
-    try {
-      // No ring() of our own: the destination's 180 (or 183 and its early media) reaches the
-      // caller through the bridge, as with Dial(); ringing twice confuses some carriers.
-      await this.track(
-        Promise.all([
-          decision.kind === 'dial' && decision.announcementMedia ? this.playAnnouncement(decision.announcementMedia) : undefined,
-          ari.bridges.create({ type: 'mixing', bridgeId: this.bridgeId as string, name: `callroute-${this.recordId}` }),
-        ]),
-      );
-    } catch (err) {
-      return this.failSetup(err, 'setup request failed');
-    }
+    // No ring() of our own: the destination's 180 (or 183 and its early media) reaches the caller
+    // through the bridge, as with Dial(); ringing twice confuses some carriers. The bridge is made
+    // while the first leg is created (post-dial delay is the sum of sequential round trips).
+    this.bridgeCreated = this.track(
+      Promise.all([
+        decision.kind === 'dial' && decision.announcementMedia ? this.playAnnouncement(decision.announcementMedia) : undefined,
+        ari.bridges.create({ type: 'mixing', bridgeId: this.bridgeId as string, name: `callroute-${this.recordId}` }),
+      ]),
+    );
+    this.bridgeCreated.catch((err: unknown) => this.failSetup(err, 'setup request failed'));
     if (this.isOver || !program) return;
     await this.runProgram(program);
   }
@@ -261,6 +261,8 @@ export class CallSession {
         try {
           await this.track(leg.create({ app: ari.app, inboundId: this.inboundId, callerIdNumber: program.callerIdNumber }));
           if (!(await leg.waitStasis()) || this.isOver) return leg.fail();
+          await this.bridgeCreated;
+          if (this.isOver) return leg.fail();
           const joining = early ? (this.announcementPlaying ? [leg.id] : [this.inboundId, leg.id]) : [];
           if (early && !this.announcementPlaying) this.inboundBridged = true;
           leg.inBridge = early;
@@ -346,6 +348,7 @@ export class CallSession {
     this.state = nextState(this.state, 'bridged');
     this.log.info({ leg: leg.id, target: leg.target, announcementPlaying: this.announcementPlaying }, 'destination answered');
     await this.announcementDone;
+    await this.bridgeCreated.catch(() => undefined);
     if (this.isOver) return;
     const joining = [...(leg.inBridge ? [] : [leg.id]), ...(this.inboundBridged ? [] : [this.inboundId])];
     try {
@@ -409,6 +412,7 @@ export class CallSession {
     this.log.info({ greeting: greetingMedia }, 'voicemail');
     try {
       await this.announcementDone;
+      await this.bridgeCreated;
       if (this.isOver) return;
       // Asterisk cannot record a channel while it is in a bridge (an early-media ring put it there).
       if (this.inboundBridged) {
