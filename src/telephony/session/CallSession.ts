@@ -537,13 +537,20 @@ export class CallSession {
     this.callerConnected = true;
     this.answeredAt = this.deps.clock();
     if (this.recordId !== null) this.deps.records.markAnswered(this.recordId, this.answeredAt, { outboundChannelId: leg.id, destination: leg.target });
+    const answering = this.track(this.deps.ari.channels.answer(this.inboundId));
+    // The recording starts together with the answer, not one round trip after it, so it covers the
+    // whole talk time even when Asterisk is slow to respond.
+    const recording = this.recordingLayout !== null && this.recordId !== null ? this.startRecording(leg, this.recordId, this.recordingLayout) : undefined;
     try {
-      await this.track(this.deps.ari.channels.answer(this.inboundId));
+      await answering;
     } catch (err) {
       return this.failSetup(err, 'answering the caller failed');
     }
-    if (this.isOver || this.recordingLayout === null || this.recordId === null) return;
-    this.recorder = new CallRecorder(this.recorderDeps(), this.recordId, this.recordingLayout);
+    await recording;
+  }
+
+  private async startRecording(leg: OutboundLeg, recordId: number, layout: RecordingLayout): Promise<void> {
+    this.recorder = new CallRecorder(this.recorderDeps(), recordId, layout);
     try {
       // Not tracked as in-flight: release() stops the recorder itself, which unblocks start().
       await this.recorder.start({ caller: this.inboundId, answered: leg.id, accountId: this.accountId }, () => this.isOver);

@@ -1,0 +1,1 @@
+CREATE INDEX `calls_account_source_report_idx` ON `calls` (`account_id`,`source`,`arrived_at`,`disposition`,`first_time_caller`);
