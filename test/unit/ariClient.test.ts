@@ -62,10 +62,13 @@ class FakeAri {
   async start(): Promise<void> {
     this.server.on('connection', (sock: Socket) => {
       this.tcpConnections.add(sock);
+      // A client that closes or resets its end is what several tests do on purpose.
+      sock.on('error', () => {});
       this.maxTcpConnections = Math.max(this.maxTcpConnections, this.tcpConnections.size);
       sock.on('close', () => this.tcpConnections.delete(sock));
     });
     this.server.on('upgrade', (req, socket, head) => {
+      socket.on('error', () => {});
       this.upgrades += 1;
       const url = new URL(req.url ?? '/', 'http://x');
       this.upgradeQueries.push(url.searchParams);
@@ -77,6 +80,7 @@ class FakeAri {
       if (this.refuseUpgradesWith !== undefined) return refuse(this.refuseUpgradesWith, 'Unavailable');
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         this.sockets.add(ws);
+        ws.on('error', () => {});
         ws.on('close', () => this.sockets.delete(ws));
       });
     });
