@@ -13,6 +13,18 @@ export interface IdParams {
   id: number;
 }
 
+/** `?accountId=` on list routes. */
+export const accountFilterQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { accountId: { type: 'integer', minimum: 1 } },
+} as const;
+
+/** A list response `{ <key>: [item, ...] }`. */
+export function listResponse<K extends string, T extends object>(key: K, item: T) {
+  return { type: 'object', additionalProperties: false, required: [key], properties: { [key]: { type: 'array', items: item } } } as const;
+}
+
 export const isoTime = { type: 'string' } as const;
 export const nullableIsoTime = { type: ['string', 'null'] } as const;
 

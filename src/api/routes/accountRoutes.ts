@@ -8,7 +8,7 @@ import {
   type AccountPatch,
 } from '../../persistence/accountRepository.js';
 import type { AccountRow } from '../../persistence/schema.js';
-import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoTime, type IdParams, listResponse } from '../apiSchemas.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const accountDto = {
@@ -64,12 +64,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     {
       schema: {
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['accounts'],
-            properties: { accounts: { type: 'array', items: accountDto } },
-          },
+          200: listResponse('accounts', accountDto),
         },
       },
     },

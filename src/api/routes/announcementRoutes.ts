@@ -13,7 +13,7 @@ import {
 } from '../../persistence/announcementRepository.js';
 import { routePlansUsingAnnouncement } from '../../persistence/routePlanRepository.js';
 import type { AnnouncementRow } from '../../persistence/schema.js';
-import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoTime, type IdParams, accountFilterQuery, listResponse } from '../apiSchemas.js';
 import type { RouteDeps } from './routeDeps.js';
 
 /** Where uploaded announcements go under Asterisk's sounds directory; Asterisk plays them as `callroute/<file>`. */
@@ -170,18 +170,9 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
     '/announcements',
     {
       schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { accountId: { type: 'integer', minimum: 1 } },
-        },
+        querystring: accountFilterQuery,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['announcements'],
-            properties: { announcements: { type: 'array', items: announcementDto } },
-          },
+          200: listResponse('announcements', announcementDto),
         },
       },
     },

@@ -25,7 +25,7 @@ import {
 } from '../../persistence/attributionRepository.js';
 import type { AccountRow, NumberPoolRow, SourceRuleRow } from '../../persistence/schema.js';
 import { getTrackingNumber } from '../../persistence/trackingNumberRepository.js';
-import { idParams, iso, isoTime, nullableString, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoTime, nullableString, type IdParams, accountFilterQuery } from '../apiSchemas.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -232,7 +232,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     '/source-rules',
     {
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { accountId: { type: 'integer', minimum: 1 } } },
+        querystring: accountFilterQuery,
         response: {
           200: { type: 'object', additionalProperties: false, required: ['sourceRules'], properties: { sourceRules: { type: 'array', items: sourceRuleDto } } },
         },
@@ -326,7 +326,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     '/pools',
     {
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { accountId: { type: 'integer', minimum: 1 } } },
+        querystring: accountFilterQuery,
         response: { 200: { type: 'object', additionalProperties: false, required: ['pools'], properties: { pools: { type: 'array', items: poolDto } } } },
       },
     },

@@ -5,7 +5,7 @@ import { removeRecordingFiles } from '../../media/removeRecordingFiles.js';
 import { getCall } from '../../persistence/callQueries.js';
 import { findRecording, markRecordingRemoved, recordingsOfCall } from '../../persistence/recordingQueries.js';
 import type { RecordingRow } from '../../persistence/schema.js';
-import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, listResponse } from '../apiSchemas.js';
 import { canSee, customerRoute, principalOf } from '../principal.js';
 import { checkRecordingLink, signRecordingLink } from '../recordingLinks.js';
 import { sendRecordingAudio, type AudioDeps } from '../sendRecordingAudio.js';
@@ -87,12 +87,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: {
         params: idParams,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['recordings'],
-            properties: { recordings: { type: 'array', items: recordingDto } },
-          },
+          200: listResponse('recordings', recordingDto),
         },
       },
     },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { accountFilterQuery } from '../apiSchemas.js';
 import { CallrouteError } from '../../errors.js';
 import { listPools, poolReport } from '../../persistence/attributionRepository.js';
 import { callReport, callReportCsv, REPORT_GROUPS, type ReportGroup } from '../../persistence/callReports.js';
@@ -115,7 +116,7 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
     {
       config: customerRoute,
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { accountId: { type: 'integer', minimum: 1 } } },
+        querystring: accountFilterQuery,
         response: {
           200: { type: 'object', additionalProperties: false, required: ['pools'], properties: { pools: { type: 'array', items: poolReportDto } } },
         },

@@ -15,7 +15,7 @@ import {
 import type { RoutePlanRow } from '../../persistence/schema.js';
 import { RING_STRATEGIES, WEEKDAYS, type CallerIdMode, type RoutePlanDefinition } from '../../routing/routePlan/types.js';
 import { validateRoutePlan, type PlanIssue } from '../../routing/routePlan/validateRoutePlan.js';
-import { idParams, iso, isoTime, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoTime, type IdParams, accountFilterQuery, listResponse } from '../apiSchemas.js';
 import { normalizeDestination } from '../normalizeDestination.js';
 import type { RouteDeps } from './routeDeps.js';
 
@@ -101,6 +101,16 @@ const planFields = {
   screening: { type: 'boolean' },
   final: finalSchema,
 } as const;
+
+/** The fields of a whole plan (create, replace), with what an omitted one means. */
+const planFieldsWithDefaults = {
+  ...planFields,
+  callerIdMode: { ...planFields.callerIdMode, default: 'caller' },
+  schedule: { ...planFields.schedule, default: null },
+  whisper: { ...planFields.whisper, default: null },
+  screening: { ...planFields.screening, default: false },
+  final: { ...planFields.final, default: { kind: 'voicemail', greeting: 'default' } },
+};
 
 const anyObject = { type: 'object', additionalProperties: true } as const;
 
@@ -265,12 +275,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
           required: ['accountId', 'name', 'timeZone', 'steps'],
           properties: {
             accountId: { type: 'integer', minimum: 1 },
-            ...planFields,
-            callerIdMode: { ...planFields.callerIdMode, default: 'caller' },
-            schedule: { ...planFields.schedule, default: null },
-            whisper: { ...planFields.whisper, default: null },
-            screening: { ...planFields.screening, default: false },
-            final: { ...planFields.final, default: { kind: 'voicemail', greeting: 'default' } },
+            ...planFieldsWithDefaults,
           },
         },
         response: { 201: routePlanDto },
@@ -290,14 +295,9 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     '/route-plans',
     {
       schema: {
-        querystring: { type: 'object', additionalProperties: false, properties: { accountId: { type: 'integer', minimum: 1 } } },
+        querystring: accountFilterQuery,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['routePlans'],
-            properties: { routePlans: { type: 'array', items: routePlanDto } },
-          },
+          200: listResponse('routePlans', routePlanDto),
         },
       },
     },
@@ -330,12 +330,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
           additionalProperties: false,
           required: ['name', 'timeZone', 'steps'],
           properties: {
-            ...planFields,
-            callerIdMode: { ...planFields.callerIdMode, default: 'caller' },
-            schedule: { ...planFields.schedule, default: null },
-            whisper: { ...planFields.whisper, default: null },
-            screening: { ...planFields.screening, default: false },
-            final: { ...planFields.final, default: { kind: 'voicemail', greeting: 'default' } },
+            ...planFieldsWithDefaults,
           },
         },
         response: { 200: routePlanDto },

@@ -4,7 +4,7 @@ import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../persistence/apiTokenRepository.js';
 import type { ApiTokenRow } from '../../persistence/schema.js';
-import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, listResponse } from '../apiSchemas.js';
 import { hashApiToken } from '../createBearerAuth.js';
 import type { RouteDeps } from './routeDeps.js';
 
@@ -92,12 +92,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
       schema: {
         params: idParams,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['tokens'],
-            properties: { tokens: { type: 'array', items: tokenDto } },
-          },
+          200: listResponse('tokens', tokenDto),
         },
       },
     },

@@ -22,7 +22,7 @@ import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { loadAllowlist } from '../../persistence/dialAllowlistRepository.js';
 import { getRoutePlanRow } from '../../persistence/routePlanRepository.js';
 import { checkDialTarget } from '../../routing/dialAllowlist.js';
-import { idParams, iso, isoTime, nullableString, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoTime, nullableString, type IdParams, accountFilterQuery, listResponse } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
 import { normalizeDestination } from '../normalizeDestination.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -282,18 +282,9 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     '/tracking-numbers',
     {
       schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { accountId: { type: 'integer', minimum: 1 } },
-        },
+        querystring: accountFilterQuery,
         response: {
-          200: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['trackingNumbers'],
-            properties: { trackingNumbers: { type: 'array', items: trackingNumberDto } },
-          },
+          200: listResponse('trackingNumbers', trackingNumberDto),
         },
       },
     },
