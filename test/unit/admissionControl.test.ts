@@ -1,23 +1,11 @@
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
-import { createCallRecordRepository } from '../../src/persistence/callRecordRepository.js';
-import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
-import { accounts, trackingNumbers } from '../../src/persistence/schema.js';
-import { findByDid } from '../../src/persistence/trackingNumberRepository.js';
 import { createAdmissionControl, timeAriRequests } from '../../src/telephony/session/admissionControl.js';
-import { createSessionRegistry, type SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
+import type { SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
 import { createFakeAri, type FakeAri } from './fakes/createFakeAri.js';
+import { createSessionTestbed, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
 const DID = '+15551230000';
-
-async function until(check: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 describe('admission decisions', () => {
   const table: Array<{ name: string; max: number; latencyLimit: number; active: number; latencies: number[]; admit: boolean; reason?: string }> = [
@@ -70,32 +58,19 @@ describe('timeAriRequests', () => {
 });
 
 describe('a registry with admission limits', () => {
-  let db: Db;
+  let tb: SessionTestbed;
   let fake: FakeAri;
   let registry: SessionRegistry;
-  let records: ReturnType<typeof createCallRecordRepository>;
+  let records: SessionTestbed['records'];
 
   beforeEach(() => {
-    db = openDatabase(':memory:');
-    records = createCallRecordRepository(db);
-    const now = Date.now();
-    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
-    db.insert(trackingNumbers)
-      .values({ accountId: account.id, did: DID, destination: '+15550001111', recordingEnabled: false, source: 'google', createdAt: now, updatedAt: now })
-      .run();
-    fake = createFakeAri();
-    registry = createSessionRegistry({
-      ari: fake.client,
-      records,
-      findNumber: (did) => findByDid(db, did),
-      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
-      logger: pino({ level: 'silent' }),
-      recordingStore: { insert: () => 1, stopped: () => {}, missing: () => {}, activeForCall: () => undefined },
-      onRecordingStopped: () => {},
-      admission: { maxConcurrentCalls: 1, maxAriLatencyMs: 0 },
+    tb = createSessionTestbed({
+      numbers: [{ did: DID, recordingEnabled: false, source: 'google' }],
+      registry: { admission: { maxConcurrentCalls: 1, maxAriLatencyMs: 0 } },
     });
+    ({ fake, registry, records } = tb);
   });
-  afterEach(() => registry.close());
+  afterEach(() => tb.close());
 
   it('a call beyond the cap gets cause 34 (SIP 503) and a finished rejected record; the call already up is untouched', async () => {
     const first = fake.placeInbound(DID, '+15559876543');

@@ -1,100 +1,39 @@
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createCallRecordRepository } from '../../src/persistence/callRecordRepository.js';
-import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
-import { accounts, trackingNumbers } from '../../src/persistence/schema.js';
-import { findByDid } from '../../src/persistence/trackingNumberRepository.js';
-import { createSessionRegistry, type SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
-import { reconcileCalls } from '../../src/telephony/session/reconcileCalls.js';
-import { createFakeAri, type FakeAri } from './fakes/createFakeAri.js';
+import type { SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
 import type { RouteProgram } from '../../src/telephony/session/routeProgram.js';
+import type { FakeAri } from './fakes/createFakeAri.js';
+import { createSessionTestbed, DESTINATION, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
 const DID = '+15551230000';
-const DESTINATION = '+15550001111';
 const UNRECORDED_DID = '+15551230010';
 const DUAL_DID = '+15551230011';
 const ANNOUNCED_DID = '+15551230012';
-
-/** Recording rows in memory, with the port the session uses. */
-function createMemoryRecordingStore() {
-  const rows = new Map<number, { callId: number; channels: 'mixed' | 'dual'; names: string[]; status: string; reason?: string }>();
-  let next = 1;
-  return {
-    rows,
-    insert(r: { callId: number; channels: 'mixed' | 'dual'; asteriskNames: string[] }) {
-      const id = next++;
-      rows.set(id, { callId: r.callId, channels: r.channels, names: r.asteriskNames, status: 'recording' });
-      return id;
-    },
-    stopped(id: number) {
-      rows.get(id)!.status = 'processing';
-    },
-    missing(id: number, reason: string) {
-      Object.assign(rows.get(id)!, { status: 'missing', reason });
-    },
-    activeForCall(callId: number) {
-      for (const [id, r] of rows) if (r.callId === callId && r.status === 'recording') return { id, channels: r.channels };
-      return undefined;
-    },
-  };
-}
-
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+const RECORDING_NUMBERS = [
+  { did: UNRECORDED_DID, recordingEnabled: false },
+  { did: DUAL_DID, recordingChannels: 'dual' as const },
+  { did: ANNOUNCED_DID, announcement: 'default' as const },
+];
 
 describe('CallSession against a stateful fake ARI', () => {
-  let db: Db;
+  let tb: SessionTestbed;
   let fake: FakeAri;
   let registry: SessionRegistry;
-  let records: ReturnType<typeof createCallRecordRepository>;
-  let baseListeners: number;
-  let recordingStore: ReturnType<typeof createMemoryRecordingStore>;
-  let stoppedRecordings: number[];
-
-  function startRegistry(): void {
-    registry = createSessionRegistry({
-      ari: fake.client,
-      records,
-      findNumber: (did) => findByDid(db, did),
-      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
-      logger: pino({ level: 'silent' }),
-      recordingStore,
-      onRecordingStopped: (id) => stoppedRecordings.push(id),
-    });
-  }
-  const reconcile = () =>
-    reconcileCalls({ ari: fake.client, records, registry, logger: pino({ level: 'silent' }), connectedAt: Date.now(), recordingStore, onRecordingStopped: (id) => stoppedRecordings.push(id) });
+  let records: SessionTestbed['records'];
 
   beforeEach(() => {
-    db = openDatabase(':memory:');
-    records = createCallRecordRepository(db);
-    const now = Date.now();
-    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
-    db.insert(trackingNumbers)
-      .values([
-        { accountId: account.id, did: DID, destination: DESTINATION, ringTimeoutSeconds: 20, source: 'google', medium: 'cpc', campaign: 'spring', createdAt: now, updatedAt: now },
-        { accountId: account.id, did: '+15551239999', destination: DESTINATION, enabled: false, createdAt: now, updatedAt: now },
-        { accountId: account.id, did: UNRECORDED_DID, destination: DESTINATION, recordingEnabled: false, createdAt: now, updatedAt: now },
-        { accountId: account.id, did: DUAL_DID, destination: DESTINATION, recordingChannels: 'dual', createdAt: now, updatedAt: now },
-        { accountId: account.id, did: ANNOUNCED_DID, destination: DESTINATION, announcement: 'default', createdAt: now, updatedAt: now },
-      ])
-      .run();
-    fake = createFakeAri();
-    recordingStore = createMemoryRecordingStore();
-    stoppedRecordings = [];
-    baseListeners = fake.client.listenerCount();
-    startRegistry();
+    tb = createSessionTestbed({
+      numbers: [
+        { did: DID, ringTimeoutSeconds: 20, source: 'google', medium: 'cpc', campaign: 'spring' },
+        { did: '+15551239999', enabled: false },
+        ...RECORDING_NUMBERS,
+      ],
+    });
+    ({ fake, records, registry } = tb);
   });
 
   afterEach(() => {
-    registry.close();
+    tb.close();
     vi.useRealTimers();
-    expect(fake.client.listenerCount()).toBe(baseListeners);
   });
 
   const record = (id = 1) => records.get(id);
@@ -214,10 +153,9 @@ describe('CallSession against a stateful fake ARI', () => {
     fake.answer(out!);
     await until(() => fake.ops('channels.answer').length === 1 && fake.live.size === 1, 'answer and recording');
     // The router dies: its registry is gone, the call stays up in Asterisk.
-    registry.close();
-    startRegistry();
+    registry = tb.restartRegistry();
     expect(records.listUnfinished()).toHaveLength(1);
-    const report = await reconcile();
+    const report = await tb.reconcile();
     expect(report).toMatchObject({ resumed: 1, finished: 0, strayChannels: 0, strayBridges: 0 });
     expect(fake.channels.size).toBe(3); // both legs and the recording's snoop
     fake.farEndHangsUp(inbound, 16);
@@ -231,51 +169,28 @@ describe('CallSession against a stateful fake ARI', () => {
     const [out] = fake.outboundIds();
     fake.answer(out!);
     await until(() => fake.ops('channels.answer').length === 1, 'answer');
-    registry.close();
+    tb.registry.close();
     fake.channels.clear();
     fake.bridges.clear();
-    startRegistry();
-    const report = await reconcile();
+    registry = tb.restartRegistry();
+    const report = await tb.reconcile();
     expect(report.finished).toBe(1);
     expect(record()).toMatchObject({ disposition: 'answered', finished: true, reconciled: true });
   });
 });
 
 describe('recording and announcement', () => {
-  let db: Db;
+  let tb: SessionTestbed;
   let fake: FakeAri;
-  let registry: SessionRegistry;
-  let records: ReturnType<typeof createCallRecordRepository>;
-  let store: ReturnType<typeof createMemoryRecordingStore>;
+  let records: SessionTestbed['records'];
+  let store: SessionTestbed['store'];
   let stopped: number[];
 
   beforeEach(() => {
-    db = openDatabase(':memory:');
-    records = createCallRecordRepository(db);
-    const now = Date.now();
-    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
-    db.insert(trackingNumbers)
-      .values([
-        { accountId: account.id, did: DID, destination: DESTINATION, createdAt: now, updatedAt: now },
-        { accountId: account.id, did: UNRECORDED_DID, destination: DESTINATION, recordingEnabled: false, createdAt: now, updatedAt: now },
-        { accountId: account.id, did: DUAL_DID, destination: DESTINATION, recordingChannels: 'dual', createdAt: now, updatedAt: now },
-        { accountId: account.id, did: ANNOUNCED_DID, destination: DESTINATION, announcement: 'default', createdAt: now, updatedAt: now },
-      ])
-      .run();
-    fake = createFakeAri();
-    store = createMemoryRecordingStore();
-    stopped = [];
-    registry = createSessionRegistry({
-      ari: fake.client,
-      records,
-      findNumber: (did) => findByDid(db, did),
-      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
-      logger: pino({ level: 'silent' }),
-      recordingStore: store,
-      onRecordingStopped: (id) => stopped.push(id),
-    });
+    tb = createSessionTestbed({ numbers: [{ did: DID }, ...RECORDING_NUMBERS] });
+    ({ fake, records, store, stopped } = tb);
   });
-  afterEach(() => registry.close());
+  afterEach(() => tb.close());
 
   const answered = async (did: string) => {
     const inbound = fake.placeInbound(did);
@@ -285,11 +200,7 @@ describe('recording and announcement', () => {
     await until(() => fake.ops('channels.answer').length === 1, 'caller answered');
     return { inbound, out };
   };
-  const ended = async () => {
-    await until(() => records.listUnfinished().length === 0 && registry.activeCalls === 0, 'the call to end');
-    expect([...fake.channels.keys()]).toEqual([]);
-    expect([...fake.bridges.keys()]).toEqual([]);
-  };
+  const ended = () => tb.ended();
 
   it('records a connected call with a snoop (not a bridge recording), stopped before the bridge goes', async () => {
     const { inbound, out } = await answered(DID);
@@ -361,17 +272,8 @@ describe('recording and announcement', () => {
   it('router restart while recording: the resumed call stops and hands on its recording', async () => {
     const { inbound } = await answered(DID);
     await until(() => fake.live.size === 1, 'recording');
-    registry.close();
-    registry = createSessionRegistry({
-      ari: fake.client,
-      records,
-      findNumber: (did) => findByDid(db, did),
-      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
-      logger: pino({ level: 'silent' }),
-      recordingStore: store,
-      onRecordingStopped: (id) => stopped.push(id),
-    });
-    const report = await reconcileCalls({ ari: fake.client, records, registry, logger: pino({ level: 'silent' }), connectedAt: Date.now(), recordingStore: store, onRecordingStopped: (id) => stopped.push(id) });
+    tb.restartRegistry();
+    const report = await tb.reconcile();
     expect(report).toMatchObject({ resumed: 1, strayChannels: 0 });
     expect(fake.channels.has('cr-snoop-1-0')).toBe(true);
     fake.farEndHangsUp(inbound, 16);
@@ -381,10 +283,9 @@ describe('recording and announcement', () => {
 });
 
 describe('route programs in a live session', () => {
-  let db: Db;
+  let tb: SessionTestbed;
   let fake: FakeAri;
-  let registry: SessionRegistry;
-  let records: ReturnType<typeof createCallRecordRepository>;
+  let records: SessionTestbed['records'];
   let program: () => RouteProgram;
 
   const target = (t: string) => ({ target: t, endpoint: `PJSIP/destinations/${t}`, ringTimeoutSeconds: 20 });
@@ -392,31 +293,13 @@ describe('route programs in a live session', () => {
   const DESK2 = 'sip:desk2@127.0.0.1:5082';
 
   beforeEach(() => {
-    db = openDatabase(':memory:');
-    records = createCallRecordRepository(db);
-    const now = Date.now();
-    const account = db.insert(accounts).values({ name: 'Acme', createdAt: now, updatedAt: now }).returning().get();
-    db.insert(trackingNumbers).values({ accountId: account.id, did: DID, destination: DESTINATION, recordingEnabled: false, createdAt: now, updatedAt: now }).run();
-    fake = createFakeAri();
-    registry = createSessionRegistry({
-      ari: fake.client,
-      records,
-      findNumber: (did) => findByDid(db, did),
-      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
-      logger: pino({ level: 'silent' }),
-      recordingStore: createMemoryRecordingStore(),
-      onRecordingStopped: () => {},
-      programFor: () => program(),
-    });
+    tb = createSessionTestbed({ numbers: [{ did: DID, recordingEnabled: false }], registry: { programFor: () => program() } });
+    ({ fake, records } = tb);
   });
-  afterEach(() => registry.close());
+  afterEach(() => tb.close());
 
   const legTo = (t: string) => (fake.ops('channels.create').find((c) => (c.args[0] as { endpoint: string }).endpoint.endsWith(t))?.args[0] as { channelId: string } | undefined)?.channelId;
-  const ended = async () => {
-    await until(() => records.listUnfinished().length === 0 && registry.activeCalls === 0, 'the call to end');
-    expect([...fake.channels.keys()]).toEqual([]);
-    expect([...fake.bridges.keys()]).toEqual([]);
-  };
+  const ended = () => tb.ended();
 
   it('simultaneous: the first to answer wins, the other is cancelled, the record names both', async () => {
     program = () => ({
