@@ -3,8 +3,7 @@
  * port) next to the SIP capture, laid out per call from the carrier's INVITE to the destination's.
  * Each step is a REST request line, its response, or an event frame Asterisk pushed.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { startTcpdump } from './tcpdump.js';
 import { parsePcap, type PcapPacket } from '../../test/callflow/harness/rtpCapture.js';
 import { median, round } from './stats.js';
 
@@ -99,24 +98,8 @@ export function timelineBetween(steps: readonly AriStep[], windows: ReadonlyArra
 
 /** tcpdump of the ARI port; stop() returns the capture's bytes. */
 export async function startAriCapture(file: string, ariPort: number): Promise<{ stop(): Promise<Buffer> }> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-s', '0', '-B', '32768', '-w', file, 'tcp', 'port', String(ariPort)], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const closed = new Promise<void>((res) => child.once('close', () => res()));
-  const deadline = Date.now() + 5_000;
-  while (!stderr.includes('listening on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tcpdump did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return {
-    async stop() {
-      // tcpdump stops without reading what is still in the kernel's buffer: let it catch up first.
-      await new Promise((r) => setTimeout(r, 1500));
-      child.kill('SIGINT');
-      await closed;
-      return readFileSync(file);
-    },
-  };
+  const capture = await startTcpdump(file, ['tcp', 'port', String(ariPort)]);
+  return { stop: async () => (await capture.stop()).bytes };
 }
 
 export interface AriLoadProfile {

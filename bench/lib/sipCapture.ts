@@ -2,8 +2,7 @@
  * SIP timing from a tcpdump capture on loopback, not from sipp's own response times: the kernel's
  * timestamps of the carrier's INVITE, the INVITE Asterisk sends the destination, and the 200s.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { startTcpdump } from './tcpdump.js';
 import { decodeUdp, parsePcap } from '../../test/callflow/harness/rtpCapture.js';
 
 export interface SipPacket {
@@ -25,25 +24,12 @@ export interface SipCapture {
 
 /** Starts tcpdump on `lo` for UDP to or from `port` (Asterisk's SIP port); resolves once it listens. */
 export async function startSipCapture(file: string, port = 5060): Promise<SipCapture> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-s', '0', '-B', '32768', '-w', file, 'udp', 'port', String(port)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-  const closed = new Promise<void>((res) => child.once('close', () => res()));
-  const deadline = Date.now() + 5_000;
-  while (!stderr.includes('listening on')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`tcpdump did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const capture = await startTcpdump(file, ['udp', 'port', String(port)]);
   return {
     async stop() {
-      // tcpdump stops without reading what is still in the kernel's buffer: let it catch up first.
-      await new Promise((r) => setTimeout(r, 1500));
-      child.kill('SIGINT');
-      await closed;
+      const { bytes, stderr } = await capture.stop();
       const dropped = /(\d+) packets? dropped by kernel/.exec(stderr)?.[1];
-      return { file, packets: parseSip(readFileSync(file)), dropped: dropped === undefined ? null : Number(dropped) };
+      return { file, packets: parseSip(bytes), dropped: dropped === undefined ? null : Number(dropped) };
     },
   };
 }
