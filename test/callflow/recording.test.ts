@@ -7,10 +7,9 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeAudio } from './harness/audioAnalysis.js';
-import { ADMIN_TOKEN as TOKEN, startCallflowStack, type CallflowStack } from './harness/callflowStack.js';
+import { ADMIN_TOKEN as TOKEN, startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { adminApi } from './harness/routerProcess.js';
 import { parsePcap, decodeUdp, isRtp, startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, SCENARIO_DIR, startSipp, type SippOptions } from './harness/sipp.js';
@@ -122,15 +121,7 @@ describe('call recordings', () => {
     }
   }, 120_000);
 
-  beforeEach(() => stack.logRouterOnFailure());
-
-  afterEach(async () => {
-    await expectNoChannelsOrBridges(stack.config, 8_000);
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  useStackHooks(() => stack);
 
   it('a recorded call holds both parties, lasts the talk time, and downloads with ranges', async () => {
     const call = await recordedCall(MIXED_DID);

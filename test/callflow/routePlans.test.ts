@@ -6,10 +6,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
 import { analyzeAudio } from './harness/audioAnalysis.js';
-import { ADMIN_TOKEN as TOKEN, startCallflowStack, type CallflowStack } from './harness/callflowStack.js';
+import { ADMIN_TOKEN as TOKEN, startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { adminApi } from './harness/routerProcess.js';
 import { decodeUdp, isRtp, parsePcap, startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, receivedInviteUsers, SCENARIO_DIR, startSipp, type SippOptions } from './harness/sipp.js';
@@ -97,15 +97,7 @@ describe('route plans', () => {
     accountId = account.body.id;
   }, 120_000);
 
-  beforeEach(() => stack.logRouterOnFailure());
-
-  afterEach(async () => {
-    await expectNoChannelsOrBridges(stack.config, 8_000);
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  useStackHooks(() => stack);
 
   it('simultaneous ring: the second desk answers, the first is cancelled', async () => {
     const did = await numberWithPlan({ name: 'both desks', steps: [ring('office', 'simultaneous', [DESK1_URI, DESK2_URI], 10)] });

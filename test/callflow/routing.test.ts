@@ -5,9 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
-import { startCallflowStack, type CallflowStack } from './harness/callflowStack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, receivedInviteUsers, startSipp, type SippOptions } from './harness/sipp.js';
 import { waitFor } from './harness/waitFor.js';
@@ -77,15 +76,7 @@ describe('routing real calls', () => {
     }
   }, 120_000);
 
-  beforeEach(() => stack.logRouterOnFailure());
-
-  afterEach(async () => {
-    await expectNoChannelsOrBridges(stack.config, 8_000);
-  });
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  useStackHooks(() => stack);
 
   it('answered call: routed to the destination with the caller ID, two-way audio, a full record', async () => {
     const before = await newestCallId();

@@ -6,9 +6,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { onTestFailed } from 'vitest';
+import { afterAll, afterEach, beforeEach, onTestFailed } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config/loadConfig.js';
 import { startAsterisk, type AsteriskHandle } from '../../../scripts/asterisk-sandbox.js';
+import { expectNoChannelsOrBridges } from './asteriskState.js';
 import { requirePrivateNetwork } from './requirePrivateNetwork.js';
 import { adminApi, startRouter, type RouterProcess } from './routerProcess.js';
 import { waitFor } from './waitFor.js';
@@ -107,4 +108,19 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
   };
   await stack.startRouter();
   return stack;
+}
+
+/**
+ * The hooks every call-flow suite has: the router's log on a failed test, "no channels or bridges
+ * left in Asterisk" after each test, and the stack stopped at the end.
+ */
+export function useStackHooks(stack: () => CallflowStack | undefined): void {
+  beforeEach(() => stack()?.logRouterOnFailure());
+  afterEach(async () => {
+    const s = stack();
+    if (s) await expectNoChannelsOrBridges(s.config, 8_000);
+  });
+  afterAll(async () => {
+    await stack()?.stop();
+  });
 }
