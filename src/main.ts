@@ -64,6 +64,7 @@ async function main(config: Config): Promise<void> {
     recordingStore,
     onRecordingStopped,
     admission: config.admission,
+    dialplanHandOff: config.routing.dialplanHandOff,
     attribute: (number, callerNumber, now) =>
       arrivalAttribution(
         callAttribution(db, { trackingNumberId: number.id, poolId: number.poolId ?? null, accountId: number.accountId, callerNumber, now }),

@@ -36,6 +36,12 @@ export interface Config {
     readonly rejectSipCode: number;
     /** Added to the clock route plans read their schedules with (ROUTING_CLOCK_START; tests and drills). */
     readonly clockOffsetMs: number;
+    /**
+     * Calls to a single destination with nothing to play first are decided here and then handed back
+     * to Asterisk's dialplan (`callroute-direct`), which dials and records them as cheaply as plain
+     * Asterisk (ROUTING_DIALPLAN_HANDOFF, default true). Off: every call is bridged through ARI.
+     */
+    readonly dialplanHandOff: boolean;
   };
   readonly fallback: {
     /** What the dialplan does when the router is not connected to Asterisk. */
@@ -186,6 +192,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (recordingFormat !== 'mp3' && recordingFormat !== 'opus') problems.push(`RECORDING_FORMAT must be "mp3" or "opus" (got "${recordingFormat}")`);
   const keepWav = str('RECORDING_KEEP_WAV', 'false');
   if (keepWav !== 'true' && keepWav !== 'false') problems.push(`RECORDING_KEEP_WAV must be true or false (got "${keepWav}")`);
+  const handOff = str('ROUTING_DIALPLAN_HANDOFF', 'true');
+  if (handOff !== 'true' && handOff !== 'false') problems.push(`ROUTING_DIALPLAN_HANDOFF must be true or false (got "${handOff}")`);
   const routingClockStart = str('ROUTING_CLOCK_START', '');
   let routingClockOffset = 0;
   if (routingClockStart) {
@@ -220,6 +228,7 @@ export function loadConfig(env: Env = process.env): Config {
       defaultCountryCode: countryCode,
       rejectSipCode: sipCode('REJECT_SIP_CODE', 404),
       clockOffsetMs: routingClockOffset,
+      dialplanHandOff: handOff === 'true',
     },
     fallback: {
       mode: fallbackMode === 'dial' ? 'dial' : 'reject',

@@ -16,6 +16,8 @@ export interface CallArrival {
   inboundChannelId: string;
   outboundChannelId: string | null;
   bridgeId: string | null;
+  /** Handed back to the dialplan after the routing decision (see dialplanHandOff). */
+  dialplanHandOff?: boolean;
   /** The web visit the call belongs to and what it said (pool numbers), and the caller's history. */
   visitId?: number | null;
   landingPage?: string | null;

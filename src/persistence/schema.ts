@@ -130,6 +130,11 @@ export const calls = sqliteTable(
     answeredDestination: text('answered_destination'),
     /** JSON array of every destination rung, in order: `[{ step, target, outcome }]` (routing/routePlan). */
     destinationsTried: text('destinations_tried'),
+    /**
+     * The router decided the call and handed it back to Asterisk's dialplan (`callroute-direct`),
+     * which dialed and recorded it; the router followed its events to complete this record.
+     */
+    dialplanHandOff: integer('dialplan_handoff', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),

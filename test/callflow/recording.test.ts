@@ -29,6 +29,7 @@ const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
 interface CallDto {
   id: number;
+  dialplanHandOff: boolean;
   did: string;
   finished: boolean;
   answeredAt: string | null;
@@ -125,6 +126,8 @@ describe('call recordings', () => {
 
   it('a recorded call holds both parties, lasts the talk time, and downloads with ranges', async () => {
     const call = await recordedCall(MIXED_DID);
+    // Recorded by MixMonitor in the dialplan the router handed the call to.
+    expect(call.dialplanHandOff).toBe(true);
     const rec = await readyRecording(call.id);
     const file = await saveAudio(rec.id);
     const audio = await analyzeAudio(file, { frequencyHz: 1000 });
@@ -148,6 +151,8 @@ describe('call recordings', () => {
 
   it('two-channel recording keeps the parties apart: caller left, answering party right', async () => {
     const call = await recordedCall(DUAL_DID);
+    // Two channels need a snoop per leg: the router bridges this call itself.
+    expect(call.dialplanHandOff).toBe(false);
     const rec = await readyRecording(call.id);
     const audio = await analyzeAudio(await saveAudio(rec.id), { frequencyHz: 1000 });
     expect(audio.channels, audio.describe()).toHaveLength(2);

@@ -47,6 +47,8 @@ const callDto = {
     outboundChannelId: nullableStr,
     bridgeId: nullableStr,
     reconciled: { type: 'boolean' },
+    /** The router decided the call and Asterisk's dialplan dialed and recorded it (ops: which path). */
+    dialplanHandOff: { type: 'boolean' },
     visitId: nullableInt,
     landingPage: nullableStr,
     referrer: nullableStr,

@@ -38,6 +38,8 @@ export const DEFAULT_ARI_EVENT_TYPES: readonly AriEventType[] = Object.freeze([
   'RecordingFailed',
   'PlaybackFinished',
   'ChannelDtmfReceived',
+  // How a call handed back to the dialplan ended (its hangup handler's UserEvent).
+  'ChannelUserevent',
 ]);
 
 export interface CreateAriClientOptions {

@@ -131,8 +131,17 @@ export interface ChannelDtmfReceivedEvent extends AriEventBase {
   duration_ms?: number;
 }
 
+/** A dialplan `UserEvent()` on a channel the app is subscribed to; `userevent` holds its `key: value` pairs. */
+export interface ChannelUsereventEvent extends AriEventBase {
+  type: 'ChannelUserevent';
+  eventname: string;
+  channel?: AriChannel;
+  userevent: Record<string, string>;
+}
+
 export type AriEvent =
   | StasisStartEvent
+  | ChannelUsereventEvent
   | StasisEndEvent
   | ChannelStateChangeEvent
   | ChannelDestroyedEvent

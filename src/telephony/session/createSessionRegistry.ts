@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import type { CallRow } from '../../persistence/schema.js';
-import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js';
+import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone } from '../ari/AriHttpError.js';
-import type { AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
+import type { AriChannel, AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
 import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession.js';
 import { SNOOP_ARG } from './CallRecorder.js';
 import { createAdmissionControl, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
+import { DialplanCall, type DialplanCallDeps } from './DialplanCall.js';
+import { dialplanHandOff } from './dialplanHandOff.js';
+import { identifyCall } from './identifyCall.js';
 
 export interface SessionRegistryDeps {
   ari: AriClient;
@@ -25,6 +28,11 @@ export interface SessionRegistryDeps {
   /** Route programs for numbers with a route plan. */
   programFor?: CallSessionDeps['programFor'];
   attribute?: CallSessionDeps['attribute'];
+  /**
+   * Hand calls the dialplan can finish alone (one destination, nothing to play first) back to it
+   * after deciding them (see dialplanHandOff). Default false: every call runs a CallSession.
+   */
+  dialplanHandOff?: boolean;
 }
 
 /** Channel events routed to the session that owns the channel. */
@@ -39,6 +47,7 @@ const ROUTED_EVENTS: AriEventType[] = [
   'RecordingFinished',
   'RecordingFailed',
   'ChannelDtmfReceived',
+  'ChannelUserevent',
 ];
 
 /** `channel:<id>` → id (playback and recording targets). */
@@ -50,7 +59,7 @@ function channelIdOf(event: AriEvent): string | undefined {
   if (event.type === 'Dial') return event.peer.id;
   if ('playback' in event) return channelOfTarget(event.playback.target_uri);
   if ('recording' in event) return channelOfTarget(event.recording.target_uri);
-  if ('channel' in event) return event.channel.id;
+  if ('channel' in event) return event.channel?.id;
   return undefined;
 }
 
@@ -62,9 +71,19 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
   const { ari, logger } = deps;
   const byChannel = new Map<string, CallSession>();
   const sessions = new Set<CallSession>();
+  /** Calls handed back to the dialplan, by inbound channel id, until their record is complete. */
+  const handedOff = new Map<string, DialplanCall>();
   let accepting = true;
   const drainWaiters = new Set<() => void>();
   const admission = deps.admission ? createAdmissionControl(deps.admission) : undefined;
+  const liveCalls = (): number => sessions.size + handedOff.size;
+  /** Calls in progress on a tracking number, whichever way they run. */
+  const activeOn = (trackingNumberId: number): number => {
+    let active = 0;
+    for (const s of sessions) if (s.trackingNumberId === trackingNumberId && !s.isOver) active += 1;
+    for (const c of handedOff.values()) if (c.trackingNumberId === trackingNumberId && !c.isOver) active += 1;
+    return active;
+  };
 
   const sessionDeps: CallSessionDeps = {
     // Sessions' REST round trips feed the admission control's latency brake.
@@ -80,10 +99,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     // Per-number cap: the calls in progress on this number, not counting the one asking.
     admit: (number) => {
       const cap = number.maxConcurrentCalls ?? null;
-      if (cap === null) return true;
-      let active = 0;
-      for (const s of sessions) if (s.trackingNumberId === number.id && !s.isOver) active += 1;
-      return active - 1 < cap;
+      return cap === null || activeOn(number.id) - 1 < cap;
     },
     track: (channelId, session) => {
       byChannel.set(channelId, session);
@@ -96,6 +112,39 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       sessions.delete(session);
       if (sessions.size === 0) for (const wake of drainWaiters) wake();
     },
+  };
+
+  const handOffDeps: DialplanCallDeps = {
+    ari: sessionDeps.ari,
+    records: deps.records,
+    recordingStore: deps.recordingStore,
+    onRecordingStopped: deps.onRecordingStopped,
+    attribute: deps.attribute,
+    logger,
+    clock: sessionDeps.clock,
+    onEnded: (call) => {
+      if (handedOff.get(call.inboundId) === call) handedOff.delete(call.inboundId);
+    },
+  };
+
+  /**
+   * The hot path of most calls: one indexed lookup and pure decisions, then one request that gives
+   * the call back to the dialplan. False: the call needs a CallSession (a route plan, something to
+   * play, a cap reached, an unknown number...), which decides it again in full.
+   */
+  const handOff = (event: StasisStartEvent): boolean => {
+    const { channel } = event;
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    const { number } = who;
+    if (!number) return false;
+    const cap = number.maxConcurrentCalls ?? null;
+    if (cap !== null && activeOn(number.id) >= cap) return false;
+    const decision = resolveRoute({ did: who.did, number, callerNumber: who.caller ?? '' }, deps.policy);
+    if (decision.kind !== 'dial') return false;
+    const target = dialplanHandOff(decision, number, { channelId: channel.id, callerIdAsSent: channel.caller.number });
+    if (!target) return false;
+    handedOff.set(channel.id, DialplanCall.start(channel, { ...who, number }, target, decision.destination, handOffDeps));
+    return true;
   };
 
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
@@ -124,8 +173,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       hangUpStray(channelId, CAUSE.noCircuit, 'router is shutting down');
       return;
     }
-    if (byChannel.has(channelId)) return;
-    const decision = admission?.decide(sessions.size);
+    if (byChannel.has(channelId) || handedOff.has(channelId)) return;
+    const decision = admission?.decide(liveCalls());
     if (decision && !decision.admit) {
       refuseCall(event, decision, {
         ari,
@@ -137,6 +186,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       });
       return;
     }
+    if (deps.dialplanHandOff && handOff(event)) return;
     const session = new CallSession(event.channel, sessionDeps);
     void session.start(event.channel).catch((err: unknown) => {
       session.log.error({ err }, 'call setup crashed');
@@ -146,6 +196,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
 
   const onChannelEvent = (event: AriEvent): void => {
     const id = channelIdOf(event);
+    if (handedOff.size > 0) {
+      // Dial events name the dialplan's outbound channel as the peer: the call is its caller.
+      const call = handedOff.get((event.type === 'Dial' ? event.caller?.id : id) ?? '');
+      if (call) return call.handle(event);
+    }
     if (id === undefined) return;
     byChannel.get(id)?.handle(event);
   };
@@ -155,14 +210,19 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
 
   return {
     get activeCalls(): number {
-      return sessions.size;
+      return liveCalls();
     },
-    /** Live sessions whose channels vanished while events were not flowing end now. */
+    /** Live calls whose channels vanished while events were not flowing end now. */
     sweep(alive: ReadonlySet<string>): void {
       for (const session of [...sessions]) session.noticeMissingChannels(alive);
+      for (const call of [...handedOff.values()]) call.noticeMissingChannels(alive);
     },
     ownsChannel(channelId: string): boolean {
-      return byChannel.has(channelId);
+      return byChannel.has(channelId) || handedOff.has(channelId);
+    },
+    /** Follows again a call handed to the dialplan before a restart, still up in Asterisk. */
+    resumeHandOff(row: CallRow, channel: Pick<AriChannel, 'name' | 'state'>): void {
+      handedOff.set(row.inboundChannelId, DialplanCall.resume(row, channel, handOffDeps));
     },
     /** Takes over a call bridged before a restart (see reconcileCalls). */
     resume(row: CallRow): CallSession {

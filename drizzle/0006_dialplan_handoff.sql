@@ -1,0 +1,1 @@
+ALTER TABLE `calls` ADD `dialplan_handoff` integer DEFAULT false NOT NULL;
