@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, SIP_CODE_TO_CAUSE, type Config } from '../src/config/loadConfig.js';
+import { dialplanHookSecret } from '../src/telephony/dialplanHook/dialplanHookSecret.js';
 
 /** Finds `asterisk-config/` from this file, whether run by tsx (scripts/) or compiled (dist/scripts/). */
 export function templateDir(): string {
@@ -69,6 +70,39 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
 }
 
 /**
+ * How the dialplan hands a carrier's call to the router (context `from-carrier`, both number
+ * patterns). With the hand-off on, it first asks the router over HTTP where the call goes (func_curl;
+ * the router answers from memory): a `callroute-direct` extension that Asterisk dials and records
+ * itself, a rejection cause, or `stasis`. Off, or when the router does not answer (1 s to connect,
+ * 2 s to reply), the call enters Stasis, and the fallback runs when no router is connected.
+ */
+export function carrierEntry(config: Config): string {
+  const app = confName('ARI_APP', config.ari.app);
+  const stasis = [`Stasis(${app},inbound)`, 'GotoIf($["${STASISSTATUS}" = "FAILED"]?callroute-fallback,${EXTEN},1)', 'Hangup()'];
+  const url = `http://127.0.0.1:${config.routing.dialplanHookPort}`;
+  const ask = [
+    'Set(CURLOPT(conntimeout)=1)',
+    'Set(CURLOPT(httptimeout)=2)',
+    `Set(CURLOPT(httpheader)=X-Callroute-Secret: ${dialplanHookSecret(config.ari.password)})`,
+    `Set(CR_ROUTE=\${CURL(${url}/dialplan/route?uid=\${UNIQUEID}&channel=\${URIENCODE(\${CHANNEL})}&exten=\${URIENCODE(\${EXTEN})}&caller=\${URIENCODE(\${CALLERID(num)})}&name=\${URIENCODE(\${CALLERID(name)})})})`,
+    'GotoIf($["${CR_ROUTE:0:7}" = "reject~"]?callroute-reject,${CUT(CR_ROUTE,~,2)},1)',
+    // Goto, not GotoIf: a sip: destination's colon would split GotoIf's labels.
+    'GotoIf($["${CR_ROUTE:0:3}" != "cr~"]?stasis)',
+    'Goto(callroute-direct,${CR_ROUTE},1)',
+  ];
+  const lines = (pattern: string): string[] => {
+    if (!config.routing.dialplanHandOff) return [`exten => ${pattern},1,${stasis[0]}`, ...stasis.slice(1).map((s) => ` same => n,${s}`)];
+    return [
+      `exten => ${pattern},1,${ask[0]}`,
+      ...ask.slice(1).map((s) => ` same => n,${s}`),
+      ` same => n(stasis),${stasis[0]}`,
+      ...stasis.slice(1).map((s) => ` same => n,${s}`),
+    ];
+  };
+  return [...lines('_X.'), ...lines('_+X.')].join('\n');
+}
+
+/**
  * The Dial() target for a destination reached through the outbound trunk.
  *
  * @example dialTarget('+15557654321') // 'PJSIP/+15557654321@destinations'
@@ -105,6 +139,11 @@ function placeholders(config: Config): Record<string, string> {
         ? `reject with SIP ${fallback.sipCode}`
         : `dial ${fallback.destination} for ${fallback.ringTimeoutSeconds} s`,
     FALLBACK_DIALPLAN: fallbackDialplan(fallback),
+    CARRIER_ENTRY: carrierEntry(config),
+    ENTRY_SUMMARY: config.routing.dialplanHandOff
+      ? `it says over HTTP where each call goes (port ${config.routing.dialplanHookPort});\n; calls it does not hand back enter its ARI app "${config.ari.app}".`
+      : `each call enters its ARI app "${config.ari.app}".`,
+    DIALPLAN_HOOK_URL: `http://127.0.0.1:${config.routing.dialplanHookPort}`,
   };
 }
 

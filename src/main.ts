@@ -1,4 +1,7 @@
+import { rm } from 'node:fs/promises';
 import { buildApp } from './api/buildApp.js';
+import { asteriskRecordingWavPath } from './media/recordingPaths.js';
+import { readWavInfo } from './media/readWavInfo.js';
 import { loadConfig, type Config } from './config/loadConfig.js';
 import { createLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
@@ -11,6 +14,8 @@ import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository
 import { arrivalAttribution, callAttribution } from './persistence/attributionRepository.js';
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
+import { createDialplanHookServer } from './telephony/dialplanHook/createDialplanHookServer.js';
+import { dialplanHookSecret } from './telephony/dialplanHook/dialplanHookSecret.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from './telephony/session/reconcileCalls.js';
 
@@ -64,7 +69,17 @@ async function main(config: Config): Promise<void> {
     recordingStore,
     onRecordingStopped,
     admission: config.admission,
-    dialplanHandOff: config.routing.dialplanHandOff,
+    recordedAudio: async (name) => {
+      try {
+        const wav = await readWavInfo(asteriskRecordingWavPath(config.recordings.asteriskRoot, name));
+        return wav?.durationSeconds ? wav.durationSeconds : null;
+      } catch {
+        return null;
+      }
+    },
+    discardRecording: async (name) => {
+      await rm(asteriskRecordingWavPath(config.recordings.asteriskRoot, name), { force: true });
+    },
     attribute: (number, callerNumber, now) =>
       arrivalAttribution(
         callAttribution(db, { trackingNumberId: number.id, poolId: number.poolId ?? null, accountId: number.accountId, callerNumber, now }),
@@ -106,6 +121,18 @@ async function main(config: Config): Promise<void> {
     recordings: config.recordings,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
+  // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's CURL fails fast).
+  const hook = config.routing.dialplanHandOff
+    ? createDialplanHookServer({
+        host: '127.0.0.1',
+        port: config.routing.dialplanHookPort,
+        secret: dialplanHookSecret(config.ari.password),
+        logger: logger.child({ component: 'dialplan-hook' }),
+        route: (channel) => registry.routeFromDialplan(channel),
+        ended: (channelId, report) => registry.endedInDialplan(channelId, report),
+      })
+    : undefined;
+  await hook?.listen();
   // Not awaited: HTTP serves health while ARI keeps retrying, and calls take the dialplan fallback meanwhile.
   ari.connect().catch((err: unknown) => {
     logger.fatal({ err }, 'cannot connect to asterisk');
@@ -119,6 +146,7 @@ async function main(config: Config): Promise<void> {
     logger.info('shutting down');
     const left = await registry.drain(DRAIN_MS);
     if (left > 0) logger.info({ calls: left }, 'leaving bridged calls up; the next start resumes them');
+    await hook?.close();
     await app.close();
     registry.close();
     await ari.close();

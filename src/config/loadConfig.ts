@@ -37,11 +37,14 @@ export interface Config {
     /** Added to the clock route plans read their schedules with (ROUTING_CLOCK_START; tests and drills). */
     readonly clockOffsetMs: number;
     /**
-     * Calls to a single destination with nothing to play first are decided here and then handed back
-     * to Asterisk's dialplan (`callroute-direct`), which dials and records them as cheaply as plain
-     * Asterisk (ROUTING_DIALPLAN_HANDOFF, default true). Off: every call is bridged through ARI.
+     * The dialplan asks the router where each call goes over HTTP (func_curl) before any Stasis;
+     * calls to one destination with nothing to play first are then dialed and recorded by Asterisk
+     * itself (`callroute-direct`), as cheaply as plain Asterisk (ROUTING_DIALPLAN_HANDOFF, default
+     * true). Off: every call enters Stasis and is bridged through ARI.
      */
     readonly dialplanHandOff: boolean;
+    /** Loopback port of that routing door (DIALPLAN_HOOK_PORT, default 8079). */
+    readonly dialplanHookPort: number;
   };
   readonly fallback: {
     /** What the dialplan does when the router is not connected to Asterisk. */
@@ -229,6 +232,7 @@ export function loadConfig(env: Env = process.env): Config {
       rejectSipCode: sipCode('REJECT_SIP_CODE', 404),
       clockOffsetMs: routingClockOffset,
       dialplanHandOff: handOff === 'true',
+      dialplanHookPort: int('DIALPLAN_HOOK_PORT', 8079, 1, 65535),
     },
     fallback: {
       mode: fallbackMode === 'dial' ? 'dial' : 'reject',

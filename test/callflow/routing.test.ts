@@ -9,11 +9,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { startRtpCapture } from './harness/rtpCapture.js';
 import { describeSipp, receivedInviteUsers, startSipp, type SippOptions } from './harness/sipp.js';
+import { listChannels } from './harness/asteriskState.js';
 import { waitFor } from './harness/waitFor.js';
 
 const ANSWERED_DID = '+15551230000';
 const NO_ANSWER_DID = '+15551230001';
 const DISABLED_DID = '+15551230002';
+/** Two-channel recording needs a snoop per leg: the router bridges these calls itself (ARI). */
+const BRIDGED_DID = '+15551230003';
 const DESTINATION = '+15550001111';
 const CALLER = '+15559876543';
 const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
@@ -36,6 +39,8 @@ interface CallDto {
   destination: string | null;
   accountId: number | null;
   reconciled: boolean;
+  dialplanHandOff: boolean;
+  inboundChannelId: string;
 }
 
 let stack: CallflowStack;
@@ -69,6 +74,7 @@ describe('routing real calls', () => {
       { did: ANSWERED_DID, destination: DESTINATION, ringTimeoutSeconds: 10, source: 'google', medium: 'cpc', campaign: 'spring-sale' },
       { did: NO_ANSWER_DID, destination: DESTINATION, ringTimeoutSeconds: 5 },
       { did: DISABLED_DID, destination: DESTINATION, enabled: false },
+      { did: BRIDGED_DID, destination: DESTINATION, ringTimeoutSeconds: 10, recordingEnabled: true, recordingChannels: 'dual' },
     ];
     for (const n of numbers) {
       const res = await api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, ...n });
@@ -185,16 +191,21 @@ describe('routing real calls', () => {
     expect(await finishedCall(before)).toMatchObject({ disposition: 'answered' });
   });
 
-  it('router crashes while a call is bridged: the call keeps talking and its record is finished', async () => {
+  it.each([
+    ['handed to the dialplan', ANSWERED_DID, true],
+    ['bridged by the router', BRIDGED_DID, false],
+  ])('router crashes while a call is up (%s): the call keeps talking and its record is finished', async (_path, dialed, handedOff) => {
     const before = await newestCallId();
     const capture = await startRtpCapture({ portRange: [6000, 6200] });
     const dest = phone({ scenario: 'destination-answers' });
-    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 12000 });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 12000, dialed });
+    // Answered: the caller's channel is up in Asterisk.
     await waitFor(
       async () => {
-        const res = await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1');
-        const row = res.body.calls[0];
-        return row !== undefined && row.id > before && row.answeredAt !== null;
+        const row = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1')).body.calls[0];
+        if (row === undefined || row.id <= before) return false;
+        const channels = await listChannels(stack.config);
+        return channels.some((c) => c.id === row.inboundChannelId && c.state === 'Up');
       },
       { timeoutMs: 10_000, intervalMs: 100, message: 'the call to be answered' },
     );
@@ -211,7 +222,7 @@ describe('routing real calls', () => {
     expect(after(CARRIER.mediaPort), rtp.describe()).toBeGreaterThan(0);
     expect(after(PHONE.mediaPort), rtp.describe()).toBeGreaterThan(0);
     const record = await finishedCall(before);
-    expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true });
+    expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true, reconciled: false, dialplanHandOff: handedOff });
     expect(record.talkSeconds).toBeGreaterThan(11);
   }, 40_000);
 

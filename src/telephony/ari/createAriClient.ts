@@ -38,8 +38,6 @@ export const DEFAULT_ARI_EVENT_TYPES: readonly AriEventType[] = Object.freeze([
   'RecordingFailed',
   'PlaybackFinished',
   'ChannelDtmfReceived',
-  // How a call handed back to the dialplan ended (its hangup handler's UserEvent).
-  'ChannelUserevent',
 ]);
 
 export interface CreateAriClientOptions {
@@ -554,6 +552,7 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
 
     asterisk: {
       info: () => request('GET', '/asterisk/info'),
+      getVariable: async (variable) => (await request<{ value?: string }>('GET', '/asterisk/variable', { query: { variable } }))?.value ?? '',
     },
   };
   return client;

@@ -131,17 +131,8 @@ export interface ChannelDtmfReceivedEvent extends AriEventBase {
   duration_ms?: number;
 }
 
-/** A dialplan `UserEvent()` on a channel the app is subscribed to; `userevent` holds its `key: value` pairs. */
-export interface ChannelUsereventEvent extends AriEventBase {
-  type: 'ChannelUserevent';
-  eventname: string;
-  channel?: AriChannel;
-  userevent: Record<string, string>;
-}
-
 export type AriEvent =
   | StasisStartEvent
-  | ChannelUsereventEvent
   | StasisEndEvent
   | ChannelStateChangeEvent
   | ChannelDestroyedEvent
@@ -254,5 +245,7 @@ export interface AriClient {
   };
   asterisk: {
     info(): Promise<{ system?: { version?: string; entity_id?: string }; status?: { startup_time?: string; last_reload_time?: string } }>;
+    /** GET /asterisk/variable: a global variable, or a dialplan function read with no channel (e.g. `DB_DELETE(family/key)`). */
+    getVariable(variable: string): Promise<string>;
   };
 }

@@ -484,7 +484,7 @@ export class CallSession {
       default:
         break;
     }
-    const channelId = 'peer' in event && event.type === 'Dial' ? event.peer.id : 'channel' in event ? event.channel?.id : undefined;
+    const channelId = 'peer' in event && event.type === 'Dial' ? event.peer.id : 'channel' in event ? event.channel.id : undefined;
     if (channelId === undefined) return;
     const leg = this.legs.get(channelId);
     if (leg) {

@@ -2,18 +2,20 @@ import type { Logger } from 'pino';
 import type { CallArrival, CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import type { CallRow } from '../../persistence/schema.js';
 import type { RoutableNumber } from '../../routing/resolveRoute.js';
-import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
-import type { AriChannel, AriClient, AriEvent } from '../ari/types.js';
+import type { AriChannel } from '../ari/types.js';
 import type { RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome } from './callOutcome.js';
 import { handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
 import { arrivalRecord, type CallIdentity } from './identifyCall.js';
 
 export interface DialplanCallDeps {
-  ari: AriClient;
   records: Pick<CallRecordRepository, 'insertArrival' | 'markAnswered' | 'finish'>;
   recordingStore: RecordingStorePort & { activeForCall(callId: number): { id: number } | undefined };
   onRecordingStopped: (recordingId: number) => void;
+  /** Seconds of audio in the WAV Asterisk wrote under `name`; null when there is none. */
+  recordedAudio: (name: string) => Promise<number | null>;
+  /** Removes the empty WAV MixMonitor leaves for a call that was never answered. */
+  discardRecording?: (name: string) => Promise<void>;
   attribute?: (number: RoutableNumber, callerNumber: string | null, now: number) => Partial<CallArrival>;
   logger: Logger;
   clock: () => number;
@@ -21,15 +23,32 @@ export interface DialplanCallDeps {
   onEnded: (call: DialplanCall) => void;
 }
 
-/** The UserEvent our hangup handler sends (asterisk-config/extensions.conf, `callroute-direct-ended`). */
-export const HANDOFF_ENDED_EVENT = 'callroute-ended';
+/** What the dialplan's hangup handler reports (`callroute-direct-ended`). */
+export interface DialplanEndReport {
+  /** Dial()'s DIALSTATUS: ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL (empty if never dialed). */
+  dialStatus: string;
+  /** ANSWEREDTIME_MS: how long the call was up after the answer; null when not answered. */
+  answeredMs: number | null;
+  /**
+   * Dial() returned with the caller still there (its `g` option): the destination ended the call
+   * or the dial failed. False: the caller hung up during Dial(). HANGUPSOURCE cannot tell: it was
+   * empty for both parties' hangups (call-flow tests).
+   */
+  dialReturned: boolean;
+  /** HANGUPCAUSE of the caller's channel (Q.850). */
+  cause: number | null;
+  /** When the call ended (ms), if the report was kept while the router was away; else now. */
+  endedAt?: number | null;
+}
+
+/** An inbound channel as the dialplan describes it in its routing request. */
+export type DialplanChannel = Pick<AriChannel, 'id' | 'name' | 'dialplan' | 'caller'>;
 
 /**
- * A call the router decided and handed back to Asterisk's dialplan: Dial() rings the destination,
- * passes its early media and answer straight through, and MixMonitor records from the answer. The
- * router's part on the caller's path is one request (`continue`); everything else here happens
- * after it is on the wire: the arrival row, and the call's events (a subscription to the inbound
- * channel, which outlives Stasis) turned into the completed record and the recording hand-over.
+ * A call the router decided over the dialplan's HTTP request and left to Asterisk: Dial() rings the
+ * one destination and passes its early media and answer straight through, MixMonitor records it.
+ * Nothing is in Stasis, so the call costs Asterisk what plain `Dial()` does. The router writes the
+ * arrival row after its answer has left, and completes the record from the hangup handler's report.
  */
 export class DialplanCall {
   readonly inboundId: string;
@@ -38,17 +57,12 @@ export class DialplanCall {
   log: Logger;
 
   private readonly deps: DialplanCallDeps;
-  private inboundName: string | null = null;
   private accountId: number | null = null;
-  private destination: string | null = null;
   private recordingName: string | null = null;
-  private recordingId: number | null = null;
   private answeredAt: number | null = null;
-  private dialStatus: string | null = null;
-  /** Channel name that started the hangup (HANGUPSOURCE), from the hangup handler's event. */
-  private hangupSource: string | null = null;
-  private callerHungUp = false;
   private ended = false;
+  /** Taken over after a restart: whether the number records is not in the row. */
+  private resumed = false;
 
   private constructor(inboundId: string, trackingNumberId: number | null, deps: DialplanCallDeps) {
     this.inboundId = inboundId;
@@ -62,189 +76,140 @@ export class DialplanCall {
   }
 
   /**
-   * Hands the call to the dialplan. The subscription and `continue` leave in the same tick (the
-   * subscription first), and the arrival row is written on the next turn of the event loop, once
-   * both requests are flushed: no disk work delays the caller's call.
+   * A call the dialplan is about to dial. The arrival row is written on the next turn of the event
+   * loop, after the answer to the dialplan is on the wire: no disk work delays the caller.
    */
-  static start(
-    channel: Pick<AriChannel, 'id' | 'name' | 'dialplan' | 'caller'>,
-    who: CallIdentity & { number: RoutableNumber },
-    handOff: DialplanHandOff,
-    destination: string,
-    deps: DialplanCallDeps,
-  ): DialplanCall {
+  static start(channel: DialplanChannel, who: CallIdentity & { number: RoutableNumber }, handOff: DialplanHandOff, destination: string, deps: DialplanCallDeps): DialplanCall {
     const arrivedAt = deps.clock();
     const call = new DialplanCall(channel.id, who.number.id, deps);
-    call.inboundName = channel.name;
     call.accountId = who.number.accountId;
-    call.destination = destination;
     call.recordingName = handOff.recordingName;
-    const { ari } = deps;
-    const subscribed = ari.applications.subscribe(ari.app, `channel:${channel.id}`);
-    const continued = ari.channels.continueInDialplan(channel.id, { context: handOff.context, extension: handOff.extension, priority: 1 });
     setImmediate(() => {
-      const attribution = deps.attribute?.(who.number, who.caller, arrivedAt);
-      call.recordId = deps.records.insertArrival({
-        ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution),
-        dialplanHandOff: true,
-      });
+      try {
+        const attribution = deps.attribute?.(who.number, who.caller, arrivedAt);
+        call.recordId = deps.records.insertArrival({
+          ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution),
+          dialplanHandOff: true,
+        });
+      } catch (err) {
+        call.log.error({ err }, 'writing the arrival of a handed-off call failed');
+        return;
+      }
       call.log = deps.logger.child({ callId: call.recordId, did: who.did, caller: who.caller, account: who.number.accountId });
       call.log.info({ destination, extension: handOff.extension }, 'handed to the dialplan');
-      void call.afterHandOff(subscribed, continued);
     });
     return call;
   }
 
-  /** Follows a handed-off call again after a router restart, from its unfinished record. */
-  static resume(row: CallRow, channel: Pick<AriChannel, 'name' | 'state'>, deps: DialplanCallDeps): DialplanCall {
+  /** A handed-off call known from its unfinished record (a router restart): its end report completes it. */
+  static resume(row: CallRow, deps: DialplanCallDeps): DialplanCall {
     const call = new DialplanCall(row.inboundChannelId, row.trackingNumberId, deps);
     call.log = deps.logger.child({ callId: row.id, did: row.did, caller: row.callerNumber, account: row.accountId });
     call.recordId = row.id;
-    call.inboundName = channel.name;
     call.accountId = row.accountId;
-    call.destination = row.destination;
-    call.answeredAt = row.answeredAt;
     call.recordingName = handOffRecordingName(row.inboundChannelId);
-    call.recordingId = deps.recordingStore.activeForCall(row.id)?.id ?? null;
-    // Answered while we were away: the moment is lost; now is the closest we know.
-    if (call.answeredAt === null && channel.state === 'Up') {
-      call.answeredAt = deps.clock();
-      deps.records.markAnswered(row.id, call.answeredAt);
-    }
-    void deps.ari.applications.subscribe(deps.ari.app, `channel:${row.inboundChannelId}`).catch((err: unknown) => call.subscriptionFailed(err));
+    call.resumed = true;
     return call;
   }
 
-  private async afterHandOff(subscribed: Promise<void>, continued: Promise<void>): Promise<void> {
-    const [sub, cont] = await Promise.allSettled([subscribed, continued]);
+  /** The hangup handler's report: the call is over. */
+  onEnded(report: DialplanEndReport): void {
     if (this.ended) return;
-    if (cont.status === 'rejected') {
-      if (isChannelGone(cont.reason)) {
-        // The caller hung up before Asterisk took the call back.
-        this.callerHungUp = true;
-        this.finish(null, this.deps.clock());
-        return;
-      }
-      this.log.error({ err: cont.reason }, 'handing the call to the dialplan failed');
-      await this.deps.ari.channels.hangup(this.inboundId, { reasonCode: CAUSE.noCircuit }).catch(() => undefined);
-      this.finish(CAUSE.noCircuit, this.deps.clock(), { endedBy: 'router', sipCode: 503 });
-      return;
-    }
-    if (sub.status === 'rejected') this.subscriptionFailed(sub.reason);
+    this.log.debug({ report }, 'end report');
+    const endedAt = report.endedAt ?? this.deps.clock();
+    const answered = report.dialStatus === 'ANSWER';
+    if (answered) this.answeredAt = endedAt - Math.max(0, report.answeredMs ?? 0);
+    const callerEnded = report.dialStatus === 'CANCEL' || (answered && !report.dialReturned);
+    this.finish(endedAt, report.cause, { endedBy: callerEnded ? 'caller' : 'destination', dialStatus: report.dialStatus || null });
   }
 
   /**
-   * Without a subscription no event says when the call ends: ask Asterisk now and then, so the
-   * record is still completed (its end time to within the polling period).
+   * The call is gone and its report is lost (Asterisk went down with it): the record is finished
+   * as reconciled, and answered only if its recording holds audio (MixMonitor writes only while
+   * the call is bridged); when it was answered is not known.
    */
-  private subscriptionFailed(err: unknown): void {
-    if (this.ended) return;
-    if (!isChannelGone(err) && !isNotFound(err)) this.log.warn({ err }, 'subscribing to the handed-off call failed; polling it');
-    const poll = async (): Promise<void> => {
-      if (this.ended) return;
-      try {
-        await this.deps.ari.channels.get(this.inboundId);
-        setTimeout(() => void poll(), 5_000).unref();
-      } catch (e) {
-        if (isChannelGone(e) || isNotFound(e)) this.finish(null, this.deps.clock());
-        else setTimeout(() => void poll(), 5_000).unref();
-      }
-    };
-    void poll();
-  }
-
-  /** Events of the inbound channel (and Dial events where it is the caller). */
-  handle(event: AriEvent): void {
-    if (this.ended) return;
-    switch (event.type) {
-      case 'Dial':
-        if (event.caller?.id !== this.inboundId || !event.dialstatus) return;
-        this.dialStatus = event.dialstatus;
-        if (event.dialstatus === 'ANSWER') this.onAnswered(event.peer.id);
-        return;
-      case 'ChannelUserevent':
-        if (event.eventname !== HANDOFF_ENDED_EVENT) return;
-        this.hangupSource = event.userevent.hangupsource || null;
-        if (event.userevent.dialstatus) this.dialStatus = event.userevent.dialstatus;
-        return;
-      case 'ChannelHangupRequest':
-        // A hangup request that is not soft comes from the caller's side (BYE or CANCEL).
-        if (event.channel.id === this.inboundId && !event.soft) this.callerHungUp = true;
-        return;
-      case 'ChannelDestroyed':
-        if (event.channel.id === this.inboundId) this.finish(event.cause ?? null, this.deps.clock());
-        return;
-      default:
-        return;
-    }
-  }
-
-  /** After a reconnect: a call whose channel vanished while events were not flowing is over. */
-  noticeMissingChannels(alive: ReadonlySet<string>): void {
-    if (!this.ended && !alive.has(this.inboundId)) this.finish(null, this.deps.clock(), { reconciled: true });
-  }
-
-  private onAnswered(outboundChannelId: string): void {
-    if (this.answeredAt !== null) return;
-    this.answeredAt = this.deps.clock();
-    if (this.recordId === null) return;
-    this.deps.records.markAnswered(this.recordId, this.answeredAt, { outboundChannelId, destination: this.destination ?? '' });
-    if (this.recordingName) {
-      // MixMonitor starts on the answered channel in the same moment (Dial's U() subroutine).
-      this.recordingId = this.deps.recordingStore.insert({
-        callId: this.recordId,
-        accountId: this.accountId,
-        channels: 'mixed',
-        asteriskNames: [this.recordingName],
-        startedAt: this.answeredAt,
-      });
-    }
-  }
-
-  private finish(cause: number | null, endedAt: number, override: { endedBy?: 'router'; sipCode?: number; reconciled?: boolean } = {}): void {
+  async endedUnreported(): Promise<void> {
     if (this.ended) return;
     this.ended = true;
+    const endedAt = this.deps.clock();
+    const seconds = this.recordingName === null ? null : await this.deps.recordedAudio(this.recordingName).catch(() => null);
+    const answered = seconds !== null && seconds > 0;
+    if (this.recordId !== null) {
+      this.deps.records.finish(this.recordId, {
+        disposition: answered ? 'answered' : 'failed',
+        sipCode: answered ? 200 : null,
+        hangupCause: null,
+        endedBy: 'system',
+        answeredAt: null,
+        endedAt,
+        reconciled: true,
+      });
+    }
+    if (answered) this.handOn(this.recordingName as string, endedAt, endedAt);
+    else if (this.recordingName !== null) await this.discard(this.recordingName);
+    this.log.info({ answered }, 'handed-off call ended while the router was away; outcome reconciled');
+    this.deps.onEnded(this);
+  }
+
+  private finish(endedAt: number, cause: number | null, f: { endedBy: 'caller' | 'destination'; dialStatus: string | null }): void {
+    this.ended = true;
     const answered = this.answeredAt !== null;
-    const callerEnded = this.callerHungUp || this.dialStatus === 'CANCEL' || (this.hangupSource !== null && this.hangupSource === this.inboundName);
-    const endedBy = override.endedBy ?? (override.reconciled ? 'system' : callerEnded ? 'caller' : 'destination');
-    const outcome = callOutcome({ answered, endedBy, dialStatus: this.dialStatus, destinationCause: null, ringTimedOut: false });
+    const outcome = callOutcome({ answered, endedBy: f.endedBy, dialStatus: f.dialStatus, destinationCause: null, ringTimedOut: false });
     if (this.recordId !== null) {
       this.deps.records.finish(this.recordId, {
         disposition: outcome.disposition,
-        sipCode: override.sipCode ?? outcome.sipCode,
+        sipCode: outcome.sipCode,
         hangupCause: cause ?? (answered ? CAUSE.normalClearing : outcome.callerCause),
-        endedBy,
+        endedBy: f.endedBy,
         answeredAt: this.answeredAt,
         endedAt,
-        reconciled: override.reconciled ?? false,
       });
     }
     void this.handOverRecording(endedAt).finally(() => {
-      this.log.info({ disposition: outcome.disposition, endedBy, dialStatus: this.dialStatus }, 'call ended');
+      this.log.info({ disposition: outcome.disposition, endedBy: f.endedBy, dialStatus: f.dialStatus }, 'call ended');
       this.deps.onEnded(this);
     });
   }
 
   /**
    * The WAV MixMonitor wrote goes to the media pipeline (which waits for its header to be
-   * finalised). A call answered while the router was away has no recording row yet: Asterisk's
-   * stored recording is the truth.
+   * finalised); an unanswered call's empty one is removed.
    */
   private async handOverRecording(endedAt: number): Promise<void> {
-    const { recordingStore: store } = this.deps;
-    if (this.recordingName === null || this.recordId === null || this.answeredAt === null) return;
-    if (this.recordingId === null) {
-      const stored = await this.deps.ari.recordings.getStored(this.recordingName).catch(() => null);
-      if (!stored) return;
-      this.recordingId = store.insert({
-        callId: this.recordId,
-        accountId: this.accountId,
-        channels: 'mixed',
-        asteriskNames: [this.recordingName],
-        startedAt: this.answeredAt,
-      });
-    }
-    store.stopped(this.recordingId, endedAt);
-    this.deps.onRecordingStopped(this.recordingId);
+    const name = this.recordingName;
+    if (name === null || this.recordId === null) return;
+    if (this.answeredAt === null) return this.discard(name);
+    // Followed from the start, the call was recorded if its number records (the pipeline reports
+    // a missing file); taken over after a restart, only Asterisk's spool knows.
+    if (this.resumed && (await this.deps.recordedAudio(name).catch(() => null)) === null) return;
+    this.handOn(name, this.answeredAt, endedAt);
   }
+
+  private handOn(name: string, startedAt: number, endedAt: number): void {
+    if (this.recordId === null) return;
+    const { recordingStore: store } = this.deps;
+    const id = store.insert({ callId: this.recordId, accountId: this.accountId, channels: 'mixed', asteriskNames: [name], startedAt });
+    store.stopped(id, endedAt);
+    this.deps.onRecordingStopped(id);
+  }
+
+  private async discard(name: string): Promise<void> {
+    await this.deps.discardRecording?.(name).catch((err: unknown) => this.log.warn({ err }, 'removing the empty recording failed'));
+  }
+}
+
+/**
+ * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dial_returned, cause,
+ * and ended_at in epoch seconds when Asterisk kept the report while the router was away).
+ */
+export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport {
+  const num = (v: string | null): number | null => (v !== null && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
+  const endedAtSeconds = num(form.get('ended_at'));
+  return {
+    dialStatus: form.get('dialstatus') ?? '',
+    answeredMs: num(form.get('answered_ms')),
+    dialReturned: form.get('dial_returned') === '1',
+    cause: num(form.get('cause')),
+    endedAt: endedAtSeconds === null ? null : endedAtSeconds * 1000,
+  };
 }

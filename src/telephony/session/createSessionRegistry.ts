@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
-import type { CallRow } from '../../persistence/schema.js';
+import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone } from '../ari/AriHttpError.js';
 import type { AriChannel, AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
 import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession.js';
 import { SNOOP_ARG } from './CallRecorder.js';
-import { createAdmissionControl, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
+import { createAdmissionControl, REFUSED_SIP_CODE, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
-import { DialplanCall, type DialplanCallDeps } from './DialplanCall.js';
-import { dialplanHandOff } from './dialplanHandOff.js';
-import { identifyCall } from './identifyCall.js';
+import { DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
+import { dialplanHandOff, dialplanVerdict } from './dialplanHandOff.js';
+import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
 
 export interface SessionRegistryDeps {
   ari: AriClient;
@@ -28,11 +28,10 @@ export interface SessionRegistryDeps {
   /** Route programs for numbers with a route plan. */
   programFor?: CallSessionDeps['programFor'];
   attribute?: CallSessionDeps['attribute'];
-  /**
-   * Hand calls the dialplan can finish alone (one destination, nothing to play first) back to it
-   * after deciding them (see dialplanHandOff). Default false: every call runs a CallSession.
-   */
-  dialplanHandOff?: boolean;
+  /** Seconds of audio Asterisk recorded under a name (its spool), null when none: see DialplanCall. */
+  recordedAudio: DialplanCallDeps['recordedAudio'];
+  /** Removes the empty WAV a handed-off call that was never answered leaves in Asterisk's spool. */
+  discardRecording?: DialplanCallDeps['discardRecording'];
 }
 
 /** Channel events routed to the session that owns the channel. */
@@ -47,7 +46,6 @@ const ROUTED_EVENTS: AriEventType[] = [
   'RecordingFinished',
   'RecordingFailed',
   'ChannelDtmfReceived',
-  'ChannelUserevent',
 ];
 
 /** `channel:<id>` → id (playback and recording targets). */
@@ -115,10 +113,11 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
   };
 
   const handOffDeps: DialplanCallDeps = {
-    ari: sessionDeps.ari,
     records: deps.records,
     recordingStore: deps.recordingStore,
     onRecordingStopped: deps.onRecordingStopped,
+    recordedAudio: deps.recordedAudio,
+    discardRecording: deps.discardRecording,
     attribute: deps.attribute,
     logger,
     clock: sessionDeps.clock,
@@ -127,26 +126,27 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     },
   };
 
-  /**
-   * The hot path of most calls: one indexed lookup and pure decisions, then one request that gives
-   * the call back to the dialplan. False: the call needs a CallSession (a route plan, something to
-   * play, a cap reached, an unknown number...), which decides it again in full.
-   */
-  const handOff = (event: StasisStartEvent): boolean => {
-    const { channel } = event;
-    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
-    const { number } = who;
-    if (!number) return false;
-    const cap = number.maxConcurrentCalls ?? null;
-    if (cap !== null && activeOn(number.id) >= cap) return false;
-    const decision = resolveRoute({ did: who.did, number, callerNumber: who.caller ?? '' }, deps.policy);
-    if (decision.kind !== 'dial') return false;
-    const target = dialplanHandOff(decision, number, { channelId: channel.id, callerIdAsSent: channel.caller.number });
-    if (!target) return false;
-    handedOff.set(channel.id, DialplanCall.start(channel, { ...who, number }, target, decision.destination, handOffDeps));
-    return true;
+  const followAgain = (row: CallRow): DialplanCall => {
+    const known = handedOff.get(row.inboundChannelId);
+    if (known) return known;
+    const call = DialplanCall.resume(row, handOffDeps);
+    handedOff.set(row.inboundChannelId, call);
+    return call;
   };
 
+  /** A call refused before anything was dialed: its record, written after the answer has left. */
+  const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string): void => {
+    const arrivedAt = sessionDeps.clock();
+    setImmediate(() => {
+      try {
+        const id = deps.records.insertArrival({ ...arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), dialplanHandOff: true });
+        deps.records.finish(id, { disposition: r.disposition, sipCode: r.sipCode, hangupCause: r.cause, endedBy: 'router', answeredAt: null, endedAt: arrivedAt });
+        logger.info({ callId: id, channel: channel.id, did: who.did, sipCode: r.sipCode, why }, 'call rejected');
+      } catch (err) {
+        logger.error({ err, channel: channel.id }, 'writing a rejected call failed');
+      }
+    });
+  };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
     ari.channels.hangup(channelId, { reasonCode: cause }).catch((err: unknown) => {
@@ -186,7 +186,6 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       });
       return;
     }
-    if (deps.dialplanHandOff && handOff(event)) return;
     const session = new CallSession(event.channel, sessionDeps);
     void session.start(event.channel).catch((err: unknown) => {
       session.log.error({ err }, 'call setup crashed');
@@ -196,11 +195,6 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
 
   const onChannelEvent = (event: AriEvent): void => {
     const id = channelIdOf(event);
-    if (handedOff.size > 0) {
-      // Dial events name the dialplan's outbound channel as the peer: the call is its caller.
-      const call = handedOff.get((event.type === 'Dial' ? event.caller?.id : id) ?? '');
-      if (call) return call.handle(event);
-    }
     if (id === undefined) return;
     byChannel.get(id)?.handle(event);
   };
@@ -215,14 +209,65 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     /** Live calls whose channels vanished while events were not flowing end now. */
     sweep(alive: ReadonlySet<string>): void {
       for (const session of [...sessions]) session.noticeMissingChannels(alive);
-      for (const call of [...handedOff.values()]) call.noticeMissingChannels(alive);
     },
     ownsChannel(channelId: string): boolean {
       return byChannel.has(channelId) || handedOff.has(channelId);
     },
-    /** Follows again a call handed to the dialplan before a restart, still up in Asterisk. */
-    resumeHandOff(row: CallRow, channel: Pick<AriChannel, 'name' | 'state'>): void {
-      handedOff.set(row.inboundChannelId, DialplanCall.resume(row, channel, handOffDeps));
+    /**
+     * The dialplan asks where a call goes (its routing request, before any Stasis): the hot path of
+     * most calls. One indexed lookup and pure decisions; the answer is an extension of
+     * `callroute-direct` (Asterisk dials and records the call itself), a rejection, or `stasis` for
+     * calls the router must run itself (route plans, announcements, two-channel recording).
+     * Records are written after the answer has left (see DialplanCall).
+     */
+    routeFromDialplan(channel: DialplanChannel): string {
+      if (!accepting) return dialplanVerdict.reject(CAUSE.noCircuit);
+      const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+      const admitted = admission?.decide(liveCalls());
+      if (admitted && !admitted.admit) {
+        recordRefusal(channel, who, { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' }, `over capacity: ${admitted.reason}`);
+        return dialplanVerdict.reject(CAUSE.noCircuit);
+      }
+      const decision = resolveRoute({ did: who.did, number: who.number, callerNumber: who.caller ?? '' }, deps.policy);
+      if (decision.kind === 'reject') {
+        recordRefusal(channel, who, { sipCode: decision.sipCode, cause: decision.cause, disposition: 'rejected' }, decision.reason);
+        return dialplanVerdict.reject(decision.cause);
+      }
+      const number = who.number as RoutableNumber;
+      const cap = number.maxConcurrentCalls ?? null;
+      if (cap !== null && activeOn(number.id) >= cap) {
+        recordRefusal(channel, who, { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' }, 'over the number\'s concurrent-call cap');
+        return dialplanVerdict.reject(CAUSE.userBusy);
+      }
+      const target = dialplanHandOff(decision, number, { channelId: channel.id, callerIdAsSent: channel.caller.number });
+      if (!target) return dialplanVerdict.stasis;
+      handedOff.set(channel.id, DialplanCall.start(channel, { ...who, number }, target, decision.destination, handOffDeps));
+      return target.extension;
+    },
+    /** A handed-off call's hangup handler reports how it ended. False: no such call is known. */
+    endedInDialplan(channelId: string, report: DialplanEndReport): boolean {
+      let call = handedOff.get(channelId);
+      if (!call) {
+        // Handed off before a restart, and not reconciled yet.
+        const row = deps.records.listUnfinished().find((r) => r.inboundChannelId === channelId && r.dialplanHandOff);
+        if (!row) return false;
+        call = followAgain(row);
+      }
+      call.onEnded(report);
+      return true;
+    },
+    /** Follows again a call handed to the dialplan before a restart (still up in Asterisk). */
+    resumeHandOff(row: CallRow): void {
+      followAgain(row);
+    },
+    /**
+     * A handed-off call whose channel is gone: completed from the report the dialplan kept while
+     * the router was away, or, with none, reconciled from what Asterisk recorded.
+     */
+    async settleHandOff(row: CallRow, keptReport: DialplanEndReport | null): Promise<void> {
+      const call = followAgain(row);
+      if (keptReport) call.onEnded(keptReport);
+      else await call.endedUnreported();
     },
     /** Takes over a call bridged before a restart (see reconcileCalls). */
     resume(row: CallRow): CallSession {

@@ -58,3 +58,13 @@ export function dialplanHandOff(
   if (extension.length > MAX_EXTENSION_LENGTH) return null;
   return { context: HANDOFF_CONTEXT, extension, recordingName: recorded ? handOffRecordingName(call.channelId) : null };
 }
+
+/**
+ * The other answers to the dialplan's routing request (asterisk-config/extensions.conf,
+ * `from-carrier`): hang up with a Q.850 cause (chan_pjsip turns it into the SIP response), or
+ * enter Stasis so the router runs the call itself.
+ */
+export const dialplanVerdict = {
+  reject: (cause: number): string => `reject~${cause}`,
+  stasis: 'stasis',
+} as const;

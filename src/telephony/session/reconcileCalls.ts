@@ -5,7 +5,7 @@ import type { AriClient } from '../ari/types.js';
 import { CAUSE } from './callOutcome.js';
 import { OWN_ID_PREFIX, type CallSessionDeps } from './CallSession.js';
 import { recordingNames } from './CallRecorder.js';
-import { handOffRecordingName } from './dialplanHandOff.js';
+import { parseDialplanEndReport } from './DialplanCall.js';
 import type { SessionRegistry } from './createSessionRegistry.js';
 
 export interface ReconcileReport {
@@ -37,7 +37,6 @@ export async function reconcileCalls(deps: {
   const now = deps.clock ?? Date.now;
   const [channels, bridges] = await Promise.all([ari.channels.list(), ari.bridges.list()]);
   const alive = new Set(channels.map((c) => c.id));
-  const channelById = new Map(channels.map((c) => [c.id, c]));
   const report: ReconcileReport = { resumed: 0, finished: 0, strayChannels: 0, strayBridges: 0 };
   const quietly = async (p: Promise<void>): Promise<void> => {
     try {
@@ -62,48 +61,24 @@ export async function reconcileCalls(deps: {
     }
   };
 
-  /** A handed-off call's MixMonitor file, if it was answered and Asterisk stored it. */
-  const settleHandOffRecording = async (row: (typeof unfinished)[number]): Promise<void> => {
-    if (row.answeredAt === null) return;
-    const name = handOffRecordingName(row.inboundChannelId);
-    const active = deps.recordingStore.activeForCall(row.id);
-    const stored = await ari.recordings.getStored(name).catch(() => null);
-    if (!stored) {
-      if (active) deps.recordingStore.missing(active.id, 'the call ended while the router was down and Asterisk has no stored recording');
-      return;
-    }
-    const id = active?.id ?? deps.recordingStore.insert({ callId: row.id, accountId: row.accountId, channels: 'mixed', asteriskNames: [name], startedAt: row.answeredAt });
-    deps.recordingStore.stopped(id, now());
-    deps.onRecordingStopped(id);
-  };
-
   const claimed = new Set<string>();
   const unfinished = records.listUnfinished();
   for (const row of unfinished) {
-    if (registry.ownsChannel(row.inboundChannelId)) continue;
+    if (registry.ownsChannel(row.inboundChannelId) && !row.dialplanHandOff) continue;
     const inboundAlive = alive.has(row.inboundChannelId);
     if (row.dialplanHandOff) {
-      // The dialplan carries the call on by itself: follow it again, or complete the record.
-      const channel = channelById.get(row.inboundChannelId);
-      if (channel) {
-        registry.resumeHandOff(row, channel);
+      // The dialplan carries the call on by itself and reports its end: wait for that, or take the
+      // report it kept in AstDB while we were away.
+      if (alive.has(row.inboundChannelId)) {
+        registry.resumeHandOff(row);
         claimed.add(row.inboundChannelId);
         report.resumed += 1;
-        logger.info({ callId: row.id }, 'following handed-off call again after restart');
         continue;
       }
-      await settleHandOffRecording(row);
-      records.finish(row.id, {
-        disposition: row.answeredAt !== null ? 'answered' : 'failed',
-        sipCode: row.answeredAt !== null ? 200 : null,
-        hangupCause: null,
-        endedBy: 'system',
-        answeredAt: row.answeredAt,
-        endedAt: now(),
-        reconciled: true,
-      });
+      const kept = await ari.asterisk.getVariable(`DB_DELETE(callroute_ended/${row.inboundChannelId})`).catch(() => '');
+      await registry.settleHandOff(row, kept ? parseDialplanEndReport(new URLSearchParams(kept)) : null);
       report.finished += 1;
-      logger.info({ callId: row.id }, 'finished handed-off call record left by a restart');
+      logger.info({ callId: row.id, reportKept: kept !== '' }, 'finished handed-off call that ended while the router was away');
       continue;
     }
     const outboundAlive = row.outboundChannelId !== null && alive.has(row.outboundChannelId);

@@ -20,6 +20,8 @@ export function createFakeAri(app = 'callroute') {
   const pendingPlaybacks: Array<{ id: string; target: string }> = [];
   let counter = 0;
   const snoops = new Map<string, string>();
+  /** AstDB family callroute_ended: hangup reports the dialplan kept while the router was away. */
+  const astdb = new Map<string, string>();
 
   const emit = (event: Record<string, unknown>): void => {
     const full = { application: app, timestamp: new Date().toISOString(), ...event } as AriEvent;
@@ -120,8 +122,10 @@ export function createFakeAri(app = 'callroute') {
         if (!channels.has(id)) throw gone('DELETE', `/channels/${id}`);
         destroy(id, p?.reasonCode ?? 16);
       },
-      async continueInDialplan(id) {
-        need(id, 'continue');
+      async continueInDialplan(id, p) {
+        calls.push({ op: 'channels.continue', args: [id, p] });
+        const c = need(id, 'continue');
+        emit({ type: 'StasisEnd', channel: c });
       },
       async setVariable(id) {
         need(id, 'variable');
@@ -207,11 +211,21 @@ export function createFakeAri(app = 'callroute') {
         return { name, channel_ids: [...channels.keys()], bridge_ids: [...bridges.keys()], endpoint_ids: [], device_names: [] };
       },
       async setEventFilter() {},
-      async subscribe() {},
+      async subscribe(name, eventSource) {
+        calls.push({ op: 'applications.subscribe', args: [name, eventSource] });
+      },
     },
     asterisk: {
       async info() {
         return {};
+      },
+      async getVariable(variable) {
+        calls.push({ op: 'asterisk.getVariable', args: [variable] });
+        const key = /^DB_DELETE\(callroute_ended\/(.+)\)$/.exec(variable)?.[1];
+        if (key === undefined) return '';
+        const value = astdb.get(key) ?? '';
+        astdb.delete(key);
+        return value;
       },
     },
   };
@@ -243,11 +257,16 @@ export function createFakeAri(app = 'callroute') {
       if (dialstatus) emit({ type: 'Dial', peer: c, dialstatus });
       destroy(id, cause);
     },
+    /** A carrier call the dialplan is running (handed off): no Stasis. */
+    addDialplanChannel(id: string, exten = '+15551230000', callerNumber = '+15559876543'): void {
+      channels.set(id, { ...newChannel(id, exten, callerNumber), state: 'Up', dialplan: { context: 'callroute-direct', exten: 'cr~30~r~+15550001111~', priority: 6, app_name: 'Dial', app_data: 'PJSIP/+15550001111@destinations,30' } });
+    },
     outboundIds(): string[] {
       return [...channels.keys()].filter((id) => id.startsWith('cr-') && !id.startsWith('cr-snoop-'));
     },
     live,
     stored,
+    astdb,
     /** The party on a channel presses a key (RFC 4733 digit). */
     pressDigit(channelId: string, digit: string): void {
       const c = channels.get(channelId);

@@ -70,6 +70,8 @@ export function createSessionTestbed(opts: { numbers: NumberSeed[]; registry?: P
     logger,
     recordingStore: store,
     onRecordingStopped: (id) => stopped.push(id),
+    // A WAV with audio is one the fake Asterisk has stored.
+    recordedAudio: async (name) => (fake.stored.has(name) ? 5 : null),
     ...opts.registry,
   });
   const tb = {

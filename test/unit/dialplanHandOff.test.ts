@@ -1,0 +1,227 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RouteDecision } from '../../src/routing/resolveRoute.js';
+import { dialplanHandOff, handOffRecordingName } from '../../src/telephony/session/dialplanHandOff.js';
+import { createSessionTestbed, DESTINATION, until, type SessionTestbed } from './fakes/sessionTestbed.js';
+
+const DID = '+15551230000';
+const CALLER = '+15559876543';
+
+function dial(overrides: Partial<Extract<RouteDecision, { kind: 'dial' }>> = {}): RouteDecision {
+  return {
+    kind: 'dial',
+    endpoint: `PJSIP/${DESTINATION}@destinations`,
+    destination: DESTINATION,
+    ringTimeoutSeconds: 30,
+    callerIdNumber: CALLER,
+    recording: { channels: 'mixed' },
+    announcementMedia: null,
+    ...overrides,
+  };
+}
+const call = { channelId: '1763865693.12', callerIdAsSent: CALLER };
+const plain = { routePlanId: null };
+
+describe('dialplanHandOff (which calls the dialplan finishes, and what it is told)', () => {
+  it.each([
+    ['recorded, caller ID as received', dial(), call, 'cr~30~r~+15550001111~', 'cr-1763865693-12'],
+    ['not recorded', dial({ recording: null }), call, 'cr~30~n~+15550001111~', null],
+    ['caller ID normalised from what the carrier sent', dial(), { ...call, callerIdAsSent: '5559876543' }, 'cr~30~r~+15550001111~+15559876543', 'cr-1763865693-12'],
+    ['a sip: URI destination', dial({ destination: 'sip:desk@127.0.0.1:5081', ringTimeoutSeconds: 12 }), call, 'cr~12~r~sip:desk@127.0.0.1:5081~', 'cr-1763865693-12'],
+  ])('%s', (_name, decision, c, extension, recordingName) => {
+    expect(dialplanHandOff(decision, plain, c)).toEqual({ context: 'callroute-direct', extension, recordingName });
+  });
+
+  it.each([
+    ['a rejection', { kind: 'reject', reason: 'CR_ERR_DID_NOT_FOUND', sipCode: 404, cause: 1 } as RouteDecision, plain],
+    ['an announcement to play first', dial({ announcementMedia: 'sound:x' }), plain],
+    ['a route plan (whisper, screening, several destinations)', dial(), { routePlanId: 4 }],
+    ['two-channel recording (a snoop per leg)', dial({ recording: { channels: 'dual' } }), plain],
+    ['a destination that could break out of Dial()', dial({ destination: 'sip:a@b,30,U(x)' }), plain],
+    ['a field separator in the destination', dial({ destination: 'sip:a~b@host' }), plain],
+    ['a dash, which Asterisk drops from extensions', dial({ destination: 'sip:front-desk@host' }), plain],
+    ['an extension over 79 bytes', dial({ destination: `sip:${'d'.repeat(70)}@host` }), plain],
+  ])('stays with the router: %s', (_name, decision, number) => {
+    expect(dialplanHandOff(decision, number, call)).toBeNull();
+  });
+
+  it('names the recording from the channel id without a dot (ARI would read one as a file extension)', () => {
+    expect(handOffRecordingName('1763865693.12')).toBe('cr-1763865693-12');
+  });
+});
+
+describe('calls the dialplan asks about (registry, fake ARI)', () => {
+  let tb: SessionTestbed;
+  afterEach(() => tb.close());
+
+  function bed(numbers: Parameters<typeof createSessionTestbed>[0]['numbers'] = [{ did: DID, recordingEnabled: true }], registry = {}): SessionTestbed {
+    tb = createSessionTestbed({ numbers, registry });
+    return tb;
+  }
+  let seq = 0;
+  const channel = (exten = DID, caller = CALLER) => {
+    seq += 1;
+    return { id: `1763865693.${seq}`, name: CALLER_CHANNEL, dialplan: { context: 'from-carrier', exten, priority: 1 }, caller: { number: caller, name: 'Pat' } };
+  };
+  const rows = () => tb.db.$client.prepare('SELECT * FROM calls ORDER BY id').all() as Array<Record<string, unknown>>;
+  const settle = () => new Promise((r) => setImmediate(r));
+  const CALLER_CHANNEL = 'PJSIP/carrier-00000001';
+  /** `by`: who hung up; Dial() returns (and the dialplan says so) unless the caller hung up during it. */
+  const ended = (dialStatus: string, by: 'caller' | 'destination', answeredMs: number | null = null) => ({ dialStatus, dialReturned: by === 'destination', answeredMs, cause: 16 });
+
+  it('answers with the extension at once, writes the record after, and completes it from the end report', async () => {
+    bed();
+    const ch = channel();
+    expect(tb.registry.routeFromDialplan(ch)).toBe('cr~30~r~+15550001111~');
+    // Nothing written yet: the answer goes out first.
+    expect(rows()).toHaveLength(0);
+    await settle();
+    expect(rows()[0]).toMatchObject({ dialplan_handoff: 1, destination: DESTINATION, inbound_channel_id: ch.id, caller_name: 'Pat', finished: 0 });
+    expect(tb.registry.activeCalls).toBe(1);
+    expect(tb.fake.calls).toEqual([]);
+
+    expect(tb.registry.endedInDialplan(ch.id, ended('ANSWER', 'caller', 4200))).toBe(true);
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    const row = rows()[0]!;
+    expect(row).toMatchObject({ disposition: 'answered', sip_code: 200, ended_by: 'caller', finished: 1, reconciled: 0 });
+    expect(Number(row.talk_seconds)).toBeCloseTo(4.2, 1);
+    expect([...tb.store.rows.values()]).toEqual([expect.objectContaining({ names: [handOffRecordingName(ch.id)], status: 'processing' })]);
+    expect(tb.stopped).toEqual([1]);
+  });
+
+  it('the destination hangs up first: ended by the destination', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.registry.endedInDialplan(ch.id, ended('ANSWER', 'destination', 1000));
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    expect(rows()[0]).toMatchObject({ disposition: 'answered', ended_by: 'destination' });
+  });
+
+  it.each([
+    ['BUSY', 'busy', 486],
+    ['NOANSWER', 'no-answer', 480],
+    ['CHANUNAVAIL', 'failed', 503],
+    ['CONGESTION', 'failed', 503],
+  ])('Dial() says %s: the record says %s (%i); the empty WAV is removed, no recording row', async (dialstatus, disposition, sipCode) => {
+    const discarded: string[] = [];
+    bed(undefined, { discardRecording: async (name: string) => void discarded.push(name) });
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.registry.endedInDialplan(ch.id, ended(dialstatus, 'destination'));
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    expect(rows()[0]).toMatchObject({ disposition, sip_code: sipCode, answered_at: null, ended_by: 'destination' });
+    expect(tb.store.rows.size).toBe(0);
+    expect(discarded).toEqual([handOffRecordingName(ch.id)]);
+  });
+
+  it('the caller hangs up while it rings: caller-abandoned', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.registry.endedInDialplan(ch.id, ended('CANCEL', 'caller'));
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    expect(rows()[0]).toMatchObject({ disposition: 'caller-abandoned', sip_code: 487, ended_by: 'caller' });
+  });
+
+  it.each([
+    ['unknown', '+15550000000', 1, 404],
+    ['malformed', 'hello', 1, 404],
+  ])('an %s number: rejected with a cause for the dialplan and a rejected record, nothing dialed', async (_name, exten, cause, sipCode) => {
+    bed();
+    expect(tb.registry.routeFromDialplan(channel(exten))).toBe(`reject~${cause}`);
+    await settle();
+    expect(rows()[0]).toMatchObject({ disposition: 'rejected', sip_code: sipCode, finished: 1, ended_by: 'router', dialplan_handoff: 1 });
+    expect(tb.registry.activeCalls).toBe(0);
+  });
+
+  it('a disabled number: rejected', async () => {
+    bed([{ did: DID, enabled: false }]);
+    expect(tb.registry.routeFromDialplan(channel())).toBe('reject~1');
+  });
+
+  it.each([
+    ['an announcement', { did: DID, announcement: 'default' as const }],
+    ['two-channel recording', { did: DID, recordingEnabled: true, recordingChannels: 'dual' as const }],
+  ])('a number with %s goes to Stasis: the router bridges it itself', async (_name, number) => {
+    bed([number]);
+    expect(tb.registry.routeFromDialplan(channel())).toBe('stasis');
+    await settle();
+    expect(rows()).toHaveLength(0);
+  });
+
+  it('a per-number cap counts handed-off calls: the call over it is refused as busy', async () => {
+    bed([{ did: DID, maxConcurrentCalls: 1 }]);
+    expect(tb.registry.routeFromDialplan(channel())).toMatch(/^cr~/);
+    expect(tb.registry.routeFromDialplan(channel(DID, '+15559876544'))).toBe('reject~17');
+    await settle();
+    expect(rows().map((r) => r.disposition)).toEqual([null, 'busy']);
+  });
+
+  it('MAX_CONCURRENT_CALLS counts handed-off calls: over it, 503 and a rejected record', async () => {
+    bed(undefined, { admission: { maxConcurrentCalls: 1, ariLatencyMs: 0 } });
+    expect(tb.registry.routeFromDialplan(channel())).toMatch(/^cr~/);
+    expect(tb.registry.routeFromDialplan(channel())).toBe('reject~34');
+    await settle();
+    expect(rows()[1]).toMatchObject({ disposition: 'rejected', sip_code: 503 });
+  });
+
+  it('a restart mid-call: reconcile follows the call again and its end report completes the record', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.restartRegistry();
+    tb.fake.addDialplanChannel(ch.id);
+    expect(await tb.reconcile()).toMatchObject({ resumed: 1, finished: 0, strayChannels: 0 });
+    expect(tb.registry.activeCalls).toBe(1);
+    tb.fake.stored.add(handOffRecordingName(ch.id));
+    tb.fake.channels.delete(ch.id);
+    expect(tb.registry.endedInDialplan(ch.id, ended('ANSWER', 'destination', 2000))).toBe(true);
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    expect(rows()[0]).toMatchObject({ disposition: 'answered', ended_by: 'destination', reconciled: 0 });
+    expect([...tb.store.rows.values()]).toEqual([expect.objectContaining({ names: [handOffRecordingName(ch.id)], status: 'processing' })]);
+  });
+
+  it('a call that ended while the router was down, its report kept in AstDB: the record is exact', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.restartRegistry();
+    tb.fake.stored.add(handOffRecordingName(ch.id));
+    tb.fake.astdb.set(ch.id, 'dialstatus=ANSWER&answered_ms=3000&dial_returned=&cause=16&ended_at=1763865700');
+    expect(await tb.reconcile()).toMatchObject({ resumed: 0, finished: 1 });
+    await until(() => rows()[0]!.finished === 1, 'the record');
+    expect(rows()[0]).toMatchObject({ disposition: 'answered', ended_by: 'caller', reconciled: 0, ended_at: 1763865700000, answered_at: 1763865697000 });
+    expect(tb.fake.astdb.size).toBe(0);
+    await until(() => tb.stopped.length === 1, 'the recording handed on');
+  });
+
+  it('an end report that reaches a restarted router before reconciliation still completes the record', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.restartRegistry();
+    expect(tb.registry.endedInDialplan(ch.id, ended('BUSY', 'destination'))).toBe(true);
+    await until(() => rows()[0]!.finished === 1, 'the record');
+    expect(rows()[0]).toMatchObject({ disposition: 'busy' });
+    expect(tb.registry.endedInDialplan('no-such-call', ended('BUSY', 'destination'))).toBe(false);
+  });
+
+  it('a call that ended with Asterisk, no report kept: reconciled, answered because its recording has audio', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    tb.restartRegistry();
+    tb.fake.stored.add(handOffRecordingName(ch.id));
+    const report = await tb.reconcile();
+    expect(report).toMatchObject({ resumed: 0, finished: 1 });
+    expect(rows()[0]).toMatchObject({ reconciled: 1, finished: 1, ended_by: 'system', disposition: 'answered' });
+    expect(tb.stopped).toEqual([1]);
+  });
+});
