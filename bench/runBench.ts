@@ -292,7 +292,7 @@ async function runLoad(
 ): Promise<LoadResult> {
   const carrier = design === 'router' ? ROUTER_CARRIER : DIALPLAN_CARRIER;
   const capture = await startSipCapture(join(work, `${label}.pcap`));
-  const ariCapture = design === 'router' ? await startAriCapture(join(work, `${label}-ari.pcap`), config.ari.port) : undefined;
+  const ariCapture = design === 'router' ? await startAriCapture(join(work, `${label}-ari.pcap`), config.ari.port, config.routing.dialplanHookPort) : undefined;
   let uacPid: number | undefined;
   const sampler = startSampler(() => ({
     asterisk: asterisk?.pid,
@@ -374,11 +374,11 @@ async function runLoad(
       ) ?? 0,
   };
   if (ariPcap) {
-    const profile = ariLoadProfile(ariPcap, config.ari.port);
+    const profile = ariLoadProfile(ariPcap, config.ari.port, config.routing.dialplanHookPort);
     r.ari = { ...profile, requestsPerCall: round(profile.requests / Math.max(1, timings.length), 1) ?? 0, eventsPerCall: round(profile.events / Math.max(1, timings.length), 1) ?? 0 };
   }
   if (ariPcap && opts.ariTimeline) {
-    const steps = ariSteps(ariPcap, config.ari.port);
+    const steps = ariSteps(ariPcap, config.ari.port, config.routing.dialplanHookPort);
     const done2 = timings.filter((t) => t.destinationInviteAt !== undefined && t.callerOkAt !== undefined && t.destinationOkAt !== undefined);
     r.ariTimeline = {
       inviteToInvite: timelineBetween(steps, done2.map((t) => ({ from: t.carrierInviteAt, to: t.destinationInviteAt as number }))),
@@ -641,19 +641,20 @@ function table(): string {
   }
   const timeline = results.pdd.find((x) => x.ariTimeline)?.ariTimeline;
   if (timeline) {
-    lines.push('', '### Inside the router\'s delay, one call at a time (ARI on the wire; median ms after the carrier INVITE / the destination 200)', '');
+    lines.push('', '### Inside the router\'s delay, one call at a time (ARI and the dialplan\'s routing requests on the wire; median ms after the carrier INVITE / the destination 200)', '');
     lines.push(`- INVITE→INVITE: ${timeline.inviteToInvite.map((s) => `${s.medianMs} ${s.step}`).join(' · ')}`);
     lines.push(`- 200→200: ${timeline.okToOk.map((s) => `${s.medianMs} ${s.step}`).join(' · ')}`);
   }
   const profiled = results.pdd.filter((x) => x.ari);
   if (profiled.length) {
-    lines.push('', '### ARI per router call, and Asterisk\'s time per request (ms, request → response on the wire)', '');
+    lines.push('', '### Per router call: the router\'s time to answer the dialplan\'s routing request, ARI traffic, and Asterisk\'s time per ARI request (ms, request → response on the wire)', '');
     const kinds = ['POST /ari/bridges', 'POST /ari/channels/create', 'POST /ari/bridges/{id}/addChannel', 'POST /ari/channels/{id}/dial', 'POST /ari/channels/{id}/answer'];
-    lines.push(row(['concurrent', 'REST requests/call', 'events/call', ...kinds.map((k) => `${k.replace('/ari', '')} p50/p95`)]));
-    lines.push(row(['---', '---', '---', ...kinds.map(() => '---')]));
+    lines.push(row(['concurrent', 'routing request p50/p95/p99', 'ARI requests/call', 'events/call', ...kinds.map((k) => `${k.replace('/ari', '')} p50/p95`)]));
+    lines.push(row(['---', '---', '---', '---', ...kinds.map(() => '---')]));
     for (const r of profiled) {
       const a = r.ari as NonNullable<LoadResult['ari']>;
-      lines.push(row([r.plan.limit, a.requestsPerCall, a.eventsPerCall, ...kinds.map((k) => (a.serviceMs[k] ? `${a.serviceMs[k]?.p50}/${a.serviceMs[k]?.p95}` : null))]));
+      const hook = a.hookServiceMs ? `${a.hookServiceMs.p50}/${a.hookServiceMs.p95}/${a.hookServiceMs.p99}` : null;
+      lines.push(row([r.plan.limit, hook, a.requestsPerCall, a.eventsPerCall, ...kinds.map((k) => (a.serviceMs[k] ? `${a.serviceMs[k]?.p50}/${a.serviceMs[k]?.p95}` : null))]));
     }
   }
   lines.push('', '### Router minus dialplan (ms)', '');

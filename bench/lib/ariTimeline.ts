@@ -1,7 +1,8 @@
 /**
  * Where the router's post-dial delay goes: a capture of ARI (HTTP + websocket on Asterisk's HTTP
- * port) next to the SIP capture, laid out per call from the carrier's INVITE to the destination's.
- * Each step is a REST request line, its response, or an event frame Asterisk pushed.
+ * port) and of the dialplan's routing requests to the router (its hook port) next to the SIP
+ * capture, laid out per call from the carrier's INVITE to the destination's. Each step is a REST
+ * request line, its response, an event frame Asterisk pushed, or a hook connection, request or reply.
  */
 import { startTcpdump } from './tcpdump.js';
 import { parsePcap, type PcapPacket } from '../../test/callflow/harness/rtpCapture.js';
@@ -12,6 +13,8 @@ export interface TcpSegment {
   srcPort: number;
   dstPort: number;
   payload: Buffer;
+  /** TCP SYN without ACK: a connection being opened. */
+  syn: boolean;
 }
 
 /** The TCP payload of an Ethernet/IPv4 frame (tcpdump on lo), or undefined. */
@@ -29,6 +32,7 @@ export function decodeTcp(p: PcapPacket): TcpSegment | undefined {
     srcPort: d.readUInt16BE(tcpOff),
     dstPort: d.readUInt16BE(tcpOff + 2),
     payload: d.subarray(tcpOff + dataOff, Math.min(d.length, ipOff + total)),
+    syn: ((d[tcpOff + 13] ?? 0) & 0x12) === 0x02,
   };
 }
 
@@ -38,12 +42,24 @@ export interface AriStep {
 }
 
 /** REST request lines, response status lines and event types, in capture order. */
-export function ariSteps(pcap: Buffer, ariPort: number): AriStep[] {
+export function ariSteps(pcap: Buffer, ariPort: number, hookPort?: number): AriStep[] {
   const out: AriStep[] = [];
   for (const p of parsePcap(pcap)) {
     const seg = decodeTcp(p);
-    if (!seg || seg.payload.length === 0) continue;
+    if (!seg) continue;
+    if (hookPort !== undefined && seg.dstPort === hookPort && seg.syn) out.push({ ts: seg.ts, what: '⇢ hook connect' });
+    if (seg.payload.length === 0) continue;
     const text = seg.payload.toString('latin1');
+    if (hookPort !== undefined && seg.dstPort === hookPort) {
+      const m = /^(GET|POST) (\/dialplan\/[a-z]+)/.exec(text);
+      if (m) out.push({ ts: seg.ts, what: `⇢ hook ${m[1]} ${m[2]}` });
+      continue;
+    }
+    if (hookPort !== undefined && seg.srcPort === hookPort) {
+      const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
+      if (status) out.push({ ts: seg.ts, what: `⇠ hook HTTP ${status[1]}` });
+      continue;
+    }
     if (seg.dstPort === ariPort) {
       const m = /^(GET|POST|PUT|DELETE) (\/ari\/[^ ?]*)/.exec(text);
       if (m) out.push({ ts: seg.ts, what: `→ ${m[1]} ${normalizePath(m[2] as string)}` });
@@ -96,9 +112,10 @@ export function timelineBetween(steps: readonly AriStep[], windows: ReadonlyArra
     .sort((a, b) => a.medianMs - b.medianMs);
 }
 
-/** tcpdump of the ARI port; stop() returns the capture's bytes. */
-export async function startAriCapture(file: string, ariPort: number): Promise<{ stop(): Promise<Buffer> }> {
-  const capture = await startTcpdump(file, ['tcp', 'port', String(ariPort)]);
+/** tcpdump of the ARI port (and the router's dialplan hook port); stop() returns the capture's bytes. */
+export async function startAriCapture(file: string, ariPort: number, hookPort?: number): Promise<{ stop(): Promise<Buffer> }> {
+  const filter = hookPort === undefined ? ['tcp', 'port', String(ariPort)] : ['tcp', 'and', '(', 'port', String(ariPort), 'or', 'port', String(hookPort), ')'];
+  const capture = await startTcpdump(file, filter);
   return { stop: async () => (await capture.stop()).bytes };
 }
 
@@ -108,6 +125,8 @@ export interface AriLoadProfile {
   eventsByType: Record<string, number>;
   /** Asterisk's time per request (request on the wire → its response on the same connection), ms. */
   serviceMs: Record<string, { n: number; p50: number | null; p95: number | null }>;
+  /** The router's time per dialplan routing request (request → reply on the wire), ms. */
+  hookServiceMs?: { n: number; p50: number | null; p95: number | null; p99: number | null };
 }
 
 /**
@@ -115,8 +134,10 @@ export interface AriLoadProfile {
  * Node's http agent sends one request at a time per connection, so a response answers the last
  * request sent on its connection.
  */
-export function ariLoadProfile(pcap: Buffer, ariPort: number): AriLoadProfile {
+export function ariLoadProfile(pcap: Buffer, ariPort: number, hookPort?: number): AriLoadProfile {
   const pending = new Map<number, { ts: number; what: string }>();
+  const hookPending = new Map<number, number>();
+  const hookTimes: number[] = [];
   const times = new Map<string, number[]>();
   const eventsByType: Record<string, number> = {};
   let requests = 0;
@@ -125,6 +146,18 @@ export function ariLoadProfile(pcap: Buffer, ariPort: number): AriLoadProfile {
     const seg = decodeTcp(p);
     if (!seg || seg.payload.length === 0) continue;
     const text = seg.payload.toString('latin1');
+    if (hookPort !== undefined && seg.dstPort === hookPort) {
+      if (text.startsWith('GET /dialplan/route')) hookPending.set(seg.srcPort, seg.ts);
+      continue;
+    }
+    if (hookPort !== undefined && seg.srcPort === hookPort) {
+      const sent = hookPending.get(seg.dstPort);
+      if (sent !== undefined && text.startsWith('HTTP/1.1')) {
+        hookPending.delete(seg.dstPort);
+        hookTimes.push((seg.ts - sent) * 1000);
+      }
+      continue;
+    }
     if (seg.dstPort === ariPort) {
       const m = /^(GET|POST|PUT|DELETE) (\/ari\/[^ ?]*)/.exec(text);
       if (!m) continue;
@@ -152,5 +185,8 @@ export function ariLoadProfile(pcap: Buffer, ariPort: number): AriLoadProfile {
     const at = (q: number): number | null => round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? null, 2);
     serviceMs[what] = { n: list.length, p50: at(0.5), p95: at(0.95) };
   }
-  return { requests, events, eventsByType, serviceMs };
+  const hookSorted = [...hookTimes].sort((a, b) => a - b);
+  const hq = (q: number): number | null => round(hookSorted[Math.min(hookSorted.length - 1, Math.max(0, Math.ceil(q * hookSorted.length) - 1))] ?? null, 2);
+  const hookServiceMs = hookTimes.length > 0 ? { n: hookTimes.length, p50: hq(0.5), p95: hq(0.95), p99: hq(0.99) } : undefined;
+  return { requests, events, eventsByType, serviceMs, ...(hookServiceMs ? { hookServiceMs } : {}) };
 }

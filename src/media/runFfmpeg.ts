@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { CallrouteError } from '../errors.js';
 
 export interface RunFfmpegOptions {
@@ -10,6 +11,11 @@ export interface RunFfmpegOptions {
   maxStdoutBytes?: number;
   /** Bytes of stderr kept for the error message. Default 4096. */
   stderrTailBytes?: number;
+  /**
+   * Run at the lowest CPU priority (nice 19): background work such as transcoding then never
+   * takes CPU from Asterisk or the router while calls are being set up. Default false.
+   */
+  background?: boolean;
 }
 
 export interface RunFfmpegResult {
@@ -41,6 +47,13 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
     // detached: its own process group, so a kill reaches everything it started (FFMPEG_PATH may be a
     // wrapper script whose children would otherwise live on and hold the pipes open).
     const child = spawn(binary, args, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'], detached: true });
+    if (opts.background && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, 19);
+      } catch {
+        // it exited already, or the system refuses: it runs at our priority
+      }
+    }
     const killTree = (): void => {
       try {
         if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');

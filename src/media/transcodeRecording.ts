@@ -89,8 +89,10 @@ export async function transcodeRecording(req: TranscodeRequest): Promise<Transco
   args.push('-y', tmp);
   const timeoutMs = req.timeoutMs ?? 300_000;
   const deadline = Date.now() + timeoutMs;
-  const runOpts = (): { timeoutMs: number; signal?: AbortSignal } => ({
+  const runOpts = (): { timeoutMs: number; signal?: AbortSignal; background: boolean } => ({
     timeoutMs: Math.max(1, deadline - Date.now()),
+    // Transcoding waits; calls being set up do not.
+    background: true,
     ...(req.signal ? { signal: req.signal } : {}),
   });
   try {
