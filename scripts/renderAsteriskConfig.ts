@@ -71,20 +71,16 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
 
 /**
  * How the dialplan hands a carrier's call to the router (context `from-carrier`, both number
- * patterns). With the hand-off on, it first asks the router over HTTP where the call goes (func_curl;
- * the router answers from memory): a `callroute-direct` extension that Asterisk dials and records
- * itself, a rejection cause, or `stasis`. Off, or when the router does not answer (1 s to connect,
- * 2 s to reply), the call enters Stasis, and the fallback runs when no router is connected.
+ * patterns). With the hand-off on, it first asks the router where the call goes (FastAGI on
+ * loopback; the router answers from memory): a `callroute-direct` extension that Asterisk dials and
+ * records itself, a rejection cause, or `stasis`. Off, or when the router is not listening, the call
+ * enters Stasis, and the fallback runs when no router is connected.
  */
 export function carrierEntry(config: Config): string {
   const app = confName('ARI_APP', config.ari.app);
   const stasis = [`Stasis(${app},inbound)`, 'GotoIf($["${STASISSTATUS}" = "FAILED"]?callroute-fallback,${EXTEN},1)', 'Hangup()'];
-  const url = `http://127.0.0.1:${config.routing.dialplanHookPort}`;
   const ask = [
-    'Set(CURLOPT(conntimeout)=1)',
-    'Set(CURLOPT(httptimeout)=2)',
-    `Set(CURLOPT(httpheader)=X-Callroute-Secret: ${dialplanHookSecret(config.ari.password)})`,
-    `Set(CR_ROUTE=\${CURL(${url}/dialplan/route?uid=\${UNIQUEID}&channel=\${URIENCODE(\${CHANNEL})}&exten=\${URIENCODE(\${EXTEN})}&caller=\${URIENCODE(\${CALLERID(num)})}&name=\${URIENCODE(\${CALLERID(name)})})})`,
+    `AGI(${dialplanAgiUrl(config)}/route,${dialplanHookSecret(config.ari.password)})`,
     'GotoIf($["${CR_ROUTE:0:7}" = "reject~"]?callroute-reject,${CUT(CR_ROUTE,~,2)},1)',
     // Goto, not GotoIf: a sip: destination's colon would split GotoIf's labels.
     'GotoIf($["${CR_ROUTE:0:3}" != "cr~"]?stasis)',
@@ -100,6 +96,11 @@ export function carrierEntry(config: Config): string {
     ];
   };
   return [...lines('_X.'), ...lines('_+X.')].join('\n');
+}
+
+/** The router's FastAGI address as the dialplan calls it. */
+export function dialplanAgiUrl(config: Config): string {
+  return `agi://127.0.0.1:${config.routing.dialplanHookPort}`;
 }
 
 /**
@@ -141,9 +142,10 @@ function placeholders(config: Config): Record<string, string> {
     FALLBACK_DIALPLAN: fallbackDialplan(fallback),
     CARRIER_ENTRY: carrierEntry(config),
     ENTRY_SUMMARY: config.routing.dialplanHandOff
-      ? `it says over HTTP where each call goes (port ${config.routing.dialplanHookPort});\n; calls it does not hand back enter its ARI app "${config.ari.app}".`
+      ? `it says where each call goes (FastAGI, port ${config.routing.dialplanHookPort});\n; calls it does not hand back enter its ARI app "${config.ari.app}".`
       : `each call enters its ARI app "${config.ari.app}".`,
-    DIALPLAN_HOOK_URL: `http://127.0.0.1:${config.routing.dialplanHookPort}`,
+    DIALPLAN_AGI: dialplanAgiUrl(config),
+    DIALPLAN_SECRET: dialplanHookSecret(config.ari.password),
   };
 }
 

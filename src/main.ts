@@ -14,7 +14,7 @@ import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository
 import { arrivalAttribution, callAttribution } from './persistence/attributionRepository.js';
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
-import { createDialplanHookServer } from './telephony/dialplanHook/createDialplanHookServer.js';
+import { createDialplanAgiServer } from './telephony/dialplanHook/createDialplanAgiServer.js';
 import { dialplanHookSecret } from './telephony/dialplanHook/dialplanHookSecret.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from './telephony/session/reconcileCalls.js';
@@ -121,13 +121,13 @@ async function main(config: Config): Promise<void> {
     recordings: config.recordings,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
-  // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's CURL fails fast).
+  // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).
   const hook = config.routing.dialplanHandOff
-    ? createDialplanHookServer({
+    ? createDialplanAgiServer({
         host: '127.0.0.1',
         port: config.routing.dialplanHookPort,
         secret: dialplanHookSecret(config.ari.password),
-        logger: logger.child({ component: 'dialplan-hook' }),
+        logger: logger.child({ component: 'dialplan-agi' }),
         route: (channel) => registry.routeFromDialplan(channel),
         ended: (channelId, report) => registry.endedInDialplan(channelId, report),
       })

@@ -51,13 +51,14 @@ export function ariSteps(pcap: Buffer, ariPort: number, hookPort?: number): AriS
     if (seg.payload.length === 0) continue;
     const text = seg.payload.toString('latin1');
     if (hookPort !== undefined && seg.dstPort === hookPort) {
-      const m = /^(GET|POST) (\/dialplan\/[a-z]+)/.exec(text);
-      if (m) out.push({ ts: seg.ts, what: `⇢ hook ${m[1]} ${m[2]}` });
+      // FastAGI: Asterisk writes its agi_* block (often a line per segment), ended by an empty line.
+      if (text.startsWith('agi_network:')) out.push({ ts: seg.ts, what: '⇢ agi block starts' });
+      if (text.includes('\n\n')) out.push({ ts: seg.ts, what: '⇢ agi block complete' });
+      if (text.startsWith('200 result')) out.push({ ts: seg.ts, what: '⇢ agi verdict applied' });
       continue;
     }
     if (hookPort !== undefined && seg.srcPort === hookPort) {
-      const status = /^HTTP\/1\.1 (\d{3})/.exec(text);
-      if (status) out.push({ ts: seg.ts, what: `⇠ hook HTTP ${status[1]}` });
+      if (text.startsWith('SET VARIABLE')) out.push({ ts: seg.ts, what: '⇠ router verdict' });
       continue;
     }
     if (seg.dstPort === ariPort) {
@@ -125,7 +126,7 @@ export interface AriLoadProfile {
   eventsByType: Record<string, number>;
   /** Asterisk's time per request (request on the wire → its response on the same connection), ms. */
   serviceMs: Record<string, { n: number; p50: number | null; p95: number | null }>;
-  /** The router's time per dialplan routing request (request → reply on the wire), ms. */
+  /** The router's time per routing request (AGI block complete → its verdict on the wire), ms. */
   hookServiceMs?: { n: number; p50: number | null; p95: number | null; p99: number | null };
 }
 
@@ -147,12 +148,12 @@ export function ariLoadProfile(pcap: Buffer, ariPort: number, hookPort?: number)
     if (!seg || seg.payload.length === 0) continue;
     const text = seg.payload.toString('latin1');
     if (hookPort !== undefined && seg.dstPort === hookPort) {
-      if (text.startsWith('GET /dialplan/route')) hookPending.set(seg.srcPort, seg.ts);
+      if (text.includes('\n\n') && !text.startsWith('200')) hookPending.set(seg.srcPort, seg.ts);
       continue;
     }
     if (hookPort !== undefined && seg.srcPort === hookPort) {
       const sent = hookPending.get(seg.dstPort);
-      if (sent !== undefined && text.startsWith('HTTP/1.1')) {
+      if (sent !== undefined && text.startsWith('SET VARIABLE CR_ROUTE')) {
         hookPending.delete(seg.dstPort);
         hookTimes.push((seg.ts - sent) * 1000);
       }

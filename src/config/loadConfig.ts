@@ -37,13 +37,13 @@ export interface Config {
     /** Added to the clock route plans read their schedules with (ROUTING_CLOCK_START; tests and drills). */
     readonly clockOffsetMs: number;
     /**
-     * The dialplan asks the router where each call goes over HTTP (func_curl) before any Stasis;
+     * The dialplan asks the router where each call goes (FastAGI) before any Stasis;
      * calls to one destination with nothing to play first are then dialed and recorded by Asterisk
      * itself (`callroute-direct`), as cheaply as plain Asterisk (ROUTING_DIALPLAN_HANDOFF, default
      * true). Off: every call enters Stasis and is bridged through ARI.
      */
     readonly dialplanHandOff: boolean;
-    /** Loopback port of that routing door (DIALPLAN_HOOK_PORT, default 8079). */
+    /** Loopback port of that routing door, FastAGI (DIALPLAN_HOOK_PORT, default 8079). */
     readonly dialplanHookPort: number;
   };
   readonly fallback: {

@@ -6,10 +6,9 @@ import { carrierEntry, renderAsteriskConfig } from '../../scripts/renderAsterisk
 const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret' };
 
 describe('the carrier entry of the dialplan', () => {
-  it('asks the router over HTTP with the derived secret, then Goto the hand-off, a rejection, or Stasis', () => {
+  it('asks the router over FastAGI with the derived secret, then Goto the hand-off, a rejection, or Stasis', () => {
     const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123' }));
-    expect(text).toContain(`Set(CURLOPT(httpheader)=X-Callroute-Secret: ${dialplanHookSecret('ari-secret')})`);
-    expect(text).toContain('${CURL(http://127.0.0.1:8123/dialplan/route?uid=${UNIQUEID}&');
+    expect(text).toContain(`exten => _X.,1,AGI(agi://127.0.0.1:8123/route,${dialplanHookSecret('ari-secret')})`);
     expect(text).toContain('Goto(callroute-direct,${CR_ROUTE},1)');
     expect(text).toContain(' same => n(stasis),Stasis(callroute,inbound)');
     // Both number patterns, and never the ARI password itself.
@@ -19,13 +18,13 @@ describe('the carrier entry of the dialplan', () => {
 
   it('with the hand-off off, every call enters Stasis as before', () => {
     const text = carrierEntry(loadConfig({ ...env, ROUTING_DIALPLAN_HANDOFF: 'false' }));
-    expect(text).not.toContain('CURL');
+    expect(text).not.toContain('AGI');
     expect(text.split('\n')[0]).toBe('exten => _X.,1,Stasis(callroute,inbound)');
   });
 
-  it('renders the hook URL into the hangup report and leaves no placeholder', () => {
+  it('renders the AGI address and secret into the hangup report and leaves no placeholder', () => {
     const ext = renderAsteriskConfig(loadConfig(env)).get('extensions.conf') ?? '';
-    expect(ext).toContain('${CURL(http://127.0.0.1:8079/dialplan/ended,uid=${UNIQUEID}&${CR_REPORT})}');
+    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/ended,${dialplanHookSecret('ari-secret')},\${CR_REPORT})`);
     expect(ext).not.toMatch(/\{\{[A-Z_]+\}\}/);
   });
 
