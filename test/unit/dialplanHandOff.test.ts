@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouteDecision } from '../../src/routing/resolveRoute.js';
+import { ARRIVAL_WRITE_DELAY_MS } from '../../src/telephony/session/DialplanCall.js';
 import { dialplanHandOff, handOffRecordingName } from '../../src/telephony/session/dialplanHandOff.js';
 import { createSessionTestbed, DESTINATION, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
@@ -63,7 +64,8 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     return { id: `1763865693.${seq}`, name: CALLER_CHANNEL, dialplan: { context: 'from-carrier', exten, priority: 1 }, caller: { number: caller, name: 'Pat' } };
   };
   const rows = () => tb.db.$client.prepare('SELECT * FROM calls ORDER BY id').all() as Array<Record<string, unknown>>;
-  const settle = () => new Promise((r) => setImmediate(r));
+  /** Past the moment arrival rows are written (after Asterisk has dialed). */
+  const settle = () => new Promise((r) => setTimeout(r, ARRIVAL_WRITE_DELAY_MS + 5));
   const CALLER_CHANNEL = 'PJSIP/carrier-00000001';
   /** `by`: who hung up; Dial() returns (and the dialplan says so) unless the caller hung up during it. */
   const ended = (dialStatus: string, by: 'caller' | 'destination', answeredMs: number | null = null) => ({ dialStatus, dialReturned: by === 'destination', answeredMs, cause: 16 });
@@ -72,7 +74,9 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     bed();
     const ch = channel();
     expect(tb.registry.routeFromDialplan(ch)).toBe('cr~30~r~+15550001111~');
-    // Nothing written yet: the answer goes out first.
+    // Nothing written yet: the answer goes out first, the row once Asterisk has dialed.
+    expect(rows()).toHaveLength(0);
+    await new Promise((r) => setImmediate(r));
     expect(rows()).toHaveLength(0);
     await settle();
     expect(rows()[0]).toMatchObject({ dialplan_handoff: 1, destination: DESTINATION, inbound_channel_id: ch.id, caller_name: 'Pat', finished: 0 });
@@ -114,6 +118,17 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     expect(rows()[0]).toMatchObject({ disposition, sip_code: sipCode, answered_at: null, ended_by: 'destination' });
     expect(tb.store.rows.size).toBe(0);
     expect(discarded).toEqual([handOffRecordingName(ch.id)]);
+  });
+
+  it('an end report before the arrival row is written writes it first', async () => {
+    bed();
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    tb.registry.endedInDialplan(ch.id, ended('BUSY', 'destination'));
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    expect(rows()).toEqual([expect.objectContaining({ disposition: 'busy', finished: 1 })]);
+    await settle();
+    expect(rows()).toHaveLength(1);
   });
 
   it('the caller hangs up while it rings: caller-abandoned', async () => {

@@ -23,6 +23,12 @@ export interface DialplanCallDeps {
   onEnded: (call: DialplanCall) => void;
 }
 
+/**
+ * How long after the routing answer the arrival row is written: past the destination's INVITE
+ * (2–6 ms after the answer on the bench machine), well before anyone reads the record.
+ */
+export const ARRIVAL_WRITE_DELAY_MS = 25;
+
 /** What the dialplan's hangup handler reports (`callroute-direct-ended`). */
 export interface DialplanEndReport {
   /** Dial()'s DIALSTATUS: ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL (empty if never dialed). */
@@ -63,6 +69,8 @@ export class DialplanCall {
   private ended = false;
   /** Taken over after a restart: whether the number records is not in the row. */
   private resumed = false;
+  /** Writes the arrival row; null once written. */
+  private pendingArrival: (() => void) | null = null;
 
   private constructor(inboundId: string, trackingNumberId: number | null, deps: DialplanCallDeps) {
     this.inboundId = inboundId;
@@ -76,15 +84,18 @@ export class DialplanCall {
   }
 
   /**
-   * A call the dialplan is about to dial. The arrival row is written on the next turn of the event
-   * loop, after the answer to the dialplan is on the wire: no disk work delays the caller.
+   * A call the dialplan is about to dial. The arrival row is written ARRIVAL_WRITE_DELAY_MS later,
+   * once Asterisk has dialed the destination: on a small box the write would otherwise take CPU from
+   * the very moments the caller waits for (bench). An end report that comes sooner writes it first.
    */
   static start(channel: DialplanChannel, who: CallIdentity & { number: RoutableNumber }, handOff: DialplanHandOff, destination: string, deps: DialplanCallDeps): DialplanCall {
     const arrivedAt = deps.clock();
     const call = new DialplanCall(channel.id, who.number.id, deps);
     call.accountId = who.number.accountId;
     call.recordingName = handOff.recordingName;
-    setImmediate(() => {
+    call.pendingArrival = () => {
+      call.pendingArrival = null;
+      clearTimeout(timer);
       try {
         const attribution = deps.attribute?.(who.number, who.caller, arrivedAt);
         call.recordId = deps.records.insertArrival({
@@ -97,8 +108,14 @@ export class DialplanCall {
       }
       call.log = deps.logger.child({ callId: call.recordId, did: who.did, caller: who.caller, account: who.number.accountId });
       call.log.info({ destination, extension: handOff.extension }, 'handed to the dialplan');
-    });
+    };
+    const timer = setTimeout(() => call.pendingArrival?.(), ARRIVAL_WRITE_DELAY_MS);
     return call;
+  }
+
+  /** Writes the arrival row now if it is still waiting (an end report, shutdown). */
+  flushArrival(): void {
+    this.pendingArrival?.();
   }
 
   /** A handed-off call known from its unfinished record (a router restart): its end report completes it. */
@@ -115,6 +132,7 @@ export class DialplanCall {
   /** The hangup handler's report: the call is over. */
   onEnded(report: DialplanEndReport): void {
     if (this.ended) return;
+    this.flushArrival();
     this.log.debug({ report }, 'end report');
     const endedAt = report.endedAt ?? this.deps.clock();
     const answered = report.dialStatus === 'ANSWER';

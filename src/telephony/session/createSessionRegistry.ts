@@ -9,7 +9,7 @@ import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession
 import { SNOOP_ARG } from './CallRecorder.js';
 import { createAdmissionControl, REFUSED_SIP_CODE, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
-import { DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
+import { ARRIVAL_WRITE_DELAY_MS, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
 import { dialplanHandOff, dialplanVerdict } from './dialplanHandOff.js';
 import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
 
@@ -134,10 +134,14 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     return call;
   };
 
-  /** A call refused before anything was dialed: its record, written after the answer has left. */
+  /** A call refused before anything was dialed: its record, written once the answer has been acted on. */
+  /** Refusal records waiting to be written, so a shutdown can write them first. */
+  const pendingRefusals = new Set<() => void>();
   const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string): void => {
     const arrivedAt = sessionDeps.clock();
-    setImmediate(() => {
+    const write = (): void => {
+      pendingRefusals.delete(write);
+      clearTimeout(timer);
       try {
         const id = deps.records.insertArrival({ ...arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), dialplanHandOff: true });
         deps.records.finish(id, { disposition: r.disposition, sipCode: r.sipCode, hangupCause: r.cause, endedBy: 'router', answeredAt: null, endedAt: arrivedAt });
@@ -145,7 +149,9 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       } catch (err) {
         logger.error({ err, channel: channel.id }, 'writing a rejected call failed');
       }
-    });
+    };
+    const timer = setTimeout(write, ARRIVAL_WRITE_DELAY_MS);
+    pendingRefusals.add(write);
   };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
@@ -276,6 +282,9 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     /** Stops taking new calls and waits (bounded) for live calls to end. Bridged calls left then keep talking. */
     async drain(timeoutMs: number): Promise<number> {
       accepting = false;
+      // Records still waiting to be written go to the database before it closes.
+      for (const write of [...pendingRefusals]) write();
+      for (const call of handedOff.values()) call.flushArrival();
       if (sessions.size > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, timeoutMs);
