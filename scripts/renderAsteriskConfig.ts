@@ -80,7 +80,7 @@ export function carrierEntry(config: Config): string {
   const app = confName('ARI_APP', config.ari.app);
   const stasis = [`Stasis(${app},inbound)`, 'GotoIf($["${STASISSTATUS}" = "FAILED"]?callroute-fallback,${EXTEN},1)', 'Hangup()'];
   const ask = [
-    `AGI(${dialplanAgiUrl(config)}/route,${dialplanHookSecret(config.ari.password)})`,
+    `AGI(${dialplanAgiUrl(config)}/route/${dialplanHookSecret(config.ari.password)})`,
     'GotoIf($["${CR_ROUTE:0:7}" = "reject~"]?callroute-reject,${CUT(CR_ROUTE,~,2)},1)',
     // Goto, not GotoIf: a sip: destination's colon would split GotoIf's labels.
     'GotoIf($["${CR_ROUTE:0:3}" != "cr~"]?stasis)',

@@ -17,6 +17,7 @@ function agiEnvironment(script: string, args: string[], extra: Record<string, st
     agi_uniqueid: '1763865693.12',
     agi_callerid: '5559876543',
     agi_calleridname: 'Pat',
+    agi_dnid: '+15551230000',
     agi_context: 'from-carrier',
     agi_extension: '+15551230000',
     agi_priority: '1',
@@ -68,7 +69,7 @@ describe('the dialplan door (FastAGI on loopback)', () => {
 
   it('answers a routing session with one SET VARIABLE and closes', async () => {
     const { routed, port } = await start();
-    expect(await session(port, agiEnvironment('route', [SECRET]))).toBe('SET VARIABLE CR_ROUTE "cr~30~r~+15550001111~"\n');
+    expect(await session(port, agiEnvironment(`route/${SECRET}`, []))).toBe('SET VARIABLE CR_ROUTE "cr~30~r~+15550001111~"\n');
     expect(routed).toEqual([
       { id: '1763865693.12', name: 'PJSIP/carrier-00000001', dialplan: { context: 'from-carrier', exten: '+15551230000', priority: 1 }, caller: { number: '5559876543', name: 'Pat' } },
     ]);
@@ -76,22 +77,23 @@ describe('the dialplan door (FastAGI on loopback)', () => {
 
   it('an absent caller ID (AGI says "unknown") is empty', async () => {
     const { routed, port } = await start();
-    await session(port, agiEnvironment('route', [SECRET], { agi_callerid: 'unknown', agi_calleridname: 'unknown' }));
+    await session(port, agiEnvironment(`route/${SECRET}`, [], { agi_callerid: 'unknown', agi_calleridname: 'unknown' }));
     expect(routed[0]?.caller).toEqual({ number: '', name: '' });
   });
 
   it('takes the end report from the second argument and says ok', async () => {
     const { ended, port } = await start();
-    const reply = await session(port, agiEnvironment('ended', [SECRET, 'dialstatus=ANSWER&answered_ms=4200&dial_returned=1&cause=16']));
+    const reply = await session(port, agiEnvironment(`ended/${SECRET}`, ['dialstatus=ANSWER&answered_ms=4200&dial_returned=1&cause=16']));
     expect(reply).toBe('SET VARIABLE CR_ENDED "ok"\n');
     expect(ended).toEqual([{ id: '1763865693.12', report: { dialStatus: 'ANSWER', answeredMs: 4200, dialReturned: true, cause: 16, endedAt: null } }]);
   });
 
   it.each([
     ['no secret', agiEnvironment('route', [])],
-    ['a wrong secret', agiEnvironment('route', ['x'.repeat(64)])],
-    ['an unknown script', agiEnvironment('transfer', [SECRET])],
-    ['no extension', agiEnvironment('route', [SECRET], { agi_extension: '' })],
+    ['a wrong secret', agiEnvironment(`route/${'x'.repeat(64)}`, [])],
+    ['the secret as an argument, not in the path', agiEnvironment('route', [SECRET])],
+    ['an unknown script', agiEnvironment(`transfer/${SECRET}`, [])],
+    ['no dialed number', agiEnvironment(`route/${SECRET}`, [], { agi_dnid: 'unknown', agi_extension: '' })],
   ])('%s: closed with nothing set, nothing decided', async (_name, env) => {
     const { routed, ended, port } = await start();
     expect(await session(port, env)).toBe('');
@@ -104,6 +106,33 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     const reply = await session(port, `agi_network: yes\n${'x'.repeat(10_000)}`).catch(() => '');
     expect(reply).toBe('');
     expect(routed).toEqual([]);
+  });
+
+  it('answers a routing session as soon as the dialed number has arrived, before the block ends', async () => {
+    const { routed, port } = await start();
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        // Asterisk writes a line at a time; stop after agi_dnid and wait for the answer.
+        s.write(agiEnvironment(`route/${SECRET}`, []).split('agi_context')[0] as string);
+      });
+      let got = '';
+      s.on('data', (c) => {
+        got += c.toString();
+        if (got.endsWith('\n')) {
+          s.write('agi_context: from-carrier\n\n');
+          resolve(got);
+        }
+      });
+      s.on('error', reject);
+    });
+    expect(reply).toBe('SET VARIABLE CR_ROUTE "cr~30~r~+15550001111~"\n');
+    expect(routed).toHaveLength(1);
+  });
+
+  it('without a DNID it waits for agi_extension', async () => {
+    const { routed, port } = await start();
+    await session(port, agiEnvironment(`route/${SECRET}`, [], { agi_dnid: 'unknown' }));
+    expect(routed[0]?.dialplan.exten).toBe('+15551230000');
   });
 
   it('reads the environment block line by line, CRLF or LF', () => {

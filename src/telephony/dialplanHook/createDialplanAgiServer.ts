@@ -8,7 +8,7 @@ export interface DialplanAgiDeps {
   /** Loopback only: Asterisk runs on this machine. */
   host: string;
   port: number;
-  /** Shared with Asterisk's dialplan: the first AGI argument. */
+  /** Shared with Asterisk's dialplan: the last part of the script path (`route/<secret>`, `ended/<secret>`). */
   secret: string;
   logger: Logger;
   /** The routing verdict for a call (see SessionRegistry.routeFromDialplan). */
@@ -41,10 +41,12 @@ const known = (v: string | undefined): string => (v === undefined || v === 'unkn
  * 1 ms steps: the bench measured 1.5–2 ms more before the destination's INVITE. AGI reads its
  * socket and the channel together, so the dialplan goes on the moment our answer arrives.
  *
- * - `agi://host:port/route,<secret>`: answers `SET VARIABLE CR_ROUTE "<verdict>"` (a
+ * - `agi://host:port/route/<secret>`: answers `SET VARIABLE CR_ROUTE "<verdict>"` (a
  *   `callroute-direct` extension, `reject~<cause>` or `stasis`) and closes. Every call's setup
- *   path: it answers from memory and one indexed lookup, before any disk write.
- * - `agi://host:port/ended,<secret>,<report>` (hangup handler; report as form fields): completes a
+ *   path: it answers from memory and one indexed lookup, before any disk write, and as soon as the
+ *   dialed number (agi_dnid, the 13th of ~20 lines Asterisk writes one by one) has arrived: our
+ *   answer waits in the socket while Asterisk finishes the block, and is read the moment it has.
+ * - `agi://host:port/ended/<secret>,<report>` (hangup handler; report as form fields): completes a
  *   handed-off call's record and answers `SET VARIABLE CR_ENDED "ok"`; without that answer the
  *   dialplan keeps the report in AstDB.
  * A session with a wrong secret or an unknown script is closed with nothing set (the call then
@@ -59,34 +61,54 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     return buf.length === secret.length && timingSafeEqual(buf, secret);
   };
 
-  const answer = (env: Map<string, string>): string | null => {
-    if (!authorised(env.get('agi_arg_1'))) {
-      log.warn({ script: env.get('agi_network_script') }, 'dialplan session without the right secret');
-      return null;
-    }
+  /** `route/<secret>` → ['route', true]; a wrong or missing secret → [script, false]. */
+  const scriptOf = (env: Map<string, string>): [string, boolean] | null => {
+    const path = env.get('agi_network_script');
+    if (path === undefined) return null;
+    const slash = path.indexOf('/');
+    return slash < 0 ? [path, false] : [path.slice(0, slash), authorised(path.slice(slash + 1))];
+  };
+
+  const refuse = (script: string): null => {
+    log.warn({ script }, 'dialplan session without the right secret');
+    return null;
+  };
+
+  /** The routing answer, once the lines it needs are in (they precede agi_dnid); undefined: not yet. */
+  const routeAnswer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
+    const exten = env.get('agi_dnid');
+    // No dialed number in the call's DNID: agi_extension, further down, says it.
+    if ((exten === undefined || known(exten) === '') && !complete) return undefined;
     const uid = env.get('agi_uniqueid') ?? '';
-    switch (env.get('agi_network_script')) {
-      case 'route': {
-        const exten = env.get('agi_extension') ?? '';
-        if (!uid || !exten) return null;
-        const verdict = deps.route({
-          id: uid,
-          name: env.get('agi_channel') ?? '',
-          dialplan: { context: env.get('agi_context') ?? 'from-carrier', exten, priority: 1 },
-          caller: { number: known(env.get('agi_callerid')), name: known(env.get('agi_calleridname')) },
-        });
-        return `SET VARIABLE CR_ROUTE "${verdict}"\n`;
-      }
-      case 'ended': {
-        if (!uid) return null;
-        if (!deps.ended(uid, parseDialplanEndReport(new URLSearchParams(env.get('agi_arg_2') ?? '')))) {
-          log.warn({ channel: uid }, 'end report for a call the router does not know');
-        }
-        return 'SET VARIABLE CR_ENDED "ok"\n';
-      }
-      default:
-        return null;
+    const dialed = known(exten) || (env.get('agi_extension') ?? '');
+    if (!uid || !dialed) return null;
+    const verdict = deps.route({
+      id: uid,
+      name: env.get('agi_channel') ?? '',
+      dialplan: { context: 'from-carrier', exten: dialed, priority: 1 },
+      caller: { number: known(env.get('agi_callerid')), name: known(env.get('agi_calleridname')) },
+    });
+    return `SET VARIABLE CR_ROUTE "${verdict}"\n`;
+  };
+
+  const endedAnswer = (env: Map<string, string>): string | null => {
+    const uid = env.get('agi_uniqueid') ?? '';
+    if (!uid) return null;
+    if (!deps.ended(uid, parseDialplanEndReport(new URLSearchParams(env.get('agi_arg_1') ?? '')))) {
+      log.warn({ channel: uid }, 'end report for a call the router does not know');
     }
+    return 'SET VARIABLE CR_ENDED "ok"\n';
+  };
+
+  /** The session's one command; undefined while more lines are needed; null: close with nothing set. */
+  const answer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
+    const script = scriptOf(env);
+    if (script === null) return complete ? null : undefined;
+    const [name, ok] = script;
+    if (!ok) return refuse(name);
+    if (name === 'route') return routeAnswer(env, complete);
+    if (name === 'ended') return complete ? endedAnswer(env) : undefined;
+    return null;
   };
 
   const server = net.createServer((socket) => {
@@ -96,22 +118,27 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     const timer = setTimeout(() => socket.destroy(), ENV_TIMEOUT_MS);
     socket.on('error', () => undefined);
     socket.on('close', () => clearTimeout(timer));
+    // Asterisk reads our command once it has written its block; it may still be writing when we answer.
+    socket.resume();
     socket.on('data', (chunk: Buffer) => {
       if (done) return;
       buffered += chunk.toString('utf8');
-      const end = buffered.indexOf('\n\n');
-      if (end < 0) {
-        if (buffered.length > MAX_ENV_BYTES) socket.destroy();
+      const complete = buffered.includes('\n\n');
+      if (!complete && buffered.length > MAX_ENV_BYTES) {
+        done = true;
+        socket.destroy();
         return;
       }
-      done = true;
-      clearTimeout(timer);
-      let reply: string | null = null;
+      let reply: string | null | undefined;
       try {
-        reply = answer(parseAgiEnvironment(buffered.slice(0, end)));
+        reply = answer(parseAgiEnvironment(complete ? buffered.slice(0, buffered.indexOf('\n\n')) : buffered.slice(0, buffered.lastIndexOf('\n') + 1)), complete);
       } catch (err) {
         log.error({ err }, 'dialplan request failed');
+        reply = null;
       }
+      if (reply === undefined) return;
+      done = true;
+      clearTimeout(timer);
       // One command, then our end of the socket closes: Asterisk runs it, sees the end, and goes on
       // with the dialplan. No second round trip.
       if (reply) socket.end(reply);
