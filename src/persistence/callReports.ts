@@ -1,6 +1,6 @@
 import { and, eq, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './openDatabase.js';
-import { calls } from './schema.js';
+import { callReportDays, calls } from './schema.js';
 
 export const REPORT_GROUPS = ['source', 'medium', 'campaign', 'landingPage'] as const;
 export type ReportGroup = (typeof REPORT_GROUPS)[number];
@@ -48,15 +48,16 @@ function groupExpr(g: ReportGroup): SQL {
 
 const rate = (answered: number, total: number) => (total === 0 ? 0 : Math.round((answered / total) * 10_000) / 10_000);
 
-/**
- * Calls of accounts (not calls to unknown numbers) arrived in [from, to), grouped, most calls first;
- * the range and account are served by calls_account_arrived_idx / calls_arrived_idx.
- */
-export function callReport(db: Db, f: CallReportFilter): CallReport {
-  const where: SQL[] = [gte(calls.arrivedAt, f.from), lt(calls.arrivedAt, f.to), isNotNull(calls.accountId)];
+const DAY_MS = 86_400_000;
+
+type Counts = { value: string | null; calls: number; answered: number; firstTimeCallers: number };
+
+/** Calls arrived in [from, to) counted from the calls table itself. */
+function countFromCalls(db: Db, f: CallReportFilter, from: number, to: number): Counts[] {
+  const where: SQL[] = [gte(calls.arrivedAt, from), lt(calls.arrivedAt, to), isNotNull(calls.accountId)];
   if (f.accountId !== undefined) where.push(eq(calls.accountId, f.accountId));
   const value = groupExpr(f.groupBy);
-  const rows = db
+  return db
     .select({
       value: sql<string | null>`${value}`.as('value'),
       calls: sql<number>`count(*)`,
@@ -66,8 +67,56 @@ export function callReport(db: Db, f: CallReportFilter): CallReport {
     .from(calls)
     .where(and(...where))
     .groupBy(sql`1`)
-    .orderBy(sql`2 DESC`, sql`1`)
     .all();
+}
+
+/** Whole UTC days [fromDay, toDay) from the rollup the triggers keep ('' there is unknown). */
+function countFromDays(db: Db, f: CallReportFilter & { groupBy: Exclude<ReportGroup, 'landingPage'> }, fromDay: number, toDay: number): Counts[] {
+  const where: SQL[] = [gte(callReportDays.day, fromDay), lt(callReportDays.day, toDay)];
+  if (f.accountId !== undefined) where.push(eq(callReportDays.accountId, f.accountId));
+  const column = callReportDays[f.groupBy];
+  return db
+    .select({
+      value: sql<string | null>`nullif(${column}, '')`.as('value'),
+      calls: sql<number>`sum(${callReportDays.calls})`,
+      answered: sql<number>`sum(${callReportDays.answered})`,
+      firstTimeCallers: sql<number>`sum(${callReportDays.firstTimeCallers})`,
+    })
+    .from(callReportDays)
+    .where(and(...where))
+    .groupBy(sql`1`)
+    .all();
+}
+
+/**
+ * Calls of accounts (not calls to unknown numbers) arrived in [from, to), grouped, most calls first.
+ * By source, medium or campaign, the whole UTC days of the range come from call_report_days (one
+ * row per account, day and value) and only the partial days at its ends from the calls themselves
+ * (calls_account_source_report_idx / calls_arrived_idx); by landing page, every call is read.
+ */
+export function callReport(db: Db, f: CallReportFilter): CallReport {
+  const parts: Counts[][] = [];
+  const firstDay = Math.ceil(f.from / DAY_MS);
+  const endDay = Math.floor(f.to / DAY_MS);
+  if (f.groupBy !== 'landingPage' && endDay > firstDay) {
+    parts.push(countFromDays(db, { ...f, groupBy: f.groupBy }, firstDay, endDay));
+    if (f.from < firstDay * DAY_MS) parts.push(countFromCalls(db, f, f.from, firstDay * DAY_MS));
+    if (endDay * DAY_MS < f.to) parts.push(countFromCalls(db, f, endDay * DAY_MS, f.to));
+  } else {
+    parts.push(countFromCalls(db, f, f.from, f.to));
+  }
+  const merged = new Map<string | null, Counts>();
+  for (const r of parts.flat()) {
+    const m = merged.get(r.value) ?? { value: r.value, calls: 0, answered: 0, firstTimeCallers: 0 };
+    m.calls += r.calls;
+    m.answered += r.answered;
+    m.firstTimeCallers += r.firstTimeCallers;
+    merged.set(r.value, m);
+  }
+  // Most calls first, then by value as SQLite orders text (unknown first).
+  const rows = [...merged.values()]
+    .filter((r) => r.calls > 0)
+    .sort((a, b) => b.calls - a.calls || (a.value === b.value ? 0 : a.value === null ? -1 : b.value === null ? 1 : a.value < b.value ? -1 : 1));
   const out = rows.map((r) => ({ value: r.value, calls: r.calls, answered: r.answered, answeredRate: rate(r.answered, r.calls), firstTimeCallers: r.firstTimeCallers }));
   const totals = out.reduce((t, r) => ({ calls: t.calls + r.calls, answered: t.answered + r.answered, firstTimeCallers: t.firstTimeCallers + r.firstTimeCallers }), {
     calls: 0,

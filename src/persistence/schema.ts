@@ -150,6 +150,28 @@ export const calls = sqliteTable(
   ],
 );
 
+/**
+ * Calls per account, UTC day and source / medium / campaign, kept by triggers on `calls` (migration
+ * 0008: insert, update, delete), so the calls-by-source report reads whole days here instead of every
+ * call (bench: a year of all accounts over 1 M calls took 572 ms from `calls`). Unknown values are ''
+ * here: SQLite's upsert never matches NULLs in a key.
+ */
+export const callReportDays = sqliteTable(
+  'call_report_days',
+  {
+    accountId: integer('account_id').notNull(),
+    /** arrived_at / 86 400 000: the UTC day the call arrived. */
+    day: integer('day').notNull(),
+    source: text('source').notNull(),
+    medium: text('medium').notNull(),
+    campaign: text('campaign').notNull(),
+    calls: integer('calls').notNull(),
+    answered: integer('answered').notNull(),
+    firstTimeCallers: integer('first_time_callers').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.accountId, t.day, t.source, t.medium, t.campaign] }), index('call_report_days_day_idx').on(t.day)],
+);
+
 export const RECORDING_STATUSES = ['none', 'recording', 'processing', 'ready', 'missing', 'failed', 'deleted', 'expired'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 
