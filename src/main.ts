@@ -3,7 +3,7 @@ import { buildApp } from './api/buildApp.js';
 import { asteriskRecordingWavPath } from './media/recordingPaths.js';
 import { readWavInfo } from './media/readWavInfo.js';
 import { loadConfig, type Config } from './config/loadConfig.js';
-import { createLogger } from './logging/createLogger.js';
+import { createLogger, flushLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
 import { openDatabase } from './persistence/openDatabase.js';
 import { findByDid } from './persistence/trackingNumberRepository.js';
@@ -154,6 +154,7 @@ async function main(config: Config): Promise<void> {
     await stopRetention();
     await pipeline.stop();
     db.$client.close();
+    await flushLogger(logger);
     process.exit(code);
   }
   process.once('SIGTERM', () => void shutdown(0));
