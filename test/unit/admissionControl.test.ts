@@ -91,3 +91,24 @@ describe('a registry with admission limits', () => {
     await until(() => fake.ops('channels.dial').length === 2, 'the third call to dial');
   });
 });
+
+describe('the latency brake with calls handed to the dialplan (no ARI requests of their own)', () => {
+  it("is fed by a probe of Asterisk's REST latency: a slow Asterisk gets new calls refused with cause 34", async () => {
+    const tb = createSessionTestbed({
+      numbers: [{ did: DID, recordingEnabled: false }],
+      registry: { admission: { maxConcurrentCalls: 0, maxAriLatencyMs: 50 } },
+    });
+    const channel = (id: string) => ({ id, name: `PJSIP/carrier-${id}`, dialplan: { context: 'from-carrier', exten: DID, priority: 1 }, caller: { number: '+15559876543', name: '' } });
+    try {
+      // A responsive Asterisk: calls are handed off.
+      await new Promise((r) => setTimeout(r, 2_800));
+      expect(tb.registry.routeFromDialplan(channel('1.1'))).toMatch(/^cr~/);
+      // Asterisk slows down: every probe takes 100 ms.
+      tb.fake.client.asterisk.info = () => new Promise((r) => setTimeout(() => r({}), 100));
+      await new Promise((r) => setTimeout(r, 5_200));
+      expect(tb.registry.routeFromDialplan(channel('1.2'))).toBe('reject~34');
+    } finally {
+      tb.close();
+    }
+  }, 15_000);
+});

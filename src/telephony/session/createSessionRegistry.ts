@@ -34,6 +34,9 @@ export interface SessionRegistryDeps {
   discardRecording?: DialplanCallDeps['discardRecording'];
 }
 
+/** How often Asterisk's REST latency is probed for the admission brake (a 5 s window wants ≥ 10 samples). */
+const LATENCY_PROBE_MS = 250;
+
 /** Channel events routed to the session that owns the channel. */
 const ROUTED_EVENTS: AriEventType[] = [
   'ChannelStateChange',
@@ -75,6 +78,19 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
   const drainWaiters = new Set<() => void>();
   const admission = deps.admission ? createAdmissionControl(deps.admission) : undefined;
   const liveCalls = (): number => sessions.size + handedOff.size;
+  // Calls handed to the dialplan make no ARI requests, so the latency brake would hear nothing from
+  // them: a light probe of Asterisk's REST interface keeps it fed (its HTTP threads slow down with
+  // the rest of Asterisk when the box saturates).
+  const probe =
+    admission && deps.admission && deps.admission.maxAriLatencyMs > 0
+      ? setInterval(() => {
+          if (ari.state !== 'connected') return;
+          const started = performance.now();
+          const done = (): void => admission.observe(performance.now() - started);
+          ari.asterisk.info().then(done, done);
+        }, LATENCY_PROBE_MS)
+      : undefined;
+  probe?.unref();
   /** Calls in progress on a tracking number, whichever way they run. */
   const activeOn = (trackingNumberId: number): number => {
     let active = 0;
@@ -300,6 +316,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     },
     /** Removes our listeners from the ARI client. */
     close(): void {
+      if (probe) clearInterval(probe);
       ari.off('StasisStart', onStasisStart);
       for (const type of ROUTED_EVENTS) ari.off(type, onChannelEvent);
     },
