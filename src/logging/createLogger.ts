@@ -4,10 +4,9 @@ export type { Logger };
 
 /**
  * The one root logger; fastify and every call session log through children of it. By default it
- * writes stdout asynchronously: a synchronous write blocks the event loop whenever stdout is a
- * pipe its reader drains slowly (journald, a supervisor, the bench's harness), and pino's sync
- * writer then sleeps in 100 ms steps, holding every call's routing answer (bench: INVITE→INVITE
- * p95 273 ms at 50 calls). Call `flushLogger` before exiting.
+ * writes stdout asynchronously: a synchronous write blocks the event loop, and with it every call's
+ * routing answer, whenever stdout is a pipe its reader drains slowly (journald, a supervisor, the
+ * bench's harness). Call `flushLogger` before exiting.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({ level }, destination ?? pino.destination({ dest: 1, sync: false }));
