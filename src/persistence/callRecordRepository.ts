@@ -58,6 +58,30 @@ export function createCallRecordRepository(db: Db) {
       return row.id;
     },
 
+    /**
+     * A call refused before anything was dialed (unknown number, a cap, overload): its row is
+     * written finished, in one statement. Returns its id.
+     */
+    insertRefused(a: CallArrival, r: { disposition: CallDisposition; sipCode: number; hangupCause: number; endedAt: number }): number {
+      const row = db
+        .insert(calls)
+        .values({
+          ...a,
+          finished: true,
+          disposition: r.disposition,
+          sipCode: r.sipCode,
+          hangupCause: r.hangupCause,
+          endedBy: 'router',
+          answeredAt: null,
+          endedAt: r.endedAt,
+          ringSeconds: secondsBetween(a.arrivedAt, r.endedAt),
+          talkSeconds: 0,
+        })
+        .returning({ id: calls.id })
+        .get();
+      return row.id;
+    },
+
     /** Remembers the answer time, so a router restart mid-call can still finish the record correctly. */
     markAnswered(id: number, answeredAt: number, leg: { outboundChannelId: string; destination: string } | null = null): void {
       db.update(calls)

@@ -132,7 +132,7 @@ export function timeAriRequests(ari: AriClient, observe: (latencyMs: number) => 
 
 export interface RefuseCallDeps {
   ari: AriClient;
-  records: Pick<CallRecordRepository, 'insertArrival' | 'finish'>;
+  records: Pick<CallRecordRepository, 'insertRefused'>;
   findNumber: (did: string) => RoutableNumber | null | undefined;
   defaultCountryCode: string;
   clock: () => number;
@@ -143,8 +143,8 @@ export interface RefuseCallDeps {
 export const REFUSED_SIP_CODE = 503;
 
 /**
- * Refuses an inbound call the router will not take: a `rejected` record (same repository writes as
- * a session: insertArrival, then finish) with the number's attribution, and a hangup with cause 34,
+ * Refuses an inbound call the router will not take: a finished `rejected` record (insertRefused)
+ * with the number's attribution, and a hangup with cause 34,
  * which chan_pjsip answers to the carrier as 503. Costs one indexed lookup and one REST request.
  */
 export function refuseCall(event: StasisStartEvent, why: Exclude<AdmissionDecision, { admit: true }>, deps: RefuseCallDeps): void {
@@ -154,25 +154,17 @@ export function refuseCall(event: StasisStartEvent, why: Exclude<AdmissionDecisi
   const { did } = who;
   let recordId: number | null = null;
   try {
-    recordId = deps.records.insertArrival(arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }));
+    recordId = deps.records.insertRefused(arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), {
+      disposition: 'rejected',
+      sipCode: REFUSED_SIP_CODE,
+      hangupCause: CAUSE.noCircuit,
+      endedAt: deps.clock(),
+    });
   } catch (err) {
-    deps.logger.error({ err, channel: channel.id }, 'refused call: record insert failed');
+    deps.logger.error({ err, channel: channel.id }, 'refused call: record write failed');
   }
   deps.logger.warn({ callId: recordId, channel: channel.id, did, reason: why.reason, detail: why.detail }, 'call refused: over capacity');
   deps.ari.channels.hangup(channel.id, { reasonCode: CAUSE.noCircuit }).catch((err: unknown) => {
     if (!isChannelGone(err)) deps.logger.warn({ err, channel: channel.id }, 'refused call: hangup failed');
   });
-  if (recordId === null) return;
-  try {
-    deps.records.finish(recordId, {
-      disposition: 'rejected',
-      sipCode: REFUSED_SIP_CODE,
-      hangupCause: CAUSE.noCircuit,
-      endedBy: 'router',
-      answeredAt: null,
-      endedAt: deps.clock(),
-    });
-  } catch (err) {
-    deps.logger.error({ err, callId: recordId }, 'refused call: record finish failed');
-  }
 }

@@ -150,8 +150,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     return call;
   };
 
-  /** A call refused before anything was dialed: its record, written once the answer has been acted on. */
-  /** Refusal records waiting to be written, so a shutdown can write them first. */
+  /** Refusal records waiting to be written (once the answer has been acted on), so a shutdown can write them first. */
   const pendingRefusals = new Set<() => void>();
   const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string): void => {
     const arrivedAt = sessionDeps.clock();
@@ -159,8 +158,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       pendingRefusals.delete(write);
       clearTimeout(timer);
       try {
-        const id = deps.records.insertArrival({ ...arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), dialplanHandOff: true });
-        deps.records.finish(id, { disposition: r.disposition, sipCode: r.sipCode, hangupCause: r.cause, endedBy: 'router', answeredAt: null, endedAt: arrivedAt });
+        const arrival = { ...arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), dialplanHandOff: true };
+        const id = deps.records.insertRefused(arrival, { disposition: r.disposition, sipCode: r.sipCode, hangupCause: r.cause, endedAt: arrivedAt });
         logger.info({ callId: id, channel: channel.id, did: who.did, sipCode: r.sipCode, why }, 'call rejected');
       } catch (err) {
         logger.error({ err, channel: channel.id }, 'writing a rejected call failed');
