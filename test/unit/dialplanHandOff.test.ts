@@ -67,6 +67,13 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
   /** Past the moment arrival rows are written (after Asterisk has dialed). */
   const settle = () => new Promise((r) => setTimeout(r, ARRIVAL_WRITE_DELAY_MS + 5));
   const CALLER_CHANNEL = 'PJSIP/carrier-00000001';
+  /** A call the router handed to the dialplan, its arrival row written. */
+  const handedOff = async () => {
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    return ch;
+  };
   /** `by`: who hung up; Dial() returns (and the dialplan says so) unless the caller hung up during it. */
   const ended = (dialStatus: string, by: 'caller' | 'destination', answeredMs: number | null = null) => ({ dialStatus, dialReturned: by === 'destination', answeredMs, cause: 16 });
 
@@ -94,9 +101,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
 
   it('the destination hangs up first: ended by the destination', async () => {
     bed();
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.registry.endedInDialplan(ch.id, ended('ANSWER', 'destination', 1000));
     await until(() => tb.registry.activeCalls === 0, 'the call to end');
     expect(rows()[0]).toMatchObject({ disposition: 'answered', ended_by: 'destination' });
@@ -110,9 +115,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
   ])('Dial() says %s: the record says %s (%i); the empty WAV is removed, no recording row', async (dialstatus, disposition, sipCode) => {
     const discarded: string[] = [];
     bed(undefined, { discardRecording: async (name: string) => void discarded.push(name) });
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.registry.endedInDialplan(ch.id, ended(dialstatus, 'destination'));
     await until(() => tb.registry.activeCalls === 0, 'the call to end');
     expect(rows()[0]).toMatchObject({ disposition, sip_code: sipCode, answered_at: null, ended_by: 'destination' });
@@ -133,9 +136,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
 
   it('the caller hangs up while it rings: caller-abandoned', async () => {
     bed();
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.registry.endedInDialplan(ch.id, ended('CANCEL', 'caller'));
     await until(() => tb.registry.activeCalls === 0, 'the call to end');
     expect(rows()[0]).toMatchObject({ disposition: 'caller-abandoned', sip_code: 487, ended_by: 'caller' });
@@ -185,9 +186,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
 
   it('a restart mid-call: reconcile follows the call again and its end report completes the record', async () => {
     bed();
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.restartRegistry();
     tb.fake.addDialplanChannel(ch.id);
     expect(await tb.reconcile()).toMatchObject({ resumed: 1, finished: 0, strayChannels: 0 });
@@ -202,9 +201,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
 
   it('a call that ended while the router was down, its report kept in AstDB: the record is exact', async () => {
     bed();
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.restartRegistry();
     tb.fake.stored.add(handOffRecordingName(ch.id));
     tb.fake.astdb.set(ch.id, 'dialstatus=ANSWER&answered_ms=3000&dial_returned=&cause=16&ended_at=1763865700');
@@ -217,9 +214,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
 
   it('an end report that reaches a restarted router before reconciliation still completes the record', async () => {
     bed();
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.restartRegistry();
     expect(tb.registry.endedInDialplan(ch.id, ended('BUSY', 'destination'))).toBe(true);
     await until(() => rows()[0]!.finished === 1, 'the record');
@@ -229,9 +224,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
 
   it('a call that ended with Asterisk, no report kept: reconciled, answered because its recording has audio', async () => {
     bed();
-    const ch = channel();
-    tb.registry.routeFromDialplan(ch);
-    await settle();
+    const ch = await handedOff();
     tb.restartRegistry();
     tb.fake.stored.add(handOffRecordingName(ch.id));
     const report = await tb.reconcile();

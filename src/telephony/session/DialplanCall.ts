@@ -9,8 +9,8 @@ import { handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js
 import { arrivalRecord, type CallIdentity } from './identifyCall.js';
 
 export interface DialplanCallDeps {
-  records: Pick<CallRecordRepository, 'insertArrival' | 'markAnswered' | 'finish'>;
-  recordingStore: RecordingStorePort & { activeForCall(callId: number): { id: number } | undefined };
+  records: Pick<CallRecordRepository, 'insertArrival' | 'finish'>;
+  recordingStore: RecordingStorePort;
   onRecordingStopped: (recordingId: number) => void;
   /** Seconds of audio in the WAV Asterisk wrote under `name`; null when there is none. */
   recordedAudio: (name: string) => Promise<number | null>;

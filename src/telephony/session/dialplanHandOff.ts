@@ -11,7 +11,7 @@ const MAX_EXTENSION_LENGTH = 79;
  */
 const SAFE_DESTINATION = /^(?:\+?[0-9]{2,20}|sips?:[A-Za-z0-9_.+@:]+)$/;
 
-/** Where `POST /channels/{id}/continue` sends a call, and the recording Asterisk will write. */
+/** The `callroute-direct` extension the router answers the dialplan with, and the recording Asterisk will write. */
 export interface DialplanHandOff {
   context: string;
   extension: string;
@@ -31,8 +31,9 @@ export function handOffRecordingName(inboundChannelId: string): string {
 /**
  * Decides whether Asterisk's own dialplan can finish this call as well as the router would: one
  * destination, no announcement, no whisper or screening (no route plan), no dual-channel
- * recording, a destination that travels safely in an extension. Then the router's work ends at
- * one request (`continue`), and the call costs the caller and Asterisk what plain `Dial()` does.
+ * recording, a destination that travels safely in an extension. Then the router's work ends with
+ * its answer to the dialplan's routing request, and the call costs the caller and Asterisk what
+ * plain `Dial()` does.
  * Pure: the extension carries everything the dialplan needs, as `~`-separated fields:
  *
  *   cr~<ring seconds>~<r: record | n: do not>~<destination>~<caller ID to present, or empty>

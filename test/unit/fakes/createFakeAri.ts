@@ -122,10 +122,8 @@ export function createFakeAri(app = 'callroute') {
         if (!channels.has(id)) throw gone('DELETE', `/channels/${id}`);
         destroy(id, p?.reasonCode ?? 16);
       },
-      async continueInDialplan(id, p) {
-        calls.push({ op: 'channels.continue', args: [id, p] });
-        const c = need(id, 'continue');
-        emit({ type: 'StasisEnd', channel: c });
+      async continueInDialplan(id) {
+        need(id, 'continue');
       },
       async setVariable(id) {
         need(id, 'variable');
@@ -211,9 +209,7 @@ export function createFakeAri(app = 'callroute') {
         return { name, channel_ids: [...channels.keys()], bridge_ids: [...bridges.keys()], endpoint_ids: [], device_names: [] };
       },
       async setEventFilter() {},
-      async subscribe(name, eventSource) {
-        calls.push({ op: 'applications.subscribe', args: [name, eventSource] });
-      },
+      async subscribe() {},
     },
     asterisk: {
       async info() {
