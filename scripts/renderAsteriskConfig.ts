@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, SIP_CODE_TO_CAUSE, type Config } from '../src/config/loadConfig.js';
 import { dialplanHookSecret } from '../src/telephony/dialplanHook/dialplanHookSecret.js';
+import { callerIdRules, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE } from '../src/telephony/dialplanHook/routeTable.js';
 
 /** Finds `asterisk-config/` from this file, whether run by tsx (scripts/) or compiled (dist/scripts/). */
 export function templateDir(): string {
@@ -70,32 +71,85 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
 }
 
 /**
- * How the dialplan hands a carrier's call to the router (context `from-carrier`, both number
- * patterns). With the hand-off on, it first asks the router where the call goes (FastAGI on
- * loopback; the router answers from memory): a `callroute-direct` extension that Asterisk dials and
- * records itself, a rejection cause, or `stasis`. Off, or when the router is not listening, the call
- * enters Stasis, and the fallback runs when no router is connected.
+ * How the dialplan routes a carrier's call (context `from-carrier`, both number patterns).
+ *
+ * With the hand-off on:
+ * 1. While the router keeps the gate open (global CR_FAST, see routeTable.ts), the dialplan reads
+ *    the call's entry from the routing table the router keeps in AstDB, and presents the caller's
+ *    number as the router would (callerIdRules). No other process is asked: the call costs the
+ *    caller what plain `Dial()` does.
+ * 2. Otherwise (gate closed, number not in the table, a caller ID only the router normalises), it
+ *    asks the router (FastAGI on loopback), which answers an entry, a rejection cause, or nothing.
+ * 3. Admission, for both: GROUP() counts every carrier call, and per tracking number; a call over
+ *    MAX_CONCURRENT_CALLS or over its number's cap asks the router to record the refusal, and is
+ *    refused (503 / 486).
+ * 4. The entry's verdict: a `callroute-direct` extension Asterisk dials and records itself, or
+ *    `stasis`: the router runs the call over ARI. No answer from the router: Stasis, and the
+ *    fallback when no router is connected.
+ * With the hand-off off, every call enters Stasis.
  */
 export function carrierEntry(config: Config): string {
   const app = confName('ARI_APP', config.ari.app);
   const stasis = [`Stasis(${app},inbound)`, 'GotoIf($["${STASISSTATUS}" = "FAILED"]?callroute-fallback,${EXTEN},1)', 'Hangup()'];
-  const ask = [
-    `AGI(${dialplanAgiUrl(config)}/route/${dialplanHookSecret(config.ari.password)})`,
-    'GotoIf($["${CR_ROUTE:0:7}" = "reject~"]?callroute-reject,${CUT(CR_ROUTE,~,2)},1)',
-    // Goto, not GotoIf: a sip: destination's colon would split GotoIf's labels.
-    'GotoIf($["${CR_ROUTE:0:3}" != "cr~"]?stasis)',
-    'Goto(callroute-direct,${CR_ROUTE},1)',
-  ];
+  const agi = `${dialplanAgiUrl(config)}/%s/${dialplanHookSecret(config.ari.password)}`;
+  const max = config.admission.maxConcurrentCalls;
   const lines = (pattern: string): string[] => {
     if (!config.routing.dialplanHandOff) return [`exten => ${pattern},1,${stasis[0]}`, ...stasis.slice(1).map((s) => ` same => n,${s}`)];
-    return [
-      `exten => ${pattern},1,${ask[0]}`,
-      ...ask.slice(1).map((s) => ` same => n,${s}`),
+    const steps: string[] = [
+      `exten => ${pattern},1,Set(GROUP(${CALL_GROUP})=all)`,
+      ` same => n,GotoIf($[\${EPOCH} > 0\${${ROUTE_TABLE_GATE}}]?ask)`,
+      ` same => n,Set(CR_ROUTE=\${DB(${ROUTE_TABLE_FAMILY}/\${EXTEN})})`,
+      ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
+      ...callerIdSteps(config.routing.defaultCountryCode),
+      max > 0 ? ` same => n(admit),GotoIf($[\${GROUP_COUNT(all@${CALL_GROUP})} > ${max}]?over)` : ' same => n(admit),NoOp()',
+      ' same => n,Set(CR_NUM=${CUT(CR_ROUTE,~,1)})',
+      ` same => n,Set(GROUP(${NUMBER_GROUP})=\${CR_NUM})`,
+      ` same => n,GotoIf($[\${CUT(CR_ROUTE,~,2)} > 0 & \${GROUP_COUNT(\${CR_NUM}@${NUMBER_GROUP})} > \${CUT(CR_ROUTE,~,2)}]?busy)`,
+      ' same => n,Set(CR_ROUTE=${CUT(CR_ROUTE,~,3-)})',
+      ' same => n,GotoIf($["${CR_ROUTE}" = "stasis"]?stasis)',
+      // Goto, not GotoIf: a sip: destination's colon would split GotoIf's labels.
+      ' same => n,Goto(callroute-direct,${CR_ROUTE},1)',
+      ' same => n(ask),Set(CR_ROUTE=)',
+      ` same => n,AGI(${agi.replace('%s', 'route')})`,
+      ' same => n,GotoIf($["${CR_ROUTE:0:7}" = "reject~"]?callroute-reject,${CUT(CR_ROUTE,~,2)},1)',
+      ' same => n,GotoIf($["${CR_ROUTE}" != ""]?admit)',
       ` same => n(stasis),${stasis[0]}`,
       ...stasis.slice(1).map((s) => ` same => n,${s}`),
+      // Refusals: the router writes their records; the hangup cause becomes the SIP response.
+      ` same => n(over),AGI(${agi.replace('%s', 'refuse')},over)`,
+      ' same => n,Hangup(34)',
+      ` same => n(busy),AGI(${agi.replace('%s', 'refuse')},busy)`,
+      ' same => n,Hangup(17)',
     ];
+    return steps;
   };
   return [...lines('_X.'), ...lines('_+X.')].join('\n');
+}
+
+/** GROUP() category counting every carrier call, and the one counting calls per tracking number. */
+export const CALL_GROUP = 'callroute';
+export const NUMBER_GROUP = 'callroute_number';
+
+/**
+ * The dialplan steps that present the caller's number as the router would (callerIdRules): each
+ * rule one step, the first that matches decides; a rewrite jumps to its own step.
+ */
+export function callerIdSteps(defaultCountryCode: string): string[] {
+  const rules = callerIdRules(defaultCountryCode);
+  const steps = [' same => n,Set(CR_CID=${CALLERID(num)})'];
+  const rewrites: string[] = [];
+  rules.forEach((rule, i) => {
+    if (/["\\]|\$[{[]/.test(rule.pattern)) throw new Error(`caller ID rule ${rule.pattern} cannot be written to the dialplan`);
+    const test = `\${REGEX("${rule.pattern}" \${CR_CID})}`;
+    if (rule.action === 'rewrite') {
+      steps.push(` same => n,GotoIf(${test}?cid${i})`);
+      rewrites.push(` same => n(cid${i}),Set(CALLERID(num)=${rule.prefix}\${CR_CID:${rule.strip}})`, ' same => n,Goto(admit)');
+    } else {
+      steps.push(` same => n,GotoIf(${test}?${rule.action === 'keep' ? 'admit' : 'ask'})`);
+    }
+  });
+  // No rule matched: the number is presented as received.
+  return [...steps, ' same => n,Goto(admit)', ...rewrites];
 }
 
 /** The router's FastAGI address as the dialplan calls it. */
@@ -142,7 +196,7 @@ function placeholders(config: Config): Record<string, string> {
     FALLBACK_DIALPLAN: fallbackDialplan(fallback),
     CARRIER_ENTRY: carrierEntry(config),
     ENTRY_SUMMARY: config.routing.dialplanHandOff
-      ? `it says where each call goes (FastAGI, port ${config.routing.dialplanHookPort});\n; calls it does not hand back enter its ARI app "${config.ari.app}".`
+      ? `the dialplan reads the routing table the router keeps in AstDB,\n; or asks the router (FastAGI, port ${config.routing.dialplanHookPort}); calls it runs itself enter its ARI app "${config.ari.app}".`
       : `each call enters its ARI app "${config.ari.app}".`,
     DIALPLAN_AGI: dialplanAgiUrl(config),
     DIALPLAN_SECRET: dialplanHookSecret(config.ari.password),

@@ -6,7 +6,7 @@ import { loadConfig, type Config } from './config/loadConfig.js';
 import { createLogger, flushLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
 import { openDatabase } from './persistence/openDatabase.js';
-import { findByDid } from './persistence/trackingNumberRepository.js';
+import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
@@ -15,7 +15,9 @@ import { arrivalAttribution, callAttribution } from './persistence/attributionRe
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
 import { createDialplanAgiServer } from './telephony/dialplanHook/createDialplanAgiServer.js';
+import { createRouteTableSync } from './telephony/dialplanHook/createRouteTableSync.js';
 import { dialplanHookSecret } from './telephony/dialplanHook/dialplanHookSecret.js';
+import { createDialplanArrivalWatcher } from './telephony/session/createDialplanArrivalWatcher.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from './telephony/session/reconcileCalls.js';
 
@@ -100,11 +102,35 @@ async function main(config: Config): Promise<void> {
     },
   });
 
+  // The routing table the dialplan reads by itself (most calls never wait for this process).
+  const routeTable = config.routing.dialplanHandOff
+    ? createRouteTableSync({
+        ari,
+        version: () => routeTableVersion(db),
+        numbers: () => listTrackingNumbers(db),
+        policy: {
+          rejectSipCode: config.routing.rejectSipCode,
+          outboundEndpoint: OUTBOUND_ENDPOINT,
+          defaultCountryCode: config.routing.defaultCountryCode,
+        },
+        logger: logger.child({ component: 'route-table' }),
+        mayRoute: () => registry.tableMayRoute(),
+        observeLatency: (ms) => registry.observeAriLatency(ms),
+      })
+    : undefined;
+  routeTable?.start();
+  // Calls routed by the table get their record while in progress, within a second.
+  const arrivals = config.routing.dialplanHandOff
+    ? createDialplanArrivalWatcher({ ari, registry, logger: logger.child({ component: 'arrivals' }) })
+    : undefined;
+  arrivals?.start();
+
   // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.
   let reconciling: Promise<unknown> = Promise.resolve();
   ari.onConnection((state) => {
     logger.info({ state }, 'asterisk connection');
     if (state !== 'connected') return;
+    routeTable?.connected();
     const connectedAt = Date.now();
     reconciling = reconciling
       .then(() => reconcileCalls({ ari, records, registry, logger, connectedAt, recordingStore, onRecordingStopped }))
@@ -118,6 +144,8 @@ async function main(config: Config): Promise<void> {
     adminToken: config.adminToken,
     defaultCountryCode: config.routing.defaultCountryCode,
     telephonyStatus: () => ({ ari: ari.state, activeCalls: registry.activeCalls }),
+    // A change to a number reaches Asterisk's routing table before the API answers.
+    afterWrite: routeTable ? () => routeTable.sync() : undefined,
     recordings: config.recordings,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
@@ -130,6 +158,7 @@ async function main(config: Config): Promise<void> {
         logger: logger.child({ component: 'dialplan-agi' }),
         route: (channel) => registry.routeFromDialplan(channel),
         ended: (channelId, report) => registry.endedInDialplan(channelId, report),
+        refuse: (channel, reason) => registry.refuseFromDialplan(channel, reason),
       })
     : undefined;
   await hook?.listen();
@@ -144,6 +173,10 @@ async function main(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('shutting down');
+    // Calls stop routing from the table first: from now on they ask us (and are refused), then,
+    // once we are gone, they follow the dialplan fallback.
+    await routeTable?.stop();
+    arrivals?.stop();
     const left = await registry.drain(DRAIN_MS);
     if (left > 0) logger.info({ calls: left }, 'leaving bridged calls up; the next start resumes them');
     await hook?.close();

@@ -41,7 +41,16 @@ export interface BuildAppDeps {
   now?: () => number;
   /** The snippet's public API: rate limits (per IP, per key), visitor ids. */
   publicApi?: PublicApiOptions;
+  /**
+   * Awaited before the answer to every successful /v1 write leaves (bounded): the router brings
+   * Asterisk's routing table in step, so a number changed by the API routes its next call the new
+   * way. Cheap when nothing routable changed.
+   */
+  afterWrite?: () => Promise<void>;
 }
+
+/** How long a write's answer waits for Asterisk's routing table at most (it is retried in the background). */
+const AFTER_WRITE_WAIT_MS = 2_000;
 
 /** The real media functions; ffmpeg is located on first use (an upload), not at start. */
 function defaultMedia(ffmpegPath: string | null): MediaDeps {
@@ -103,6 +112,15 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   void app.register(
     async (v1) => {
       v1.addHook('onRequest', auth);
+      const afterWrite = deps.afterWrite;
+      if (afterWrite) {
+        v1.addHook('onSend', async (request, reply, payload) => {
+          if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) {
+            await Promise.race([afterWrite(), new Promise((resolve) => setTimeout(resolve, AFTER_WRITE_WAIT_MS).unref())]);
+          }
+          return payload;
+        });
+      }
       accountRoutes(v1, routeDeps);
       tokenRoutes(v1, routeDeps);
       trackingNumberRoutes(v1, routeDeps);

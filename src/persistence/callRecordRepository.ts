@@ -120,6 +120,11 @@ export function createCallRecordRepository(db: Db) {
       return db.select().from(calls).where(eq(calls.finished, false)).orderBy(calls.id).all();
     },
 
+    /** The row of a call by its inbound channel, finished or not: one probe of the unique index on it. */
+    findByInboundChannel(inboundChannelId: string): CallRow | undefined {
+      return db.select().from(calls).where(eq(calls.inboundChannelId, inboundChannelId)).get();
+    },
+
     get(id: number): CallRow | undefined {
       return db.select().from(calls).where(eq(calls.id, id)).get();
     },

@@ -172,6 +172,16 @@ export const callReportDays = sqliteTable(
   (t) => [primaryKey({ columns: [t.accountId, t.day, t.source, t.medium, t.campaign] }), index('call_report_days_day_idx').on(t.day)],
 );
 
+/**
+ * One row (id 1) whose `version` triggers on `tracking_numbers` bump on every insert, update and
+ * delete: the router compares it to the version it last copied into Asterisk's routing table
+ * (src/telephony/dialplanHook/routeTable.ts), so no write path can forget to tell it.
+ */
+export const routeTableVersion = sqliteTable('route_table_version', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull(),
+});
+
 export const RECORDING_STATUSES = ['none', 'recording', 'processing', 'ready', 'missing', 'failed', 'deleted', 'expired'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 

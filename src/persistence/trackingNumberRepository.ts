@@ -1,7 +1,7 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
 import type { Db } from './openDatabase.js';
-import { trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
+import { routeTableVersion as routeTableVersionTable, trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqliteErrors.js';
 
 /** Values as stored: `did` already E.164, `destination` E.164 or a sip: URI (the caller validates). */
@@ -113,6 +113,14 @@ type FindByDidStatement = { get(values: { did: string }): TrackingNumberRow | un
 
 /** One prepared statement per database handle, built on first use (tests open many databases). */
 const findByDidStatements = new WeakMap<Db, FindByDidStatement>();
+
+/**
+ * The version triggers bump on every change to tracking_numbers (migration 0010): the router
+ * rewrites Asterisk's routing table when it moves. One primary-key read.
+ */
+export function routeTableVersion(db: Db): number {
+  return db.select({ version: routeTableVersionTable.version }).from(routeTableVersionTable).where(eq(routeTableVersionTable.id, 1)).get()?.version ?? 0;
+}
 
 /**
  * The router's per-call lookup: one prepared statement, one probe of the unique index on `did`.

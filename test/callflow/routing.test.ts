@@ -118,6 +118,19 @@ describe('routing real calls', () => {
     expect(record.talkSeconds).toBeGreaterThan(2.5);
     expect(record.talkSeconds).toBeLessThan(5);
     expect(record.ringSeconds).toBeGreaterThanOrEqual(0.2);
+    // Routed by Asterisk from the table the router keeps in AstDB: the router heard of it at its end.
+    expect(stack.router.logs()).toContain('routed by the dialplan from its table');
+  });
+
+  it('national formats: the table finds the number as dialed, and the destination sees the caller in E.164', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 500, dialed: ANSWERED_DID.slice(2), caller: CALLER.slice(2) });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    expect(d.messages ?? '').toMatch(new RegExp(`From:[^\\n]*sip:\\${CALLER}@`, 'i'));
+    expect(await finishedCall(before)).toMatchObject({ did: ANSWERED_DID, callerNumber: CALLER, disposition: 'answered', dialplanHandOff: true });
   });
 
   it('destination sends early media before answering: the caller gets it', async () => {

@@ -2,6 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { createAdmissionControl, timeAriRequests } from '../../src/telephony/session/admissionControl.js';
 import type { SessionRegistry } from '../../src/telephony/session/createSessionRegistry.js';
+import { pino } from 'pino';
+import { listTrackingNumbers, routeTableVersion } from '../../src/persistence/trackingNumberRepository.js';
+import { createRouteTableSync } from '../../src/telephony/dialplanHook/createRouteTableSync.js';
+import { ROUTE_TABLE_GATE } from '../../src/telephony/dialplanHook/routeTable.js';
 import { createFakeAri, type FakeAri } from './fakes/createFakeAri.js';
 import { createSessionTestbed, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
@@ -92,22 +96,38 @@ describe('a registry with admission limits', () => {
   });
 });
 
-describe('the latency brake with calls handed to the dialplan (no ARI requests of their own)', () => {
-  it("is fed by a probe of Asterisk's REST latency: a slow Asterisk gets new calls refused with cause 34", async () => {
+describe('the latency brake with calls routed by the dialplan (no ARI requests of their own)', () => {
+  it("is fed by the routing gate's refresh: a slow Asterisk shuts the gate and gets new calls refused with cause 34", async () => {
     const tb = createSessionTestbed({
       numbers: [{ did: DID, recordingEnabled: false }],
       registry: { admission: { maxConcurrentCalls: 0, maxAriLatencyMs: 50 } },
     });
+    const sync = createRouteTableSync({
+      ari: tb.fake.client,
+      version: () => routeTableVersion(tb.db),
+      numbers: () => listTrackingNumbers(tb.db),
+      policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
+      logger: pino({ level: 'silent' }),
+      mayRoute: () => tb.registry.tableMayRoute(),
+      observeLatency: (ms) => tb.registry.observeAriLatency(ms),
+      intervalMs: 50,
+    });
     const channel = (id: string) => ({ id, name: `PJSIP/carrier-${id}`, dialplan: { context: 'from-carrier', exten: DID, priority: 1 }, caller: { number: '+15559876543', name: '' } });
+    const gateOpen = () => Number(tb.fake.globals.get(ROUTE_TABLE_GATE) ?? '0') > 0;
     try {
-      // A responsive Asterisk: calls are handed off.
-      await new Promise((r) => setTimeout(r, 2_800));
-      expect(tb.registry.routeFromDialplan(channel('1.1'))).toMatch(/^cr~/);
-      // Asterisk slows down: every probe takes 100 ms.
-      tb.fake.client.asterisk.info = () => new Promise((r) => setTimeout(() => r({}), 100));
-      await new Promise((r) => setTimeout(r, 5_200));
+      sync.start();
+      sync.connected();
+      // A responsive Asterisk: the gate opens and a call that asks is routed.
+      await until(gateOpen, 'the gate to open');
+      expect(tb.registry.routeFromDialplan(channel('1.1'))).toMatch(/~cr~/);
+      // Asterisk slows down: every gate refresh takes 100 ms.
+      const setVariable = tb.fake.client.asterisk.setVariable.bind(tb.fake.client.asterisk);
+      tb.fake.client.asterisk.setVariable = (name, value) => new Promise((r) => setTimeout(() => r(setVariable(name, value)), 100));
+      await until(() => !gateOpen(), 'the gate to shut', 5_000);
+      expect(tb.registry.tableMayRoute()).toBe(false);
       expect(tb.registry.routeFromDialplan(channel('1.2'))).toBe('reject~34');
     } finally {
+      await sync.stop();
       tb.close();
     }
   }, 15_000);

@@ -48,6 +48,7 @@ describe('the dialplan door (FastAGI on loopback)', () => {
   async function start() {
     const routed: DialplanChannel[] = [];
     const ended: Array<{ id: string; report: DialplanEndReport }> = [];
+    const refused: Array<{ channel: DialplanChannel; reason: string }> = [];
     const server = createDialplanAgiServer({
       host: '127.0.0.1',
       port: 0,
@@ -61,10 +62,11 @@ describe('the dialplan door (FastAGI on loopback)', () => {
         ended.push({ id, report });
         return id !== 'unknown';
       },
+      refuse: (channel, reason) => refused.push({ channel, reason }),
     });
     const port = await server.listen();
     close = () => server.close();
-    return { routed, ended, port };
+    return { routed, ended, refused, port };
   }
 
   it('answers a routing session with one SET VARIABLE and closes', async () => {
@@ -73,6 +75,29 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     expect(routed).toEqual([
       { id: '1763865693.12', name: 'PJSIP/carrier-00000001', dialplan: { context: 'from-carrier', exten: '+15551230000', priority: 1 }, caller: { number: '5559876543', name: 'Pat' } },
     ]);
+  });
+
+  it('a refusal the dialplan counted (over a cap) reaches the router with its reason, and nothing is set', async () => {
+    const { refused, port } = await start();
+    expect(await session(port, agiEnvironment(`refuse/${SECRET}`, ['busy']))).toBe('');
+    expect(await session(port, agiEnvironment(`refuse/${SECRET}`, ['over']))).toBe('');
+    expect(await session(port, agiEnvironment(`refuse/${SECRET}`, ['other']))).toBe('');
+    expect(await session(port, agiEnvironment('refuse/wrong-secret', ['busy']))).toBe('');
+    expect(refused.map((r) => [r.channel.id, r.channel.dialplan.exten, r.reason])).toEqual([
+      ['1763865693.12', '+15551230000', 'busy'],
+      ['1763865693.12', '+15551230000', 'over'],
+    ]);
+  });
+
+  it('takes the report of a call routed from the table, with who called which number', async () => {
+    const { ended, port } = await start();
+    const form = 'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~';
+    await session(port, agiEnvironment(`ended/${SECRET}`, [form]));
+    expect(ended[0]?.report).toMatchObject({
+      dialStatus: 'ANSWER',
+      dialedMs: 9100,
+      route: { numberId: 7, dialed: '5551230000', callerNumber: '+15559876543', callerName: "Pat O'Neil, Jr", extension: 'cr~30~r~+15550001111~' },
+    });
   });
 
   it('an absent caller ID (AGI says "unknown") is empty', async () => {
@@ -85,7 +110,7 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     const { ended, port } = await start();
     const reply = await session(port, agiEnvironment(`ended/${SECRET}`, ['dialstatus=ANSWER&answered_ms=4200&dial_returned=1&cause=16']));
     expect(reply).toBe('SET VARIABLE CR_ENDED "ok"\n');
-    expect(ended).toEqual([{ id: '1763865693.12', report: { dialStatus: 'ANSWER', answeredMs: 4200, dialReturned: true, cause: 16, endedAt: null } }]);
+    expect(ended).toEqual([{ id: '1763865693.12', report: { dialStatus: 'ANSWER', answeredMs: 4200, dialReturned: true, cause: 16, endedAt: null, dialedMs: null, route: null } }]);
   });
 
   it.each([

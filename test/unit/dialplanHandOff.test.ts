@@ -80,7 +80,8 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
   it('answers with the extension at once, writes the record after, and completes it from the end report', async () => {
     bed();
     const ch = channel();
-    expect(tb.registry.routeFromDialplan(ch)).toBe('cr~30~r~+15550001111~');
+    // A routing table entry: the number's id, its cap (0: none), the extension.
+    expect(tb.registry.routeFromDialplan(ch)).toMatch(/^\d+~0~cr~30~r~\+15550001111~$/);
     // Nothing written yet: the answer goes out first, the row once Asterisk has dialed.
     expect(rows()).toHaveLength(0);
     await new Promise((r) => setImmediate(r));
@@ -163,25 +164,27 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     ['two-channel recording', { did: DID, recordingEnabled: true, recordingChannels: 'dual' as const }],
   ])('a number with %s goes to Stasis: the router bridges it itself', async (_name, number) => {
     bed([number]);
-    expect(tb.registry.routeFromDialplan(channel())).toBe('stasis');
+    expect(tb.registry.routeFromDialplan(channel())).toMatch(/^\d+~0~stasis$/);
     await settle();
     expect(rows()).toHaveLength(0);
   });
 
-  it('a per-number cap counts handed-off calls: the call over it is refused as busy', async () => {
+  it('the answer carries the number\'s cap; a call the dialplan then counts over it is refused as busy, its pending arrival dropped', async () => {
     bed([{ did: DID, maxConcurrentCalls: 1 }]);
-    expect(tb.registry.routeFromDialplan(channel())).toMatch(/^cr~/);
-    expect(tb.registry.routeFromDialplan(channel(DID, '+15559876544'))).toBe('reject~17');
+    const ch = channel();
+    expect(tb.registry.routeFromDialplan(ch)).toMatch(/^\d+~1~cr~/);
+    tb.registry.refuseFromDialplan(ch, 'busy');
     await settle();
-    expect(rows().map((r) => r.disposition)).toEqual([null, 'busy']);
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toMatchObject({ disposition: 'busy', sip_code: 486, inbound_channel_id: ch.id, finished: 1 });
+    expect(tb.registry.activeCalls).toBe(0);
   });
 
-  it('MAX_CONCURRENT_CALLS counts handed-off calls: over it, 503 and a rejected record', async () => {
-    bed(undefined, { admission: { maxConcurrentCalls: 1, ariLatencyMs: 0 } });
-    expect(tb.registry.routeFromDialplan(channel())).toMatch(/^cr~/);
-    expect(tb.registry.routeFromDialplan(channel())).toBe('reject~34');
+  it('a call the dialplan counts over MAX_CONCURRENT_CALLS (routed from its table, unknown to the router): 503 and a rejected record', async () => {
+    bed();
+    tb.registry.refuseFromDialplan(channel(), 'over');
     await settle();
-    expect(rows()[1]).toMatchObject({ disposition: 'rejected', sip_code: 503 });
+    expect(rows()[0]).toMatchObject({ disposition: 'rejected', sip_code: 503, finished: 1, did: DID });
   });
 
   it('a restart mid-call: reconcile follows the call again and its end report completes the record', async () => {
@@ -204,7 +207,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     const ch = await handedOff();
     tb.restartRegistry();
     tb.fake.stored.add(handOffRecordingName(ch.id));
-    tb.fake.astdb.set(ch.id, 'dialstatus=ANSWER&answered_ms=3000&dial_returned=&cause=16&ended_at=1763865700');
+    tb.fake.astdb.set(`callroute_ended/${ch.id}`, 'dialstatus=ANSWER&answered_ms=3000&dial_returned=&cause=16&ended_at=1763865700');
     expect(await tb.reconcile()).toMatchObject({ resumed: 0, finished: 1 });
     await until(() => rows()[0]!.finished === 1, 'the record');
     expect(rows()[0]).toMatchObject({ disposition: 'answered', ended_by: 'caller', reconciled: 0, ended_at: 1763865700000, answered_at: 1763865697000 });

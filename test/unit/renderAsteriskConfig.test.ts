@@ -6,14 +6,33 @@ import { carrierEntry, renderAsteriskConfig } from '../../scripts/renderAsterisk
 const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret' };
 
 describe('the carrier entry of the dialplan', () => {
-  it('asks the router over FastAGI with the derived secret, then Goto the hand-off, a rejection, or Stasis', () => {
-    const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123' }));
-    expect(text).toContain(`exten => _X.,1,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
+  it('reads the routing table behind the gate, asks the router otherwise, then Goto the hand-off, a rejection, or Stasis', () => {
+    const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123', MAX_CONCURRENT_CALLS: '100' }));
+    const lines = text.split('\n');
+    expect(lines.slice(0, 4)).toEqual([
+      'exten => _X.,1,Set(GROUP(callroute)=all)',
+      ' same => n,GotoIf($[${EPOCH} > 0${CR_FAST}]?ask)',
+      ' same => n,Set(CR_ROUTE=${DB(callroute_route/${EXTEN})})',
+      ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
+    ]);
+    expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
+    // Admission counted by Asterisk for every call: MAX_CONCURRENT_CALLS, then the number's cap.
+    expect(text).toContain(' same => n(admit),GotoIf($[${GROUP_COUNT(all@callroute)} > 100]?over)');
+    expect(text).toContain('${GROUP_COUNT(${CR_NUM}@callroute_number)} > ${CUT(CR_ROUTE,~,2)}]?busy)');
+    expect(text).toContain(` same => n(busy),AGI(agi://127.0.0.1:8123/refuse/${dialplanHookSecret('ari-secret')},busy)`);
     expect(text).toContain('Goto(callroute-direct,${CR_ROUTE},1)');
     expect(text).toContain(' same => n(stasis),Stasis(callroute,inbound)');
+    // National caller IDs are presented in E.164, as the router would.
+    expect(text).toContain(' same => n(cid3),Set(CALLERID(num)=+1${CR_CID:0})');
     // Both number patterns, and never the ARI password itself.
     expect(text.match(/^exten => /gm)).toHaveLength(2);
     expect(text).not.toContain('ari-secret');
+  });
+
+  it('without MAX_CONCURRENT_CALLS nothing counts all calls against a limit', () => {
+    const text = carrierEntry(loadConfig(env));
+    expect(text).toContain(' same => n(admit),NoOp()');
+    expect(text).not.toContain('all@callroute)} >');
   });
 
   it('with the hand-off off, every call enters Stasis as before', () => {

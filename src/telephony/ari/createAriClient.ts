@@ -466,6 +466,8 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
       setVariable: async (id, variable, value) => {
         await request<void>('POST', `/channels/${enc(id)}/variable`, { query: { variable, value } });
       },
+      getVariable: async (id, variable) =>
+        (await request<{ value?: string }>('GET', `/channels/${enc(id)}/variable`, { query: { variable } }))?.value ?? '',
       progress: async (id) => {
         await request<void>('POST', `/channels/${enc(id)}/progress`);
       },
@@ -553,6 +555,9 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
     asterisk: {
       info: () => request('GET', '/asterisk/info'),
       getVariable: async (variable) => (await request<{ value?: string }>('GET', '/asterisk/variable', { query: { variable } }))?.value ?? '',
+      setVariable: async (variable, value) => {
+        await request<void>('POST', '/asterisk/variable', { query: { variable, value } });
+      },
     },
   };
   return client;

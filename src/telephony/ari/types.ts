@@ -215,6 +215,8 @@ export interface AriClient {
     hangup(id: string, params?: { reason?: HangupReason; reasonCode?: number }): Promise<void>;
     continueInDialplan(id: string, params?: { context?: string; extension?: string; priority?: number; label?: string }): Promise<void>;
     setVariable(id: string, variable: string, value: string): Promise<void>;
+    /** GET /channels/{id}/variable: a channel variable or a function read on the channel (e.g. `CALLERID(dnid)`). */
+    getVariable(id: string, variable: string): Promise<string>;
     /** POST /channels/{id}/progress: 183 with SDP, so media can be played before answer. */
     progress(id: string): Promise<void>;
     /** POST /channels/{id}/play/{playbackId}?media=... */
@@ -247,5 +249,7 @@ export interface AriClient {
     info(): Promise<{ system?: { version?: string; entity_id?: string }; status?: { startup_time?: string; last_reload_time?: string } }>;
     /** GET /asterisk/variable: a global variable, or a dialplan function read with no channel (e.g. `DB_DELETE(family/key)`). */
     getVariable(variable: string): Promise<string>;
+    /** POST /asterisk/variable: sets a global variable, or writes a dialplan function (e.g. `DB(family/key)`). */
+    setVariable(variable: string, value: string): Promise<void>;
   };
 }

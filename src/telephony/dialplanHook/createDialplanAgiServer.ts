@@ -15,6 +15,8 @@ export interface DialplanAgiDeps {
   route(channel: DialplanChannel): string;
   /** A handed-off call ended; false when no such call is known. */
   ended(channelId: string, report: DialplanEndReport): boolean;
+  /** The dialplan refuses a call over a concurrent-call cap (SessionRegistry.refuseFromDialplan). */
+  refuse(channel: DialplanChannel, reason: 'over' | 'busy'): void;
 }
 
 /** Asterisk sends a block of `agi_*: value` lines ending with an empty line; nothing of ours is longer. */
@@ -41,14 +43,17 @@ const known = (v: string | undefined): string => (v === undefined || v === 'unkn
  * the router's reply and the destination's INVITE, against about 1 ms after an AGI answer. AGI reads
  * its socket and the channel together, so the dialplan goes on as soon as our answer arrives.
  *
- * - `agi://host:port/route/<secret>`: answers `SET VARIABLE CR_ROUTE "<verdict>"` (a
- *   `callroute-direct` extension, `reject~<cause>` or `stasis`) and closes. Every call's setup
- *   path: it answers from memory and one indexed lookup, before any disk write, and as soon as the
+ * - `agi://host:port/route/<secret>`: answers `SET VARIABLE CR_ROUTE "<verdict>"` (a routing
+ *   table entry, see routeTable.ts, or `reject~<cause>`) and closes. The setup path of calls the
+ *   dialplan's own table does not route: it answers from memory and one indexed lookup, before any
+ *   disk write, and as soon as the
  *   dialed number (agi_dnid, the 13th of ~20 lines Asterisk writes one by one) has arrived: our
  *   answer waits in the socket while Asterisk finishes the block, and is read the moment it has.
  * - `agi://host:port/ended/<secret>,<report>` (hangup handler; report as form fields): completes a
  *   handed-off call's record and answers `SET VARIABLE CR_ENDED "ok"`; without that answer the
  *   dialplan keeps the report in AstDB.
+ * - `agi://host:port/refuse/<secret>,<over|busy>`: the dialplan refuses a call over a concurrent-call
+ *   cap it counted; the router writes the refusal's record.
  * A session with a wrong secret or an unknown script is closed with nothing set (the call then
  * takes the Stasis path; a report is kept).
  */
@@ -74,21 +79,34 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     return null;
   };
 
-  /** The routing answer, once the lines it needs are in (they precede agi_dnid); undefined: not yet. */
-  const routeAnswer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
+  /** The call as the dialplan describes it, once the lines it needs are in (they precede agi_dnid); undefined: not yet. */
+  const channelOf = (env: Map<string, string>, complete: boolean): DialplanChannel | null | undefined => {
     const exten = env.get('agi_dnid');
     // No dialed number in the call's DNID: agi_extension, further down, says it.
     if ((exten === undefined || known(exten) === '') && !complete) return undefined;
     const uid = env.get('agi_uniqueid') ?? '';
     const dialed = known(exten) || (env.get('agi_extension') ?? '');
     if (!uid || !dialed) return null;
-    const verdict = deps.route({
+    return {
       id: uid,
       name: env.get('agi_channel') ?? '',
       dialplan: { context: 'from-carrier', exten: dialed, priority: 1 },
       caller: { number: known(env.get('agi_callerid')), name: known(env.get('agi_calleridname')) },
-    });
-    return `SET VARIABLE CR_ROUTE "${verdict}"\n`;
+    };
+  };
+
+  const routeAnswer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
+    const channel = channelOf(env, complete);
+    if (!channel) return channel;
+    return `SET VARIABLE CR_ROUTE "${deps.route(channel)}"\n`;
+  };
+
+  /** Nothing to set: the dialplan hangs up with the refusal's cause once the record is written. */
+  const refuseAnswer = (env: Map<string, string>): null => {
+    const channel = channelOf(env, true);
+    const reason = env.get('agi_arg_1');
+    if (channel && (reason === 'over' || reason === 'busy')) deps.refuse(channel, reason);
+    return null;
   };
 
   const endedAnswer = (env: Map<string, string>): string | null => {
@@ -108,6 +126,7 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     if (!ok) return refuse(name);
     if (name === 'route') return routeAnswer(env, complete);
     if (name === 'ended') return complete ? endedAnswer(env) : undefined;
+    if (name === 'refuse') return complete ? refuseAnswer(env) : undefined;
     return null;
   };
 

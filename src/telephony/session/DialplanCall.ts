@@ -5,7 +5,7 @@ import type { RoutableNumber } from '../../routing/resolveRoute.js';
 import type { AriChannel } from '../ari/types.js';
 import type { RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome } from './callOutcome.js';
-import { handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
+import { HANDOFF_CONTEXT, handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
 import { arrivalRecord, type CallIdentity } from './identifyCall.js';
 
 export interface DialplanCallDeps {
@@ -45,6 +45,25 @@ export interface DialplanEndReport {
   cause: number | null;
   /** When the call ended (ms), if the report was kept while the router was away; else now. */
   endedAt?: number | null;
+  /** DIALEDTIME_MS: from the start of Dial() to its end; null when Dial() never ran. */
+  dialedMs?: number | null;
+  /**
+   * Who called which number and how the dialplan routed it, for a call the router has not heard of
+   * (routed from the table Asterisk keeps): enough to write its whole record at its end.
+   */
+  route?: DialplanRoute | null;
+}
+
+/** The routing facts a hangup handler reports (see DialplanEndReport.route). */
+export interface DialplanRoute {
+  /** The tracking number's id from the table entry. */
+  numberId: number | null;
+  /** The number the carrier dialed, as sent. */
+  dialed: string;
+  callerNumber: string;
+  callerName: string;
+  /** The `callroute-direct` extension the call ran (destination, recording). */
+  extension: string;
 }
 
 /** An inbound channel as the dialplan describes it in its routing request. */
@@ -88,8 +107,14 @@ export class DialplanCall {
    * once Asterisk has dialed the destination: on a small box the write would otherwise take CPU from
    * the very moments the caller waits for (bench). An end report that comes sooner writes it first.
    */
-  static start(channel: DialplanChannel, who: CallIdentity & { number: RoutableNumber }, handOff: DialplanHandOff, destination: string, deps: DialplanCallDeps): DialplanCall {
-    const arrivedAt = deps.clock();
+  static start(
+    channel: DialplanChannel,
+    who: CallIdentity & { number: RoutableNumber },
+    handOff: DialplanHandOff,
+    destination: string,
+    deps: DialplanCallDeps,
+    arrivedAt: number = deps.clock(),
+  ): DialplanCall {
     const call = new DialplanCall(channel.id, who.number.id, deps);
     call.accountId = who.number.accountId;
     call.recordingName = handOff.recordingName;
@@ -111,6 +136,51 @@ export class DialplanCall {
     };
     const timer = setTimeout(() => call.pendingArrival?.(), ARRIVAL_WRITE_DELAY_MS);
     return call;
+  }
+
+  /**
+   * A call the dialplan itself routed from its table, known only from its end report: its whole
+   * record is written now, arrival first (when it arrived is worked back from how long Dial() ran).
+   */
+  static fromReport(
+    channelId: string,
+    report: DialplanEndReport & { route: DialplanRoute },
+    who: CallIdentity & { number: RoutableNumber },
+    deps: DialplanCallDeps,
+  ): DialplanCall {
+    const endedAt = report.endedAt ?? deps.clock();
+    const uniqueSeconds = Number(channelId.split('.')[0]);
+    const arrivedAt =
+      report.dialedMs != null ? endedAt - report.dialedMs : Number.isFinite(uniqueSeconds) && uniqueSeconds > 0 ? uniqueSeconds * 1000 : endedAt;
+    const extension = report.route.extension;
+    const fields = extension.split('~');
+    const handOff: DialplanHandOff = {
+      context: HANDOFF_CONTEXT,
+      extension,
+      recordingName: fields[2] === 'r' ? handOffRecordingName(channelId) : null,
+    };
+    const channel: DialplanChannel = {
+      id: channelId,
+      name: '',
+      dialplan: { context: 'from-carrier', exten: report.route.dialed, priority: 1 },
+      caller: { number: report.route.callerNumber, name: report.route.callerName },
+    };
+    const call = DialplanCall.start(channel, who, handOff, fields[3] ?? '', deps, arrivedAt);
+    call.onEnded({ ...report, endedAt });
+    return call;
+  }
+
+  /**
+   * The dialplan refused the call after the router's answer (a concurrent-call cap counted in
+   * Asterisk). True when its arrival row was not written yet and is now dropped: the refusal's
+   * own record replaces it.
+   */
+  withdraw(): boolean {
+    if (this.pendingArrival === null || this.ended) return false;
+    this.pendingArrival = null;
+    this.ended = true;
+    this.deps.onEnded(this);
+    return true;
   }
 
   /** Writes the arrival row now if it is still waiting (an end report, shutdown). */
@@ -217,17 +287,30 @@ export class DialplanCall {
 }
 
 /**
- * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dial_returned, cause,
- * and ended_at in epoch seconds when Asterisk kept the report while the router was away).
+ * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dialed_ms,
+ * dial_returned, cause; number, dialed, caller, caller_name and route for the record of a call the
+ * router has not heard of; ended_at in epoch seconds when Asterisk kept the report while the router
+ * was away).
  */
 export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport {
   const num = (v: string | null): number | null => (v !== null && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
   const endedAtSeconds = num(form.get('ended_at'));
+  const extension = form.get('route') ?? '';
   return {
     dialStatus: form.get('dialstatus') ?? '',
     answeredMs: num(form.get('answered_ms')),
     dialReturned: form.get('dial_returned') === '1',
     cause: num(form.get('cause')),
     endedAt: endedAtSeconds === null ? null : endedAtSeconds * 1000,
+    dialedMs: num(form.get('dialed_ms')),
+    route: extension.startsWith('cr~')
+      ? {
+          numberId: num(form.get('number')),
+          dialed: form.get('dialed') ?? '',
+          callerNumber: form.get('caller') ?? '',
+          callerName: form.get('caller_name') ?? '',
+          extension,
+        }
+      : null,
   };
 }

@@ -10,7 +10,8 @@ import { SNOOP_ARG } from './CallRecorder.js';
 import { createAdmissionControl, REFUSED_SIP_CODE, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
 import { ARRIVAL_WRITE_DELAY_MS, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
-import { dialplanHandOff, dialplanVerdict } from './dialplanHandOff.js';
+import { dialplanHandOff, dialplanVerdict, HANDOFF_CONTEXT, handOffRecordingName } from './dialplanHandOff.js';
+import { routeEntry } from '../dialplanHook/routeTable.js';
 import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
 
 export interface SessionRegistryDeps {
@@ -33,9 +34,6 @@ export interface SessionRegistryDeps {
   /** Removes the empty WAV a handed-off call that was never answered leaves in Asterisk's spool. */
   discardRecording?: DialplanCallDeps['discardRecording'];
 }
-
-/** How often Asterisk's REST latency is probed for the admission brake (a 5 s window wants ≥ 10 samples). */
-const LATENCY_PROBE_MS = 250;
 
 /** Channel events routed to the session that owns the channel. */
 const ROUTED_EVENTS: AriEventType[] = [
@@ -78,19 +76,6 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
   const drainWaiters = new Set<() => void>();
   const admission = deps.admission ? createAdmissionControl(deps.admission) : undefined;
   const liveCalls = (): number => sessions.size + handedOff.size;
-  // Calls handed to the dialplan make no ARI requests, so the latency brake would hear nothing from
-  // them: a light probe of Asterisk's REST interface keeps it fed (its HTTP threads slow down with
-  // the rest of Asterisk when the box saturates).
-  const probe =
-    admission && deps.admission && deps.admission.maxAriLatencyMs > 0
-      ? setInterval(() => {
-          if (ari.state !== 'connected') return;
-          const started = performance.now();
-          const done = (): void => admission.observe(performance.now() - started);
-          ari.asterisk.info().then(done, done);
-        }, LATENCY_PROBE_MS)
-      : undefined;
-  probe?.unref();
   /** Calls in progress on a tracking number, whichever way they run. */
   const activeOn = (trackingNumberId: number): number => {
     let active = 0;
@@ -168,6 +153,22 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     const timer = setTimeout(write, ARRIVAL_WRITE_DELAY_MS);
     pendingRefusals.add(write);
   };
+  /**
+   * A call the dialplan routed from its table, so the router first hears of it at its end: the
+   * report carries who called which number, and the whole record is written from it.
+   */
+  const recordFromReport = (channelId: string, report: DialplanEndReport): boolean => {
+    const route = report.route;
+    if (!route) return false;
+    const who = identifyCall({ dialplan: { context: 'from-carrier', exten: route.dialed, priority: 1 }, caller: { number: route.callerNumber, name: route.callerName } }, deps.policy.defaultCountryCode, deps.findNumber);
+    if (!who.number) {
+      logger.warn({ channel: channelId, dialed: route.dialed }, 'end report for a number that no longer exists');
+      return false;
+    }
+    const call = DialplanCall.fromReport(channelId, { ...report, route }, { ...who, number: who.number }, handOffDeps);
+    call.log.info({ extension: route.extension }, 'routed by the dialplan from its table; record written from the end report');
+    return true;
+  };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
     ari.channels.hangup(channelId, { reasonCode: cause }).catch((err: unknown) => {
@@ -244,6 +245,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     routeFromDialplan(channel: DialplanChannel): string {
       if (!accepting) return dialplanVerdict.reject(CAUSE.noCircuit);
       const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+      // Concurrent-call caps are counted by the dialplan (GROUP) for every call, routed from its
+      // table or not; the router's own count adds the latency brake and what it knows of.
       const admitted = admission?.decide(liveCalls());
       if (admitted && !admitted.admit) {
         recordRefusal(channel, who, { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' }, `over capacity: ${admitted.reason}`);
@@ -255,31 +258,65 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
         return dialplanVerdict.reject(decision.cause);
       }
       const number = who.number as RoutableNumber;
-      const cap = number.maxConcurrentCalls ?? null;
-      if (cap !== null && activeOn(number.id) >= cap) {
-        recordRefusal(channel, who, { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' }, 'over the number\'s concurrent-call cap');
-        return dialplanVerdict.reject(CAUSE.userBusy);
-      }
       const target = dialplanHandOff(decision, number, { channelId: channel.id, callerIdAsSent: channel.caller.number });
-      if (!target) return dialplanVerdict.stasis;
+      if (!target) return routeEntry(number.id, number.maxConcurrentCalls, dialplanVerdict.stasis);
       handedOff.set(channel.id, DialplanCall.start(channel, { ...who, number }, target, decision.destination, handOffDeps));
-      return target.extension;
+      return routeEntry(number.id, number.maxConcurrentCalls, target.extension);
+    },
+    /**
+     * The dialplan refuses a call over MAX_CONCURRENT_CALLS (`over`) or over its number's cap
+     * (`busy`), counted in Asterisk: the refusal's record (503 / 486).
+     */
+    refuseFromDialplan(channel: DialplanChannel, reason: 'over' | 'busy'): void {
+      const known = handedOff.get(channel.id);
+      if (known && !known.withdraw()) logger.warn({ channel: channel.id }, 'refused after its arrival was written');
+      const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+      if (reason === 'busy') {
+        recordRefusal(channel, who, { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' }, "over the number's concurrent-call cap");
+      } else {
+        recordRefusal(channel, who, { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' }, 'over capacity: max-concurrent-calls');
+      }
     },
     /** A handed-off call's hangup handler reports how it ended. False: no such call is known. */
     endedInDialplan(channelId: string, report: DialplanEndReport): boolean {
       let call = handedOff.get(channelId);
       if (!call) {
         // Handed off before a restart, and not reconciled yet.
-        const row = deps.records.listUnfinished().find((r) => r.inboundChannelId === channelId && r.dialplanHandOff);
-        if (!row) return false;
-        call = followAgain(row);
+        const row = deps.records.findByInboundChannel(channelId);
+        if (row && !row.finished && row.dialplanHandOff) call = followAgain(row);
       }
-      call.onEnded(report);
-      return true;
+      if (call) {
+        call.onEnded(report);
+        return true;
+      }
+      return recordFromReport(channelId, report);
     },
     /** Follows again a call handed to the dialplan before a restart (still up in Asterisk). */
     resumeHandOff(row: CallRow): void {
       followAgain(row);
+    },
+    /**
+     * A call the dialplan routed from its table, seen up in Asterisk (createDialplanArrivalWatcher):
+     * its record is written now, so it shows while in progress and a restart resumes it. `dialed`:
+     * the number the carrier dialed (the channel's DNID).
+     */
+    arrivedInDialplan(channel: AriChannel, dialed: string): void {
+      if (!accepting || handedOff.has(channel.id) || deps.records.findByInboundChannel(channel.id)) return;
+      const extension = channel.dialplan.exten;
+      const fields = extension.split('~');
+      const arrival: DialplanChannel = { id: channel.id, name: channel.name, dialplan: { context: 'from-carrier', exten: dialed, priority: 1 }, caller: channel.caller };
+      const who = identifyCall(arrival, deps.policy.defaultCountryCode, deps.findNumber);
+      if (!who.number || fields[0] !== 'cr') return;
+      const handOff = { context: HANDOFF_CONTEXT, extension, recordingName: fields[2] === 'r' ? handOffRecordingName(channel.id) : null };
+      const arrivedAt = Date.parse(channel.creationtime);
+      const call = DialplanCall.start(arrival, { ...who, number: who.number }, handOff, fields[3] ?? '', handOffDeps, Number.isFinite(arrivedAt) ? arrivedAt : undefined);
+      handedOff.set(channel.id, call);
+      call.flushArrival();
+      call.log.info({ extension }, 'routed by the dialplan from its table; arrival seen in asterisk');
+    },
+    /** A call the dialplan routed and ended while the router was away, unknown to it: its record from the kept report. */
+    recordKeptReport(channelId: string, report: DialplanEndReport): boolean {
+      return !handedOff.has(channelId) && recordFromReport(channelId, report);
     },
     /**
      * A handed-off call whose channel is gone: completed from the report the dialplan kept while
@@ -313,9 +350,22 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       }
       return sessions.size;
     },
+    /**
+     * Whether the dialplan may route calls from its own table: not while shutting down, nor while
+     * the admission brake holds (the router then answers, and refuses, every call itself).
+     */
+    tableMayRoute(): boolean {
+      return accepting && (admission === undefined || admission.decide(0).admit);
+    },
+    /**
+     * One REST round trip's latency (the routing gate's refresh): calls routed by the dialplan make
+     * no ARI requests, so without it the latency brake would hear nothing from them.
+     */
+    observeAriLatency(ms: number): void {
+      admission?.observe(ms);
+    },
     /** Removes our listeners from the ARI client. */
     close(): void {
-      if (probe) clearInterval(probe);
       ari.off('StasisStart', onStasisStart);
       for (const type of ROUTED_EVENTS) ari.off(type, onChannelEvent);
     },

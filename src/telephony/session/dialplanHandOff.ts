@@ -48,16 +48,28 @@ export function dialplanHandOff(
   call: { channelId: string; callerIdAsSent: string },
 ): DialplanHandOff | null {
   if (decision.kind !== 'dial') return null;
+  // Asterisk passes the caller's number on as it came; only a normalised one that differs is sent.
+  const callerId = decision.callerIdNumber && decision.callerIdNumber !== call.callerIdAsSent ? decision.callerIdNumber : '';
+  const extension = handOffExtension(decision, number, callerId);
+  if (extension === null) return null;
+  const recorded = decision.recording !== null;
+  return { context: HANDOFF_CONTEXT, extension, recordingName: recorded ? handOffRecordingName(call.channelId) : null };
+}
+
+/**
+ * The `callroute-direct` extension for a dial decision, or null when the router must run the call
+ * itself (see dialplanHandOff). `callerId`: the caller ID to present, empty to leave it as it is.
+ *
+ * @example handOffExtension(decision, { routePlanId: null }, '') // 'cr~30~r~+15550001111~'
+ */
+export function handOffExtension(decision: Extract<RouteDecision, { kind: 'dial' }>, number: Pick<RoutableNumber, 'routePlanId'>, callerId: string): string | null {
   if (number.routePlanId != null || decision.announcementMedia !== null) return null;
   if (decision.recording !== null && decision.recording.channels !== 'mixed') return null;
   if (!SAFE_DESTINATION.test(decision.destination)) return null;
-  // Asterisk passes the caller's number on as it came; only a normalised one that differs is sent.
-  const callerId = decision.callerIdNumber && decision.callerIdNumber !== call.callerIdAsSent ? decision.callerIdNumber : '';
   if (callerId !== '' && !/^\+?[0-9]{2,20}$/.test(callerId)) return null;
   const recorded = decision.recording !== null;
   const extension = ['cr', String(decision.ringTimeoutSeconds), recorded ? 'r' : 'n', decision.destination, callerId].join('~');
-  if (extension.length > MAX_EXTENSION_LENGTH) return null;
-  return { context: HANDOFF_CONTEXT, extension, recordingName: recorded ? handOffRecordingName(call.channelId) : null };
+  return extension.length > MAX_EXTENSION_LENGTH ? null : extension;
 }
 
 /**

@@ -109,6 +109,16 @@ export async function reconcileCalls(deps: {
     logger.info({ callId: row.id }, 'finished call record left by a restart');
   }
 
+  // Calls the dialplan routed from its table while we were away, and ended: known only from the
+  // reports their hangup handlers kept.
+  const kept = (await ari.asterisk.getVariable('DB_KEYS(callroute_ended)').catch(() => '')).split(',').filter((k) => k !== '');
+  for (const channelId of kept) {
+    const form = await ari.asterisk.getVariable(`DB_DELETE(callroute_ended/${channelId})`).catch(() => '');
+    if (!form) continue;
+    if (registry.recordKeptReport(channelId, parseDialplanEndReport(new URLSearchParams(form)))) report.finished += 1;
+    else logger.warn({ channel: channelId }, 'a kept end report names no known number; dropped');
+  }
+
   for (const channel of channels) {
     if (claimed.has(channel.id) || registry.ownsChannel(channel.id)) continue;
     const ours =

@@ -21,7 +21,13 @@ export function createFakeAri(app = 'callroute') {
   let counter = 0;
   const snoops = new Map<string, string>();
   /** AstDB family callroute_ended: hangup reports the dialplan kept while the router was away. */
+  /** AstDB as `family/key` → value. */
   const astdb = new Map<string, string>();
+  /** Asterisk's global variables. */
+  const globals = new Map<string, string>();
+  let failNextSetVariable = 0;
+  /** CALLERID(dnid) of channels the dialplan runs (addDialplanChannel). */
+  const dialed = new Map<string, string>();
 
   const emit = (event: Record<string, unknown>): void => {
     const full = { application: app, timestamp: new Date().toISOString(), ...event } as AriEvent;
@@ -128,6 +134,11 @@ export function createFakeAri(app = 'callroute') {
       async setVariable(id) {
         need(id, 'variable');
       },
+      async getVariable(id, variable) {
+        calls.push({ op: 'channels.getVariable', args: [id, variable] });
+        need(id, 'variable');
+        return dialed.get(id) ?? '';
+      },
       async progress(id) {
         calls.push({ op: 'channels.progress', args: [id] });
         need(id, 'progress');
@@ -217,11 +228,26 @@ export function createFakeAri(app = 'callroute') {
       },
       async getVariable(variable) {
         calls.push({ op: 'asterisk.getVariable', args: [variable] });
-        const key = /^DB_DELETE\(callroute_ended\/(.+)\)$/.exec(variable)?.[1];
-        if (key === undefined) return '';
-        const value = astdb.get(key) ?? '';
-        astdb.delete(key);
+        const fn = /^(DB|DB_DELETE|DB_KEYS)\((.+)\)$/.exec(variable);
+        if (!fn) return globals.get(variable) ?? '';
+        const [, name, arg] = fn as unknown as [string, string, string];
+        if (name === 'DB_KEYS') {
+          const prefix = `${arg}/`;
+          return [...astdb.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).join(',');
+        }
+        const value = astdb.get(arg) ?? '';
+        if (name === 'DB_DELETE') astdb.delete(arg);
         return value;
+      },
+      async setVariable(variable, value) {
+        calls.push({ op: 'asterisk.setVariable', args: [variable, value] });
+        if (failNextSetVariable > 0) {
+          failNextSetVariable -= 1;
+          throw new AriHttpError({ status: 500, method: 'POST', path: '/asterisk/variable', ariMessage: 'injected failure' });
+        }
+        const key = /^DB\((.+)\)$/.exec(variable)?.[1];
+        if (key === undefined) globals.set(variable, value);
+        else astdb.set(key, value);
       },
     },
   };
@@ -255,6 +281,7 @@ export function createFakeAri(app = 'callroute') {
     },
     /** A carrier call the dialplan is running (handed off): no Stasis. */
     addDialplanChannel(id: string, exten = '+15551230000', callerNumber = '+15559876543'): void {
+      dialed.set(id, exten);
       channels.set(id, { ...newChannel(id, exten, callerNumber), state: 'Up', dialplan: { context: 'callroute-direct', exten: 'cr~30~r~+15550001111~', priority: 6, app_name: 'Dial', app_data: 'PJSIP/+15550001111@destinations,30' } });
     },
     outboundIds(): string[] {
@@ -263,6 +290,11 @@ export function createFakeAri(app = 'callroute') {
     live,
     stored,
     astdb,
+    globals,
+    /** The next `n` POST /asterisk/variable requests fail with a 500. */
+    failSetVariable(n = 1): void {
+      failNextSetVariable = n;
+    },
     /** The party on a channel presses a key (RFC 4733 digit). */
     pressDigit(channelId: string, digit: string): void {
       const c = channels.get(channelId);

@@ -1,0 +1,161 @@
+import type { Logger } from 'pino';
+import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js';
+import type { AriClient } from '../ari/types.js';
+import { ROUTE_TABLE_DIGEST_KEY, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTable, routeTableDigest } from './routeTable.js';
+
+export interface RouteTableSyncDeps {
+  ari: Pick<AriClient, 'state' | 'asterisk'>;
+  /** Bumped by triggers whenever a tracking number changes (route_table_version). */
+  version: () => number;
+  /** Every tracking number (a full read, only when the version moved). */
+  numbers: () => RoutableNumber[];
+  policy: RoutePolicy & { defaultCountryCode: string };
+  logger: Logger;
+  /** False while the table must not route calls (shutting down, admission braking): they then ask the router. */
+  mayRoute: () => boolean;
+  /** The round trip of each gate refresh (ms): Asterisk's REST latency, for the admission brake. */
+  observeLatency?: (ms: number) => void;
+  /** Wall clock, ms. */
+  now?: () => number;
+  /** How often the gate is refreshed and the version checked. Default 250 ms. */
+  intervalMs?: number;
+  /** How long the gate stays open without a refresh (s). Default 3. */
+  gateSeconds?: number;
+}
+
+/** AstDB writes in flight at once while the whole table is written. */
+const WRITE_CONCURRENCY = 16;
+
+/**
+ * Keeps the routing table in Asterisk's AstDB in step with the tracking numbers, and the gate
+ * (global CR_FAST) open while it is: see routeTable.ts. Off the call path: it runs on a timer and
+ * after API writes, and what it writes is read by the dialplan, never waited for by a call.
+ *
+ * - After every (re)connect the whole table is checked: its digest in AstDB says whether it is
+ *   already right; if not, the gate closes, stale keys go, every entry is written, then the digest.
+ * - Afterwards only differences are written, removals first, so a disabled number stops routing
+ *   from the table before anything else changes.
+ * - A failure closes the gate (calls ask the router, which answers from the database) and the next
+ *   tick writes the whole table again.
+ */
+export function createRouteTableSync(deps: RouteTableSyncDeps) {
+  const { ari, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const gateSeconds = deps.gateSeconds ?? 3;
+  /** What AstDB holds, as last written; null: unknown (start, reconnect, failure). */
+  let written: Map<string, string> | null = null;
+  let writtenVersion = -1;
+  let chain: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let ticking = false;
+  let lastError = '';
+
+  const get = (expr: string): Promise<string> => ari.asterisk.getVariable(expr);
+  const set = (name: string, value: string): Promise<void> => ari.asterisk.setVariable(name, value);
+  const keyOf = (dialed: string): string => `${ROUTE_TABLE_FAMILY}/${dialed}`;
+
+  const inParallel = async <T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> => {
+    for (let i = 0; i < items.length; i += WRITE_CONCURRENCY) await Promise.all(items.slice(i, i + WRITE_CONCURRENCY).map(work));
+  };
+
+  const writeWhole = async (desired: Map<string, string>): Promise<void> => {
+    const digest = routeTableDigest(desired);
+    if ((await get(`DB(${ROUTE_TABLE_DIGEST_KEY})`)) === digest) return;
+    await set(ROUTE_TABLE_GATE, '0');
+    await get(`DB_DELETE(${ROUTE_TABLE_DIGEST_KEY})`);
+    const present = (await get(`DB_KEYS(${ROUTE_TABLE_FAMILY})`)).split(',').filter((k) => k !== '');
+    await inParallel(present.filter((k) => !desired.has(k)), (k) => get(`DB_DELETE(${keyOf(k)})`));
+    await inParallel([...desired], ([k, v]) => set(`DB(${keyOf(k)})`, v));
+    await set(`DB(${ROUTE_TABLE_DIGEST_KEY})`, digest);
+    logger.info({ entries: desired.size, removed: present.filter((k) => !desired.has(k)).length }, 'routing table written to asterisk');
+  };
+
+  const writeChanges = async (before: Map<string, string>, desired: Map<string, string>): Promise<void> => {
+    const removed = [...before.keys()].filter((k) => !desired.has(k));
+    const changed = [...desired].filter(([k, v]) => before.get(k) !== v);
+    if (removed.length === 0 && changed.length === 0) return;
+    await get(`DB_DELETE(${ROUTE_TABLE_DIGEST_KEY})`);
+    await inParallel(removed, (k) => get(`DB_DELETE(${keyOf(k)})`));
+    await inParallel(changed, ([k, v]) => set(`DB(${keyOf(k)})`, v));
+    await set(`DB(${ROUTE_TABLE_DIGEST_KEY})`, routeTableDigest(desired));
+    logger.info({ removed: removed.length, changed: changed.length }, 'routing table updated in asterisk');
+  };
+
+  const syncOnce = async (): Promise<void> => {
+    if (ari.state !== 'connected') return;
+    const version = deps.version();
+    if (written !== null && version === writtenVersion) return;
+    const desired = routeTable(deps.numbers(), deps.policy);
+    const before = written;
+    written = null;
+    try {
+      if (before === null) await writeWhole(desired);
+      else await writeChanges(before, desired);
+    } catch (err) {
+      // Unknown state: close the gate if Asterisk still listens; the next tick writes it all again.
+      await set(ROUTE_TABLE_GATE, '0').catch(() => undefined);
+      throw err;
+    }
+    written = desired;
+    writtenVersion = version;
+  };
+
+  /** Runs after whatever sync is in flight; never rejects (failures are logged once per cause). */
+  const sync = (): Promise<void> => {
+    chain = chain.then(syncOnce).then(
+      () => {
+        lastError = '';
+      },
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== lastError) logger.warn({ err }, 'routing table sync failed; calls ask the router meanwhile');
+        lastError = message;
+      },
+    );
+    return chain;
+  };
+
+  const tick = async (): Promise<void> => {
+    if (ticking || stopped || ari.state !== 'connected') return;
+    ticking = true;
+    try {
+      await sync();
+      const open = written !== null && deps.mayRoute();
+      const started = performance.now();
+      await set(ROUTE_TABLE_GATE, open ? String(Math.floor(now() / 1000) + gateSeconds) : '0');
+      deps.observeLatency?.(performance.now() - started);
+    } catch (err) {
+      logger.debug({ err }, 'routing gate refresh failed');
+    } finally {
+      ticking = false;
+    }
+  };
+
+  return {
+    start(): void {
+      timer = setInterval(() => void tick(), deps.intervalMs ?? 250);
+      timer.unref();
+    },
+    /** Asterisk (re)connected: it may have restarted or missed changes, so the whole table is checked. */
+    connected(): void {
+      written = null;
+      void tick();
+    },
+    /** Brings the table in step now (after an API write): resolves once Asterisk has it, or the attempt failed. */
+    sync,
+    /** True while Asterisk holds the current table. */
+    get inStep(): boolean {
+      return written !== null && writtenVersion === deps.version();
+    },
+    /** Stops refreshing and closes the gate, so calls follow the dialplan fallback once the router is gone. */
+    async stop(timeoutMs = 1000): Promise<void> {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      if (ari.state !== 'connected') return;
+      await Promise.race([set(ROUTE_TABLE_GATE, '0').catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    },
+  };
+}
+
+export type RouteTableSync = ReturnType<typeof createRouteTableSync>;
