@@ -70,10 +70,12 @@ export interface DialplanRoute {
 export type DialplanChannel = Pick<AriChannel, 'id' | 'name' | 'dialplan' | 'caller'>;
 
 /**
- * A call the router decided over the dialplan's HTTP request and left to Asterisk: Dial() rings the
- * one destination and passes its early media and answer straight through, MixMonitor records it.
- * Nothing is in Stasis, so the call costs Asterisk what plain `Dial()` does. The router writes the
- * arrival row after its answer has left, and completes the record from the hangup handler's report.
+ * A call Asterisk's dialplan runs by itself (`callroute-direct`): Dial() rings the one destination
+ * and passes its early media and answer straight through, MixMonitor records it. Nothing is in
+ * Stasis, so the call costs Asterisk what plain `Dial()` does. Routed from the dialplan's own table,
+ * the router first hears of it from the channel list (its arrival) or its end report; routed after
+ * asking the router (FastAGI), the arrival row is written once the answer has left. Either way the
+ * hangup handler's report completes the record.
  */
 export class DialplanCall {
   readonly inboundId: string;
