@@ -74,15 +74,15 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
  * How the dialplan routes a carrier's call (context `from-carrier`, both number patterns).
  *
  * With the hand-off on:
- * 1. While the router keeps the gate open (global CR_FAST, see routeTable.ts), the dialplan reads
+ * 1. While the router keeps the gate open (global CR_GATE, see routeTable.ts), the dialplan reads
  *    the call's entry from the routing table the router keeps in AstDB, and presents the caller's
  *    number as the router would (callerIdRules). No other process is asked: the call costs the
  *    caller what plain `Dial()` does.
  * 2. Otherwise (gate closed, number not in the table, a caller ID only the router normalises), it
  *    asks the router (FastAGI on loopback), which answers an entry, a rejection cause, or nothing.
  * 3. Admission, for both: GROUP() counts every carrier call, and per tracking number; a call over
- *    MAX_CONCURRENT_CALLS or over its number's cap asks the router to record the refusal, and is
- *    refused (503 / 486).
+ *    MAX_CONCURRENT_CALLS (the gate's second field, the router's setting) or over its number's cap
+ *    asks the router to record the refusal, and is refused (503 / 486).
  * 4. The entry's verdict: a `callroute-direct` extension Asterisk dials and records itself, or
  *    `stasis`: the router runs the call over ARI. No answer from the router: Stasis, and the
  *    fallback when no router is connected.
@@ -92,16 +92,15 @@ export function carrierEntry(config: Config): string {
   const app = confName('ARI_APP', config.ari.app);
   const stasis = [`Stasis(${app},inbound)`, 'GotoIf($["${STASISSTATUS}" = "FAILED"]?callroute-fallback,${EXTEN},1)', 'Hangup()'];
   const agi = `${dialplanAgiUrl(config)}/%s/${dialplanHookSecret(config.ari.password)}`;
-  const max = config.admission.maxConcurrentCalls;
   const lines = (pattern: string): string[] => {
     if (!config.routing.dialplanHandOff) return [`exten => ${pattern},1,${stasis[0]}`, ...stasis.slice(1).map((s) => ` same => n,${s}`)];
     const steps: string[] = [
       `exten => ${pattern},1,Set(GROUP(${CALL_GROUP})=all)`,
-      ` same => n,GotoIf($[\${EPOCH} > 0\${${ROUTE_TABLE_GATE}}]?ask)`,
+      ` same => n,GotoIf($[\${EPOCH} > 0\${CUT(${ROUTE_TABLE_GATE},~,1)}]?ask)`,
       ` same => n,Set(CR_ROUTE=\${DB(${ROUTE_TABLE_FAMILY}/\${EXTEN})})`,
       ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
       ...callerIdSteps(config.routing.defaultCountryCode),
-      max > 0 ? ` same => n(admit),GotoIf($[\${GROUP_COUNT(all@${CALL_GROUP})} > ${max}]?over)` : ' same => n(admit),NoOp()',
+      ` same => n(admit),GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,2)} > 0 & \${GROUP_COUNT(all@${CALL_GROUP})} > 0\${CUT(${ROUTE_TABLE_GATE},~,2)}]?over)`,
       ' same => n,Set(CR_NUM=${CUT(CR_ROUTE,~,1)})',
       ` same => n,Set(GROUP(${NUMBER_GROUP})=\${CR_NUM})`,
       ` same => n,GotoIf($[\${CUT(CR_ROUTE,~,2)} > 0 & \${GROUP_COUNT(\${CR_NUM}@${NUMBER_GROUP})} > \${CUT(CR_ROUTE,~,2)}]?busy)`,

@@ -114,6 +114,7 @@ async function main(config: Config): Promise<void> {
           defaultCountryCode: config.routing.defaultCountryCode,
         },
         logger: logger.child({ component: 'route-table' }),
+        maxConcurrentCalls: config.admission.maxConcurrentCalls,
         mayRoute: () => registry.tableMayRoute(),
         observeLatency: (ms) => registry.observeAriLatency(ms),
       })

@@ -108,12 +108,13 @@ describe('the latency brake with calls routed by the dialplan (no ARI requests o
       numbers: () => listTrackingNumbers(tb.db),
       policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
       logger: pino({ level: 'silent' }),
+      maxConcurrentCalls: 0,
       mayRoute: () => tb.registry.tableMayRoute(),
       observeLatency: (ms) => tb.registry.observeAriLatency(ms),
       intervalMs: 50,
     });
     const channel = (id: string) => ({ id, name: `PJSIP/carrier-${id}`, dialplan: { context: 'from-carrier', exten: DID, priority: 1 }, caller: { number: '+15559876543', name: '' } });
-    const gateOpen = () => Number(tb.fake.globals.get(ROUTE_TABLE_GATE) ?? '0') > 0;
+    const gateOpen = () => Number((tb.fake.globals.get(ROUTE_TABLE_GATE) ?? '0').split('~')[0]) > 0;
     try {
       sync.start();
       sync.connected();

@@ -7,17 +7,17 @@ const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret' 
 
 describe('the carrier entry of the dialplan', () => {
   it('reads the routing table behind the gate, asks the router otherwise, then Goto the hand-off, a rejection, or Stasis', () => {
-    const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123', MAX_CONCURRENT_CALLS: '100' }));
+    const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123' }));
     const lines = text.split('\n');
     expect(lines.slice(0, 4)).toEqual([
       'exten => _X.,1,Set(GROUP(callroute)=all)',
-      ' same => n,GotoIf($[${EPOCH} > 0${CR_FAST}]?ask)',
+      ' same => n,GotoIf($[${EPOCH} > 0${CUT(CR_GATE,~,1)}]?ask)',
       ' same => n,Set(CR_ROUTE=${DB(callroute_route/${EXTEN})})',
       ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
     ]);
     expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
-    // Admission counted by Asterisk for every call: MAX_CONCURRENT_CALLS, then the number's cap.
-    expect(text).toContain(' same => n(admit),GotoIf($[${GROUP_COUNT(all@callroute)} > 100]?over)');
+    // Admission counted by Asterisk for every call: MAX_CONCURRENT_CALLS (the gate's second field), then the number's cap.
+    expect(text).toContain(' same => n(admit),GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)');
     expect(text).toContain('${GROUP_COUNT(${CR_NUM}@callroute_number)} > ${CUT(CR_ROUTE,~,2)}]?busy)');
     expect(text).toContain(` same => n(busy),AGI(agi://127.0.0.1:8123/refuse/${dialplanHookSecret('ari-secret')},busy)`);
     expect(text).toContain('Goto(callroute-direct,${CR_ROUTE},1)');
@@ -27,12 +27,6 @@ describe('the carrier entry of the dialplan', () => {
     // Both number patterns, and never the ARI password itself.
     expect(text.match(/^exten => /gm)).toHaveLength(2);
     expect(text).not.toContain('ari-secret');
-  });
-
-  it('without MAX_CONCURRENT_CALLS nothing counts all calls against a limit', () => {
-    const text = carrierEntry(loadConfig(env));
-    expect(text).toContain(' same => n(admit),NoOp()');
-    expect(text).not.toContain('all@callroute)} >');
   });
 
   it('with the hand-off off, every call enters Stasis as before', () => {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js';
 import type { AriClient } from '../ari/types.js';
-import { ROUTE_TABLE_DIGEST_KEY, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTable, routeTableDigest } from './routeTable.js';
+import { gateValue, ROUTE_TABLE_DIGEST_KEY, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTable, routeTableDigest } from './routeTable.js';
 
 export interface RouteTableSyncDeps {
   ari: Pick<AriClient, 'state' | 'asterisk'>;
@@ -11,6 +11,8 @@ export interface RouteTableSyncDeps {
   numbers: () => RoutableNumber[];
   policy: RoutePolicy & { defaultCountryCode: string };
   logger: Logger;
+  /** MAX_CONCURRENT_CALLS (0: none), counted by the dialplan for every call. */
+  maxConcurrentCalls: number;
   /** False while the table must not route calls (shutting down, admission braking): they then ask the router. */
   mayRoute: () => boolean;
   /** The round trip of each gate refresh (ms): Asterisk's REST latency, for the admission brake. */
@@ -28,7 +30,7 @@ const WRITE_CONCURRENCY = 16;
 
 /**
  * Keeps the routing table in Asterisk's AstDB in step with the tracking numbers, and the gate
- * (global CR_FAST) open while it is: see routeTable.ts. Off the call path: it runs on a timer and
+ * (global CR_GATE) open while it is: see routeTable.ts. Off the call path: it runs on a timer and
  * after API writes, and what it writes is read by the dialplan, never waited for by a call.
  *
  * - After every (re)connect the whole table is checked: its digest in AstDB says whether it is
@@ -51,6 +53,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   let ticking = false;
   let lastError = '';
 
+  const shut = gateValue(0, deps.maxConcurrentCalls);
   const get = (expr: string): Promise<string> => ari.asterisk.getVariable(expr);
   const set = (name: string, value: string): Promise<void> => ari.asterisk.setVariable(name, value);
   const keyOf = (dialed: string): string => `${ROUTE_TABLE_FAMILY}/${dialed}`;
@@ -62,7 +65,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   const writeWhole = async (desired: Map<string, string>): Promise<void> => {
     const digest = routeTableDigest(desired);
     if ((await get(`DB(${ROUTE_TABLE_DIGEST_KEY})`)) === digest) return;
-    await set(ROUTE_TABLE_GATE, '0');
+    await set(ROUTE_TABLE_GATE, shut);
     await get(`DB_DELETE(${ROUTE_TABLE_DIGEST_KEY})`);
     const present = (await get(`DB_KEYS(${ROUTE_TABLE_FAMILY})`)).split(',').filter((k) => k !== '');
     await inParallel(present.filter((k) => !desired.has(k)), (k) => get(`DB_DELETE(${keyOf(k)})`));
@@ -94,7 +97,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       else await writeChanges(before, desired);
     } catch (err) {
       // Unknown state: close the gate if Asterisk still listens; the next tick writes it all again.
-      await set(ROUTE_TABLE_GATE, '0').catch(() => undefined);
+      await set(ROUTE_TABLE_GATE, shut).catch(() => undefined);
       throw err;
     }
     written = desired;
@@ -123,7 +126,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       await sync();
       const open = written !== null && deps.mayRoute();
       const started = performance.now();
-      await set(ROUTE_TABLE_GATE, open ? String(Math.floor(now() / 1000) + gateSeconds) : '0');
+      await set(ROUTE_TABLE_GATE, open ? gateValue(Math.floor(now() / 1000) + gateSeconds, deps.maxConcurrentCalls) : shut);
       deps.observeLatency?.(performance.now() - started);
     } catch (err) {
       logger.debug({ err }, 'routing gate refresh failed');
@@ -153,7 +156,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       stopped = true;
       if (timer) clearInterval(timer);
       if (ari.state !== 'connected') return;
-      await Promise.race([set(ROUTE_TABLE_GATE, '0').catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      await Promise.race([set(ROUTE_TABLE_GATE, shut).catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     },
   };
 }

@@ -13,12 +13,23 @@ export const ROUTE_TABLE_FAMILY = 'callroute_route';
 /** AstDB key holding the digest of the table last written completely (checked on reconnect). */
 export const ROUTE_TABLE_DIGEST_KEY = 'callroute_meta/route_digest';
 /**
- * Global variable the dialplan checks before reading the table: the epoch second until which the
- * table may be used. The router moves it forward while it is connected and the table is in step;
- * when the router goes away (or brakes admission), it runs out and calls ask the router again, so
- * a router that is gone means the dialplan fallback, as before the table existed.
+ * Global variable the dialplan checks before reading the table (see gateValue). The router moves
+ * it forward while it is connected and the table is in step; when the router goes away (or brakes
+ * admission), it runs out and calls ask the router again, so a router that is gone means the
+ * dialplan fallback, as before the table existed.
  */
-export const ROUTE_TABLE_GATE = 'CR_FAST';
+export const ROUTE_TABLE_GATE = 'CR_GATE';
+
+/**
+ * The gate's value: `<epoch second until which the table may route calls, 0: shut>~<MAX_CONCURRENT_CALLS,
+ * 0: none>`. The limit travels with it so the dialplan counts calls against the router's own
+ * setting, whatever the configuration Asterisk was started with.
+ *
+ * @example gateValue(1800000003, 100) // '1800000003~100'
+ */
+export function gateValue(openUntilSeconds: number, maxConcurrentCalls: number): string {
+  return `${openUntilSeconds}~${maxConcurrentCalls}`;
+}
 
 /**
  * One table entry, also the router's FastAGI answer for a routable number:

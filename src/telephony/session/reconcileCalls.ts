@@ -106,7 +106,7 @@ export async function reconcileCalls(deps: {
       reconciled: true,
     });
     report.finished += 1;
-    logger.info({ callId: row.id }, 'finished call record left by a restart');
+    logger.info({ callId: row.id, inboundAlive, outboundAlive, answeredAt: row.answeredAt, outbound: row.outboundChannelId }, 'finished call record left by a restart');
   }
 
   // Calls the dialplan routed from its table while we were away, and ended: known only from the
