@@ -122,7 +122,7 @@ async function main(config: Config): Promise<void> {
   routeTable?.start();
   // Calls routed by the table get their record while in progress, within a second.
   const arrivals = config.routing.dialplanHandOff
-    ? createDialplanArrivalWatcher({ ari, registry, logger: logger.child({ component: 'arrivals' }) })
+    ? createDialplanArrivalWatcher({ ari, registry, logger: logger.child({ component: 'arrivals' }), ignoreEndpoints: [OUTBOUND_ENDPOINT] })
     : undefined;
   arrivals?.start();
 

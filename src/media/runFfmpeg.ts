@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { CallrouteError } from '../errors.js';
 
@@ -12,11 +13,15 @@ export interface RunFfmpegOptions {
   /** Bytes of stderr kept for the error message. Default 4096. */
   stderrTailBytes?: number;
   /**
-   * Run at the lowest CPU priority (nice 19): background work such as transcoding then never
-   * takes CPU from Asterisk or the router while calls are being set up. Default false.
+   * Run as idle-class work (SCHED_IDLE through util-linux's chrt, else nice 19): background work
+   * such as transcoding then runs only on CPU time nothing else wants, and never delays Asterisk
+   * or the router while calls are being set up. Default false.
    */
   background?: boolean;
 }
+
+/** util-linux's chrt (essential on Debian), for idle-class background work; null where missing. */
+const CHRT = ['/usr/bin/chrt', '/bin/chrt'].find((p) => existsSync(p)) ?? null;
 
 export interface RunFfmpegResult {
   stdout: Buffer;
@@ -46,7 +51,9 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
     // stdin ignored: ffmpeg otherwise reads the terminal for commands ('q') and can stall a job.
     // detached: its own process group, so a kill reaches everything it started (FFMPEG_PATH may be a
     // wrapper script whose children would otherwise live on and hold the pipes open).
-    const child = spawn(binary, args, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'], detached: true });
+    // chrt execs the binary in the same process: the pid, its group and signals stay ffmpeg's.
+    const [command, argv] = opts.background && CHRT !== null ? [CHRT, ['--idle', '0', binary, ...args]] : [binary, args];
+    const child = spawn(command, argv, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'], detached: true });
     if (opts.background && child.pid !== undefined) {
       try {
         setPriority(child.pid, 19);

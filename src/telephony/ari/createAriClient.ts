@@ -7,6 +7,7 @@ import { createAriTransport } from './createAriTransport.js';
 import type {
   AriPlayback,
   AriApplication,
+  AriEndpoint,
   AriBridge,
   AriChannel,
   AriClient,
@@ -538,6 +539,10 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
           throw err;
         }
       },
+    },
+
+    endpoints: {
+      list: () => request<AriEndpoint[]>('GET', '/endpoints'),
     },
 
     applications: {

@@ -40,6 +40,14 @@ export interface AriLiveRecording {
   cause?: string;
 }
 
+/** GET /endpoints: an endpoint and the channels on it (ids only: a cheap look at who is calling). */
+export interface AriEndpoint {
+  technology: string;
+  resource: string;
+  state?: string;
+  channel_ids: string[];
+}
+
 export interface AriApplication {
   name: string;
   channel_ids: string[];
@@ -238,6 +246,9 @@ export interface AriClient {
   recordings: {
     stopLive(name: string): Promise<void>;
     getStored(name: string): Promise<{ name: string; format: string } | null>;
+  };
+  endpoints: {
+    list(): Promise<AriEndpoint[]>;
   };
   applications: {
     get(name: string): Promise<AriApplication>;

@@ -215,6 +215,12 @@ export function createFakeAri(app = 'callroute') {
         return stored.has(name) ? { name, format: 'wav' } : null;
       },
     },
+    endpoints: {
+      async list() {
+        calls.push({ op: 'endpoints.list', args: [] });
+        return [{ technology: 'PJSIP', resource: 'carrier', state: 'online', channel_ids: [...channels.keys()] }];
+      },
+    },
     applications: {
       async get(name) {
         return { name, channel_ids: [...channels.keys()], bridge_ids: [...bridges.keys()], endpoint_ids: [], device_names: [] };
