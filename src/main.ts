@@ -9,6 +9,7 @@ import { openDatabase } from './persistence/openDatabase.js';
 import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
+import { createCpuBusyGauge } from './media/createCpuBusyGauge.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
 import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
 import { arrivalAttribution, callAttribution } from './persistence/attributionRepository.js';
@@ -26,13 +27,22 @@ const OUTBOUND_ENDPOINT = 'destinations';
 /** How long shutdown waits for live calls; bridged calls left after it keep talking and are resumed at the next start. */
 const DRAIN_MS = 5_000;
 const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** Above this share of CPU at normal priority the machine counts as busy with calls (transcodes wait). */
+const BUSY_CPU_PERCENT = 50;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = openDatabase(config.dbPath);
   const records = createCallRecordRepository(db);
   // Transcoding runs off the call path; jobs a previous run left behind resume now.
-  const pipeline = createRecordingPipeline({ db, config, logger: logger.child({ component: 'media' }) });
+  // Transcodes wait while calls keep the machine busy (more than half its CPU at normal priority).
+  const cpu = createCpuBusyGauge();
+  const pipeline = createRecordingPipeline({
+    db,
+    config,
+    logger: logger.child({ component: 'media' }),
+    options: { busy: () => cpu.percent() > BUSY_CPU_PERCENT },
+  });
   pipeline.start();
   const recordingStore = {
     insert: (r: Parameters<typeof insertRecording>[1]) => insertRecording(db, r).id,

@@ -64,6 +64,8 @@ export interface Config {
     readonly keepWav: boolean;
     readonly transcodeConcurrency: number;
     readonly transcodeTimeoutSeconds: number;
+    /** Longest a transcode waits while the machine is busy with calls (0: never waits). */
+    readonly transcodeMaxDeferSeconds: number;
     /** Explicit ffmpeg binary (else ffmpeg-static when installed, else ffmpeg on the PATH). */
     readonly ffmpegPath: string | null;
     /** AES-256-GCM keys by id (32 bytes each); files are encrypted with `activeKeyId` when set. */
@@ -247,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
       keepWav: keepWav === 'true',
       transcodeConcurrency: int('TRANSCODE_CONCURRENCY', 1, 1, 16),
       transcodeTimeoutSeconds: int('TRANSCODE_TIMEOUT_SECONDS', 300, 5, 3600),
+      transcodeMaxDeferSeconds: int('TRANSCODE_MAX_DEFER_SECONDS', 120, 0, 3600),
       ffmpegPath: str('FFMPEG_PATH', '') || null,
       keys,
       activeKeyId,

@@ -42,6 +42,13 @@ export interface RecordingPipelineDeps {
     /** How long to wait for a WAV to appear and its header to be finalised. Default 5000. */
     wavSettleMs?: number;
     now?: () => number;
+    /**
+     * True while the machine is busy with calls: no job starts then (they would take CPU from call
+     * setup), until jobs have waited `maxDeferMs`. Default: never busy.
+     */
+    busy?: () => boolean;
+    /** Longest a job is held back by `busy` (ms). Default recordings.transcodeMaxDeferSeconds. */
+    maxDeferMs?: number;
   };
 }
 
@@ -95,7 +102,9 @@ async function waitForWav(path: string, settleMs: number, signal: AbortSignal): 
 /**
  * The recording pipeline: persisted transcode jobs (media_jobs: queued → running → done | failed)
  * worked off the call path with bounded concurrency, a timeout per job, retries, and resumption
- * after a restart.
+ * after a restart. While the machine is busy with calls, jobs wait (at most maxDeferMs) before
+ * they start: on a small box a transcode running during a burst of call setups lengthened the
+ * slowest setups several-fold (bench), even at idle CPU priority.
  */
 export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingPipeline {
   const { db, logger } = deps;
@@ -107,6 +116,12 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
   const jobTimeoutMs = o.jobTimeoutMs ?? rc.transcodeTimeoutSeconds * 1000;
   const wavSettleMs = o.wavSettleMs ?? 5_000;
   const concurrency = Math.max(1, rc.transcodeConcurrency);
+  const busy = o.busy ?? (() => false);
+  const maxDeferMs = o.maxDeferMs ?? rc.transcodeMaxDeferSeconds * 1000;
+  /** Since when due jobs have been held back by a busy machine; null: not held back. */
+  let heldSince: number | null = null;
+  /** How often a held-back queue looks at the machine again. */
+  const BUSY_RECHECK_MS = 1_000;
   let tools: Pick<FfmpegTools, 'ffmpeg' | 'ffprobe'> | undefined = o.tools;
 
   let started = false;
@@ -136,8 +151,25 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     wakeTimer.unref();
   };
 
+  /** Whether due jobs wait for the machine to be quieter (calls being set up come first). */
+  const holdBack = (): boolean => {
+    if (maxDeferMs <= 0 || !busy()) {
+      heldSince = null;
+      return false;
+    }
+    heldSince ??= now();
+    return now() - heldSince < maxDeferMs;
+  };
+
   function pump(): void {
     if (!started || stopping) return;
+    const next = running.size < concurrency ? nextQueuedMediaJobAt(db, retryDelayMs) : null;
+    if (next !== null && next <= now() && holdBack()) {
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = setTimeout(pump, BUSY_RECHECK_MS);
+      wakeTimer.unref();
+      return;
+    }
     while (running.size < concurrency) {
       const job = claimNextMediaJob(db, now(), retryDelayMs);
       if (!job) break;

@@ -49,6 +49,7 @@ function recordingsConfig(over: Partial<Config['recordings']> = {}): Pick<Config
       keepWav: false,
       transcodeConcurrency: 1,
       transcodeTimeoutSeconds: 60,
+      transcodeMaxDeferSeconds: 120,
       ffmpegPath: null,
       keys: new Map([['k1', key]]),
       activeKeyId: null,
@@ -223,6 +224,31 @@ describe('recording pipeline', () => {
     const row = getRecording(db, r.id)!;
     expect(row.status).toBe('ready');
     expect(Math.abs(row.durationSeconds! - 3)).toBeLessThan(0.05);
+  });
+
+  it('waits while the machine is busy with calls, and starts once it is quiet', async () => {
+    const r = stoppedRecording('mixed', 1);
+    let busy = true;
+    const p = pipeline(recordingsConfig(), { busy: () => busy, maxDeferMs: 60_000 });
+    p.start();
+    p.enqueue(r.id);
+    await new Promise((res) => setTimeout(res, 1_500));
+    expect(getRecording(db, r.id)!.status).toBe('processing');
+    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'queued', attempts: 0 }]);
+    busy = false;
+    await p.idle();
+    expect(getRecording(db, r.id)!.status).toBe('ready');
+  });
+
+  it('a machine that stays busy holds jobs back for maxDeferMs at most', async () => {
+    const r = stoppedRecording('mixed', 1);
+    const p = pipeline(recordingsConfig(), { busy: () => true, maxDeferMs: 1_200 });
+    const started = Date.now();
+    p.start();
+    p.enqueue(r.id);
+    await p.idle();
+    expect(getRecording(db, r.id)!.status).toBe('ready');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_200);
   });
 
   it('never runs more jobs at once than transcodeConcurrency', async () => {

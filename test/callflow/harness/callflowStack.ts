@@ -53,6 +53,8 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
     RECORDINGS_DIR: join(dir, 'recordings'),
     FALLBACK_MODE: 'reject',
     FALLBACK_SIP_CODE: '503',
+    // The test run itself keeps the machine busy at times; recordings must not wait the default 2 min.
+    TRANSCODE_MAX_DEFER_SECONDS: '3',
     ...opts.env,
   };
   const config = loadConfig(env);
