@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [-- --only pdd,capacity,overload,sqlite,transcode]`
+ * `npm run bench [-- --quick] [-- --only pdd,capacity,overload,sqlite,transcode] [-- --overload-cap N]`
+ * (`--overload-cap`: the cap the overload phase uses when capacity did not run in the same invocation)
  *
  * The router against Asterisk's own dialplan doing the same job (MixMonitor + Dial), on one real
  * Asterisk (sandbox instance `bench`) in one run, with sipp as carrier and destination on loopback in
@@ -608,7 +609,8 @@ async function phaseCapacity(): Promise<void> {
 }
 
 async function phaseOverload(): Promise<void> {
-  const cap = results.capacitySummary.router.zeroFailureLevel ?? Math.max(20, Math.floor((PLAN.capacityLevels[0] ?? 100) / 2));
+  const capArg = argv.includes('--overload-cap') ? Number(argv[argv.indexOf('--overload-cap') + 1]) : NaN;
+  const cap = Number.isInteger(capArg) && capArg > 0 ? capArg : (results.capacitySummary.router.zeroFailureLevel ?? Math.max(20, Math.floor((PLAN.capacityLevels[0] ?? 100) / 2)));
   const offered = cap * 2;
   say(`\n== overload: ${offered} concurrent calls offered to a router capped at MAX_CONCURRENT_CALLS=${cap}`);
   await startRouterWith({ MAX_CONCURRENT_CALLS: String(cap) });

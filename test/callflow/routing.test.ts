@@ -239,6 +239,34 @@ describe('routing real calls', () => {
     expect(record.talkSeconds).toBeGreaterThan(11);
   }, 40_000);
 
+  it('MAX_CONCURRENT_CALLS is counted by Asterisk: with a limit of 1, a second call while one is up gets 503 and a rejected record', async () => {
+    // The limit travels in the routing gate, so a router restarted with another limit needs no new Asterisk config.
+    await stack.restartRouter({ MAX_CONCURRENT_CALLS: '1' });
+    try {
+      const before = await newestCallId();
+      const dest = phone({ scenario: 'destination-answers' });
+      const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 2000, calls: 2 });
+      const [c, d] = await Promise.all([call.done, dest.done]);
+      expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+      expect((c.messages ?? '').match(/^SIP\/2\.0 503/gm), describeSipp('carrier', c)).toHaveLength(1);
+      expect(receivedInviteUsers(d.messages ?? '')).toEqual([DESTINATION]);
+      await waitFor(
+        async () => {
+          const rows = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=2')).body.calls.filter((r) => r.id > before);
+          return rows.length === 2 && rows.every((r) => r.finished);
+        },
+        { timeoutMs: 10_000, intervalMs: 200, message: 'both records finished' },
+      );
+      const rows = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=2')).body.calls;
+      expect(rows.map((r) => [r.disposition, r.sipCode]).sort()).toEqual([
+        ['answered', 200],
+        ['rejected', 503],
+      ]);
+    } finally {
+      await stack.restartRouter();
+    }
+  }, 40_000);
+
   it('Asterisk restarts: the router reconnects by itself and routes the next call', async () => {
     await stack.asterisk.restart();
     await stack.router.ready(30_000);

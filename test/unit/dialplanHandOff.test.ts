@@ -180,6 +180,18 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     expect(tb.registry.activeCalls).toBe(0);
   });
 
+  it('a refusal that comes after the arrival row was written (a slow box) finishes that row as refused: one record, finished', async () => {
+    bed([{ did: DID, maxConcurrentCalls: 1 }]);
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    await settle();
+    expect(rows()).toHaveLength(1);
+    tb.registry.refuseFromDialplan(ch, 'over');
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toMatchObject({ disposition: 'rejected', sip_code: 503, finished: 1, ended_by: 'router', inbound_channel_id: ch.id });
+    expect(tb.registry.activeCalls).toBe(0);
+  });
+
   it('a call the dialplan counts over MAX_CONCURRENT_CALLS (routed from its table, unknown to the router): 503 and a rejected record', async () => {
     bed();
     tb.registry.refuseFromDialplan(channel(), 'over');

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallArrival, CallRecordRepository } from '../../persistence/callRecordRepository.js';
-import type { CallRow } from '../../persistence/schema.js';
+import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import type { RoutableNumber } from '../../routing/resolveRoute.js';
 import type { AriChannel } from '../ari/types.js';
 import type { RecordingStorePort } from './CallRecorder.js';
@@ -174,15 +174,27 @@ export class DialplanCall {
 
   /**
    * The dialplan refused the call after the router's answer (a concurrent-call cap counted in
-   * Asterisk). True when its arrival row was not written yet and is now dropped: the refusal's
-   * own record replaces it.
+   * Asterisk). If its arrival row is written, that row now says so (true); if not, the write is
+   * dropped and the refusal writes its own record (false).
    */
-  withdraw(): boolean {
-    if (this.pendingArrival === null || this.ended) return false;
-    this.pendingArrival = null;
+  refuse(outcome: { disposition: CallDisposition; sipCode: number; cause: number }): boolean {
+    if (this.ended) return this.recordId !== null;
     this.ended = true;
+    const written = this.pendingArrival === null && this.recordId !== null;
+    this.pendingArrival = null;
+    if (written) {
+      this.deps.records.finish(this.recordId as number, {
+        disposition: outcome.disposition,
+        sipCode: outcome.sipCode,
+        hangupCause: outcome.cause,
+        endedBy: 'router',
+        answeredAt: null,
+        endedAt: this.deps.clock(),
+      });
+      this.log.info({ disposition: outcome.disposition, sipCode: outcome.sipCode }, 'refused by the dialplan over a cap');
+    }
     this.deps.onEnded(this);
-    return true;
+    return written;
   }
 
   /** Writes the arrival row now if it is still waiting (an end report, shutdown). */

@@ -268,14 +268,14 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
      * (`busy`), counted in Asterisk: the refusal's record (503 / 486).
      */
     refuseFromDialplan(channel: DialplanChannel, reason: 'over' | 'busy'): void {
-      const known = handedOff.get(channel.id);
-      if (known && !known.withdraw()) logger.warn({ channel: channel.id }, 'refused after its arrival was written');
+      const outcome =
+        reason === 'busy'
+          ? { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' as const }
+          : { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' as const };
+      // Asked about before (its answer came from the router): its own row, if written, says so.
+      if (handedOff.get(channel.id)?.refuse(outcome)) return;
       const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
-      if (reason === 'busy') {
-        recordRefusal(channel, who, { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' }, "over the number's concurrent-call cap");
-      } else {
-        recordRefusal(channel, who, { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' }, 'over capacity: max-concurrent-calls');
-      }
+      recordRefusal(channel, who, outcome, reason === 'busy' ? "over the number's concurrent-call cap" : 'over capacity: max-concurrent-calls');
     },
     /** A handed-off call's hangup handler reports how it ended. False: no such call is known. */
     endedInDialplan(channelId: string, report: DialplanEndReport): boolean {
