@@ -5,7 +5,7 @@ import type { RoutableNumber } from '../../routing/resolveRoute.js';
 import type { AriChannel } from '../ari/types.js';
 import type { RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome } from './callOutcome.js';
-import { HANDOFF_CONTEXT, handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
+import { handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
 import { arrivalRecord, type CallIdentity } from './identifyCall.js';
 
 export interface DialplanCallDeps {
@@ -141,38 +141,6 @@ export class DialplanCall {
   }
 
   /**
-   * A call the dialplan itself routed from its table, known only from its end report: its whole
-   * record is written now, arrival first (when it arrived is worked back from how long Dial() ran).
-   */
-  static fromReport(
-    channelId: string,
-    report: DialplanEndReport & { route: DialplanRoute },
-    who: CallIdentity & { number: RoutableNumber },
-    deps: DialplanCallDeps,
-  ): DialplanCall {
-    const endedAt = report.endedAt ?? deps.clock();
-    const uniqueSeconds = Number(channelId.split('.')[0]);
-    const arrivedAt =
-      report.dialedMs != null ? endedAt - report.dialedMs : Number.isFinite(uniqueSeconds) && uniqueSeconds > 0 ? uniqueSeconds * 1000 : endedAt;
-    const extension = report.route.extension;
-    const fields = extension.split('~');
-    const handOff: DialplanHandOff = {
-      context: HANDOFF_CONTEXT,
-      extension,
-      recordingName: fields[2] === 'r' ? handOffRecordingName(channelId) : null,
-    };
-    const channel: DialplanChannel = {
-      id: channelId,
-      name: '',
-      dialplan: { context: 'from-carrier', exten: report.route.dialed, priority: 1 },
-      caller: { number: report.route.callerNumber, name: report.route.callerName },
-    };
-    const call = DialplanCall.start(channel, who, handOff, fields[3] ?? '', deps, arrivedAt);
-    call.onEnded({ ...report, endedAt });
-    return call;
-  }
-
-  /**
    * The dialplan refused the call after the router's answer (a concurrent-call cap counted in
    * Asterisk). If its arrival row is written, that row now says so (true); if not, the write is
    * dropped and the refusal writes its own record (false).
@@ -298,6 +266,18 @@ export class DialplanCall {
   private async discard(name: string): Promise<void> {
     await this.deps.discardRecording?.(name).catch((err: unknown) => this.log.warn({ err }, 'removing the empty recording failed'));
   }
+}
+
+/**
+ * When a call known only from its end report arrived: worked back from how long Dial() ran, else
+ * the second its channel was created (Asterisk's uniqueid is `<epoch seconds>.<sequence>`).
+ *
+ * @example arrivalFromReport('1800000001.5', { dialedMs: 9000 }, 1_800_000_010_000) // 1_800_000_001_000
+ */
+export function arrivalFromReport(channelId: string, report: Pick<DialplanEndReport, 'dialedMs'>, endedAt: number): number {
+  if (report.dialedMs != null) return endedAt - report.dialedMs;
+  const createdSeconds = Number(channelId.split('.')[0]);
+  return Number.isFinite(createdSeconds) && createdSeconds > 0 ? createdSeconds * 1000 : endedAt;
 }
 
 /**

@@ -9,8 +9,8 @@ import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession
 import { SNOOP_ARG } from './CallRecorder.js';
 import { createAdmissionControl, REFUSED_SIP_CODE, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
-import { ARRIVAL_WRITE_DELAY_MS, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
-import { dialplanHandOff, dialplanVerdict, HANDOFF_CONTEXT, handOffRecordingName } from './dialplanHandOff.js';
+import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
+import { dialplanHandOff, dialplanVerdict, handOffFromExtension } from './dialplanHandOff.js';
 import { routeEntry } from '../dialplanHook/routeTable.js';
 import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
 
@@ -154,18 +154,37 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     pendingRefusals.add(write);
   };
   /**
+   * Follows a call the dialplan routed from its table (the router was not asked): who called which
+   * number, and the `callroute-direct` extension it runs. Null when the number is gone.
+   */
+  const followRouted = (channel: DialplanChannel, extension: string, arrivedAt: number): DialplanCall | null => {
+    const routed = handOffFromExtension(extension, channel.id);
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    if (!routed || !who.number) {
+      logger.warn({ channel: channel.id, dialed: channel.dialplan.exten, extension }, 'a call routed by the dialplan names no known number');
+      return null;
+    }
+    return DialplanCall.start(channel, { ...who, number: who.number }, routed.handOff, routed.destination, handOffDeps, arrivedAt);
+  };
+  /** The channel a routed call's report or Asterisk's channel list describes, as the dialplan first saw it. */
+  const carrierChannel = (id: string, name: string, dialed: string, caller: { number: string; name: string }): DialplanChannel => ({
+    id,
+    name,
+    dialplan: { context: 'from-carrier', exten: dialed, priority: 1 },
+    caller,
+  });
+  /**
    * A call the dialplan routed from its table, so the router first hears of it at its end: the
    * report carries who called which number, and the whole record is written from it.
    */
   const recordFromReport = (channelId: string, report: DialplanEndReport): boolean => {
     const route = report.route;
     if (!route) return false;
-    const who = identifyCall({ dialplan: { context: 'from-carrier', exten: route.dialed, priority: 1 }, caller: { number: route.callerNumber, name: route.callerName } }, deps.policy.defaultCountryCode, deps.findNumber);
-    if (!who.number) {
-      logger.warn({ channel: channelId, dialed: route.dialed }, 'end report for a number that no longer exists');
-      return false;
-    }
-    const call = DialplanCall.fromReport(channelId, { ...report, route }, { ...who, number: who.number }, handOffDeps);
+    const endedAt = report.endedAt ?? sessionDeps.clock();
+    const channel = carrierChannel(channelId, '', route.dialed, { number: route.callerNumber, name: route.callerName });
+    const call = followRouted(channel, route.extension, arrivalFromReport(channelId, report, endedAt));
+    if (!call) return false;
+    call.onEnded({ ...report, endedAt });
     call.log.info({ extension: route.extension }, 'routed by the dialplan from its table; record written from the end report');
     return true;
   };
@@ -302,17 +321,12 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
      */
     arrivedInDialplan(channel: AriChannel, dialed: string): void {
       if (!accepting || handedOff.has(channel.id) || deps.records.findByInboundChannel(channel.id)) return;
-      const extension = channel.dialplan.exten;
-      const fields = extension.split('~');
-      const arrival: DialplanChannel = { id: channel.id, name: channel.name, dialplan: { context: 'from-carrier', exten: dialed, priority: 1 }, caller: channel.caller };
-      const who = identifyCall(arrival, deps.policy.defaultCountryCode, deps.findNumber);
-      if (!who.number || fields[0] !== 'cr') return;
-      const handOff = { context: HANDOFF_CONTEXT, extension, recordingName: fields[2] === 'r' ? handOffRecordingName(channel.id) : null };
-      const arrivedAt = Date.parse(channel.creationtime);
-      const call = DialplanCall.start(arrival, { ...who, number: who.number }, handOff, fields[3] ?? '', handOffDeps, Number.isFinite(arrivedAt) ? arrivedAt : undefined);
+      const createdAt = Date.parse(channel.creationtime);
+      const call = followRouted(carrierChannel(channel.id, channel.name, dialed, channel.caller), channel.dialplan.exten, Number.isFinite(createdAt) ? createdAt : sessionDeps.clock());
+      if (!call) return;
       handedOff.set(channel.id, call);
       call.flushArrival();
-      call.log.info({ extension }, 'routed by the dialplan from its table; arrival seen in asterisk');
+      call.log.info({ extension: channel.dialplan.exten }, 'routed by the dialplan from its table; arrival seen in asterisk');
     },
     /** A call the dialplan routed and ended while the router was away, unknown to it: its record from the kept report. */
     recordKeptReport(channelId: string, report: DialplanEndReport): boolean {

@@ -73,6 +73,19 @@ export function handOffExtension(decision: Extract<RouteDecision, { kind: 'dial'
 }
 
 /**
+ * A `callroute-direct` extension read back (from a channel Asterisk runs, or an end report): the
+ * hand-off it describes and its destination; null when it is not one.
+ *
+ * @example handOffFromExtension('cr~30~r~+15550001111~', '17.3')
+ * // { handOff: { context: 'callroute-direct', extension: 'cr~30~r~+15550001111~', recordingName: 'cr-17-3' }, destination: '+15550001111' }
+ */
+export function handOffFromExtension(extension: string, channelId: string): { handOff: DialplanHandOff; destination: string } | null {
+  const [kind, , record, destination] = extension.split('~');
+  if (kind !== 'cr' || !destination) return null;
+  return { handOff: { context: HANDOFF_CONTEXT, extension, recordingName: record === 'r' ? handOffRecordingName(channelId) : null }, destination };
+}
+
+/**
  * The other answers to the dialplan's routing request (asterisk-config/extensions.conf,
  * `from-carrier`): hang up with a Q.850 cause (chan_pjsip turns it into the SIP response), or
  * enter Stasis so the router runs the call itself.
