@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouteDecision } from '../../src/routing/resolveRoute.js';
-import { ARRIVAL_WRITE_DELAY_MS } from '../../src/telephony/session/DialplanCall.js';
-import { dialplanHandOff, handOffRecordingName } from '../../src/telephony/session/dialplanHandOff.js';
+import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport } from '../../src/telephony/session/DialplanCall.js';
+import { dialplanHandOff, handOffFromExtension, handOffRecordingName } from '../../src/telephony/session/dialplanHandOff.js';
 import { createSessionTestbed, DESTINATION, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
 const DID = '+15551230000';
@@ -43,6 +43,23 @@ describe('dialplanHandOff (which calls the dialplan finishes, and what it is tol
     ['an extension over 79 bytes', dial({ destination: `sip:${'d'.repeat(70)}@host` }), plain],
   ])('stays with the router: %s', (_name, decision, number) => {
     expect(dialplanHandOff(decision, number, call)).toBeNull();
+  });
+
+  it('reads an extension back: the hand-off and its destination; anything else is not one', () => {
+    expect(handOffFromExtension('cr~30~r~+15550001111~', '17.3')).toEqual({
+      handOff: { context: 'callroute-direct', extension: 'cr~30~r~+15550001111~', recordingName: 'cr-17-3' },
+      destination: '+15550001111',
+    });
+    expect(handOffFromExtension('cr~12~n~sip:desk@127.0.0.1:5081~+15559876543', '17.4')?.handOff.recordingName).toBeNull();
+    expect(handOffFromExtension('stasis', '17.5')).toBeNull();
+    expect(handOffFromExtension('cr~30~r~', '17.6')).toBeNull();
+  });
+
+  it('works back when a call known only from its end report arrived', () => {
+    expect(arrivalFromReport('1800000001.5', { dialedMs: 9000 }, 1_800_000_010_000)).toBe(1_800_000_001_000);
+    // Dial() never ran: the second Asterisk created the channel.
+    expect(arrivalFromReport('1800000001.5', { dialedMs: null }, 1_800_000_010_000)).toBe(1_800_000_001_000);
+    expect(arrivalFromReport('odd-id', {}, 1_800_000_010_000)).toBe(1_800_000_010_000);
   });
 
   it('names the recording from the channel id without a dot (ARI would read one as a file extension)', () => {
