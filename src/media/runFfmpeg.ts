@@ -54,6 +54,8 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
     // chrt execs the binary in the same process: the pid, its group and signals stay ffmpeg's.
     const [command, argv] = opts.background && CHRT !== null ? [CHRT, ['--idle', '0', binary, ...args]] : [binary, args];
     const child = spawn(command, argv, { stdio: ['ignore', maxStdout > 0 ? 'pipe' : 'ignore', 'pipe'], detached: true });
+    // nice 19 as well, even under SCHED_IDLE: the kernel then counts its CPU in /proc/stat's "nice"
+    // column, which createCpuBusyGauge treats as free, so a running transcode never holds back the next.
     if (opts.background && child.pid !== undefined) {
       try {
         setPriority(child.pid, 19);
