@@ -22,7 +22,7 @@ import { analyzeAudio } from '../test/callflow/harness/audioAnalysis.js';
 import { adminApi, startRouter, type RouterProcess } from '../test/callflow/harness/routerProcess.js';
 import { writeTonePcap } from '../test/callflow/harness/tonePcap.js';
 import { ariLoadProfile, ariSteps, startAriCapture, timelineBetween, type AriLoadProfile, type StepTiming } from './lib/ariTimeline.js';
-import { startSampler, type SamplerResult } from './lib/proc.js';
+import { boxJiffies, startSampler, type SamplerResult } from './lib/proc.js';
 import { callTimings, startSipCapture, type CallTiming, type SipPacket } from './lib/sipCapture.js';
 import { startLoadSipp } from './lib/sippLoad.js';
 import { round, summarize, type Summary } from './lib/stats.js';
@@ -66,6 +66,10 @@ const PLAN = QUICK
         { level: 50, calls: 80, rate: 10, holdMs: 5_000 },
         { level: 100, calls: 150, rate: 20, holdMs: 5_000 },
       ],
+      cpu: [
+        { name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 2 },
+        { name: 'short calls (1 s)', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2 },
+      ],
       capacityLevels: [50, 100],
       capacityHoldMs: 15_000,
       capacityRate: 20,
@@ -80,6 +84,10 @@ const PLAN = QUICK
         { level: 50, calls: 100, rate: 10, holdMs: 5_000 },
         { level: 100, calls: 200, rate: 10, holdMs: 10_000 },
         { level: 150, calls: 300, rate: 15, holdMs: 10_000 },
+      ],
+      cpu: [
+        { name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 4 },
+        { name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 4 },
       ],
       capacityLevels: [50, 100, 150, 200, 250, 300],
       capacityHoldMs: 25_000,
@@ -144,6 +152,23 @@ interface LoadResult {
   ari?: AriLoadProfile & { requestsPerCall: number; eventsPerCall: number };
 }
 
+interface CpuComparison {
+  /** Asterisk CPU per call (ms), each design's runs. */
+  routerMs: number[];
+  dialplanMs: number[];
+  routerMeanMs: number;
+  dialplanMeanMs: number;
+  /** Router minus dialplan, ms per call (difference of the means). */
+  extraMs: number;
+  /** Router ÷ dialplan per adjacent pair (each pair holds one run of each design). */
+  pairRatios: number[];
+  /** Geometric mean of the pair ratios and its 95 % confidence interval (Student t on the log ratios). */
+  ratio: number;
+  ratioCi95: [number, number];
+  /** Seconds spent waiting for a quiet box before each run. */
+  quiesceSeconds: number[];
+}
+
 interface Integrity {
   records?: { total: number; unfinished: number; answered: number; rejected503: number; answeredMatchesSip: boolean; rejectedMatchesSip: boolean };
   recordings: { expected: number; present: number; ready: number; lengthOk: number; notReady: string[]; worstLengthErrorSeconds: number };
@@ -159,6 +184,8 @@ const results: {
   startedAt: string;
   pdd: LoadResult[];
   capacity: LoadResult[];
+  /** Asterisk CPU per call, router and dialplan alternating on a quiet box (phase cpu). */
+  cpu: Array<{ name: string; runs: LoadResult[]; summary: CpuComparison }>;
   capacitySummary: Record<Design, { zeroFailureLevel: number | null; firstFailingLevel: number | null; stoppedBy: string }>;
   overload?: { cap: number; offered: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
   sqlite?: SqliteResult;
@@ -172,6 +199,7 @@ const results: {
   startedAt: new Date().toISOString(),
   pdd: [],
   capacity: [],
+  cpu: [],
   capacitySummary: {
     router: { zeroFailureLevel: null, firstFailingLevel: null, stoppedBy: 'not run' },
     dialplan: { zeroFailureLevel: null, firstFailingLevel: null, stoppedBy: 'not run' },
@@ -289,11 +317,11 @@ async function runLoad(
   label: string,
   p: { calls: number; limit: number; rate: number; holdMs: number },
   samplesFrom: number,
-  opts: { ariTimeline?: boolean } = {},
+  opts: { ariTimeline?: boolean; ariCapture?: boolean } = {},
 ): Promise<LoadResult> {
   const carrier = design === 'router' ? ROUTER_CARRIER : DIALPLAN_CARRIER;
   const capture = await startSipCapture(join(work, `${label}.pcap`));
-  const ariCapture = design === 'router' ? await startAriCapture(join(work, `${label}-ari.pcap`), config.ari.port, config.routing.dialplanHookPort) : undefined;
+  const ariCapture = design === 'router' && opts.ariCapture !== false ? await startAriCapture(join(work, `${label}-ari.pcap`), config.ari.port, config.routing.dialplanHookPort) : undefined;
   let uacPid: number | undefined;
   const sampler = startSampler(() => ({
     asterisk: asterisk?.pid,
@@ -560,6 +588,85 @@ async function phasePdd(): Promise<void> {
   }
 }
 
+/**
+ * Waits until no transcode runs and the box is mostly idle (at most `maxMs`), so one run's background
+ * work (the router transcoding the last run's recordings) does not land in the next run's CPU figures.
+ * Returns the seconds waited.
+ */
+async function quiesce(maxMs = 90_000): Promise<number> {
+  const t0 = performance.now();
+  let prev = boxJiffies();
+  let quietMs = 0;
+  while (performance.now() - t0 < maxMs && quietMs < 2000) {
+    await sleep(500);
+    const now = boxJiffies();
+    const busy = (now.busy - prev.busy) / Math.max(1, now.total - prev.total);
+    prev = now;
+    const transcoding = spawnSync('pgrep', ['-x', 'ffmpeg']).status === 0;
+    quietMs = !transcoding && busy < 0.25 ? quietMs + 500 : 0;
+  }
+  return round((performance.now() - t0) / 1000, 1) ?? 0;
+}
+
+const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
+
+function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison {
+  const ms = (d: Design): number[] => runs.filter((r) => r.design === d).map((r) => (r.asteriskCpuPerCallSeconds ?? 0) * 1000);
+  const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  const routerMs = ms('router');
+  const dialplanMs = ms('dialplan');
+  const pairRatios: number[] = [];
+  for (let i = 0; i + 1 < runs.length; i += 2) {
+    const a = runs[i] as LoadResult;
+    const b = runs[i + 1] as LoadResult;
+    const r = a.design === 'router' ? a : b;
+    const d = a.design === 'router' ? b : a;
+    if ((d.asteriskCpuPerCallSeconds ?? 0) > 0) pairRatios.push((r.asteriskCpuPerCallSeconds ?? 0) / (d.asteriskCpuPerCallSeconds as number));
+  }
+  const logs = pairRatios.map((x) => Math.log(x));
+  const m = mean(logs);
+  const sd = logs.length > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (logs.length - 1)) : 0;
+  const half = logs.length > 1 ? (T95[Math.min(T95.length, logs.length - 1) - 1] as number) * (sd / Math.sqrt(logs.length)) : 0;
+  const r3 = (x: number): number => round(x, 3) ?? 0;
+  return {
+    routerMs: routerMs.map(r3),
+    dialplanMs: dialplanMs.map(r3),
+    routerMeanMs: r3(mean(routerMs)),
+    dialplanMeanMs: r3(mean(dialplanMs)),
+    extraMs: r3(mean(routerMs) - mean(dialplanMs)),
+    pairRatios: pairRatios.map(r3),
+    ratio: r3(Math.exp(m)),
+    ratioCi95: [r3(Math.exp(m - half)), r3(Math.exp(m + half))],
+    quiesceSeconds,
+  };
+}
+
+/**
+ * Asterisk CPU per call on a quiet box: the designs alternate A-B-B-A-A-B-B-A…, each run starting
+ * once the previous run's transcodes are done, with no ARI capture running. Recorded calls give the
+ * figure the target is about; short calls put the per-call work (routing, set-up, end report,
+ * tear-down) ahead of media, so what the router adds inside Asterisk shows.
+ */
+async function phaseCpu(): Promise<void> {
+  for (const c of PLAN.cpu) {
+    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${c.pairs} pairs of runs`);
+    const runs: LoadResult[] = [];
+    const waited: number[] = [];
+    for (let pair = 0; pair < c.pairs; pair += 1) {
+      const order: Design[] = pair % 2 === 0 ? ['router', 'dialplan'] : ['dialplan', 'router'];
+      for (const design of order) {
+        waited.push(await quiesce());
+        const r = await runLoad(design, `cpu-${design}-${c.level}-${pair + 1}`, { calls: c.calls, limit: c.level, rate: c.rate, holdMs: c.holdMs }, 0, { ariCapture: false });
+        runs.push(r);
+        say(`  ${design.padEnd(8)} run ${pair + 1}: answered ${r.answered}/${r.placed}; Asterisk ${round((r.asteriskCpuPerCallSeconds ?? 0) * 1000, 2)} ms CPU per call; other load ${r.foreignCpuPercentOfBox} %`);
+      }
+    }
+    const summary = compareCpu(runs, waited);
+    results.cpu.push({ name: c.name, runs, summary });
+    say(`  router ${summary.routerMeanMs} ms, dialplan ${summary.dialplanMeanMs} ms per call: ratio ${summary.ratio} (95 % CI ${summary.ratioCi95.join('–')}), router extra ${summary.extraMs} ms`);
+  }
+}
+
 /** Calls not placed, not answered (a 503 included: no cap is set in the capacity ramp), or not held to their end. */
 function failedCalls(r: LoadResult): number {
   return Math.max(0, r.plan.calls - r.answered) + Math.max(0, r.answered - r.byeCompleted);
@@ -583,6 +690,7 @@ async function phaseCapacity(): Promise<void> {
         failed[design] = true;
         continue;
       }
+      await quiesce();
       const fromId = design === 'router' ? maxCallId() : 0;
       const r = await runLoad(design, `capacity-${design}-${level}-${pass}`, { calls: level, limit: level, rate: PLAN.capacityRate, holdMs: PLAN.capacityHoldMs }, 0);
       r.integrity = design === 'router' ? await checkRouterIntegrity(r, fromId, 3) : await checkDialplanIntegrity(r, 3);
@@ -603,7 +711,6 @@ async function phaseCapacity(): Promise<void> {
         s.stoppedBy = fails > 0 ? `failed calls at ${level}` : r.integrity.ok ? `peak ${r.peakConcurrent} < ${level}` : `integrity at ${level}`;
         failed[design] = true;
       }
-      await sleep(3000);
     }
   }
 }
@@ -706,6 +813,15 @@ function table(): string {
     if (r && d) ratios.push(`${level}: ${(r / d).toFixed(2)}`);
   }
   if (ratios.length) lines.push(`- Asterisk CPU per call, router ÷ dialplan (mean of each design's runs, run A-B-B-A), by level: ${ratios.join(', ')}`);
+  if (results.cpu.length) {
+    lines.push('', '### Asterisk CPU per call on a quiet box (designs alternating, each run after the last one\'s transcodes; no ARI capture)', '');
+    lines.push(row(['calls', 'runs each', 'router ms/call', 'dialplan ms/call', 'router − dialplan ms', 'router ÷ dialplan (pairs)', '95 % CI']));
+    lines.push(row(['---', '---', '---', '---', '---', '---', '---']));
+    for (const c of results.cpu) {
+      const x = c.summary;
+      lines.push(row([c.name, x.routerMs.length, `${x.routerMeanMs} (${x.routerMs.join(', ')})`, `${x.dialplanMeanMs} (${x.dialplanMs.join(', ')})`, x.extraMs, `${x.ratio} (${x.pairRatios.join(', ')})`, x.ratioCi95.join('–')]));
+    }
+  }
   if (results.overload) {
     const o = results.overload;
     lines.push('', `### Overload (${o.offered} offered, cap ${o.cap})`, '');
@@ -753,7 +869,7 @@ async function main(): Promise<number> {
     results.transcode = await runTranscodeBench(work, PLAN.transcodeSeconds);
     say(`  ${results.transcode.map((c) => `${c.format}/${c.layout} ${Math.round(c.audioSecondsPerCpuSecond)} audio-s per CPU-s`).join('; ')}`);
   }
-  const telephony = want('pdd') || want('capacity') || want('overload');
+  const telephony = want('pdd') || want('cpu') || want('capacity') || want('overload');
   if (telephony) {
     prepareScenarios(Math.max(PLAN.capacityHoldMs, ...PLAN.pdd.map((p) => p.holdMs)));
     asterisk = await startAsterisk(config, { instance: 'bench', bench: true, readyTimeoutMs: 30_000 });
@@ -765,6 +881,7 @@ async function main(): Promise<number> {
     startPhone();
     await sleep(500);
     if (want('pdd')) await phasePdd();
+    if (want('cpu')) await phaseCpu();
     if (want('capacity')) await phaseCapacity();
     if (want('overload')) await phaseOverload();
   }

@@ -112,9 +112,12 @@ export function startSampler(pids: () => Record<string, number | undefined>, int
           if (b.rss[name] != null) minRss = Math.min(minRss, b.rss[name] as number);
         }
         out.minRssMb[name] = Number.isFinite(minRss) ? minRss : 0;
-        const c0 = first.cpu[name];
-        const c1 = last.cpu[name];
-        out.cpuSeconds[name] = c0 != null && c1 != null ? Math.max(0, c1 - c0) : 0;
+        // A process started during the span (the carrier's sipp) counts from zero; one that ended
+        // during it counts up to its last sample (at most one interval is lost).
+        const seen = samples.map((x) => x.cpu[name]).filter((v): v is number => v != null);
+        const c0 = first.cpu[name] ?? (seen.length > 0 ? 0 : null);
+        const c1 = seen[seen.length - 1];
+        out.cpuSeconds[name] = c0 != null && c1 !== undefined ? Math.max(0, c1 - c0) : 0;
         out.meanCpuPercent[name] = seconds > 0 ? ((out.cpuSeconds[name] ?? 0) / seconds) * 100 : 0;
         out.peakCpuPercent[name] = peak;
         out.peakRssMb[name] = peakRss;
