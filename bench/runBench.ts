@@ -188,6 +188,8 @@ const results: {
   cpu: Array<{ name: string; runs: LoadResult[]; summary: CpuComparison }>;
   capacitySummary: Record<Design, { zeroFailureLevel: number | null; firstFailingLevel: number | null; stoppedBy: string }>;
   overload?: { cap: number; offered: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
+  /** The same overload on the bench dialplan (its cap counted with GROUP_COUNT). */
+  overloadDialplan?: { cap: number; offered: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
   sqlite?: SqliteResult;
   transcode?: TranscodeCase[];
   notes: string[];
@@ -715,34 +717,69 @@ async function phaseCapacity(): Promise<void> {
   }
 }
 
+/** Sets (or, with '', clears) a global dialplan variable over ARI: the bench dialplan's BENCH_CAP. */
+async function setAsteriskGlobal(name: string, value: string): Promise<void> {
+  const auth = Buffer.from(`${config.ari.username}:${config.ari.password}`).toString('base64');
+  const base = config.ari.url.replace(/\/+$/, '').replace(/\/ari$/, '');
+  const res = await fetch(`${base}/ari/asterisk/variable?variable=${encodeURIComponent(name)}&value=${encodeURIComponent(value)}`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${auth}` },
+    signal: AbortSignal.timeout(3_000),
+  });
+  if (!res.ok) throw new Error(`setting ${name}: HTTP ${res.status}`);
+}
+
+type OverloadResult = NonNullable<(typeof results)['overload']>;
+
+/**
+ * Twice the zero-failure level offered to each design with the same cap: the router's
+ * MAX_CONCURRENT_CALLS (counted by Asterisk, a record written for every refusal) and the bench
+ * dialplan's GROUP_COUNT against BENCH_CAP. Side by side, a recording that falls short shows whether
+ * the router's refusals cost the calls in progress anything the dialplan's own do not.
+ */
 async function phaseOverload(): Promise<void> {
   const capArg = argv.includes('--overload-cap') ? Number(argv[argv.indexOf('--overload-cap') + 1]) : NaN;
   const cap = Number.isInteger(capArg) && capArg > 0 ? capArg : (results.capacitySummary.router.zeroFailureLevel ?? Math.max(20, Math.floor((PLAN.capacityLevels[0] ?? 100) / 2)));
   const offered = cap * 2;
-  say(`\n== overload: ${offered} concurrent calls offered to a router capped at MAX_CONCURRENT_CALLS=${cap}`);
-  await startRouterWith({ MAX_CONCURRENT_CALLS: String(cap) });
-  const fromId = maxCallId();
   const rate = Math.max(PLAN.capacityRate, Math.ceil(offered / 15));
-  const r = await runLoad('router', `overload-${offered}`, { calls: offered, limit: offered, rate, holdMs: PLAN.capacityHoldMs }, 0);
-  r.integrity = await checkRouterIntegrity(r, fromId, 3);
-  const other = Object.values(r.otherFinal).reduce((a, b) => a + b, 0);
-  const checks = {
-    refusedCleanlyWith503: r.refused503 > 0 && other === 0 && r.noFinal === 0,
-    everyRefusalHasARejectedRecord: r.integrity.records?.rejectedMatchesSip === true,
-    answeredCallsHeldToTheEnd: r.byeCompleted >= r.answered,
-    answeredNeverAboveCap: r.peakConcurrent <= cap,
-    everyAnsweredCallRecordedFullLength: r.integrity.recordings.ready === r.answered && r.integrity.recordings.lengthOk === r.answered,
-    nothingLeftInAsterisk: r.leftInAsterisk.channels === 0 && r.leftInAsterisk.bridges === 0,
-    recordsFinished: (r.integrity.records?.unfinished ?? 1) === 0,
-  };
-  const problems = [...r.integrity.problems];
-  for (const [k, v] of Object.entries(checks)) if (!v) problems.push(`check failed: ${k}`);
-  results.overload = { cap, offered, result: r, checks, problems };
-  say(
-    `  answered ${r.answered}, refused 503 ${r.refused503}, other ${JSON.stringify(r.otherFinal)}, no answer ${r.noFinal}; held to the end ${r.byeCompleted}/${r.answered}; ` +
-      `peak ${r.peakConcurrent}; left ${r.leftInAsterisk.channels} ch/${r.leftInAsterisk.bridges} br; ${problems.length === 0 ? 'all checks pass' : problems.join(' | ').slice(0, 400)}`,
-  );
-  await startRouterWith();
+  say(`\n== overload: ${offered} concurrent calls offered, cap ${cap} (router: MAX_CONCURRENT_CALLS; dialplan: GROUP_COUNT against BENCH_CAP)`);
+  for (const design of ['router', 'dialplan'] as const) {
+    await quiesce();
+    let r: LoadResult;
+    if (design === 'router') {
+      await startRouterWith({ MAX_CONCURRENT_CALLS: String(cap) });
+      const fromId = maxCallId();
+      r = await runLoad('router', `overload-router-${offered}`, { calls: offered, limit: offered, rate, holdMs: PLAN.capacityHoldMs }, 0);
+      r.integrity = await checkRouterIntegrity(r, fromId, 3);
+      await startRouterWith();
+    } else {
+      await setAsteriskGlobal('BENCH_CAP', String(cap));
+      r = await runLoad('dialplan', `overload-dialplan-${offered}`, { calls: offered, limit: offered, rate, holdMs: PLAN.capacityHoldMs }, 0);
+      await setAsteriskGlobal('BENCH_CAP', '');
+      r.integrity = await checkDialplanIntegrity(r, 3);
+    }
+    const other = Object.values(r.otherFinal).reduce((a, b) => a + b, 0);
+    const checks: Record<string, boolean> = {
+      refusedCleanlyWith503: r.refused503 > 0 && other === 0 && r.noFinal === 0,
+      answeredCallsHeldToTheEnd: r.byeCompleted >= r.answered,
+      answeredNeverAboveCap: r.peakConcurrent <= cap,
+      everyAnsweredCallRecordedFullLength: r.integrity.recordings.ready === r.answered && r.integrity.recordings.lengthOk === r.answered,
+      nothingLeftInAsterisk: r.leftInAsterisk.channels === 0 && r.leftInAsterisk.bridges === 0,
+    };
+    if (design === 'router') {
+      checks.everyRefusalHasARejectedRecord = r.integrity.records?.rejectedMatchesSip === true;
+      checks.recordsFinished = (r.integrity.records?.unfinished ?? 1) === 0;
+    }
+    const problems = [...r.integrity.problems];
+    for (const [k, v] of Object.entries(checks)) if (!v) problems.push(`check failed: ${k}`);
+    const o: OverloadResult = { cap, offered, result: r, checks, problems };
+    if (design === 'router') results.overload = o;
+    else results.overloadDialplan = o;
+    say(
+      `  ${design.padEnd(8)} answered ${r.answered}, refused 503 ${r.refused503}, other ${JSON.stringify(r.otherFinal)}, no answer ${r.noFinal}; held to the end ${r.byeCompleted}/${r.answered}; ` +
+        `peak ${r.peakConcurrent}; Asterisk ${r.asteriskCpuPerCallSeconds} CPU-s per answered call; left ${r.leftInAsterisk.channels} ch/${r.leftInAsterisk.bridges} br; ${problems.length === 0 ? 'all checks pass' : problems.join(' | ').slice(0, 400)}`,
+    );
+  }
 }
 
 // ---------------------------------------------------------------- table
@@ -823,17 +860,20 @@ function table(): string {
     }
   }
   if (results.overload) {
-    const o = results.overload;
-    lines.push('', `### Overload (${o.offered} offered, cap ${o.cap})`, '');
-    lines.push(row(['answered', 'refused 503', 'other failures', 'held to end', 'peak up', 'left ch/br', 'checks']));
-    lines.push(row(['---', '---', '---', '---', '---', '---', '---']));
-    const r = o.result;
-    lines.push(
-      row([
-        r.answered, r.refused503, Object.values(r.otherFinal).reduce((a, b) => a + b, 0) + r.noFinal, `${r.byeCompleted}/${r.answered}`, r.peakConcurrent,
-        `${r.leftInAsterisk.channels}/${r.leftInAsterisk.bridges}`, o.problems.length === 0 ? 'all pass' : o.problems.join('; '),
-      ]),
-    );
+    lines.push('', `### Overload (${results.overload.offered} offered, cap ${results.overload.cap})`, '');
+    lines.push(row(['design', 'answered', 'refused 503', 'other failures', 'held to end', 'peak up', 'recordings within 1 s of talk time', 'worst off s', 'Asterisk CPU-s per answered call', 'left ch/br', 'checks']));
+    lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
+    for (const o of [results.overload, results.overloadDialplan]) {
+      if (!o) continue;
+      const r = o.result;
+      lines.push(
+        row([
+          r.design, r.answered, r.refused503, Object.values(r.otherFinal).reduce((a, b) => a + b, 0) + r.noFinal, `${r.byeCompleted}/${r.answered}`, r.peakConcurrent,
+          `${r.integrity?.recordings.lengthOk ?? '—'}/${r.answered}`, r.integrity?.recordings.worstLengthErrorSeconds, r.asteriskCpuPerCallSeconds,
+          `${r.leftInAsterisk.channels}/${r.leftInAsterisk.bridges}`, o.problems.length === 0 ? 'all pass' : o.problems.join('; '),
+        ]),
+      );
+    }
   }
   if (results.sqlite) {
     const s = results.sqlite;
