@@ -59,6 +59,17 @@ try {
 }
 
 // ---------------------------------------------------------------- settings
+/** One case of the cpu phase; `cap`: both designs refuse calls over it (MAX_CONCURRENT_CALLS / BENCH_CAP). */
+interface CpuCase {
+  name: string;
+  level: number;
+  calls: number;
+  rate: number;
+  holdMs: number;
+  pairs: number;
+  cap?: number;
+}
+
 const PLAN = QUICK
   ? {
       pdd: [
@@ -69,7 +80,8 @@ const PLAN = QUICK
       cpu: [
         { name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 2 },
         { name: 'short calls (1 s)', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2 },
-      ],
+        { name: 'calls refused over a cap of 1', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2, cap: 1 },
+      ] as CpuCase[],
       capacityLevels: [50, 100],
       capacityHoldMs: 15_000,
       capacityRate: 20,
@@ -87,8 +99,9 @@ const PLAN = QUICK
       ],
       cpu: [
         { name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 4 },
-        { name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 4 },
-      ],
+        { name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3 },
+        { name: 'calls refused over a cap of 1', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, cap: 1 },
+      ] as CpuCase[],
       capacityLevels: [50, 100, 150, 200, 250, 300],
       capacityHoldMs: 25_000,
       capacityRate: 20,
@@ -613,7 +626,9 @@ async function quiesce(maxMs = 90_000): Promise<number> {
 const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
 
 function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison {
-  const ms = (d: Design): number[] => runs.filter((r) => r.design === d).map((r) => (r.asteriskCpuPerCallSeconds ?? 0) * 1000);
+  // Per call placed (refused ones included): the cap case refuses nearly all of its calls.
+  const perCall = (r: LoadResult): number => (r.proc.cpuSeconds.asterisk ?? 0) / Math.max(1, r.placed);
+  const ms = (d: Design): number[] => runs.filter((r) => r.design === d).map((r) => perCall(r) * 1000);
   const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
   const routerMs = ms('router');
   const dialplanMs = ms('dialplan');
@@ -623,7 +638,7 @@ function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison
     const b = runs[i + 1] as LoadResult;
     const r = a.design === 'router' ? a : b;
     const d = a.design === 'router' ? b : a;
-    if ((d.asteriskCpuPerCallSeconds ?? 0) > 0) pairRatios.push((r.asteriskCpuPerCallSeconds ?? 0) / (d.asteriskCpuPerCallSeconds as number));
+    if (perCall(d) > 0) pairRatios.push(perCall(r) / perCall(d));
   }
   const logs = pairRatios.map((x) => Math.log(x));
   const m = mean(logs);
@@ -654,14 +669,22 @@ async function phaseCpu(): Promise<void> {
     say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${c.pairs} pairs of runs`);
     const runs: LoadResult[] = [];
     const waited: number[] = [];
+    if (c.cap !== undefined) {
+      await startRouterWith({ MAX_CONCURRENT_CALLS: String(c.cap) });
+      await setAsteriskGlobal('BENCH_CAP', String(c.cap));
+    }
     for (let pair = 0; pair < c.pairs; pair += 1) {
       const order: Design[] = pair % 2 === 0 ? ['router', 'dialplan'] : ['dialplan', 'router'];
       for (const design of order) {
         waited.push(await quiesce());
         const r = await runLoad(design, `cpu-${design}-${c.level}-${pair + 1}`, { calls: c.calls, limit: c.level, rate: c.rate, holdMs: c.holdMs }, 0, { ariCapture: false });
         runs.push(r);
-        say(`  ${design.padEnd(8)} run ${pair + 1}: answered ${r.answered}/${r.placed}; Asterisk ${round((r.asteriskCpuPerCallSeconds ?? 0) * 1000, 2)} ms CPU per call; other load ${r.foreignCpuPercentOfBox} %`);
+        say(`  ${design.padEnd(8)} run ${pair + 1}: answered ${r.answered}/${r.placed}, refused ${r.refused503}; Asterisk ${round(((r.proc.cpuSeconds.asterisk ?? 0) / Math.max(1, r.placed)) * 1000, 2)} ms CPU per call; other load ${r.foreignCpuPercentOfBox} %`);
       }
+    }
+    if (c.cap !== undefined) {
+      await setAsteriskGlobal('BENCH_CAP', '');
+      await startRouterWith();
     }
     const summary = compareCpu(runs, waited);
     results.cpu.push({ name: c.name, runs, summary });
@@ -852,7 +875,7 @@ function table(): string {
   if (ratios.length) lines.push(`- Asterisk CPU per call, router ÷ dialplan (mean of each design's runs, run A-B-B-A), by level: ${ratios.join(', ')}`);
   if (results.cpu.length) {
     lines.push('', '### Asterisk CPU per call on a quiet box (designs alternating, each run after the last one\'s transcodes; no ARI capture)', '');
-    lines.push(row(['calls', 'runs each', 'router ms/call', 'dialplan ms/call', 'router − dialplan ms', 'router ÷ dialplan (pairs)', '95 % CI']));
+    lines.push(row(['calls (ms per call placed)', 'runs each', 'router ms/call', 'dialplan ms/call', 'router − dialplan ms', 'router ÷ dialplan (pairs)', '95 % CI']));
     lines.push(row(['---', '---', '---', '---', '---', '---', '---']));
     for (const c of results.cpu) {
       const x = c.summary;
