@@ -209,7 +209,7 @@ const results: {
   durationSeconds?: number;
 } = {
   machine: machineInfo(),
-  command: `npm run bench${QUICK ? ' -- --quick' : ''}`,
+  command: `npm run bench -- ${argv.join(' ')}`.trim().replace(/ --$/, ''),
   quick: QUICK,
   startedAt: new Date().toISOString(),
   pdd: [],
@@ -291,9 +291,16 @@ function startPhone(): void {
   phone = startLoadSipp({ scenario: phoneScenario, role: 'uas', ...PHONE, dir: work, name: 'destination', timeoutSeconds: 3 * 3600 });
 }
 
+/** `--router-env K=V` (repeatable): settings for every router the bench starts (experiments). */
+const routerEnvArgs: Record<string, string> = {};
+argv.forEach((a, i) => {
+  const kv = a === '--router-env' ? argv[i + 1] : undefined;
+  if (kv?.includes('=')) routerEnvArgs[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+});
+
 async function startRouterWith(extra: Record<string, string> = {}): Promise<void> {
   if (router) await router.stop();
-  router = startRouter({ ...baseEnv, ASTERISK_FS_ROOT: (asterisk as AsteriskHandle).rootDir, ...extra });
+  router = startRouter({ ...baseEnv, ASTERISK_FS_ROOT: (asterisk as AsteriskHandle).rootDir, ...routerEnvArgs, ...extra });
   await router.ready(30_000);
 }
 
