@@ -88,7 +88,7 @@ const PLAN = QUICK
       sqliteRows: 200_000,
       sqliteWrites: 5_000,
       transcodeSeconds: 60,
-      budgetSeconds: 10 * 60,
+      budgetSeconds: 15 * 60,
     }
   : {
       pdd: [
@@ -108,7 +108,7 @@ const PLAN = QUICK
       sqliteRows: 1_000_000,
       sqliteWrites: 20_000,
       transcodeSeconds: 120,
-      budgetSeconds: 30 * 60,
+      budgetSeconds: 45 * 60,
     };
 
 const TOKEN = 'bench-admin-token-0123456789abcdef';
