@@ -672,7 +672,10 @@ function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison
  * tear-down) ahead of media, so what the router adds inside Asterisk shows.
  */
 async function phaseCpu(): Promise<void> {
+  // `--cpu-cases recorded,short,refused`: some of the cases only (by the first word of their name).
+  const pick = argv.includes('--cpu-cases') ? new Set((argv[argv.indexOf('--cpu-cases') + 1] ?? '').split(',')) : null;
   for (const c of PLAN.cpu) {
+    if (pick && !pick.has(c.name.split(' ')[0] === 'calls' ? 'refused' : (c.name.split(' ')[0] as string))) continue;
     say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${c.pairs} pairs of runs`);
     const runs: LoadResult[] = [];
     const waited: number[] = [];
