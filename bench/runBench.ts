@@ -61,6 +61,7 @@ try {
 // ---------------------------------------------------------------- settings
 /** One case of the cpu phase; `cap`: both designs refuse calls over it (MAX_CONCURRENT_CALLS / BENCH_CAP). */
 interface CpuCase {
+  key: 'recorded' | 'short' | 'refused';
   name: string;
   level: number;
   calls: number;
@@ -78,9 +79,9 @@ const PLAN = QUICK
         { level: 100, calls: 150, rate: 20, holdMs: 5_000 },
       ],
       cpu: [
-        { name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 2 },
-        { name: 'short calls (1 s)', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2 },
-        { name: 'calls refused over a cap of 1', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2, cap: 1 },
+        { key: 'recorded', name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 2 },
+        { key: 'short', name: 'short calls (1 s)', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2 },
+        { key: 'refused', name: 'calls refused over a cap of 1', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2, cap: 1 },
       ] as CpuCase[],
       capacityLevels: [50, 100],
       capacityHoldMs: 15_000,
@@ -98,9 +99,9 @@ const PLAN = QUICK
         { level: 150, calls: 300, rate: 15, holdMs: 10_000 },
       ],
       cpu: [
-        { name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 4 },
-        { name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3 },
-        { name: 'calls refused over a cap of 1', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, cap: 1 },
+        { key: 'recorded', name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 4 },
+        { key: 'short', name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3 },
+        { key: 'refused', name: 'calls refused over a cap of 1', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, cap: 1 },
       ] as CpuCase[],
       capacityLevels: [50, 100, 150, 200, 250, 300],
       capacityHoldMs: 25_000,
@@ -672,10 +673,10 @@ function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison
  * tear-down) ahead of media, so what the router adds inside Asterisk shows.
  */
 async function phaseCpu(): Promise<void> {
-  // `--cpu-cases recorded,short,refused`: some of the cases only (by the first word of their name).
+  // `--cpu-cases recorded,short,refused`: some of the cases only.
   const pick = argv.includes('--cpu-cases') ? new Set((argv[argv.indexOf('--cpu-cases') + 1] ?? '').split(',')) : null;
   for (const c of PLAN.cpu) {
-    if (pick && !pick.has(c.name.split(' ')[0] === 'calls' ? 'refused' : (c.name.split(' ')[0] as string))) continue;
+    if (pick && !pick.has(c.key)) continue;
     say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${c.pairs} pairs of runs`);
     const runs: LoadResult[] = [];
     const waited: number[] = [];
