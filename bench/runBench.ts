@@ -8,7 +8,7 @@
  * and writes JSON to bench/results/. Stops by itself: every phase is bounded, and a time budget
  * cuts the capacity ramp short (said so in the result) rather than overrun.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpus, setPriority, totalmem } from 'node:os';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,8 @@ import { runTranscodeBench, type TranscodeCase } from './transcodeBench.js';
 const REPO = resolve(import.meta.dirname, '..');
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
+/** `--perf`: profile Asterisk during each load run with perf (set BENCH_KEEP=1 to keep the reports). */
+const PERF = argv.includes('--perf');
 const onlyArg = argv[argv.indexOf('--only') + 1];
 const ONLY = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
 const want = (phase: string): boolean => ONLY === null || ONLY.has(phase);
@@ -368,9 +370,18 @@ async function runLoad(
     timeoutSeconds: Math.ceil(expectSeconds),
   });
   uacPid = uac.pid;
+  // `--perf`: a sampled profile of Asterisk for the run (software clock: this VM has no PMU).
+  const perf = PERF && asterisk ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '1999', '-p', String(asterisk.pid), '-o', join(work, `${label}.perf.data`)], { stdio: 'ignore' }) : undefined;
   const backstop = setTimeout(() => uac.kill(), (expectSeconds + 15) * 1000);
   const done = await uac.done;
   clearTimeout(backstop);
+  if (perf) {
+    perf.kill('SIGINT');
+    await new Promise((r) => perf.once('close', r));
+    const report = spawnSync('perf', ['report', '-i', join(work, `${label}.perf.data`), '--symfs', (asterisk as AsteriskHandle).rootDir, '--sort', 'dso,symbol', '--stdio', '--no-children'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    writeFileSync(join(work, `${label}.perf.txt`), report.stdout);
+    results.notes.push(`${label}: Asterisk profile in ${join(work, `${label}.perf.txt`)}`);
+  }
   const left = await asteriskLeft(20_000);
   const proc = sampler.stop();
   const cap = await capture.stop();
