@@ -19,7 +19,7 @@ import { readWavInfo } from '../src/media/readWavInfo.js';
 import { startAsterisk, type AsteriskHandle } from '../scripts/asterisk-sandbox.js';
 import { listBridges, listChannels } from '../test/callflow/harness/asteriskState.js';
 import { analyzeAudio } from '../test/callflow/harness/audioAnalysis.js';
-import { adminApi, startRouter, type RouterProcess } from '../test/callflow/harness/routerProcess.js';
+import { adminApi, clearEndReports, startRouter, type RouterProcess } from '../test/callflow/harness/routerProcess.js';
 import { writeTonePcap } from '../test/callflow/harness/tonePcap.js';
 import { ariLoadProfile, ariSteps, startAriCapture, timelineBetween, type AriLoadProfile, type StepTiming } from './lib/ariTimeline.js';
 import { boxJiffies, startSampler, type SamplerResult } from './lib/proc.js';
@@ -959,6 +959,7 @@ async function main(): Promise<number> {
     prepareScenarios(Math.max(PLAN.capacityHoldMs, ...PLAN.pdd.map((p) => p.holdMs)));
     asterisk = await startAsterisk(config, { instance: 'bench', bench: true, readyTimeoutMs: 30_000 });
     for (const f of readdirSync(spoolDir())) if (f.startsWith('bench-')) rmSync(join(spoolDir(), f), { force: true });
+    clearEndReports(asterisk.rootDir);
     await startRouterWith();
     const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Bench' });
     const tn = await api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, did: DID, destination: DESTINATION, source: 'bench' });

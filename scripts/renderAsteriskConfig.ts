@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, SIP_CODE_TO_CAUSE, type Config } from '../src/config/loadConfig.js';
 import { dialplanHookSecret } from '../src/telephony/dialplanHook/dialplanHookSecret.js';
-import { callerIdRules, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE } from '../src/telephony/dialplanHook/routeTable.js';
+import { callerIdRules, END_REPORT_FILE, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE } from '../src/telephony/dialplanHook/routeTable.js';
 
 /** Finds `asterisk-config/` from this file, whether run by tsx (scripts/) or compiled (dist/scripts/). */
 export function templateDir(): string {
@@ -199,6 +199,7 @@ function placeholders(config: Config): Record<string, string> {
       : `each call enters its ARI app "${config.ari.app}".`,
     DIALPLAN_AGI: dialplanAgiUrl(config),
     DIALPLAN_SECRET: dialplanHookSecret(config.ari.password),
+    END_REPORT_FILE,
   };
 }
 

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buildApp } from './api/buildApp.js';
 import { asteriskRecordingWavPath } from './media/recordingPaths.js';
 import { readWavInfo } from './media/readWavInfo.js';
@@ -16,6 +17,8 @@ import { arrivalAttribution, callAttribution } from './persistence/attributionRe
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
 import { createDialplanAgiServer } from './telephony/dialplanHook/createDialplanAgiServer.js';
+import { createEndReportTail } from './telephony/dialplanHook/createEndReportTail.js';
+import { END_REPORT_FILE } from './telephony/dialplanHook/routeTable.js';
 import { createRouteTableSync } from './telephony/dialplanHook/createRouteTableSync.js';
 import { dialplanHookSecret } from './telephony/dialplanHook/dialplanHookSecret.js';
 import { createDialplanArrivalWatcher } from './telephony/session/createDialplanArrivalWatcher.js';
@@ -135,6 +138,16 @@ async function main(config: Config): Promise<void> {
     ? createDialplanArrivalWatcher({ ari, registry, logger: logger.child({ component: 'arrivals' }), ignoreEndpoints: [OUTBOUND_ENDPOINT] })
     : undefined;
   arrivals?.start();
+  // Calls the dialplan ran end with a line in the end report file; the ones that ended while we
+  // were away are read now, before any reconciliation.
+  const endReports = config.routing.dialplanHandOff
+    ? createEndReportTail({
+        file: join(config.recordings.asteriskRoot, END_REPORT_FILE),
+        apply: (channelId, report) => registry.endReported(channelId, report),
+        logger: logger.child({ component: 'end-reports' }),
+      })
+    : undefined;
+  endReports?.start();
 
   // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.
   let reconciling: Promise<unknown> = Promise.resolve();
@@ -144,7 +157,7 @@ async function main(config: Config): Promise<void> {
     routeTable?.connected();
     const connectedAt = Date.now();
     reconciling = reconciling
-      .then(() => reconcileCalls({ ari, records, registry, logger, connectedAt, recordingStore, onRecordingStopped }))
+      .then(() => reconcileCalls({ ari, records, registry, logger, connectedAt, recordingStore, onRecordingStopped, drainEndReports: endReports?.drain }))
       .then((report) => logger.info(report, 'reconciled with asterisk'))
       .catch((err: unknown) => logger.error({ err }, 'reconciliation failed'));
   });
@@ -168,7 +181,6 @@ async function main(config: Config): Promise<void> {
         secret: dialplanHookSecret(config.ari.password),
         logger: logger.child({ component: 'dialplan-agi' }),
         route: (channel) => registry.routeFromDialplan(channel),
-        ended: (channelId, report) => registry.endedInDialplan(channelId, report),
         refuse: (channel, reason) => registry.refuseFromDialplan(channel, reason),
       })
     : undefined;
@@ -189,6 +201,7 @@ async function main(config: Config): Promise<void> {
     await routeTable?.stop();
     arrivals?.stop();
     const left = await registry.drain(DRAIN_MS);
+    endReports?.stop();
     if (left > 0) logger.info({ calls: left }, 'leaving bridged calls up; the next start resumes them');
     await hook?.close();
     await app.close();

@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../../src/config/loadConfig.js';
 import { landingPage, launchChromium, startSite, type SiteServer } from '../e2e/browser.js';
 import { expectNoChannelsOrBridges } from './harness/asteriskState.js';
 import { requirePrivateNetwork } from './harness/requirePrivateNetwork.js';
-import { adminApi, startRouter, type RouterProcess } from './harness/routerProcess.js';
+import { adminApi, clearEndReports, startRouter, type RouterProcess } from './harness/routerProcess.js';
 import { describeSipp, startSipp, type SippOptions } from './harness/sipp.js';
 import { waitFor } from './harness/waitFor.js';
 
@@ -107,7 +107,9 @@ describe('calls attributed to web visits', () => {
     };
     config = loadConfig(env);
     asterisk = await startAsterisk(config, { instance: 'attribution' });
-    router = startRouter(env);
+    // Where the router finds the end reports of calls the dialplan runs.
+    clearEndReports(asterisk.rootDir);
+    router = startRouter({ ...env, ASTERISK_FS_ROOT: asterisk.rootDir });
     await router.ready();
 
     const account = await ok<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });

@@ -239,6 +239,23 @@ describe('routing real calls', () => {
     expect(record.talkSeconds).toBeGreaterThan(11);
   }, 40_000);
 
+  it('a call the dialplan routed ends while the router is down: its next start writes the exact record from the end report file', async () => {
+    const before = await newestCallId();
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 3000, dialed: ANSWERED_DID });
+    await waitFor(async () => (await listChannels(stack.config)).some((c) => c.state === 'Up'), { timeoutMs: 10_000, intervalMs: 100, message: 'the call to be answered' });
+    await stack.router.stop('SIGKILL');
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    await stack.startRouter();
+    const record = await finishedCall(before);
+    // Not guessed at by reconciliation: how it ended comes from the hangup handler's report.
+    expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true, reconciled: false, dialplanHandOff: true });
+    expect(record.talkSeconds).toBeGreaterThan(2.5);
+    expect(record.talkSeconds).toBeLessThan(4.5);
+  }, 40_000);
+
   it('MAX_CONCURRENT_CALLS is counted by Asterisk: with a limit of 1, a second call while one is up gets 503 and a rejected record', async () => {
     // The limit travels in the routing gate, so a router restarted with another limit needs no new Asterisk config.
     await stack.restartRouter({ MAX_CONCURRENT_CALLS: '1' });

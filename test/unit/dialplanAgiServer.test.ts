@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDialplanAgiServer, parseAgiEnvironment } from '../../src/telephony/dialplanHook/createDialplanAgiServer.js';
 import { dialplanHookSecret } from '../../src/telephony/dialplanHook/dialplanHookSecret.js';
-import type { DialplanChannel, DialplanEndReport } from '../../src/telephony/session/DialplanCall.js';
+import type { DialplanChannel } from '../../src/telephony/session/DialplanCall.js';
 
 const SECRET = dialplanHookSecret('ari-password');
 
@@ -47,7 +47,6 @@ describe('the dialplan door (FastAGI on loopback)', () => {
 
   async function start() {
     const routed: DialplanChannel[] = [];
-    const ended: Array<{ id: string; report: DialplanEndReport }> = [];
     const refused: Array<{ channel: DialplanChannel; reason: string }> = [];
     const server = createDialplanAgiServer({
       host: '127.0.0.1',
@@ -58,15 +57,11 @@ describe('the dialplan door (FastAGI on loopback)', () => {
         routed.push(channel);
         return 'cr~30~r~+15550001111~';
       },
-      ended: (id, report) => {
-        ended.push({ id, report });
-        return id !== 'unknown';
-      },
       refuse: (channel, reason) => refused.push({ channel, reason }),
     });
     const port = await server.listen();
     close = () => server.close();
-    return { routed, ended, refused, port };
+    return { routed, refused, port };
   }
 
   it('answers a routing session with one SET VARIABLE and closes', async () => {
@@ -89,28 +84,10 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     ]);
   });
 
-  it('takes the report of a call routed from the table, with who called which number', async () => {
-    const { ended, port } = await start();
-    const form = 'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~';
-    await session(port, agiEnvironment(`ended/${SECRET}`, [form]));
-    expect(ended[0]?.report).toMatchObject({
-      dialStatus: 'ANSWER',
-      dialedMs: 9100,
-      route: { numberId: 7, dialed: '5551230000', callerNumber: '+15559876543', callerName: "Pat O'Neil, Jr", extension: 'cr~30~r~+15550001111~' },
-    });
-  });
-
   it('an absent caller ID (AGI says "unknown") is empty', async () => {
     const { routed, port } = await start();
     await session(port, agiEnvironment(`route/${SECRET}`, [], { agi_callerid: 'unknown', agi_calleridname: 'unknown' }));
     expect(routed[0]?.caller).toEqual({ number: '', name: '' });
-  });
-
-  it('takes the end report from the second argument and says ok', async () => {
-    const { ended, port } = await start();
-    const reply = await session(port, agiEnvironment(`ended/${SECRET}`, ['dialstatus=ANSWER&answered_ms=4200&dial_returned=1&cause=16']));
-    expect(reply).toBe('SET VARIABLE CR_ENDED "ok"\n');
-    expect(ended).toEqual([{ id: '1763865693.12', report: { dialStatus: 'ANSWER', answeredMs: 4200, dialReturned: true, cause: 16, endedAt: null, dialedMs: null, route: null } }]);
   });
 
   it.each([
@@ -120,10 +97,10 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     ['an unknown script', agiEnvironment(`transfer/${SECRET}`, [])],
     ['no dialed number', agiEnvironment(`route/${SECRET}`, [], { agi_dnid: 'unknown', agi_extension: '' })],
   ])('%s: closed with nothing set, nothing decided', async (_name, env) => {
-    const { routed, ended, port } = await start();
+    const { routed, refused, port } = await start();
     expect(await session(port, env)).toBe('');
     expect(routed).toEqual([]);
-    expect(ended).toEqual([]);
+    expect(refused).toEqual([]);
   });
 
   it('a peer that never finishes its environment block is cut off at 8 KiB', async () => {

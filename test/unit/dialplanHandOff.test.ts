@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RouteDecision } from '../../src/routing/resolveRoute.js';
-import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport } from '../../src/telephony/session/DialplanCall.js';
+import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, parseDialplanEndReport } from '../../src/telephony/session/DialplanCall.js';
 import { dialplanHandOff, handOffFromExtension, handOffRecordingName } from '../../src/telephony/session/dialplanHandOff.js';
 import { createSessionTestbed, DESTINATION, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
@@ -231,17 +231,23 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     expect([...tb.store.rows.values()]).toEqual([expect.objectContaining({ names: [handOffRecordingName(ch.id)], status: 'processing' })]);
   });
 
-  it('a call that ended while the router was down, its report kept in AstDB: the record is exact', async () => {
+  it('a call that ended while the router was down, its report in the end report file: the record is exact', async () => {
     bed();
     const ch = await handedOff();
     tb.restartRegistry();
     tb.fake.stored.add(handOffRecordingName(ch.id));
-    tb.fake.astdb.set(`callroute_ended/${ch.id}`, 'dialstatus=ANSWER&answered_ms=3000&dial_returned=&cause=16&ended_at=1763865700');
-    expect(await tb.reconcile()).toMatchObject({ resumed: 0, finished: 1 });
+    tb.fake.channels.delete(ch.id);
+    const onFile = parseDialplanEndReport(new URLSearchParams('dialstatus=ANSWER&answered_ms=3000&dial_returned=&cause=16&ended_at=1763865700'));
+    // Reconciliation reads the file first; the call is then finished, not guessed at.
+    expect(await tb.reconcile(() => tb.registry.endReported(ch.id, onFile))).toMatchObject({ resumed: 0, finished: 0 });
     await until(() => rows()[0]!.finished === 1, 'the record');
     expect(rows()[0]).toMatchObject({ disposition: 'answered', ended_by: 'caller', reconciled: 0, ended_at: 1763865700000, answered_at: 1763865697000 });
-    expect(tb.fake.astdb.size).toBe(0);
     await until(() => tb.stopped.length === 1, 'the recording handed on');
+    // The file is read again after the next restart: the finished call takes its report no second time.
+    tb.restartRegistry();
+    tb.registry.endReported(ch.id, { ...onFile, dialStatus: 'BUSY' });
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toMatchObject({ disposition: 'answered' });
   });
 
   it('an end report that reaches a restarted router before reconciliation still completes the record', async () => {

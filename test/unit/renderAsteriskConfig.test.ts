@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { dialplanHookSecret } from '../../src/telephony/dialplanHook/dialplanHookSecret.js';
+import { END_REPORT_FILE } from '../../src/telephony/dialplanHook/routeTable.js';
 import { carrierEntry, renderAsteriskConfig } from '../../scripts/renderAsteriskConfig.js';
 
 const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret' };
@@ -35,9 +36,10 @@ describe('the carrier entry of the dialplan', () => {
     expect(text.split('\n')[0]).toBe('exten => _X.,1,Stasis(callroute,inbound)');
   });
 
-  it('renders the AGI address and secret into the hangup report and leaves no placeholder', () => {
+  it('renders the AGI address and secret, and the end report file the router reads, and leaves no placeholder', () => {
     const ext = renderAsteriskConfig(loadConfig(env)).get('extensions.conf') ?? '';
-    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/ended/${dialplanHookSecret('ari-secret')},\${CR_REPORT})`);
+    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/refuse/${dialplanHookSecret('ari-secret')},over)`);
+    expect(ext).toContain(`Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} dialstatus=`);
     expect(ext).not.toMatch(/\{\{[A-Z_]+\}\}/);
   });
 

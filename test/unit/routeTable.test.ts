@@ -16,6 +16,7 @@ import {
 } from '../../src/telephony/dialplanHook/routeTable.js';
 import { createDialplanArrivalWatcher } from '../../src/telephony/session/createDialplanArrivalWatcher.js';
 import { handOffRecordingName } from '../../src/telephony/session/dialplanHandOff.js';
+import { parseDialplanEndReport } from '../../src/telephony/session/DialplanCall.js';
 import { createFakeAri } from './fakes/createFakeAri.js';
 import { createSessionTestbed, DESTINATION, until, type SessionTestbed } from './fakes/sessionTestbed.js';
 
@@ -272,16 +273,20 @@ describe('calls the dialplan routes from its table (registry, fake ARI)', () => 
     expect(rows()).toHaveLength(1);
   });
 
-  it('reconciliation records calls that ended while the router was away, from the reports AstDB kept', async () => {
+  it('calls that ended while the router was away are recorded from the end report file, once', async () => {
     tb = createSessionTestbed({ numbers: [{ did: DID }] });
-    tb.fake.astdb.set(
-      'callroute_ended/1800000001.8',
-      'dialstatus=BUSY&answered_ms=&dialed_ms=1200&dial_returned=1&cause=17&number=1&dialed=%2B15551230000&caller=5559876543&caller_name=&route=cr~30~r~%2B15550001111~&ended_at=1800000002',
+    const onFile = parseDialplanEndReport(
+      new URLSearchParams(
+        'dialstatus=BUSY&answered_ms=&dialed_ms=1200&dial_returned=1&cause=17&number=1&dialed=%2B15551230000&caller=5559876543&caller_name=&route=cr~30~r~%2B15550001111~&ended_at=1800000002',
+      ),
     );
-    expect(await tb.reconcile()).toMatchObject({ finished: 1 });
+    await tb.reconcile(() => tb.registry.endReported('1800000001.8', onFile));
     await until(() => rows()[0]?.finished === 1, 'the record');
     expect(rows()[0]).toMatchObject({ did: DID, caller_number: '+15559876543', disposition: 'busy', ended_at: 1_800_000_002_000, arrived_at: 1_800_000_000_800 });
-    expect(tb.fake.astdb.size).toBe(0);
+    // Read again after a restart: no second record.
+    tb.restartRegistry();
+    tb.registry.endReported('1800000001.8', onFile);
+    expect(rows()).toHaveLength(1);
   });
 });
 

@@ -2,19 +2,17 @@ import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { parseDialplanEndReport, type DialplanChannel, type DialplanEndReport } from '../session/DialplanCall.js';
+import type { DialplanChannel } from '../session/DialplanCall.js';
 
 export interface DialplanAgiDeps {
   /** Loopback only: Asterisk runs on this machine. */
   host: string;
   port: number;
-  /** Shared with Asterisk's dialplan: the last part of the script path (`route/<secret>`, `ended/<secret>`). */
+  /** Shared with Asterisk's dialplan: the last part of the script path (`route/<secret>`, `refuse/<secret>`). */
   secret: string;
   logger: Logger;
   /** The routing verdict for a call (see SessionRegistry.routeFromDialplan). */
   route(channel: DialplanChannel): string;
-  /** A handed-off call ended; false when no such call is known. */
-  ended(channelId: string, report: DialplanEndReport): boolean;
   /** The dialplan refuses a call over a concurrent-call cap (SessionRegistry.refuseFromDialplan). */
   refuse(channel: DialplanChannel, reason: 'over' | 'busy'): void;
 }
@@ -49,13 +47,10 @@ const known = (v: string | undefined): string => (v === undefined || v === 'unkn
  *   disk write, and as soon as the
  *   dialed number (agi_dnid, the 13th of ~20 lines Asterisk writes one by one) has arrived: our
  *   answer waits in the socket while Asterisk finishes the block, and is read the moment it has.
- * - `agi://host:port/ended/<secret>,<report>` (hangup handler; report as form fields): completes a
- *   handed-off call's record and answers `SET VARIABLE CR_ENDED "ok"`; without that answer the
- *   dialplan keeps the report in AstDB.
  * - `agi://host:port/refuse/<secret>,<over|busy>`: the dialplan refuses a call over a concurrent-call
  *   cap it counted; the router writes the refusal's record.
  * A session with a wrong secret or an unknown script is closed with nothing set (the call then
- * takes the Stasis path; a report is kept).
+ * takes the Stasis path). Calls end by a line in the end report file, not here (createEndReportTail).
  */
 export function createDialplanAgiServer(deps: DialplanAgiDeps) {
   const secret = Buffer.from(deps.secret);
@@ -109,15 +104,6 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     return null;
   };
 
-  const endedAnswer = (env: Map<string, string>): string | null => {
-    const uid = env.get('agi_uniqueid') ?? '';
-    if (!uid) return null;
-    if (!deps.ended(uid, parseDialplanEndReport(new URLSearchParams(env.get('agi_arg_1') ?? '')))) {
-      log.warn({ channel: uid }, 'end report for a call the router does not know');
-    }
-    return 'SET VARIABLE CR_ENDED "ok"\n';
-  };
-
   /** The session's one command; undefined while more lines are needed; null: close with nothing set. */
   const answer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
     const script = scriptOf(env);
@@ -125,7 +111,6 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     const [name, ok] = script;
     if (!ok) return refuse(name);
     if (name === 'route') return routeAnswer(env, complete);
-    if (name === 'ended') return complete ? endedAnswer(env) : undefined;
     if (name === 'refuse') return complete ? refuseAnswer(env) : undefined;
     return null;
   };

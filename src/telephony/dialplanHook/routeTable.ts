@@ -19,6 +19,11 @@ export const ROUTE_TABLE_DIGEST_KEY = 'callroute_meta/route_digest';
  * dialplan fallback, as before the table existed.
  */
 export const ROUTE_TABLE_GATE = 'CR_GATE';
+/**
+ * The file the hangup handler of a call the dialplan routed appends its end report to, inside
+ * Asterisk's filesystem (extensions.conf `callroute-direct-ended`; read by createEndReportTail).
+ */
+export const END_REPORT_FILE = '/var/spool/asterisk/callroute-ended.log';
 
 /**
  * The gate's value: `<epoch second until which the table may route calls, 0: shut>~<MAX_CONCURRENT_CALLS,

@@ -43,7 +43,7 @@ export interface DialplanEndReport {
   dialReturned: boolean;
   /** HANGUPCAUSE of the caller's channel (Q.850). */
   cause: number | null;
-  /** When the call ended (ms), if the report was kept while the router was away; else now. */
+  /** When the call ended (ms, Asterisk's clock); absent: when the router took the report. */
   endedAt?: number | null;
   /** DIALEDTIME_MS: from the start of Dial() to its end; null when Dial() never ran. */
   dialedMs?: number | null;
@@ -283,8 +283,7 @@ export function arrivalFromReport(channelId: string, report: Pick<DialplanEndRep
 /**
  * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dialed_ms,
  * dial_returned, cause; number, dialed, caller, caller_name and route for the record of a call the
- * router has not heard of; ended_at in epoch seconds when Asterisk kept the report while the router
- * was away).
+ * router has not heard of; ended_at in epoch seconds, with milliseconds, by Asterisk's clock).
  */
 export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport {
   const num = (v: string | null): number | null => (v !== null && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
@@ -295,7 +294,7 @@ export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport
     answeredMs: num(form.get('answered_ms')),
     dialReturned: form.get('dial_returned') === '1',
     cause: num(form.get('cause')),
-    endedAt: endedAtSeconds === null ? null : endedAtSeconds * 1000,
+    endedAt: endedAtSeconds === null ? null : Math.round(endedAtSeconds * 1000),
     dialedMs: num(form.get('dialed_ms')),
     route: extension.startsWith('cr~')
       ? {

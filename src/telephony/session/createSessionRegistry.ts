@@ -188,6 +188,20 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     call.log.info({ extension: route.extension }, 'routed by the dialplan from its table; record written from the end report');
     return true;
   };
+  /** A handed-off call's hangup handler reports how it ended. False: no such call is known. */
+  const endedInDialplan = (channelId: string, report: DialplanEndReport): boolean => {
+    let call = handedOff.get(channelId);
+    if (!call) {
+      // Handed off before a restart, and not reconciled yet.
+      const row = deps.records.findByInboundChannel(channelId);
+      if (row && !row.finished && row.dialplanHandOff) call = followAgain(row);
+    }
+    if (call) {
+      call.onEnded(report);
+      return true;
+    }
+    return recordFromReport(channelId, report);
+  };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
     ari.channels.hangup(channelId, { reasonCode: cause }).catch((err: unknown) => {
@@ -296,19 +310,14 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
       recordRefusal(channel, who, outcome, reason === 'busy' ? "over the number's concurrent-call cap" : 'over capacity: max-concurrent-calls');
     },
-    /** A handed-off call's hangup handler reports how it ended. False: no such call is known. */
-    endedInDialplan(channelId: string, report: DialplanEndReport): boolean {
-      let call = handedOff.get(channelId);
-      if (!call) {
-        // Handed off before a restart, and not reconciled yet.
-        const row = deps.records.findByInboundChannel(channelId);
-        if (row && !row.finished && row.dialplanHandOff) call = followAgain(row);
-      }
-      if (call) {
-        call.onEnded(report);
-        return true;
-      }
-      return recordFromReport(channelId, report);
+    endedInDialplan,
+    /**
+     * A report from the end report file (createEndReportTail). The file is read again from its
+     * start after a restart: a call whose record is already finished took its report before.
+     */
+    endReported(channelId: string, report: DialplanEndReport): void {
+      if (!handedOff.has(channelId) && deps.records.findByInboundChannel(channelId)?.finished) return;
+      if (!endedInDialplan(channelId, report)) logger.warn({ channel: channelId, route: report.route?.extension }, 'an end report names no known call or number; dropped');
     },
     /** Follows again a call handed to the dialplan before a restart (still up in Asterisk). */
     resumeHandOff(row: CallRow): void {
@@ -328,18 +337,12 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       call.flushArrival();
       call.log.info({ extension: channel.dialplan.exten }, 'routed by the dialplan from its table; arrival seen in asterisk');
     },
-    /** A call the dialplan routed and ended while the router was away, unknown to it: its record from the kept report. */
-    recordKeptReport(channelId: string, report: DialplanEndReport): boolean {
-      return !handedOff.has(channelId) && recordFromReport(channelId, report);
-    },
     /**
-     * A handed-off call whose channel is gone: completed from the report the dialplan kept while
-     * the router was away, or, with none, reconciled from what Asterisk recorded.
+     * A handed-off call whose channel is gone and whose end report is not on file (its hangup
+     * handler never ran: Asterisk stopped): finished from what Asterisk recorded.
      */
-    async settleHandOff(row: CallRow, keptReport: DialplanEndReport | null): Promise<void> {
-      const call = followAgain(row);
-      if (keptReport) call.onEnded(keptReport);
-      else await call.endedUnreported();
+    async settleHandOff(row: CallRow): Promise<void> {
+      await followAgain(row).endedUnreported();
     },
     /** Takes over a call bridged before a restart (see reconcileCalls). */
     resume(row: CallRow): CallSession {

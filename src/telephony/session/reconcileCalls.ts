@@ -5,7 +5,6 @@ import type { AriClient } from '../ari/types.js';
 import { CAUSE } from './callOutcome.js';
 import { OWN_ID_PREFIX, type CallSessionDeps } from './CallSession.js';
 import { recordingNames } from './CallRecorder.js';
-import { parseDialplanEndReport } from './DialplanCall.js';
 import type { SessionRegistry } from './createSessionRegistry.js';
 
 export interface ReconcileReport {
@@ -32,10 +31,17 @@ export async function reconcileCalls(deps: {
   connectedAt: number;
   recordingStore: CallSessionDeps['recordingStore'];
   onRecordingStopped: (recordingId: number) => void;
+  /**
+   * Takes the end reports the dialplan has written so far (createEndReportTail.drain): calls that
+   * ended while we were away are then finished from their reports, not guessed at.
+   */
+  drainEndReports?: () => void;
 }): Promise<ReconcileReport> {
   const { ari, records, registry, logger } = deps;
   const now = deps.clock ?? Date.now;
   const [channels, bridges] = await Promise.all([ari.channels.list(), ari.bridges.list()]);
+  // After the channel list: a call missing from it has run its hangup handler, so its report is on file.
+  deps.drainEndReports?.();
   const alive = new Set(channels.map((c) => c.id));
   const report: ReconcileReport = { resumed: 0, finished: 0, strayChannels: 0, strayBridges: 0 };
   const quietly = async (p: Promise<void>): Promise<void> => {
@@ -67,18 +73,18 @@ export async function reconcileCalls(deps: {
     if (registry.ownsChannel(row.inboundChannelId) && !row.dialplanHandOff) continue;
     const inboundAlive = alive.has(row.inboundChannelId);
     if (row.dialplanHandOff) {
-      // The dialplan carries the call on by itself and reports its end: wait for that, or take the
-      // report it kept in AstDB while we were away.
+      // The dialplan carries the call on by itself and reports its end to the report file: follow
+      // it while it is up; once gone, its report (if any) was read by the drain above.
       if (alive.has(row.inboundChannelId)) {
         registry.resumeHandOff(row);
         claimed.add(row.inboundChannelId);
         report.resumed += 1;
         continue;
       }
-      const kept = await ari.asterisk.getVariable(`DB_DELETE(callroute_ended/${row.inboundChannelId})`).catch(() => '');
-      await registry.settleHandOff(row, kept ? parseDialplanEndReport(new URLSearchParams(kept)) : null);
+      // Its end report, had the hangup handler written one, was taken by the drain above.
+      await registry.settleHandOff(row);
       report.finished += 1;
-      logger.info({ callId: row.id, reportKept: kept !== '' }, 'finished handed-off call that ended while the router was away');
+      logger.info({ callId: row.id }, 'finished handed-off call that ended with no end report');
       continue;
     }
     const outboundAlive = row.outboundChannelId !== null && alive.has(row.outboundChannelId);
@@ -107,16 +113,6 @@ export async function reconcileCalls(deps: {
     });
     report.finished += 1;
     logger.info({ callId: row.id, inboundAlive, outboundAlive, answeredAt: row.answeredAt, outbound: row.outboundChannelId }, 'finished call record left by a restart');
-  }
-
-  // Calls the dialplan routed from its table while we were away, and ended: known only from the
-  // reports their hangup handlers kept.
-  const kept = (await ari.asterisk.getVariable('DB_KEYS(callroute_ended)').catch(() => '')).split(',').filter((k) => k !== '');
-  for (const channelId of kept) {
-    const form = await ari.asterisk.getVariable(`DB_DELETE(callroute_ended/${channelId})`).catch(() => '');
-    if (!form) continue;
-    if (registry.recordKeptReport(channelId, parseDialplanEndReport(new URLSearchParams(form)))) report.finished += 1;
-    else logger.warn({ channel: channelId }, 'a kept end report names no known number; dropped');
   }
 
   for (const channel of channels) {

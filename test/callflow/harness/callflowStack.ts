@@ -11,7 +11,7 @@ import { loadConfig, type Config } from '../../../src/config/loadConfig.js';
 import { startAsterisk, type AsteriskHandle } from '../../../scripts/asterisk-sandbox.js';
 import { expectNoChannelsOrBridges } from './asteriskState.js';
 import { requirePrivateNetwork } from './requirePrivateNetwork.js';
-import { adminApi, startRouter, type RouterProcess } from './routerProcess.js';
+import { adminApi, clearEndReports, startRouter, type RouterProcess } from './routerProcess.js';
 import { waitFor } from './waitFor.js';
 
 export const ADMIN_TOKEN = 'callflow-admin-token-0123456789abcdef';
@@ -60,6 +60,8 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
   const config = loadConfig(env);
   const asterisk = await startAsterisk(config, { instance: opts.instance });
   env.ASTERISK_FS_ROOT = asterisk.rootDir;
+  // The database is new: reports of calls from an earlier run of this sandbox are not its calls.
+  clearEndReports(asterisk.rootDir);
   const baseUrl = `http://127.0.0.1:${opts.httpPort}`;
   const api = adminApi(baseUrl, ADMIN_TOKEN);
   let router: RouterProcess | undefined;

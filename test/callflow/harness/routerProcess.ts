@@ -3,7 +3,9 @@
  * own environment, so tests can crash it (SIGKILL) and start it again mid-call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { readdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { END_REPORT_FILE } from '../../../src/telephony/dialplanHook/routeTable.js';
 import { waitFor } from './waitFor.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -59,6 +61,21 @@ export function startRouter(env: Record<string, string>): RouterProcess {
 }
 
 /** A small admin-API client for tests. */
+/**
+ * Removes the end reports an earlier run left in a reused Asterisk sandbox: a router on a fresh
+ * database reads the whole file at its start, and would write records for those old calls.
+ */
+export function clearEndReports(asteriskRoot: string): void {
+  const file = join(asteriskRoot, END_REPORT_FILE);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) if (name === basename(file) || name.startsWith(`${basename(file)}.`)) rmSync(join(dirname(file), name), { force: true });
+}
+
 export function adminApi(baseUrl: string, token: string) {
   async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
     const res = await fetch(`${baseUrl}${path}`, {

@@ -20,7 +20,6 @@ export function createFakeAri(app = 'callroute') {
   const pendingPlaybacks: Array<{ id: string; target: string }> = [];
   let counter = 0;
   const snoops = new Map<string, string>();
-  /** AstDB family callroute_ended: hangup reports the dialplan kept while the router was away. */
   /** AstDB as `family/key` → value. */
   const astdb = new Map<string, string>();
   /** Asterisk's global variables. */

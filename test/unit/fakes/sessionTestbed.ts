@@ -87,8 +87,9 @@ export function createSessionTestbed(opts: { numbers: NumberSeed[]; registry?: P
       tb.registry = createSessionRegistry(deps());
       return tb.registry;
     },
-    reconcile() {
-      return reconcileCalls({ ari: fake.client, records, registry: tb.registry, logger, connectedAt: Date.now(), recordingStore: store, onRecordingStopped: (id) => stopped.push(id) });
+    /** `drainEndReports`: what the end report file holds when reconciliation reads it. */
+    reconcile(drainEndReports?: () => void) {
+      return reconcileCalls({ ari: fake.client, records, registry: tb.registry, logger, connectedAt: Date.now(), recordingStore: store, onRecordingStopped: (id) => stopped.push(id), drainEndReports });
     },
     /** Waits for the call to end, then nothing may be left in the fake Asterisk. */
     async ended(): Promise<void> {

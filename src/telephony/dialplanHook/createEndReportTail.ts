@@ -1,0 +1,178 @@
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import { parseDialplanEndReport, type DialplanEndReport } from '../session/DialplanCall.js';
+
+export interface EndReportTailDeps {
+  /** The report file as the router sees it (ASTERISK_FS_ROOT + END_REPORT_FILE). */
+  file: string;
+  /** One report: the caller's channel id (UNIQUEID) and what the hangup handler said. */
+  apply: (channelId: string, report: DialplanEndReport) => void;
+  logger: Logger;
+  /** Look for new lines at least this often, besides file-change notices. Default 250 ms. */
+  pollMs?: number;
+  /** Move the file aside once this many bytes are read from it. Default 256 KiB (about 800 calls). */
+  rotateBytes?: number;
+  /** How long a file moved aside may still receive an append Asterisk began before the move. Default 2 s. */
+  rotateGraceMs?: number;
+  /** Milliseconds, for the grace period. Default `performance.now`. */
+  clock?: () => number;
+}
+
+const CHUNK_BYTES = 64 * 1024;
+
+/** A file moved aside: read on to its end until its grace period is over, then removed. */
+interface Retired {
+  path: string;
+  offset: number;
+  partial: string;
+  until: number;
+}
+
+/**
+ * Reads the end reports Asterisk's hangup handlers append to a file, one line per call:
+ * `<uniqueid> <report as form fields>`. FILE() opens, appends and closes for each line, so a line is
+ * one write(2) to an O_APPEND file: lines of concurrent calls never interleave, and a report costs
+ * Asterisk no round trip to the router. It is written whether the router is up or not, and read when
+ * it is. The file is moved aside (and later removed) once read past `rotateBytes`; what is left at a
+ * restart is read again, so `apply` must ignore a report it has already taken.
+ */
+export function createEndReportTail(deps: EndReportTailDeps) {
+  const { file, logger } = deps;
+  const rotateBytes = deps.rotateBytes ?? 256 * 1024;
+  const graceMs = deps.rotateGraceMs ?? 2_000;
+  const clock = deps.clock ?? (() => performance.now());
+  const live = { offset: 0, partial: '' };
+  const retired: Retired[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let watcher: FSWatcher | undefined;
+  let serial = 0;
+
+  const applyLine = (line: string): void => {
+    const space = line.indexOf(' ');
+    if (space <= 0) {
+      if (line.trim() !== '') logger.warn({ line: line.slice(0, 200) }, 'unreadable end report line');
+      return;
+    }
+    try {
+      deps.apply(line.slice(0, space), parseDialplanEndReport(new URLSearchParams(line.slice(space + 1))));
+    } catch (err) {
+      logger.error({ err, channel: line.slice(0, space) }, 'applying an end report failed');
+    }
+  };
+
+  /** Reads `path` on from `state.offset` and applies every whole line; false when there is no such file. */
+  const readOn = (path: string, state: { offset: number; partial: string }): boolean => {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return false;
+    }
+    const parts: Buffer[] = [];
+    try {
+      const size = fstatSync(fd).size;
+      // Smaller than what we read: a new file under the old name (or truncated by hand).
+      if (size < state.offset) {
+        state.offset = 0;
+        state.partial = '';
+      }
+      while (state.offset < size) {
+        const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size - state.offset));
+        const n = readSync(fd, buf, 0, buf.length, state.offset);
+        if (n <= 0) break;
+        parts.push(buf.subarray(0, n));
+        state.offset += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const lines = (state.partial + Buffer.concat(parts).toString('utf8')).split('\n');
+    state.partial = lines.pop() ?? '';
+    for (const line of lines) applyLine(line);
+    return true;
+  };
+
+  const remove = (r: Retired): void => {
+    // Every append is one whole line: an unterminated end is a write cut short.
+    if (r.partial !== '') logger.warn({ line: r.partial.slice(0, 200) }, 'incomplete end report line dropped');
+    try {
+      unlinkSync(r.path);
+    } catch {
+      // already gone
+    }
+  };
+
+  /** Reads whatever was appended since the last read; synchronous, so reconciliation can rely on it. */
+  const drain = (): void => {
+    for (const r of [...retired]) {
+      readOn(r.path, r);
+      if (clock() >= r.until) {
+        retired.splice(retired.indexOf(r), 1);
+        remove(r);
+      }
+    }
+    if (!readOn(file, live)) return;
+    if (live.offset < rotateBytes || live.partial !== '') return;
+    // Moved aside, not truncated: an append Asterisk began before the rename lands in the old file,
+    // which is read on for the grace period.
+    const path = `${file}.${Date.now()}-${(serial += 1)}`;
+    try {
+      renameSync(file, path);
+    } catch (err) {
+      logger.warn({ err }, 'moving the end report file aside failed');
+      return;
+    }
+    retired.push({ path, offset: live.offset, partial: '', until: clock() + graceMs });
+    live.offset = 0;
+  };
+
+  /** Files moved aside before a stop: read whole (the registry ignores reports taken before), then removed. */
+  const readLeftovers = (): void => {
+    const prefix = `${basename(file)}.`;
+    let names: string[] = [];
+    try {
+      names = readdirSync(dirname(file)).filter((n) => n.startsWith(prefix)).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      const r: Retired = { path: join(dirname(file), name), offset: 0, partial: '', until: 0 };
+      readOn(r.path, r);
+      remove(r);
+    }
+  };
+
+  return {
+    /** Reads every report on file, then follows the file. */
+    start(): void {
+      if (!existsSync(dirname(file))) {
+        // Wrong ASTERISK_FS_ROOT: calls the dialplan runs would never get their end.
+        logger.error({ dir: dirname(file) }, 'the end report directory does not exist: check ASTERISK_FS_ROOT');
+      }
+      readLeftovers();
+      drain();
+      timer = setInterval(drain, deps.pollMs ?? 250);
+      timer.unref();
+      try {
+        watcher = watch(dirname(file), (_event, name) => {
+          if (name === null || name === basename(file)) drain();
+        });
+        watcher.on('error', () => undefined);
+        watcher.unref();
+      } catch (err) {
+        // The poll alone reads the reports.
+        logger.debug({ err }, 'watching the end report file failed');
+      }
+    },
+    drain,
+    /** Stops following; files moved aside and not yet removed are read at the next start. */
+    stop(): void {
+      if (timer) clearInterval(timer);
+      watcher?.close();
+      drain();
+    },
+  };
+}
+
+export type EndReportTail = ReturnType<typeof createEndReportTail>;

@@ -1,0 +1,112 @@
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEndReportTail, type EndReportTail } from '../../src/telephony/dialplanHook/createEndReportTail.js';
+import type { DialplanEndReport } from '../../src/telephony/session/DialplanCall.js';
+import { waitFor } from '../callflow/harness/waitFor.js';
+
+/** One line as the hangup handler in extensions.conf appends it. */
+const line = (id: string, fields: string): string => `${id} ${fields}\n`;
+const ANSWERED =
+  'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~&ended_at=1763865700.250';
+
+describe('the end report file (hangup handlers append, the router reads)', () => {
+  let dir: string;
+  let file: string;
+  let tail: EndReportTail | undefined;
+  let applied: Array<{ id: string; report: DialplanEndReport }>;
+
+  const start = (opts: { rotateBytes?: number; rotateGraceMs?: number } = {}): EndReportTail => {
+    tail = createEndReportTail({ file, apply: (id, report) => applied.push({ id, report }), logger: pino({ level: 'silent' }), pollMs: 20, ...opts });
+    tail.start();
+    return tail;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'end-reports-'));
+    file = join(dir, 'callroute-ended.log');
+    applied = [];
+  });
+  afterEach(() => {
+    tail?.stop();
+    tail = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a report carries how the call ended and who called which number', () => {
+    writeFileSync(file, line('1763865693.12', ANSWERED));
+    start();
+    expect(applied).toEqual([
+      {
+        id: '1763865693.12',
+        report: {
+          dialStatus: 'ANSWER',
+          answeredMs: 4200,
+          dialReturned: false,
+          cause: 16,
+          endedAt: 1763865700250,
+          dialedMs: 9100,
+          route: { numberId: 7, dialed: '5551230000', callerNumber: '+15559876543', callerName: "Pat O'Neil, Jr", extension: 'cr~30~r~+15550001111~' },
+        },
+      },
+    ]);
+  });
+
+  it('reads lines appended after the start, and a line only once it is whole', async () => {
+    start();
+    expect(applied).toEqual([]);
+    appendFileSync(file, line('1.1', 'dialstatus=BUSY&cause=17'));
+    appendFileSync(file, '1.2 dialstatus=ANS');
+    await waitFor(() => applied.length === 1, { timeoutMs: 2_000, intervalMs: 10, message: 'the first report' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(applied.map((a) => a.id)).toEqual(['1.1']);
+    appendFileSync(file, 'WER&cause=16\n');
+    await waitFor(() => applied.length === 2, { timeoutMs: 2_000, intervalMs: 10, message: 'the second report' });
+    expect(applied[1]).toMatchObject({ id: '1.2', report: { dialStatus: 'ANSWER', cause: 16 } });
+  });
+
+  it('the file written while the router was away (or before a restart) is read whole at the start', () => {
+    writeFileSync(file, line('1.1', 'dialstatus=ANSWER') + line('1.2', 'dialstatus=BUSY'));
+    start().stop();
+    // A second start reads every line again: taking a report twice is the registry's to ignore.
+    start();
+    expect(applied.map((a) => a.id)).toEqual(['1.1', '1.2', '1.1', '1.2']);
+  });
+
+  it('drain() reads what is there now, without waiting for the poll', () => {
+    start();
+    appendFileSync(file, line('2.1', 'dialstatus=CANCEL'));
+    tail?.drain();
+    expect(applied.map((a) => a.id)).toEqual(['2.1']);
+  });
+
+  it('moves a full file aside: an append that lands in the old one just after the move is still read, then it is removed', async () => {
+    start({ rotateBytes: 100, rotateGraceMs: 150 });
+    const aside = (): string[] => readdirSync(dir).filter((n) => n !== 'callroute-ended.log');
+    appendFileSync(file, line('3.1', `dialstatus=ANSWER&pad=${'x'.repeat(120)}`));
+    await waitFor(() => aside().length === 1, { timeoutMs: 2_000, intervalMs: 5, message: 'the file moved aside' });
+    // Asterisk opened the old file before the move.
+    appendFileSync(join(dir, aside()[0] as string), line('3.2', 'dialstatus=BUSY'));
+    appendFileSync(file, line('3.3', 'dialstatus=NOANSWER'));
+    await waitFor(() => applied.length === 3, { timeoutMs: 2_000, intervalMs: 10, message: 'all three reports' });
+    expect(applied.map((a) => a.id).sort()).toEqual(['3.1', '3.2', '3.3']);
+    await waitFor(() => aside().length === 0, { timeoutMs: 2_000, intervalMs: 10, message: 'the old file removed' });
+  });
+
+  it('files moved aside before a stop are read at the next start, before the current one', () => {
+    writeFileSync(`${file}.1763865000000-1`, line('4.1', 'dialstatus=ANSWER'));
+    writeFileSync(file, line('4.2', 'dialstatus=BUSY'));
+    start();
+    expect(applied.map((a) => a.id)).toEqual(['4.1', '4.2']);
+    expect(existsSync(`${file}.1763865000000-1`)).toBe(false);
+  });
+
+  it('no file yet: nothing read, and the first line appended later is', async () => {
+    start();
+    expect(applied).toEqual([]);
+    appendFileSync(file, line('5.1', 'dialstatus=ANSWER'));
+    await waitFor(() => applied.length === 1, { timeoutMs: 2_000, intervalMs: 10, message: 'the report' });
+  });
+});
