@@ -53,7 +53,9 @@ export function startLoadSipp(o: LoadSippOptions): LoadSipp {
     args.push('-r', String(o.rate ?? 10), '-rp', '1000');
     if (o.holdMs !== undefined) args.push('-d', String(o.holdMs));
   }
-  const child = spawn('sipp', args, { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The carrier and the phones are other machines in real life: at Asterisk's own real-time priority
+  // (asterisk.conf highpriority), sipp is never starved by it, nor it by sipp.
+  const child = spawn('chrt', ['--rr', '10', 'sipp', ...args], { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out = (out + c.toString('utf8')).slice(-8000)));
