@@ -21,6 +21,19 @@ export interface EndReportTailDeps {
 
 const CHUNK_BYTES = 64 * 1024;
 
+/** The report files moved aside (`<file>.<ms>-<n>`), oldest first; none when the directory is missing. */
+export function endReportFilesAside(file: string): string[] {
+  const prefix = `${basename(file)}.`;
+  try {
+    return readdirSync(dirname(file))
+      .filter((n) => n.startsWith(prefix))
+      .sort()
+      .map((n) => join(dirname(file), n));
+  } catch {
+    return [];
+  }
+}
+
 /** A file moved aside: read on to its end until its grace period is over, then removed. */
 interface Retired {
   path: string;
@@ -129,15 +142,8 @@ export function createEndReportTail(deps: EndReportTailDeps) {
 
   /** Files moved aside before a stop: read whole (the registry ignores reports taken before), then removed. */
   const readLeftovers = (): void => {
-    const prefix = `${basename(file)}.`;
-    let names: string[] = [];
-    try {
-      names = readdirSync(dirname(file)).filter((n) => n.startsWith(prefix)).sort();
-    } catch {
-      return;
-    }
-    for (const name of names) {
-      const r: Retired = { path: join(dirname(file), name), offset: 0, partial: '', until: 0 };
+    for (const path of endReportFilesAside(file)) {
+      const r: Retired = { path, offset: 0, partial: '', until: 0 };
       readOn(r.path, r);
       remove(r);
     }

@@ -3,8 +3,9 @@
  * own environment, so tests can crash it (SIGKILL) and start it again mid-call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { endReportFilesAside } from '../../../src/telephony/dialplanHook/createEndReportTail.js';
 import { END_REPORT_FILE } from '../../../src/telephony/dialplanHook/routeTable.js';
 import { waitFor } from './waitFor.js';
 
@@ -67,13 +68,7 @@ export function startRouter(env: Record<string, string>): RouterProcess {
  */
 export function clearEndReports(asteriskRoot: string): void {
   const file = join(asteriskRoot, END_REPORT_FILE);
-  let names: string[] = [];
-  try {
-    names = readdirSync(dirname(file));
-  } catch {
-    return;
-  }
-  for (const name of names) if (name === basename(file) || name.startsWith(`${basename(file)}.`)) rmSync(join(dirname(file), name), { force: true });
+  for (const path of [file, ...endReportFilesAside(file)]) rmSync(path, { force: true });
 }
 
 export function adminApi(baseUrl: string, token: string) {
