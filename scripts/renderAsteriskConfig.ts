@@ -114,15 +114,32 @@ export function carrierEntry(config: Config): string {
       ' same => n,GotoIf($["${CR_ROUTE}" != ""]?admit)',
       ` same => n(stasis),${stasis[0]}`,
       ...stasis.slice(1).map((s) => ` same => n,${s}`),
-      // Refusals: the router writes their records; the hangup cause becomes the SIP response.
-      ` same => n(over),AGI(${agi.replace('%s', 'refuse')},over)`,
+      // Refusals: a line in the end report file, from which the router writes their records
+      // (read when it is up, so none is lost while it is away); the hangup cause becomes the SIP response.
+      ` same => n(over),${refusalLine('over')}`,
       ' same => n,Hangup(34)',
-      ` same => n(busy),AGI(${agi.replace('%s', 'refuse')},busy)`,
+      ` same => n(busy),${refusalLine('busy')}`,
       ' same => n,Hangup(17)',
     ];
     return steps;
   };
   return [...lines('_X.'), ...lines('_+X.')].join('\n');
+}
+
+/**
+ * The dialplan step that tells the router of a call refused over a cap: one line appended to the end
+ * report file (parseDialplanRefusal reads it), as the hangup handler of a routed call does.
+ */
+export function refusalLine(reason: 'over' | 'busy'): string {
+  const fields = [
+    `refused=${reason}`,
+    'dialed=${URIENCODE(${CALLERID(dnid)})}',
+    'exten=${URIENCODE(${EXTEN})}',
+    'caller=${URIENCODE(${CALLERID(num)})}',
+    'caller_name=${URIENCODE(${CALLERID(name)})}',
+    'at=${STRFTIME(,,%s.%3q)}',
+  ];
+  return `Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} ${fields.join('&')})`;
 }
 
 /** GROUP() category counting every carrier call, and the one counting calls per tracking number. */

@@ -144,6 +144,7 @@ async function main(config: Config): Promise<void> {
     ? createEndReportTail({
         file: join(config.recordings.asteriskRoot, END_REPORT_FILE),
         apply: (channelId, report) => registry.endReported(channelId, report),
+        refused: (channelId, refusal) => registry.refusalReported(channelId, refusal),
         logger: logger.child({ component: 'end-reports' }),
       })
     : undefined;
@@ -181,7 +182,6 @@ async function main(config: Config): Promise<void> {
         secret: dialplanHookSecret(config.ari.password),
         logger: logger.child({ component: 'dialplan-agi' }),
         route: (channel) => registry.routeFromDialplan(channel),
-        refuse: (channel, reason) => registry.refuseFromDialplan(channel, reason),
       })
     : undefined;
   await hook?.listen();

@@ -47,7 +47,6 @@ describe('the dialplan door (FastAGI on loopback)', () => {
 
   async function start() {
     const routed: DialplanChannel[] = [];
-    const refused: Array<{ channel: DialplanChannel; reason: string }> = [];
     const server = createDialplanAgiServer({
       host: '127.0.0.1',
       port: 0,
@@ -57,11 +56,10 @@ describe('the dialplan door (FastAGI on loopback)', () => {
         routed.push(channel);
         return 'cr~30~r~+15550001111~';
       },
-      refuse: (channel, reason) => refused.push({ channel, reason }),
     });
     const port = await server.listen();
     close = () => server.close();
-    return { routed, refused, port };
+    return { routed, port };
   }
 
   it('answers a routing session with one SET VARIABLE and closes', async () => {
@@ -72,16 +70,10 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     ]);
   });
 
-  it('a refusal the dialplan counted (over a cap) reaches the router with its reason, and nothing is set', async () => {
-    const { refused, port } = await start();
+  it('the refusal script of older configurations is gone: closed with nothing set (refusals are lines in the end report file)', async () => {
+    const { routed, port } = await start();
     expect(await session(port, agiEnvironment(`refuse/${SECRET}`, ['busy']))).toBe('');
-    expect(await session(port, agiEnvironment(`refuse/${SECRET}`, ['over']))).toBe('');
-    expect(await session(port, agiEnvironment(`refuse/${SECRET}`, ['other']))).toBe('');
-    expect(await session(port, agiEnvironment('refuse/wrong-secret', ['busy']))).toBe('');
-    expect(refused.map((r) => [r.channel.id, r.channel.dialplan.exten, r.reason])).toEqual([
-      ['1763865693.12', '+15551230000', 'busy'],
-      ['1763865693.12', '+15551230000', 'over'],
-    ]);
+    expect(routed).toEqual([]);
   });
 
   it('an absent caller ID (AGI says "unknown") is empty', async () => {
@@ -97,10 +89,9 @@ describe('the dialplan door (FastAGI on loopback)', () => {
     ['an unknown script', agiEnvironment(`transfer/${SECRET}`, [])],
     ['no dialed number', agiEnvironment(`route/${SECRET}`, [], { agi_dnid: 'unknown', agi_extension: '' })],
   ])('%s: closed with nothing set, nothing decided', async (_name, env) => {
-    const { routed, refused, port } = await start();
+    const { routed, port } = await start();
     expect(await session(port, env)).toBe('');
     expect(routed).toEqual([]);
-    expect(refused).toEqual([]);
   });
 
   it('a peer that never finishes its environment block is cut off at 8 KiB', async () => {

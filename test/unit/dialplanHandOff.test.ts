@@ -216,6 +216,32 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     expect(rows()[0]).toMatchObject({ disposition: 'rejected', sip_code: 503, finished: 1, did: DID });
   });
 
+  it('a refusal line in the end report file writes the refusal\'s record at Asterisk\'s time; read again after a restart, it adds nothing', async () => {
+    bed([{ did: DID, maxConcurrentCalls: 1 }]);
+    const line = { reason: 'busy' as const, dialed: '5551230000', callerNumber: CALLER, callerName: 'Pat', at: 1763865693125 };
+    tb.registry.refusalReported('1763865693.90', line);
+    tb.registry.refusalReported('1763865693.91', { ...line, reason: 'over', at: 1763865694000 });
+    await settle();
+    expect(rows()).toMatchObject([
+      { inbound_channel_id: '1763865693.90', did: DID, disposition: 'busy', sip_code: 486, finished: 1, arrived_at: 1763865693125, ended_at: 1763865693125 },
+      { inbound_channel_id: '1763865693.91', did: DID, disposition: 'rejected', sip_code: 503, finished: 1, ended_at: 1763865694000 },
+    ]);
+    tb.restartRegistry();
+    tb.registry.refusalReported('1763865693.90', line);
+    await settle();
+    expect(rows()).toHaveLength(2);
+  });
+
+  it('a refusal line for a call the router answered before a restart finishes that call\'s row: one record', async () => {
+    bed([{ did: DID, maxConcurrentCalls: 1 }]);
+    const ch = await handedOff();
+    tb.restartRegistry();
+    tb.registry.refusalReported(ch.id, { reason: 'over', dialed: DID, callerNumber: CALLER, callerName: 'Pat', at: null });
+    await settle();
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toMatchObject({ inbound_channel_id: ch.id, disposition: 'rejected', sip_code: 503, finished: 1 });
+  });
+
   it('a restart mid-call: reconcile follows the call again and its end report completes the record', async () => {
     bed();
     const ch = await handedOff();

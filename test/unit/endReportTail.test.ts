@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEndReportTail, type EndReportTail } from '../../src/telephony/dialplanHook/createEndReportTail.js';
-import type { DialplanEndReport } from '../../src/telephony/session/DialplanCall.js';
+import type { DialplanEndReport, DialplanRefusal } from '../../src/telephony/session/DialplanCall.js';
 import { waitFor } from '../callflow/harness/waitFor.js';
 
 /** One line as the hangup handler in extensions.conf appends it. */
@@ -17,9 +17,17 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
   let file: string;
   let tail: EndReportTail | undefined;
   let applied: Array<{ id: string; report: DialplanEndReport }>;
+  let refused: Array<{ id: string; refusal: DialplanRefusal }>;
 
   const start = (opts: { rotateBytes?: number; rotateGraceMs?: number } = {}): EndReportTail => {
-    tail = createEndReportTail({ file, apply: (id, report) => applied.push({ id, report }), logger: pino({ level: 'silent' }), pollMs: 20, ...opts });
+    tail = createEndReportTail({
+      file,
+      apply: (id, report) => applied.push({ id, report }),
+      refused: (id, refusal) => refused.push({ id, refusal }),
+      logger: pino({ level: 'silent' }),
+      pollMs: 20,
+      ...opts,
+    });
     tail.start();
     return tail;
   };
@@ -28,6 +36,7 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
     dir = mkdtempSync(join(tmpdir(), 'end-reports-'));
     file = join(dir, 'callroute-ended.log');
     applied = [];
+    refused = [];
   });
   afterEach(() => {
     tail?.stop();
@@ -52,6 +61,22 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
         },
       },
     ]);
+  });
+
+  it('a refusal line (a call the dialplan refused over a cap) is told apart from end reports', () => {
+    writeFileSync(
+      file,
+      line('1763865693.13', 'refused=busy&dialed=5551230000&exten=5551230000&caller=%2B15559876543&caller_name=Pat&at=1763865693.125') +
+        line('1763865693.14', 'refused=over&dialed=&exten=%2B15551230000&caller=&caller_name=&at=1763865694.000') +
+        line('1763865693.15', ANSWERED),
+    );
+    start();
+    expect(refused).toEqual([
+      { id: '1763865693.13', refusal: { reason: 'busy', dialed: '5551230000', callerNumber: '+15559876543', callerName: 'Pat', at: 1763865693125 } },
+      // No DNID on the channel: the extension dialed says which number.
+      { id: '1763865693.14', refusal: { reason: 'over', dialed: '+15551230000', callerNumber: '', callerName: '', at: 1763865694000 } },
+    ]);
+    expect(applied.map((a) => a.id)).toEqual(['1763865693.15']);
   });
 
   it('reads lines appended after the start, and a line only once it is whole', async () => {

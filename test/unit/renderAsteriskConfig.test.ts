@@ -20,7 +20,10 @@ describe('the carrier entry of the dialplan', () => {
     // Admission counted by Asterisk for every call: MAX_CONCURRENT_CALLS (the gate's second field), then the number's cap.
     expect(text).toContain(' same => n(admit),GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)');
     expect(text).toContain('${GROUP_COUNT(${CR_NUM}@callroute_number)} > ${CUT(CR_ROUTE,~,2)}]?busy)');
-    expect(text).toContain(` same => n(busy),AGI(agi://127.0.0.1:8123/refuse/${dialplanHookSecret('ari-secret')},busy)`);
+    // Refusals are lines in the end report file, with no round trip to the router.
+    expect(text).toContain(` same => n(busy),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=busy&dialed=\${URIENCODE(\${CALLERID(dnid)})}&`);
+    expect(text).toContain(` same => n(over),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=over&`);
+    expect(text).not.toContain('/refuse/');
     expect(text).toContain('Goto(callroute-direct,${CR_ROUTE},1)');
     expect(text).toContain(' same => n(stasis),Stasis(callroute,inbound)');
     // National caller IDs are presented in E.164, as the router would.
@@ -38,7 +41,7 @@ describe('the carrier entry of the dialplan', () => {
 
   it('renders the AGI address and secret, and the end report file the router reads, and leaves no placeholder', () => {
     const ext = renderAsteriskConfig(loadConfig(env)).get('extensions.conf') ?? '';
-    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/refuse/${dialplanHookSecret('ari-secret')},over)`);
+    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/route/${dialplanHookSecret('ari-secret')})`);
     expect(ext).toContain(`Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} dialstatus=`);
     expect(ext).not.toMatch(/\{\{[A-Z_]+\}\}/);
   });

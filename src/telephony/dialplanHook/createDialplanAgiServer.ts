@@ -8,13 +8,11 @@ export interface DialplanAgiDeps {
   /** Loopback only: Asterisk runs on this machine. */
   host: string;
   port: number;
-  /** Shared with Asterisk's dialplan: the last part of the script path (`route/<secret>`, `refuse/<secret>`). */
+  /** Shared with Asterisk's dialplan: the last part of the script path (`route/<secret>`). */
   secret: string;
   logger: Logger;
   /** The routing verdict for a call (see SessionRegistry.routeFromDialplan). */
   route(channel: DialplanChannel): string;
-  /** The dialplan refuses a call over a concurrent-call cap (SessionRegistry.refuseFromDialplan). */
-  refuse(channel: DialplanChannel, reason: 'over' | 'busy'): void;
 }
 
 /** Asterisk sends a block of `agi_*: value` lines ending with an empty line; nothing of ours is longer. */
@@ -47,10 +45,9 @@ const known = (v: string | undefined): string => (v === undefined || v === 'unkn
  *   disk write, and as soon as the
  *   dialed number (agi_dnid, the 13th of ~20 lines Asterisk writes one by one) has arrived: our
  *   answer waits in the socket while Asterisk finishes the block, and is read the moment it has.
- * - `agi://host:port/refuse/<secret>,<over|busy>`: the dialplan refuses a call over a concurrent-call
- *   cap it counted; the router writes the refusal's record.
  * A session with a wrong secret or an unknown script is closed with nothing set (the call then
- * takes the Stasis path). Calls end by a line in the end report file, not here (createEndReportTail).
+ * takes the Stasis path). Calls end, and calls refused over a cap are told, by a line in the end
+ * report file, not here (createEndReportTail): no round trip for either.
  */
 export function createDialplanAgiServer(deps: DialplanAgiDeps) {
   const secret = Buffer.from(deps.secret);
@@ -96,14 +93,6 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     return `SET VARIABLE CR_ROUTE "${deps.route(channel)}"\n`;
   };
 
-  /** Nothing to set: the dialplan hangs up with the refusal's cause once the record is written. */
-  const refuseAnswer = (env: Map<string, string>): null => {
-    const channel = channelOf(env, true);
-    const reason = env.get('agi_arg_1');
-    if (channel && (reason === 'over' || reason === 'busy')) deps.refuse(channel, reason);
-    return null;
-  };
-
   /** The session's one command; undefined while more lines are needed; null: close with nothing set. */
   const answer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
     const script = scriptOf(env);
@@ -111,7 +100,6 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     const [name, ok] = script;
     if (!ok) return refuse(name);
     if (name === 'route') return routeAnswer(env, complete);
-    if (name === 'refuse') return complete ? refuseAnswer(env) : undefined;
     return null;
   };
 

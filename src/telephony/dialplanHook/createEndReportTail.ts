@@ -1,13 +1,15 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import { parseDialplanEndReport, type DialplanEndReport } from '../session/DialplanCall.js';
+import { parseDialplanEndReport, parseDialplanRefusal, type DialplanEndReport, type DialplanRefusal } from '../session/DialplanCall.js';
 
 export interface EndReportTailDeps {
   /** The report file as the router sees it (ASTERISK_FS_ROOT + END_REPORT_FILE). */
   file: string;
   /** One report: the caller's channel id (UNIQUEID) and what the hangup handler said. */
   apply: (channelId: string, report: DialplanEndReport) => void;
+  /** One refusal: a call the dialplan refused over a concurrent-call cap (`refused=` lines). */
+  refused: (channelId: string, refusal: DialplanRefusal) => void;
   logger: Logger;
   /** Look for new lines at least this often, besides file-change notices. Default 250 ms. */
   pollMs?: number;
@@ -44,7 +46,8 @@ interface Retired {
 
 /**
  * Reads the end reports Asterisk's hangup handlers append to a file, one line per call:
- * `<uniqueid> <report as form fields>`. FILE() opens, appends and closes for each line, so a line is
+ * `<uniqueid> <report as form fields>`, and the refusals the dialplan appends there the same way
+ * (`refused=over|busy&…`). FILE() opens, appends and closes for each line, so a line is
  * one write(2) to an O_APPEND file: lines of concurrent calls never interleave, and a report costs
  * Asterisk no round trip to the router. It is written whether the router is up or not, and read when
  * it is. The file is moved aside (and later removed) once read past `rotateBytes`; what is left at a
@@ -68,7 +71,11 @@ export function createEndReportTail(deps: EndReportTailDeps) {
       return;
     }
     try {
-      deps.apply(line.slice(0, space), parseDialplanEndReport(new URLSearchParams(line.slice(space + 1))));
+      const channelId = line.slice(0, space);
+      const form = new URLSearchParams(line.slice(space + 1));
+      const refusal = parseDialplanRefusal(form);
+      if (refusal) deps.refused(channelId, refusal);
+      else deps.apply(channelId, parseDialplanEndReport(form));
     } catch (err) {
       logger.error({ err, channel: line.slice(0, space) }, 'applying an end report failed');
     }

@@ -280,6 +280,35 @@ export function arrivalFromReport(channelId: string, report: Pick<DialplanEndRep
   return Number.isFinite(createdSeconds) && createdSeconds > 0 ? createdSeconds * 1000 : endedAt;
 }
 
+/** A call the dialplan refused over a concurrent-call cap it counted (a line in the end report file). */
+export interface DialplanRefusal {
+  /** `over`: MAX_CONCURRENT_CALLS (503); `busy`: the tracking number's own cap (486). */
+  reason: 'over' | 'busy';
+  /** The number the carrier dialed, as sent. */
+  dialed: string;
+  callerNumber: string;
+  callerName: string;
+  /** When it was refused (ms, Asterisk's clock); null: when the router took the line. */
+  at: number | null;
+}
+
+/**
+ * Reads a refusal line's fields (refused, dialed: the channel's DNID, exten: the extension when the
+ * DNID is empty, caller, caller_name, at: epoch seconds with milliseconds). Null: not a refusal.
+ */
+export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | null {
+  const reason = form.get('refused');
+  if (reason !== 'over' && reason !== 'busy') return null;
+  const at = form.get('at');
+  return {
+    reason,
+    dialed: form.get('dialed') || (form.get('exten') ?? ''),
+    callerNumber: form.get('caller') ?? '',
+    callerName: form.get('caller_name') ?? '',
+    at: at !== null && /^\d+(\.\d+)?$/.test(at) ? Math.round(Number(at) * 1000) : null,
+  };
+}
+
 /**
  * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dialed_ms,
  * dial_returned, cause; number, dialed, caller, caller_name and route for the record of a call the

@@ -9,7 +9,7 @@ import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession
 import { SNOOP_ARG } from './CallRecorder.js';
 import { createAdmissionControl, REFUSED_SIP_CODE, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
-import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport } from './DialplanCall.js';
+import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport, type DialplanRefusal } from './DialplanCall.js';
 import { dialplanHandOff, dialplanVerdict, handOffFromExtension } from './dialplanHandOff.js';
 import { routeEntry } from '../dialplanHook/routeTable.js';
 import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
@@ -137,8 +137,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
 
   /** Refusal records waiting to be written (once the answer has been acted on), so a shutdown can write them first. */
   const pendingRefusals = new Set<() => void>();
-  const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string): void => {
-    const arrivedAt = sessionDeps.clock();
+  const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string, at?: number | null): void => {
+    const arrivedAt = at ?? sessionDeps.clock();
     const write = (): void => {
       pendingRefusals.delete(write);
       clearTimeout(timer);
@@ -201,6 +201,20 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       return true;
     }
     return recordFromReport(channelId, report);
+  };
+  /**
+   * The dialplan refused a call over MAX_CONCURRENT_CALLS (`over`) or over its number's cap
+   * (`busy`), counted in Asterisk: the refusal's record (503 / 486). `at`: when, by Asterisk's clock.
+   */
+  const refuseFromDialplan = (channel: DialplanChannel, reason: 'over' | 'busy', at?: number | null): void => {
+    const outcome =
+      reason === 'busy'
+        ? { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' as const }
+        : { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' as const };
+    // Asked about before (its answer came from the router): its own row, if written, says so.
+    if (handedOff.get(channel.id)?.refuse(outcome)) return;
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    recordRefusal(channel, who, outcome, reason === 'busy' ? "over the number's concurrent-call cap" : 'over capacity: max-concurrent-calls', at);
   };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
@@ -296,19 +310,20 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       handedOff.set(channel.id, DialplanCall.start(channel, { ...who, number }, target, decision.destination, handOffDeps));
       return routeEntry(number.id, number.maxConcurrentCalls, target.extension);
     },
+    refuseFromDialplan,
     /**
-     * The dialplan refuses a call over MAX_CONCURRENT_CALLS (`over`) or over its number's cap
-     * (`busy`), counted in Asterisk: the refusal's record (503 / 486).
+     * A refusal line from the end report file (createEndReportTail). The file is read again from
+     * its start after a restart: a call that already has its record took its line before.
      */
-    refuseFromDialplan(channel: DialplanChannel, reason: 'over' | 'busy'): void {
-      const outcome =
-        reason === 'busy'
-          ? { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' as const }
-          : { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' as const };
-      // Asked about before (its answer came from the router): its own row, if written, says so.
-      if (handedOff.get(channel.id)?.refuse(outcome)) return;
-      const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
-      recordRefusal(channel, who, outcome, reason === 'busy' ? "over the number's concurrent-call cap" : 'over capacity: max-concurrent-calls');
+    refusalReported(channelId: string, refusal: DialplanRefusal): void {
+      if (!handedOff.has(channelId)) {
+        const row = deps.records.findByInboundChannel(channelId);
+        // Asked about before a restart, its arrival written: that row is finished as refused.
+        if (row && !row.finished && row.dialplanHandOff) followAgain(row);
+        else if (row) return;
+      }
+      const channel = carrierChannel(channelId, '', refusal.dialed, { number: refusal.callerNumber, name: refusal.callerName });
+      refuseFromDialplan(channel, refusal.reason, refusal.at);
     },
     endedInDialplan,
     /**
