@@ -25,6 +25,7 @@ import { ariLoadProfile, ariSteps, startAriCapture, timelineBetween, type AriLoa
 import { boxJiffies, startSampler, type SamplerResult } from './lib/proc.js';
 import { callTimings, startSipCapture, type CallTiming, type SipPacket } from './lib/sipCapture.js';
 import { startLoadSipp } from './lib/sippLoad.js';
+import { startTwinTranscodes } from './lib/twinTranscodes.js';
 import { round, summarize, type Summary } from './lib/stats.js';
 import { runSqliteBench, type SqliteResult } from './sqliteBench.js';
 import { runTranscodeBench, type TranscodeCase } from './transcodeBench.js';
@@ -34,6 +35,10 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 /** `--perf`: profile Asterisk during each load run with perf (set BENCH_KEEP=1 to keep the reports). */
 const PERF = argv.includes('--perf');
+/** Experiment: the dialplan's runs transcode their recordings as the router does (bench/lib/twinTranscodes.ts). */
+const DIALPLAN_TRANSCODES = argv.includes('--dialplan-transcodes');
+/** `--cpu-pairs N`: pairs of runs per cpu case, instead of the plan's. */
+const CPU_PAIRS = argv.includes('--cpu-pairs') ? Number(argv[argv.indexOf('--cpu-pairs') + 1]) : null;
 const onlyArg = argv[argv.indexOf('--only') + 1];
 const ONLY = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
 const want = (phase: string): boolean => ONLY === null || ONLY.has(phase);
@@ -375,6 +380,10 @@ async function runLoad(
     timeoutSeconds: Math.ceil(expectSeconds),
   });
   uacPid = uac.pid;
+  const twin =
+    design === 'dialplan' && DIALPLAN_TRANSCODES
+      ? startTwinTranscodes({ spoolDir: spoolDir(), outDir: work, format: config.recordings.format, concurrency: config.recordings.transcodeConcurrency, ffmpegPath: config.recordings.ffmpegPath })
+      : undefined;
   // `--perf`: a sampled profile of Asterisk for the run (software clock: this VM has no PMU).
   const perf = PERF && asterisk ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '1999', '-p', String(asterisk.pid), '-o', join(work, `${label}.perf.data`)], { stdio: 'ignore' }) : undefined;
   const backstop = setTimeout(() => uac.kill(), (expectSeconds + 15) * 1000);
@@ -389,6 +398,9 @@ async function runLoad(
   }
   const left = await asteriskLeft(20_000);
   const proc = sampler.stop();
+  // After the measured window, as the router's transcodes of the last calls run past it too.
+  const twinTranscodes = await twin?.stop();
+  if (twinTranscodes !== undefined) results.notes.push(`${label}: ${twinTranscodes} of the dialplan's recordings transcoded as the router does`);
   const cap = await capture.stop();
   rmSync(cap.file, { force: true });
   const ariPcap = await ariCapture?.stop();
@@ -693,14 +705,15 @@ async function phaseCpu(): Promise<void> {
   const pick = argv.includes('--cpu-cases') ? new Set((argv[argv.indexOf('--cpu-cases') + 1] ?? '').split(',')) : null;
   for (const c of PLAN.cpu) {
     if (pick && !pick.has(c.key)) continue;
-    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${c.pairs} pairs of runs`);
+    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${CPU_PAIRS ?? c.pairs} pairs of runs${DIALPLAN_TRANSCODES ? "; the dialplan's recordings transcoded as the router does" : ''}`);
     const runs: LoadResult[] = [];
     const waited: number[] = [];
     if (c.cap !== undefined) {
       await startRouterWith({ MAX_CONCURRENT_CALLS: String(c.cap) });
       await setAsteriskGlobal('BENCH_CAP', String(c.cap));
     }
-    for (let pair = 0; pair < c.pairs; pair += 1) {
+    const pairs = CPU_PAIRS !== null && CPU_PAIRS > 0 ? CPU_PAIRS : c.pairs;
+    for (let pair = 0; pair < pairs; pair += 1) {
       const order: Design[] = pair % 2 === 0 ? ['router', 'dialplan'] : ['dialplan', 'router'];
       for (const design of order) {
         waited.push(await quiesce());
