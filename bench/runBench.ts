@@ -188,6 +188,16 @@ interface CpuComparison {
   ratioCi95: [number, number];
   /** Seconds spent waiting for a quiet box before each run. */
   quiesceSeconds: number[];
+  /**
+   * The control: both sipps' CPU per call, router ÷ dialplan per pair. The sipps do the same work in
+   * both designs, so a ratio above 1 is what the box's other load (the router's transcodes) does to
+   * the CPU time of identical work, not work anyone added.
+   */
+  sippPairRatios: number[];
+  sippRatio: number;
+  /** Asterisk's ratio per pair divided by the sipps' (work done for the router, the box's load taken out); geometric mean and 95 % CI. */
+  normalisedRatio: number;
+  normalisedRatioCi95: [number, number];
 }
 
 interface Integrity {
@@ -666,20 +676,31 @@ function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison
   const perCall = (r: LoadResult): number => (r.proc.cpuSeconds.asterisk ?? 0) / Math.max(1, r.placed);
   const ms = (d: Design): number[] => runs.filter((r) => r.design === d).map((r) => perCall(r) * 1000);
   const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+  const sippPerCall = (r: LoadResult): number => ((r.proc.cpuSeconds.sippCarrier ?? 0) + (r.proc.cpuSeconds.sippDestination ?? 0)) / Math.max(1, r.placed);
   const routerMs = ms('router');
   const dialplanMs = ms('dialplan');
   const pairRatios: number[] = [];
+  const sippPairRatios: number[] = [];
   for (let i = 0; i + 1 < runs.length; i += 2) {
     const a = runs[i] as LoadResult;
     const b = runs[i + 1] as LoadResult;
     const r = a.design === 'router' ? a : b;
     const d = a.design === 'router' ? b : a;
-    if (perCall(d) > 0) pairRatios.push(perCall(r) / perCall(d));
+    if (perCall(d) > 0 && sippPerCall(d) > 0 && sippPerCall(r) > 0) {
+      pairRatios.push(perCall(r) / perCall(d));
+      sippPairRatios.push(sippPerCall(r) / sippPerCall(d));
+    }
   }
-  const logs = pairRatios.map((x) => Math.log(x));
-  const m = mean(logs);
-  const sd = logs.length > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (logs.length - 1)) : 0;
-  const half = logs.length > 1 ? (T95[Math.min(T95.length, logs.length - 1) - 1] as number) * (sd / Math.sqrt(logs.length)) : 0;
+  /** Geometric mean and 95 % interval (Student t on the logs). */
+  const geo = (xs: number[]): { mean: number; ci: [number, number] } => {
+    const logs = xs.map((x) => Math.log(x));
+    const m = mean(logs);
+    const sd = logs.length > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (logs.length - 1)) : 0;
+    const half = logs.length > 1 ? (T95[Math.min(T95.length, logs.length - 1) - 1] as number) * (sd / Math.sqrt(logs.length)) : 0;
+    return { mean: Math.exp(m), ci: [Math.exp(m - half), Math.exp(m + half)] };
+  };
+  const plain = geo(pairRatios);
+  const normalised = geo(pairRatios.map((x, i) => x / (sippPairRatios[i] as number)));
   const r3 = (x: number): number => round(x, 3) ?? 0;
   return {
     routerMs: routerMs.map(r3),
@@ -688,9 +709,13 @@ function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison
     dialplanMeanMs: r3(mean(dialplanMs)),
     extraMs: r3(mean(routerMs) - mean(dialplanMs)),
     pairRatios: pairRatios.map(r3),
-    ratio: r3(Math.exp(m)),
-    ratioCi95: [r3(Math.exp(m - half)), r3(Math.exp(m + half))],
+    ratio: r3(plain.mean),
+    ratioCi95: [r3(plain.ci[0]), r3(plain.ci[1])],
     quiesceSeconds,
+    sippPairRatios: sippPairRatios.map(r3),
+    sippRatio: r3(geo(sippPairRatios).mean),
+    normalisedRatio: r3(normalised.mean),
+    normalisedRatioCi95: [r3(normalised.ci[0]), r3(normalised.ci[1])],
   };
 }
 
@@ -731,6 +756,7 @@ async function phaseCpu(): Promise<void> {
     const summary = compareCpu(runs, waited);
     results.cpu.push({ name: c.name, runs, summary });
     say(`  router ${summary.routerMeanMs} ms, dialplan ${summary.dialplanMeanMs} ms per call: ratio ${summary.ratio} (95 % CI ${summary.ratioCi95.join('–')}), router extra ${summary.extraMs} ms`);
+    say(`  control (sipps, same work in both): ratio ${summary.sippRatio}; Asterisk ÷ control ${summary.normalisedRatio} (95 % CI ${summary.normalisedRatioCi95.join('–')})`);
   }
 }
 
@@ -917,12 +943,24 @@ function table(): string {
   if (ratios.length) lines.push(`- Asterisk CPU per call, router ÷ dialplan (mean of each design's runs, run A-B-B-A), by level: ${ratios.join(', ')}`);
   if (results.cpu.length) {
     lines.push('', '### Asterisk CPU per call on a quiet box (designs alternating, each run after the last one\'s transcodes; no ARI capture)', '');
-    lines.push(row(['calls (ms per call placed)', 'runs each', 'router ms/call', 'dialplan ms/call', 'router − dialplan ms', 'router ÷ dialplan (pairs)', '95 % CI']));
-    lines.push(row(['---', '---', '---', '---', '---', '---', '---']));
+    lines.push(
+      row(['calls (ms per call placed)', 'runs each', 'router ms/call', 'dialplan ms/call', 'router − dialplan ms', 'router ÷ dialplan (pairs)', '95 % CI', 'control: sipps router ÷ dialplan (pairs)', 'Asterisk ÷ control', '95 % CI']),
+    );
+    lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
     for (const c of results.cpu) {
       const x = c.summary;
-      lines.push(row([c.name, x.routerMs.length, `${x.routerMeanMs} (${x.routerMs.join(', ')})`, `${x.dialplanMeanMs} (${x.dialplanMs.join(', ')})`, x.extraMs, `${x.ratio} (${x.pairRatios.join(', ')})`, x.ratioCi95.join('–')]));
+      lines.push(
+        row([
+          c.name, x.routerMs.length, `${x.routerMeanMs} (${x.routerMs.join(', ')})`, `${x.dialplanMeanMs} (${x.dialplanMs.join(', ')})`, x.extraMs, `${x.ratio} (${x.pairRatios.join(', ')})`,
+          x.ratioCi95.join('–'), `${x.sippRatio} (${x.sippPairRatios.join(', ')})`, x.normalisedRatio, x.normalisedRatioCi95.join('–'),
+        ]),
+      );
     }
+    lines.push(
+      '',
+      "The control: the two sipps do the same work in both designs, so their CPU per call moving with the design is what the box's other load",
+      "(the router's transcodes) does to the CPU time of identical work. Asterisk ÷ control takes that out: the work Asterisk does for the router.",
+    );
   }
   if (results.overload) {
     lines.push('', `### Overload (${results.overload.offered} offered, cap ${results.overload.cap})`, '');
