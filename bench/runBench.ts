@@ -68,7 +68,7 @@ try {
 // ---------------------------------------------------------------- settings
 /** One case of the cpu phase; `cap`: both designs refuse calls over it (MAX_CONCURRENT_CALLS / BENCH_CAP). */
 interface CpuCase {
-  key: 'recorded' | 'short' | 'refused';
+  key: 'recorded' | 'short' | 'refused' | 'short-twin';
   name: string;
   level: number;
   calls: number;
@@ -76,6 +76,8 @@ interface CpuCase {
   holdMs: number;
   pairs: number;
   cap?: number;
+  /** The dialplan's runs transcode their recordings as the router does (bench/lib/twinTranscodes.ts). */
+  twin?: boolean;
 }
 
 const PLAN = QUICK
@@ -89,6 +91,7 @@ const PLAN = QUICK
         { key: 'recorded', name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 2 },
         { key: 'short', name: 'short calls (1 s)', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2 },
         { key: 'refused', name: 'calls refused over a cap of 1', level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2, cap: 1 },
+        { key: 'short-twin', name: "short calls (1 s), the dialplan's recordings transcoded as the router does", level: 20, calls: 200, rate: 20, holdMs: 1_000, pairs: 2, twin: true },
       ] as CpuCase[],
       capacityLevels: [50, 100],
       capacityHoldMs: 15_000,
@@ -109,6 +112,7 @@ const PLAN = QUICK
         { key: 'recorded', name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 4 },
         { key: 'short', name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3 },
         { key: 'refused', name: 'calls refused over a cap of 1', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, cap: 1 },
+        { key: 'short-twin', name: "short calls (1 s), the dialplan's recordings transcoded as the router does", level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, twin: true },
       ] as CpuCase[],
       capacityLevels: [50, 100, 150, 200, 250, 300],
       capacityHoldMs: 25_000,
@@ -362,7 +366,7 @@ async function runLoad(
   label: string,
   p: { calls: number; limit: number; rate: number; holdMs: number },
   samplesFrom: number,
-  opts: { ariTimeline?: boolean; ariCapture?: boolean } = {},
+  opts: { ariTimeline?: boolean; ariCapture?: boolean; twinTranscodes?: boolean } = {},
 ): Promise<LoadResult> {
   const carrier = design === 'router' ? ROUTER_CARRIER : DIALPLAN_CARRIER;
   const capture = await startSipCapture(join(work, `${label}.pcap`));
@@ -391,7 +395,7 @@ async function runLoad(
   });
   uacPid = uac.pid;
   const twin =
-    design === 'dialplan' && DIALPLAN_TRANSCODES
+    design === 'dialplan' && (DIALPLAN_TRANSCODES || opts.twinTranscodes)
       ? startTwinTranscodes({ spoolDir: spoolDir(), outDir: work, format: config.recordings.format, concurrency: config.recordings.transcodeConcurrency, ffmpegPath: config.recordings.ffmpegPath })
       : undefined;
   // `--perf`: a sampled profile of Asterisk for the run (software clock: this VM has no PMU).
@@ -730,7 +734,7 @@ async function phaseCpu(): Promise<void> {
   const pick = argv.includes('--cpu-cases') ? new Set((argv[argv.indexOf('--cpu-cases') + 1] ?? '').split(',')) : null;
   for (const c of PLAN.cpu) {
     if (pick && !pick.has(c.key)) continue;
-    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${CPU_PAIRS ?? c.pairs} pairs of runs${DIALPLAN_TRANSCODES ? "; the dialplan's recordings transcoded as the router does" : ''}`);
+    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${CPU_PAIRS ?? c.pairs} pairs of runs${DIALPLAN_TRANSCODES && !c.twin ? "; the dialplan's recordings transcoded as the router does" : ''}`);
     const runs: LoadResult[] = [];
     const waited: number[] = [];
     if (c.cap !== undefined) {
@@ -742,7 +746,7 @@ async function phaseCpu(): Promise<void> {
       const order: Design[] = pair % 2 === 0 ? ['router', 'dialplan'] : ['dialplan', 'router'];
       for (const design of order) {
         waited.push(await quiesce());
-        const r = await runLoad(design, `cpu-${design}-${c.level}-${pair + 1}`, { calls: c.calls, limit: c.level, rate: c.rate, holdMs: c.holdMs }, 0, { ariCapture: false });
+        const r = await runLoad(design, `cpu-${c.key}-${design}-${pair + 1}`, { calls: c.calls, limit: c.level, rate: c.rate, holdMs: c.holdMs }, 0, { ariCapture: false, twinTranscodes: c.twin === true });
         runs.push(r);
         // Not checked here: the dialplan's MixMonitor files go, or the next integrity check counts them.
         if (design === 'dialplan') removeDialplanRecordings();
