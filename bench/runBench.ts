@@ -26,6 +26,7 @@ import { boxJiffies, startSampler, type SamplerResult } from './lib/proc.js';
 import { callTimings, startSipCapture, type CallTiming, type SipPacket } from './lib/sipCapture.js';
 import { startLoadSipp } from './lib/sippLoad.js';
 import { startTwinTranscodes } from './lib/twinTranscodes.js';
+import { byDso, msPerCall, parsePerfReport, profileDifference } from './lib/perfProfile.js';
 import { round, summarize, type Summary } from './lib/stats.js';
 import { runSqliteBench, type SqliteResult } from './sqliteBench.js';
 import { runTranscodeBench, type TranscodeCase } from './transcodeBench.js';
@@ -144,6 +145,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 // ---------------------------------------------------------------- results
 interface LoadResult {
   design: Design;
+  /** `--perf`: Asterisk's CPU per call placed (ms) by `dso symbol`. */
+  perfMsPerCall?: Record<string, number>;
   label: string;
   plan: { calls: number; limit: number; rate: number; holdMs: number };
   placed: number;
@@ -399,6 +402,7 @@ async function runLoad(
       ? startTwinTranscodes({ spoolDir: spoolDir(), outDir: work, format: config.recordings.format, concurrency: config.recordings.transcodeConcurrency, ffmpegPath: config.recordings.ffmpegPath })
       : undefined;
   // `--perf`: a sampled profile of Asterisk for the run (software clock: this VM has no PMU).
+  let perfShares: Map<string, number> | undefined;
   const perf = PERF && asterisk ? spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '1999', '-p', String(asterisk.pid), '-o', join(work, `${label}.perf.data`)], { stdio: 'ignore' }) : undefined;
   const backstop = setTimeout(() => uac.kill(), (expectSeconds + 15) * 1000);
   const done = await uac.done;
@@ -406,9 +410,11 @@ async function runLoad(
   if (perf) {
     perf.kill('SIGINT');
     await new Promise((r) => perf.once('close', r));
-    const report = spawnSync('perf', ['report', '-i', join(work, `${label}.perf.data`), '--symfs', (asterisk as AsteriskHandle).rootDir, '--sort', 'dso,symbol', '--stdio', '--no-children'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    // No --symfs: the maps perf recorded already name the chroot's files by their path on this host.
+    const report = spawnSync('perf', ['report', '-i', join(work, `${label}.perf.data`), '--sort', 'dso,symbol', '--stdio', '--no-children'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     writeFileSync(join(work, `${label}.perf.txt`), report.stdout);
     results.notes.push(`${label}: Asterisk profile in ${join(work, `${label}.perf.txt`)}`);
+    perfShares = parsePerfReport(report.stdout);
   }
   const left = await asteriskLeft(20_000);
   const proc = sampler.stop();
@@ -467,6 +473,7 @@ async function runLoad(
         1,
       ) ?? 0,
   };
+  if (perfShares) r.perfMsPerCall = msPerCall(perfShares, ((proc.cpuSeconds.asterisk ?? 0) / Math.max(1, r.placed)) * 1000);
   if (ariPcap) {
     const profile = ariLoadProfile(ariPcap, config.ari.port, config.routing.dialplanHookPort);
     r.ari = { ...profile, requestsPerCall: round(profile.requests / Math.max(1, timings.length), 1) ?? 0, eventsPerCall: round(profile.events / Math.max(1, timings.length), 1) ?? 0 };
@@ -760,6 +767,16 @@ async function phaseCpu(): Promise<void> {
     const summary = compareCpu(runs, waited);
     results.cpu.push({ name: c.name, runs, summary });
     say(`  router ${summary.routerMeanMs} ms, dialplan ${summary.dialplanMeanMs} ms per call: ratio ${summary.ratio} (95 % CI ${summary.ratioCi95.join('–')}), router extra ${summary.extraMs} ms`);
+    if (PERF) {
+      const profiles = (d: Design): Array<Record<string, number>> => runs.filter((r) => r.design === d && r.perfMsPerCall).map((r) => r.perfMsPerCall as Record<string, number>);
+      const dsos = profileDifference(profiles('router').map(byDso), profiles('dialplan').map(byDso), 12);
+      say('  by shared object (perf, ms of Asterisk CPU per call, router / dialplan / extra):');
+      for (const d of dsos) say(`    ${d.symbol.padEnd(70)} ${round(d.routerMs, 3)} / ${round(d.dialplanMs, 3)} / ${round(d.extraMs, 3)}`);
+      const diff = profileDifference(profiles('router'), profiles('dialplan'));
+      results.notes.push(`${c.name}: Asterisk profile, router − dialplan, ms per call: ${diff.map((d) => `${d.symbol} ${round(d.extraMs, 3)}`).join('; ')}`);
+      say('  where the difference is (perf, ms of Asterisk CPU per call, router / dialplan / extra):');
+      for (const d of diff) say(`    ${d.symbol.padEnd(70)} ${round(d.routerMs, 3)} / ${round(d.dialplanMs, 3)} / ${round(d.extraMs, 3)}`);
+    }
     say(`  control (sipps, same work in both): ratio ${summary.sippRatio}; Asterisk ÷ control ${summary.normalisedRatio} (95 % CI ${summary.normalisedRatioCi95.join('–')})`);
   }
 }
