@@ -280,6 +280,9 @@ export function arrivalFromReport(channelId: string, report: Pick<DialplanEndRep
   return Number.isFinite(createdSeconds) && createdSeconds > 0 ? createdSeconds * 1000 : endedAt;
 }
 
+/** A number field of a report line (digits, maybe a fraction); null when absent or anything else. */
+const numberField = (v: string | null): number | null => (v !== null && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
+
 /** A call the dialplan refused over a concurrent-call cap it counted (a line in the end report file). */
 export interface DialplanRefusal {
   /** `over`: MAX_CONCURRENT_CALLS (503); `busy`: the tracking number's own cap (486). */
@@ -299,13 +302,13 @@ export interface DialplanRefusal {
 export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | null {
   const reason = form.get('refused');
   if (reason !== 'over' && reason !== 'busy') return null;
-  const at = form.get('at');
+  const atSeconds = numberField(form.get('at'));
   return {
     reason,
     dialed: form.get('dialed') || (form.get('exten') ?? ''),
     callerNumber: form.get('caller') ?? '',
     callerName: form.get('caller_name') ?? '',
-    at: at !== null && /^\d+(\.\d+)?$/.test(at) ? Math.round(Number(at) * 1000) : null,
+    at: atSeconds === null ? null : Math.round(atSeconds * 1000),
   };
 }
 
@@ -315,19 +318,18 @@ export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | n
  * router has not heard of; ended_at in epoch seconds, with milliseconds, by Asterisk's clock).
  */
 export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport {
-  const num = (v: string | null): number | null => (v !== null && /^\d+(\.\d+)?$/.test(v) ? Number(v) : null);
-  const endedAtSeconds = num(form.get('ended_at'));
+  const endedAtSeconds = numberField(form.get('ended_at'));
   const extension = form.get('route') ?? '';
   return {
     dialStatus: form.get('dialstatus') ?? '',
-    answeredMs: num(form.get('answered_ms')),
+    answeredMs: numberField(form.get('answered_ms')),
     dialReturned: form.get('dial_returned') === '1',
-    cause: num(form.get('cause')),
+    cause: numberField(form.get('cause')),
     endedAt: endedAtSeconds === null ? null : Math.round(endedAtSeconds * 1000),
-    dialedMs: num(form.get('dialed_ms')),
+    dialedMs: numberField(form.get('dialed_ms')),
     route: extension.startsWith('cr~')
       ? {
-          numberId: num(form.get('number')),
+          numberId: numberField(form.get('number')),
           dialed: form.get('dialed') ?? '',
           callerNumber: form.get('caller') ?? '',
           callerName: form.get('caller_name') ?? '',
