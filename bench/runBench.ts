@@ -770,12 +770,12 @@ async function phaseCpu(): Promise<void> {
     if (PERF) {
       const profiles = (d: Design): Array<Record<string, number>> => runs.filter((r) => r.design === d && r.perfMsPerCall).map((r) => r.perfMsPerCall as Record<string, number>);
       const dsos = profileDifference(profiles('router').map(byDso), profiles('dialplan').map(byDso), 12);
-      say('  by shared object (perf, ms of Asterisk CPU per call, router / dialplan / extra):');
-      for (const d of dsos) say(`    ${d.symbol.padEnd(70)} ${round(d.routerMs, 3)} / ${round(d.dialplanMs, 3)} / ${round(d.extraMs, 3)}`);
       const diff = profileDifference(profiles('router'), profiles('dialplan'));
       results.notes.push(`${c.name}: Asterisk profile, router − dialplan, ms per call: ${diff.map((d) => `${d.symbol} ${round(d.extraMs, 3)}`).join('; ')}`);
-      say('  where the difference is (perf, ms of Asterisk CPU per call, router / dialplan / extra):');
-      for (const d of diff) say(`    ${d.symbol.padEnd(70)} ${round(d.routerMs, 3)} / ${round(d.dialplanMs, 3)} / ${round(d.extraMs, 3)}`);
+      for (const [what, rows] of [['by shared object', dsos], ['where the difference is', diff]] as const) {
+        say(`  ${what} (perf, ms of Asterisk CPU per call, router / dialplan / extra):`);
+        for (const d of rows) say(`    ${d.symbol.padEnd(70)} ${round(d.routerMs, 3)} / ${round(d.dialplanMs, 3)} / ${round(d.extraMs, 3)}`);
+      }
     }
     say(`  control (sipps, same work in both): ratio ${summary.sippRatio}; Asterisk ÷ control ${summary.normalisedRatio} (95 % CI ${summary.normalisedRatioCi95.join('–')})`);
   }
