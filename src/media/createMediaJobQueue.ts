@@ -224,7 +224,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       log.info({ status: rec.status }, 'recording no longer needs processing');
       return;
     }
-    const call = db.select({ arrivedAt: calls.arrivedAt }).from(calls).where(eq(calls.id, rec.callId)).get();
+    const call = db.select({ arrivedAt: calls.arrivedAt, dialplanHandOff: calls.dialplanHandOff }).from(calls).where(eq(calls.id, rec.callId)).get();
     const names = recordingAsteriskNames(rec);
     const wavs = names.map((n) => asteriskRecordingWavPath(rc.asteriskRoot, n));
     try {
@@ -261,7 +261,19 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     if (rc.activeKeyId && !key) throw new CallrouteError('CR_ERR_CONFIG', `active recording key ${rc.activeKeyId} is not configured`);
     // Encrypted: the clear transcode lives only briefly beside the final file.
     const transcodePath = key ? `${finalPath}.plain` : finalPath;
-    const result = await transcodeRecording({ inputs: wavs, format: rc.format, outPath: transcodePath, tools, timeoutMs: jobTimeoutMs, signal });
+    // The dialplan's MixMonitor starts before Dial(), so early media may precede the answer in its
+    // file; the row's start and stop are the answer and the end (DialplanCall), so the talk time is
+    // the file's last stop − start seconds. Unknown (equal) after a restart: kept whole.
+    const talkSeconds = call?.dialplanHandOff && rec.stoppedAt !== null && rec.stoppedAt > rec.startedAt ? (rec.stoppedAt - rec.startedAt) / 1000 : undefined;
+    const result = await transcodeRecording({
+      inputs: wavs,
+      format: rc.format,
+      outPath: transcodePath,
+      tools,
+      timeoutMs: jobTimeoutMs,
+      signal,
+      ...(talkSeconds !== undefined ? { keepLastSeconds: talkSeconds } : {}),
+    });
     try {
       if (key && rc.activeKeyId) await encryptFile(transcodePath, finalPath, rc.activeKeyId, key);
     } finally {

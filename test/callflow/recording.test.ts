@@ -62,9 +62,9 @@ function phone(o: Partial<SippOptions> = {}) {
 const newestCallId = () => stack.newestCallId();
 
 /** Places one call (tone from the caller, speech from the answering party) and returns its finished record. */
-async function recordedCall(did: string, holdMs = 5000): Promise<CallDto> {
+async function recordedCall(did: string, holdMs = 5000, destinationScenario = 'destination-answers'): Promise<CallDto> {
   const before = await newestCallId();
-  const dest = phone();
+  const dest = phone({ scenario: destinationScenario });
   const call = carrier({ dialed: did, holdMs });
   const [c, d] = await Promise.all([call.done, dest.done]);
   expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
@@ -147,6 +147,15 @@ describe('call recordings', () => {
     expect(etag).toMatch(/^"[0-9a-f]{64}"$/);
     const again = await download(`/v1/recordings/${rec.id}/audio`, { 'if-none-match': etag as string });
     expect(again.status).toBe(304);
+  }, 60_000);
+
+  it('early media before the answer is not in the recording: it lasts the talk time', async () => {
+    // The destination plays a second of early media (183 with audio), then answers.
+    const call = await recordedCall(MIXED_DID, 3000, 'destination-answers-after-early-media');
+    expect(call.dialplanHandOff).toBe(true);
+    const rec = await readyRecording(call.id);
+    const audio = await analyzeAudio(await saveAudio(rec.id), { frequencyHz: 1000 });
+    expect(Math.abs(audio.channels[0]!.durationSeconds - (call.talkSeconds ?? 0)), `${audio.describe()} talk ${call.talkSeconds}`).toBeLessThan(0.5);
   }, 60_000);
 
   it('two-channel recording keeps the parties apart: caller left, answering party right', async () => {

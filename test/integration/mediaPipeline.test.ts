@@ -145,6 +145,37 @@ describe('recording pipeline', () => {
     expect(listRecordingsForCall(db, r.callId).map((x) => x.id)).toEqual([r.id]);
   });
 
+  it("a handed-off call's MixMonitor file keeps only its talk time: early media before the answer is cut", async () => {
+    const handOff = (dialplanHandOff: boolean): { id: number; callId: number } => {
+      const { callId, accountId } = newCall();
+      db.update(calls).set({ dialplanHandOff }).where(eq(calls.id, callId)).run();
+      // 3 s of early media (500 Hz) before the answer, then 2 s of talk (the caller's 1 kHz).
+      const early = sineSamples(500, 3);
+      const talk = sineSamples(1000, 2);
+      const samples = new Float64Array(early.length + talk.length);
+      samples.set(early);
+      samples.set(talk, early.length);
+      const name = `cr-${callId}`;
+      spoolWav(name, samples);
+      const row = insertRecording(db, { callId, accountId, channels: 'mixed', asteriskNames: [name], startedAt: ARRIVED + 8000 });
+      markRecordingStopped(db, row.id, ARRIVED + 10_000);
+      return { id: row.id, callId };
+    };
+    const cut = handOff(true);
+    const whole = handOff(false);
+    const p = pipeline(recordingsConfig());
+    p.start();
+    p.enqueue(cut.id);
+    p.enqueue(whole.id);
+    await p.idle();
+    const cutRow = getRecording(db, cut.id)!;
+    expect(Math.abs(cutRow.durationSeconds! - 2), `duration ${cutRow.durationSeconds}`).toBeLessThan(0.1);
+    const [talk] = (await analyzeAudio(join(work, 'rec', cutRow.path!), { frequencyHz: 1000 })).channels;
+    expect(talk!.toneFraction).toBeGreaterThan(0.9);
+    // A call the router ran itself records from the answer: its file is kept whole.
+    expect(Math.abs(getRecording(db, whole.id)!.durationSeconds! - 5)).toBeLessThan(0.1);
+  });
+
   it('dual: one stereo file, caller left and answering party right; keepWav keeps the WAVs', async () => {
     const r = stoppedRecording('dual', 2);
     const p = pipeline(recordingsConfig({ keepWav: true, format: 'opus' }));
