@@ -853,8 +853,10 @@ async function phaseOverload(): Promise<void> {
   const capArg = argv.includes('--overload-cap') ? Number(argv[argv.indexOf('--overload-cap') + 1]) : NaN;
   const cap = Number.isInteger(capArg) && capArg > 0 ? capArg : (results.capacitySummary.router.zeroFailureLevel ?? Math.max(20, Math.floor((PLAN.capacityLevels[0] ?? 100) / 2)));
   const offered = cap * 2;
-  const rate = Math.max(PLAN.capacityRate, Math.ceil(offered / 15));
-  say(`\n== overload: ${offered} concurrent calls offered, cap ${cap} (router: MAX_CONCURRENT_CALLS; dialplan: GROUP_COUNT against BENCH_CAP)`);
+  // `--overload-rate N`: calls offered per second (default: the offer in 15 s).
+  const rateArg = argv.includes('--overload-rate') ? Number(argv[argv.indexOf('--overload-rate') + 1]) : NaN;
+  const rate = Number.isInteger(rateArg) && rateArg > 0 ? rateArg : Math.max(PLAN.capacityRate, Math.ceil(offered / 15));
+  say(`\n== overload: ${offered} concurrent calls offered at ${rate}/s, cap ${cap} (router: MAX_CONCURRENT_CALLS; dialplan: GROUP_COUNT against BENCH_CAP)`);
   for (const design of ['router', 'dialplan'] as const) {
     await quiesce();
     let r: LoadResult;

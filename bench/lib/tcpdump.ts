@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
  * up with the kernel's buffer, stops it, and returns the capture and what tcpdump said (drop counts).
  */
 export async function startTcpdump(file: string, filter: string[]): Promise<{ stop(): Promise<{ bytes: Buffer; stderr: string }> }> {
-  const child = spawn('tcpdump', ['-i', 'lo', '-n', '--immediate-mode', '-s', '0', '-B', '32768', '-w', file, ...filter], {
+  // At sipp's and Asterisk's real-time priority: a normal process gets the CPU only when they leave
+  // it, and on a saturated box (the overload phase) tcpdump then dropped hundreds of SIP messages.
+  const child = spawn('chrt', ['--rr', '10', 'tcpdump', '-i', 'lo', '-n', '--immediate-mode', '-s', '0', '-B', '32768', '-w', file, ...filter], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
