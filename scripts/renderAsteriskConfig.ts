@@ -80,9 +80,10 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
  *    caller what plain `Dial()` does.
  * 2. Otherwise (gate closed, number not in the table, a caller ID only the router normalises), it
  *    asks the router (FastAGI on loopback), which answers an entry, a rejection cause, or nothing.
- * 3. Admission, for both: GROUP() counts every carrier call, and per tracking number; a call over
- *    MAX_CONCURRENT_CALLS (the gate's second field, the router's setting) or over its number's cap
- *    asks the router to record the refusal, and is refused (503 / 486).
+ * 3. Admission, for both: GROUP() counts every carrier call, per tracking number, and admitted calls
+ *    per second; a call over MAX_CONCURRENT_CALLS or MAX_CALLS_PER_SECOND (the gate's second and
+ *    third fields, the router's settings) or over its number's cap leaves a refusal line for the
+ *    router's record, and is refused (503 / 486).
  * 4. The entry's verdict: a `callroute-direct` extension Asterisk dials and records itself, or
  *    `stasis`: the router runs the call over ARI. No answer from the router: Stasis, and the
  *    fallback when no router is connected.
@@ -101,6 +102,10 @@ export function carrierEntry(config: Config): string {
       ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
       ...callerIdSteps(config.routing.defaultCountryCode),
       ` same => n(admit),GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,2)} > 0 & \${GROUP_COUNT(all@${CALL_GROUP})} > 0\${CUT(${ROUTE_TABLE_GATE},~,2)}]?over)`,
+      // Calls per second: admitted calls join the group of the second they came in, which counts
+      // them while they are up (a call of the same second that already ended frees its place).
+      ` same => n,GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,3)} > 0 & \${GROUP_COUNT(\${EPOCH}@${SECOND_GROUP})} >= 0\${CUT(${ROUTE_TABLE_GATE},~,3)}]?rate)`,
+      ` same => n,Set(GROUP(${SECOND_GROUP})=\${EPOCH})`,
       ' same => n,Set(CR_NUM=${CUT(CR_ROUTE,~,1)})',
       ` same => n,Set(GROUP(${NUMBER_GROUP})=\${CR_NUM})`,
       ` same => n,GotoIf($[\${CUT(CR_ROUTE,~,2)} > 0 & \${GROUP_COUNT(\${CR_NUM}@${NUMBER_GROUP})} > \${CUT(CR_ROUTE,~,2)}]?busy)`,
@@ -118,6 +123,8 @@ export function carrierEntry(config: Config): string {
       // (read when it is up, so none is lost while it is away); the hangup cause becomes the SIP response.
       ` same => n(over),${refusalLine('over')}`,
       ' same => n,Hangup(34)',
+      ` same => n(rate),${refusalLine('rate')}`,
+      ' same => n,Hangup(34)',
       ` same => n(busy),${refusalLine('busy')}`,
       ' same => n,Hangup(17)',
     ];
@@ -130,7 +137,7 @@ export function carrierEntry(config: Config): string {
  * The dialplan step that tells the router of a call refused over a cap: one line appended to the end
  * report file (parseDialplanRefusal reads it), as the hangup handler of a routed call does.
  */
-export function refusalLine(reason: 'over' | 'busy'): string {
+export function refusalLine(reason: 'over' | 'rate' | 'busy'): string {
   const fields = [
     `refused=${reason}`,
     'dialed=${URIENCODE(${CALLERID(dnid)})}',
@@ -145,6 +152,8 @@ export function refusalLine(reason: 'over' | 'busy'): string {
 /** GROUP() category counting every carrier call, and the one counting calls per tracking number. */
 export const CALL_GROUP = 'callroute';
 export const NUMBER_GROUP = 'callroute_number';
+/** GROUP() category of admitted calls by the epoch second they came in (MAX_CALLS_PER_SECOND). */
+export const SECOND_GROUP = 'callroute_second';
 
 /**
  * The dialplan steps that present the caller's number as the router would (callerIdRules): each

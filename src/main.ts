@@ -83,7 +83,9 @@ async function main(config: Config): Promise<void> {
     logger: logger.child({ component: 'call' }),
     recordingStore,
     onRecordingStopped,
-    admission: config.admission,
+    // With the hand-off the dialplan counts calls per second for every carrier call (the gate carries
+    // the limit); the router counting its Stasis calls again would halve what a second lets in.
+    admission: { ...config.admission, maxCallsPerSecond: config.routing.dialplanHandOff ? 0 : config.admission.maxCallsPerSecond },
     recordedAudio: async (name) => {
       try {
         const wav = await readWavInfo(asteriskRecordingWavPath(config.recordings.asteriskRoot, name));
@@ -128,6 +130,7 @@ async function main(config: Config): Promise<void> {
         },
         logger: logger.child({ component: 'route-table' }),
         maxConcurrentCalls: config.admission.maxConcurrentCalls,
+        maxCallsPerSecond: config.admission.maxCallsPerSecond,
         mayRoute: () => registry.tableMayRoute(),
         observeLatency: (ms) => registry.observeAriLatency(ms),
       })

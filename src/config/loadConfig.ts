@@ -81,6 +81,12 @@ export interface Config {
   readonly admission: {
     /** 0 = no limit. */
     readonly maxConcurrentCalls: number;
+    /**
+     * New calls admitted per second at most (counted in the dialplan, or by the router when every
+     * call enters Stasis); 0 = no limit. Setting calls up is the box's most CPU-hungry work: a burst
+     * beyond what it can set up starves the calls already up of their audio (bench, overload).
+     */
+    readonly maxCallsPerSecond: number;
     /** Refuse while the p90 of recent ARI request latency is above this (ms); 0 = off. */
     readonly maxAriLatencyMs: number;
   };
@@ -260,6 +266,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     admission: {
       maxConcurrentCalls: int('MAX_CONCURRENT_CALLS', 0, 0, 100_000),
+      maxCallsPerSecond: int('MAX_CALLS_PER_SECOND', 0, 0, 10_000),
       maxAriLatencyMs: int('ADMISSION_ARI_LATENCY_MS', 500, 0, 60_000),
     },
     logLevel: str('LOG_LEVEL', 'info'),

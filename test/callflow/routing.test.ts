@@ -286,6 +286,31 @@ describe('routing real calls', () => {
     }
   }, 40_000);
 
+  it('MAX_CALLS_PER_SECOND is counted by Asterisk: with a limit of 1, two more calls in the same second get 503 and rejected records', async () => {
+    await stack.restartRouter({ MAX_CALLS_PER_SECOND: '1' });
+    try {
+      const before = await newestCallId();
+      const dest = phone({ scenario: 'destination-answers' });
+      // Three calls 10 ms apart, started just after a second begins so that all three fall in it.
+      await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
+      const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 2000, calls: 3, extraArgs: ['-r', '100', '-rp', '1000'] });
+      const [c, d] = await Promise.all([call.done, dest.done]);
+      expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+      const refusedCallIds = new Set([...(c.messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
+      expect(refusedCallIds.size, describeSipp('carrier', c)).toBe(2);
+      expect(receivedInviteUsers(d.messages ?? '')).toEqual([DESTINATION]);
+      const rows = async (): Promise<CallDto[]> => (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=3')).body.calls.filter((r) => r.id > before);
+      await waitFor(async () => (await rows()).length === 3 && (await rows()).every((r) => r.finished), { timeoutMs: 10_000, intervalMs: 200, message: 'three records finished' });
+      expect((await rows()).map((r) => [r.disposition, r.sipCode]).sort()).toEqual([
+        ['answered', 200],
+        ['rejected', 503],
+        ['rejected', 503],
+      ]);
+    } finally {
+      await stack.restartRouter();
+    }
+  }, 40_000);
+
   it('Asterisk restarts: the router reconnects by itself and routes the next call', async () => {
     await stack.asterisk.restart();
     await stack.router.ready(30_000);

@@ -39,11 +39,32 @@ describe('admission decisions', () => {
     expect(a.recentLatencyP90()).toBeNull();
   });
 
-  it('config: limits come from MAX_CONCURRENT_CALLS and ADMISSION_ARI_LATENCY_MS, bad values are named', () => {
+  it('at most maxCallsPerSecond calls let in within any second; the next second lets more in', () => {
+    let now = 10_000;
+    const a = createAdmissionControl({ maxConcurrentCalls: 0, maxAriLatencyMs: 0, maxCallsPerSecond: 3 }, { clock: () => now });
+    for (let i = 0; i < 3; i += 1) {
+      expect(a.decide(i).admit).toBe(true);
+      a.admitted();
+      now += 100;
+    }
+    // Refused calls are not admitted(): they do not count.
+    expect(a.decide(3)).toEqual({ admit: false, reason: 'max-calls-per-second', detail: 3 });
+    expect(a.decide(3).admit).toBe(false);
+    // A second after the first admission, its place is free again.
+    now = 11_001;
+    expect(a.decide(3).admit).toBe(true);
+  });
+
+  it('config: limits come from MAX_CONCURRENT_CALLS, MAX_CALLS_PER_SECOND and ADMISSION_ARI_LATENCY_MS, bad values are named', () => {
     const base = { CALLROUTE_ADMIN_TOKEN: 'x'.repeat(32), ARI_PASSWORD: 'secret' };
-    expect(loadConfig(base).admission).toEqual({ maxConcurrentCalls: 0, maxAriLatencyMs: 500 });
-    expect(loadConfig({ ...base, MAX_CONCURRENT_CALLS: '150', ADMISSION_ARI_LATENCY_MS: '0' }).admission).toEqual({ maxConcurrentCalls: 150, maxAriLatencyMs: 0 });
+    expect(loadConfig(base).admission).toEqual({ maxConcurrentCalls: 0, maxCallsPerSecond: 0, maxAriLatencyMs: 500 });
+    expect(loadConfig({ ...base, MAX_CONCURRENT_CALLS: '150', MAX_CALLS_PER_SECOND: '20', ADMISSION_ARI_LATENCY_MS: '0' }).admission).toEqual({
+      maxConcurrentCalls: 150,
+      maxCallsPerSecond: 20,
+      maxAriLatencyMs: 0,
+    });
     expect(() => loadConfig({ ...base, MAX_CONCURRENT_CALLS: '-1' })).toThrow(/MAX_CONCURRENT_CALLS/);
+    expect(() => loadConfig({ ...base, MAX_CALLS_PER_SECOND: 'many' })).toThrow(/MAX_CALLS_PER_SECOND/);
   });
 });
 
@@ -109,6 +130,7 @@ describe('the latency brake with calls routed by the dialplan (no ARI requests o
       policy: { rejectSipCode: 404, outboundEndpoint: 'destinations', defaultCountryCode: '1' },
       logger: pino({ level: 'silent' }),
       maxConcurrentCalls: 0,
+      maxCallsPerSecond: 0,
       mayRoute: () => tb.registry.tableMayRoute(),
       observeLatency: (ms) => tb.registry.observeAriLatency(ms),
       intervalMs: 50,

@@ -221,15 +221,18 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     const line = { reason: 'busy' as const, dialed: '5551230000', callerNumber: CALLER, callerName: 'Pat', at: 1763865693125 };
     tb.registry.refusalReported('1763865693.90', line);
     tb.registry.refusalReported('1763865693.91', { ...line, reason: 'over', at: 1763865694000 });
+    tb.registry.refusalReported('1763865693.92', { ...line, reason: 'rate', at: 1763865694500 });
     await settle();
     expect(rows()).toMatchObject([
       { inbound_channel_id: '1763865693.90', did: DID, disposition: 'busy', sip_code: 486, finished: 1, arrived_at: 1763865693125, ended_at: 1763865693125 },
       { inbound_channel_id: '1763865693.91', did: DID, disposition: 'rejected', sip_code: 503, finished: 1, ended_at: 1763865694000 },
+      // Over MAX_CALLS_PER_SECOND: refused as over capacity too.
+      { inbound_channel_id: '1763865693.92', did: DID, disposition: 'rejected', sip_code: 503, finished: 1, ended_at: 1763865694500 },
     ]);
     tb.restartRegistry();
     tb.registry.refusalReported('1763865693.90', line);
     await settle();
-    expect(rows()).toHaveLength(2);
+    expect(rows()).toHaveLength(3);
   });
 
   it('a refusal line for a call the router answered before a restart finishes that call\'s row: one record', async () => {

@@ -19,6 +19,10 @@ describe('the carrier entry of the dialplan', () => {
     expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
     // Admission counted by Asterisk for every call: MAX_CONCURRENT_CALLS (the gate's second field), then the number's cap.
     expect(text).toContain(' same => n(admit),GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)');
+    // MAX_CALLS_PER_SECOND (the gate's third field): admitted calls grouped by the second they came in.
+    expect(text).toContain(' same => n,GotoIf($[0${CUT(CR_GATE,~,3)} > 0 & ${GROUP_COUNT(${EPOCH}@callroute_second)} >= 0${CUT(CR_GATE,~,3)}]?rate)');
+    expect(text).toContain(' same => n,Set(GROUP(callroute_second)=${EPOCH})');
+    expect(text).toContain(` same => n(rate),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=rate&`);
     expect(text).toContain('${GROUP_COUNT(${CR_NUM}@callroute_number)} > ${CUT(CR_ROUTE,~,2)}]?busy)');
     // Refusals are lines in the end report file, with no round trip to the router.
     expect(text).toContain(` same => n(busy),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=busy&dialed=\${URIENCODE(\${CALLERID(dnid)})}&`);

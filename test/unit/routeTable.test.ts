@@ -126,6 +126,7 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
       policy: POLICY,
       logger: pino({ level: 'silent' }),
       maxConcurrentCalls: 100,
+      maxCallsPerSecond: 20,
       mayRoute,
       now: () => 1_800_000_000_000,
       intervalMs: 10,
@@ -140,12 +141,12 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
     const sync = syncFor(tb);
     sync.start();
     sync.connected();
-    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100', 'the gate to open');
+    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the gate to open');
     expect(Object.keys(tableIn(tb)).sort()).toEqual(['+15551230000', '15551230000', '5551230000']);
     expect(tb.fake.astdb.get(ROUTE_TABLE_DIGEST_KEY)).toMatch(/^[0-9a-f]{32}$/);
     expect(sync.inStep).toBe(true);
     await sync.stop();
-    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100');
+    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100~20');
   });
 
   it('a reconnect with the table already right writes nothing but the gate', async () => {
@@ -184,12 +185,12 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
     const sync = syncFor(tb);
     sync.start();
     sync.connected();
-    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100', 'the gate to open');
+    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the gate to open');
     tb.db.update(trackingNumbers).set({ ringTimeoutSeconds: 12 }).where(eq(trackingNumbers.did, DID)).run();
     tb.fake.failSetVariable(1);
     await sync.sync();
-    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100');
-    await until(() => sync.inStep && tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100', 'the table to be rewritten and the gate to reopen');
+    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100~20');
+    await until(() => sync.inStep && tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the table to be rewritten and the gate to reopen');
     expect(tableIn(tb)['5551230000']).toMatch(/~cr~12~/);
     await sync.stop();
   });
@@ -201,9 +202,9 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
     sync.start();
     sync.connected();
     await until(() => sync.inStep && tb.fake.calls.some((c) => c.op === 'asterisk.setVariable' && c.args[0] === ROUTE_TABLE_GATE), 'a gate refresh');
-    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100');
+    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100~20');
     allowed = true;
-    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100', 'the gate to open');
+    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the gate to open');
     await sync.stop();
   });
 });

@@ -13,6 +13,8 @@ export interface RouteTableSyncDeps {
   logger: Logger;
   /** MAX_CONCURRENT_CALLS (0: none), counted by the dialplan for every call. */
   maxConcurrentCalls: number;
+  /** MAX_CALLS_PER_SECOND (0: none), counted by the dialplan for every call. */
+  maxCallsPerSecond: number;
   /** False while the table must not route calls (shutting down, admission braking): they then ask the router. */
   mayRoute: () => boolean;
   /** The round trip of each gate refresh (ms): Asterisk's REST latency, for the admission brake. */
@@ -53,7 +55,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   let ticking = false;
   let lastError = '';
 
-  const shut = gateValue(0, deps.maxConcurrentCalls);
+  const shut = gateValue(0, deps.maxConcurrentCalls, deps.maxCallsPerSecond);
   const get = (expr: string): Promise<string> => ari.asterisk.getVariable(expr);
   const set = (name: string, value: string): Promise<void> => ari.asterisk.setVariable(name, value);
   const keyOf = (dialed: string): string => `${ROUTE_TABLE_FAMILY}/${dialed}`;
@@ -126,7 +128,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       await sync();
       const open = written !== null && deps.mayRoute();
       const started = performance.now();
-      await set(ROUTE_TABLE_GATE, open ? gateValue(Math.floor(now() / 1000) + gateSeconds, deps.maxConcurrentCalls) : shut);
+      await set(ROUTE_TABLE_GATE, open ? gateValue(Math.floor(now() / 1000) + gateSeconds, deps.maxConcurrentCalls, deps.maxCallsPerSecond) : shut);
       deps.observeLatency?.(performance.now() - started);
     } catch (err) {
       logger.debug({ err }, 'routing gate refresh failed');

@@ -27,13 +27,13 @@ export const END_REPORT_FILE = '/var/spool/asterisk/callroute-ended.log';
 
 /**
  * The gate's value: `<epoch second until which the table may route calls, 0: shut>~<MAX_CONCURRENT_CALLS,
- * 0: none>`. The limit travels with it so the dialplan counts calls against the router's own
- * setting, whatever the configuration Asterisk was started with.
+ * 0: none>~<MAX_CALLS_PER_SECOND, 0: none>`. The limits travel with it so the dialplan counts calls
+ * against the router's own settings, whatever the configuration Asterisk was started with.
  *
- * @example gateValue(1800000003, 100) // '1800000003~100'
+ * @example gateValue(1800000003, 100, 20) // '1800000003~100~20'
  */
-export function gateValue(openUntilSeconds: number, maxConcurrentCalls: number): string {
-  return `${openUntilSeconds}~${maxConcurrentCalls}`;
+export function gateValue(openUntilSeconds: number, maxConcurrentCalls: number, maxCallsPerSecond: number): string {
+  return `${openUntilSeconds}~${maxConcurrentCalls}~${maxCallsPerSecond}`;
 }
 
 /**

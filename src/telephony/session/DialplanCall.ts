@@ -285,8 +285,8 @@ const numberField = (v: string | null): number | null => (v !== null && /^\d+(\.
 
 /** A call the dialplan refused over a concurrent-call cap it counted (a line in the end report file). */
 export interface DialplanRefusal {
-  /** `over`: MAX_CONCURRENT_CALLS (503); `busy`: the tracking number's own cap (486). */
-  reason: 'over' | 'busy';
+  /** `over`: MAX_CONCURRENT_CALLS (503); `rate`: MAX_CALLS_PER_SECOND (503); `busy`: the tracking number's own cap (486). */
+  reason: 'over' | 'rate' | 'busy';
   /** The number the carrier dialed, as sent. */
   dialed: string;
   callerNumber: string;
@@ -301,7 +301,7 @@ export interface DialplanRefusal {
  */
 export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | null {
   const reason = form.get('refused');
-  if (reason !== 'over' && reason !== 'busy') return null;
+  if (reason !== 'over' && reason !== 'rate' && reason !== 'busy') return null;
   const atSeconds = numberField(form.get('at'));
   return {
     reason,

@@ -18,11 +18,13 @@ export interface AdmissionLimits {
   readonly maxConcurrentCalls: number;
   /** Refuse new calls while the p90 of recent ARI request latency is above this (ms); 0 = off. */
   readonly maxAriLatencyMs: number;
+  /** Calls admitted (reported with admitted()) in the last second at most; 0 or absent = no limit. */
+  readonly maxCallsPerSecond?: number;
 }
 
 export type AdmissionDecision =
   | { readonly admit: true }
-  | { readonly admit: false; readonly reason: 'max-concurrent-calls' | 'ari-latency'; readonly detail: number };
+  | { readonly admit: false; readonly reason: 'max-concurrent-calls' | 'max-calls-per-second' | 'ari-latency'; readonly detail: number };
 
 export interface AdmissionControlOptions {
   /** Monotonic milliseconds. Default `performance.now`. */
@@ -40,6 +42,8 @@ export interface AdmissionControl {
   observe(latencyMs: number): void;
   /** Whether a new call may be taken while `activeCalls` are in progress. */
   decide(activeCalls: number): AdmissionDecision;
+  /** A call was let in: it counts against maxCallsPerSecond for the next second. */
+  admitted(): void;
   /** p90 of the latencies in the window, or null with too few samples. */
   recentLatencyP90(): number | null;
 }
@@ -62,6 +66,10 @@ export function createAdmissionControl(limits: AdmissionLimits, opts: AdmissionC
   const ms = new Float64Array(capacity);
   let next = 0;
   let count = 0;
+  const perSecond = limits.maxCallsPerSecond ?? 0;
+  /** When the last `perSecond` calls were let in (a ring; oldest at admittedNext). */
+  const admittedAt = new Float64Array(Math.max(1, perSecond)).fill(-Infinity);
+  let admittedNext = 0;
 
   const recentLatencyP90 = (): number | null => {
     const since = clock() - windowMs;
@@ -83,11 +91,20 @@ export function createAdmissionControl(limits: AdmissionLimits, opts: AdmissionC
       if (limits.maxConcurrentCalls > 0 && activeCalls >= limits.maxConcurrentCalls) {
         return { admit: false, reason: 'max-concurrent-calls', detail: activeCalls };
       }
+      // The oldest of the last perSecond admissions within the second: one more would exceed it.
+      if (perSecond > 0 && (admittedAt[admittedNext] as number) > clock() - 1000) {
+        return { admit: false, reason: 'max-calls-per-second', detail: perSecond };
+      }
       if (limits.maxAriLatencyMs > 0) {
         const p90 = recentLatencyP90();
         if (p90 !== null && p90 > limits.maxAriLatencyMs) return { admit: false, reason: 'ari-latency', detail: Math.round(p90) };
       }
       return { admit: true };
+    },
+    admitted(): void {
+      if (perSecond <= 0) return;
+      admittedAt[admittedNext] = clock();
+      admittedNext = (admittedNext + 1) % perSecond;
     },
     recentLatencyP90,
   };

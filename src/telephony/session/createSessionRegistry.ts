@@ -206,7 +206,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
    * The dialplan refused a call over MAX_CONCURRENT_CALLS (`over`) or over its number's cap
    * (`busy`), counted in Asterisk: the refusal's record (503 / 486). `at`: when, by Asterisk's clock.
    */
-  const refuseFromDialplan = (channel: DialplanChannel, reason: 'over' | 'busy', at?: number | null): void => {
+  const refuseFromDialplan = (channel: DialplanChannel, reason: DialplanRefusal['reason'], at?: number | null): void => {
     const outcome =
       reason === 'busy'
         ? { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' as const }
@@ -214,7 +214,8 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     // Asked about before (its answer came from the router): its own row, if written, says so.
     if (handedOff.get(channel.id)?.refuse(outcome)) return;
     const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
-    recordRefusal(channel, who, outcome, reason === 'busy' ? "over the number's concurrent-call cap" : 'over capacity: max-concurrent-calls', at);
+    const why = reason === 'busy' ? "over the number's concurrent-call cap" : reason === 'rate' ? 'over capacity: max-calls-per-second' : 'over capacity: max-concurrent-calls';
+    recordRefusal(channel, who, outcome, why, at);
   };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
@@ -255,6 +256,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       });
       return;
     }
+    admission?.admitted();
     const session = new CallSession(event.channel, sessionDeps);
     void session.start(event.channel).catch((err: unknown) => {
       session.log.error({ err }, 'call setup crashed');
