@@ -225,9 +225,9 @@ const results: {
   /** Asterisk CPU per call, router and dialplan alternating on a quiet box (phase cpu). */
   cpu: Array<{ name: string; runs: LoadResult[]; summary: CpuComparison }>;
   capacitySummary: Record<Design, { zeroFailureLevel: number | null; firstFailingLevel: number | null; stoppedBy: string }>;
-  overload?: { cap: number; offered: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
+  overload?: { cap: number; offered: number; offeredPerSecond: number; callsPerSecond: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
   /** The same overload on the bench dialplan (its cap counted with GROUP_COUNT). */
-  overloadDialplan?: { cap: number; offered: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
+  overloadDialplan?: { cap: number; offered: number; offeredPerSecond: number; callsPerSecond: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
   sqlite?: SqliteResult;
   transcode?: TranscodeCase[];
   notes: string[];
@@ -352,6 +352,21 @@ function removeDialplanRecordings(): void {
 
 function spoolDir(): string {
   return join((asterisk as AsteriskHandle).rootDir, 'var/spool/asterisk/recording');
+}
+
+/**
+ * Recordings the router has still to transcode. Its media jobs wait while the box is busy (up to
+ * TRANSCODE_MAX_DEFER_SECONDS), so no ffmpeg running does not mean none is due: a backlog deferred
+ * through one run would be transcoded during the next, and counted against it.
+ */
+function routerTranscodesDue(): number {
+  if (!existsSync(config.dbPath)) return 0;
+  const db = new Database(config.dbPath, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM recordings WHERE status IN ('recording', 'processing')").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 function maxCallId(): number {
@@ -661,11 +676,12 @@ async function phasePdd(): Promise<void> {
 }
 
 /**
- * Waits until no transcode runs and the box is mostly idle (at most `maxMs`), so one run's background
- * work (the router transcoding the last run's recordings) does not land in the next run's CPU figures.
+ * Waits until no transcode runs or is due and the box is mostly idle (at most `maxMs`), so one run's
+ * background work (the router transcoding the last run's recordings) does not land in the next run's
+ * CPU figures.
  * Returns the seconds waited.
  */
-async function quiesce(maxMs = 90_000): Promise<number> {
+async function quiesce(maxMs = 150_000): Promise<number> {
   const t0 = performance.now();
   let prev = boxJiffies();
   let quietMs = 0;
@@ -674,7 +690,7 @@ async function quiesce(maxMs = 90_000): Promise<number> {
     const now = boxJiffies();
     const busy = (now.busy - prev.busy) / Math.max(1, now.total - prev.total);
     prev = now;
-    const transcoding = spawnSync('pgrep', ['-x', 'ffmpeg']).status === 0;
+    const transcoding = spawnSync('pgrep', ['-x', 'ffmpeg']).status === 0 || routerTranscodesDue() > 0;
     quietMs = !transcoding && busy < 0.25 ? quietMs + 500 : 0;
   }
   return round((performance.now() - t0) / 1000, 1) ?? 0;
@@ -856,20 +872,26 @@ async function phaseOverload(): Promise<void> {
   // `--overload-rate N`: calls offered per second (default: the offer in 15 s).
   const rateArg = argv.includes('--overload-rate') ? Number(argv[argv.indexOf('--overload-rate') + 1]) : NaN;
   const rate = Number.isInteger(rateArg) && rateArg > 0 ? rateArg : Math.max(PLAN.capacityRate, Math.ceil(offered / 15));
-  say(`\n== overload: ${offered} concurrent calls offered at ${rate}/s, cap ${cap} (router: MAX_CONCURRENT_CALLS; dialplan: GROUP_COUNT against BENCH_CAP)`);
+  // `--overload-cps N`: calls admitted per second at most (router: MAX_CALLS_PER_SECOND; dialplan:
+  // BENCH_CPS). Default: the arrival rate the capacity ramp found the zero-failure level at; 0: none.
+  const cpsArg = argv.includes('--overload-cps') ? Number(argv[argv.indexOf('--overload-cps') + 1]) : NaN;
+  const cps = Number.isInteger(cpsArg) && cpsArg >= 0 ? cpsArg : PLAN.capacityRate;
+  say(`\n== overload: ${offered} concurrent calls offered at ${rate}/s, cap ${cap}, at most ${cps || 'any number of'} admitted per second (router: MAX_CONCURRENT_CALLS, MAX_CALLS_PER_SECOND; dialplan: GROUP_COUNT against BENCH_CAP, BENCH_CPS)`);
   for (const design of ['router', 'dialplan'] as const) {
     await quiesce();
     let r: LoadResult;
     if (design === 'router') {
-      await startRouterWith({ MAX_CONCURRENT_CALLS: String(cap) });
+      await startRouterWith({ MAX_CONCURRENT_CALLS: String(cap), MAX_CALLS_PER_SECOND: String(cps) });
       const fromId = maxCallId();
       r = await runLoad('router', `overload-router-${offered}`, { calls: offered, limit: offered, rate, holdMs: PLAN.capacityHoldMs }, 0);
       r.integrity = await checkRouterIntegrity(r, fromId, 3);
       await startRouterWith();
     } else {
       await setAsteriskGlobal('BENCH_CAP', String(cap));
+      await setAsteriskGlobal('BENCH_CPS', String(cps));
       r = await runLoad('dialplan', `overload-dialplan-${offered}`, { calls: offered, limit: offered, rate, holdMs: PLAN.capacityHoldMs }, 0);
       await setAsteriskGlobal('BENCH_CAP', '');
+      await setAsteriskGlobal('BENCH_CPS', '');
       r.integrity = await checkDialplanIntegrity(r, 3);
     }
     const other = Object.values(r.otherFinal).reduce((a, b) => a + b, 0);
@@ -886,7 +908,7 @@ async function phaseOverload(): Promise<void> {
     }
     const problems = [...r.integrity.problems];
     for (const [k, v] of Object.entries(checks)) if (!v) problems.push(`check failed: ${k}`);
-    const o: OverloadResult = { cap, offered, result: r, checks, problems };
+    const o: OverloadResult = { cap, offered, offeredPerSecond: rate, callsPerSecond: cps, result: r, checks, problems };
     if (design === 'router') results.overload = o;
     else results.overloadDialplan = o;
     say(
@@ -986,7 +1008,7 @@ function table(): string {
     );
   }
   if (results.overload) {
-    lines.push('', `### Overload (${results.overload.offered} offered, cap ${results.overload.cap})`, '');
+    lines.push('', `### Overload (${results.overload.offered} offered at ${results.overload.offeredPerSecond}/s, cap ${results.overload.cap}, at most ${results.overload.callsPerSecond || 'any number'} admitted per second)`, '');
     lines.push(row(['design', 'answered', 'refused 503', 'other failures', 'held to end', 'peak up', 'recordings within 1 s of talk time', 'worst off s', 'Asterisk CPU-s per answered call', 'left ch/br', 'checks']));
     lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
     for (const o of [results.overload, results.overloadDialplan]) {
