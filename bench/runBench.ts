@@ -345,7 +345,7 @@ async function asteriskLeft(timeoutMs: number): Promise<{ channels: number; brid
   }
 }
 
-/** The bench dialplan's MixMonitor files (bench-<uniqueid>.wav) in Asterisk's spool. */
+/** The bench dialplan's MixMonitor files (bench-<caller number>-<uniqueid>.wav) in Asterisk's spool. */
 function removeDialplanRecordings(): void {
   for (const f of readdirSync(spoolDir())) if (f.startsWith('bench-')) rmSync(join(spoolDir(), f), { force: true });
 }
@@ -505,8 +505,12 @@ async function runLoad(
     const errors = readFileSync(done.errorFile, 'utf8').trim().split('\n').slice(-3).join(' | ');
     if (errors) results.notes.push(`${label}: sipp exit ${done.exitCode}: ${errors.slice(0, 400)}`);
   }
+  callTimingsOf.set(r, timings);
   return r;
 }
+
+/** Each run's calls as the capture saw them (not in the JSON): the dialplan's files are checked against them. */
+const callTimingsOf = new WeakMap<LoadResult, CallTiming[]>();
 
 function peakConcurrent(timings: CallTiming[], packets: readonly SipPacket[], carrierPort: number): number {
   const byeAt = new Map<string, number>();
@@ -613,20 +617,23 @@ async function checkDialplanIntegrity(r: LoadResult, samples: number): Promise<I
   const files = readdirSync(dir).filter((f) => f.startsWith('bench-') && f.endsWith('.wav')).map((f) => join(dir, f));
   let lengthOk = 0;
   let worst = 0;
-  // MixMonitor runs from before Dial(): the file holds the ring, then the talk time (-d). It must hold
-  // all of the talk time, and no more than the longest ring of the run on top.
-  const talk = r.plan.holdMs / 1000;
-  const longest = talk + r.maxRingSeconds;
+  // Each file against its own call's talk time, as the router's are against their records: from the
+  // 200 the caller got to the carrier's BYE (the capture; files are named by the unique caller
+  // number). MixMonitor runs from before Dial(), so the call's ring may be in the file on top.
+  const byCaller = new Map((callTimingsOf.get(r) ?? []).map((t) => [t.key, t]));
   for (const f of files) {
     const info = await readWavInfo(f);
     // Data size may be unset in the header while MixMonitor writes; fall back to the file size.
     const seconds = info?.durationSeconds ?? (statSync(f).size - 44) / 16000;
-    const err = seconds < talk ? talk - seconds : seconds > longest ? seconds - longest : 0;
+    const t = byCaller.get(/^bench-\+?1999555(\d+)-/.exec(f.split('/').pop() as string)?.[1] ?? '');
+    const talk = t?.callerOkAt !== undefined && t.carrierByeAt !== undefined ? t.carrierByeAt - t.callerOkAt : r.plan.holdMs / 1000;
+    const ring = t?.callerOkAt !== undefined ? t.callerOkAt - t.carrierInviteAt : r.maxRingSeconds;
+    const err = seconds < talk ? talk - seconds : seconds > talk + ring ? seconds - talk - ring : 0;
     worst = Math.max(worst, err);
     if (err <= 1.0) lengthOk += 1;
   }
   if (files.length !== r.answered) problems.push(`${files.length} MixMonitor files for ${r.answered} calls answered`);
-  if (lengthOk !== files.length) problems.push(`${files.length - lengthOk} recordings outside talk time … talk + longest ring (${longest.toFixed(1)} s) by > 1 s (worst ${worst.toFixed(2)} s)`);
+  if (lengthOk !== files.length) problems.push(`${files.length - lengthOk} recordings outside their call's talk time … talk + ring by > 1 s (worst ${worst.toFixed(2)} s)`);
   const audioSamples = await sampleAudio(files, samples, problems);
   for (const f of files) rmSync(f, { force: true });
   return {
@@ -1044,6 +1051,14 @@ function table(): string {
 
 // ---------------------------------------------------------------- main
 async function main(): Promise<number> {
+  // `--render FILE.json`: the table of an earlier run, printed and written to latest(-quick).md.
+  if (argv.includes('--render')) {
+    Object.assign(results, JSON.parse(readFileSync(argv[argv.indexOf('--render') + 1] as string, 'utf8')) as typeof results);
+    const text = table();
+    say(text);
+    writeFileSync(join(REPO, 'bench', 'results', `latest${QUICK ? '-quick' : ''}.md`), `${text}\n`);
+    return 0;
+  }
   say(`callroute bench${QUICK ? ' (quick)' : ''}: work dir ${work}`);
   say(`machine: ${JSON.stringify(results.machine)}`);
   if (want('sqlite')) {

@@ -76,6 +76,8 @@ export interface CallTiming {
   callerOkAt?: number;
   /** First final response the carrier got. */
   finalStatus?: number;
+  /** The carrier's BYE (it hangs up after its hold time). */
+  carrierByeAt?: number;
 }
 
 /**
@@ -98,6 +100,9 @@ export function callTimings(packets: readonly SipPacket[], carrierPort: number, 
       if (!t || t.destinationInviteAt !== undefined) continue;
       t.destinationInviteAt = m.ts;
       destinationCall.set(m.callId, t);
+    } else if (m.method === 'BYE' && m.srcPort === carrierPort && m.dstPort === asteriskPort) {
+      const t = carrierCall.get(m.callId);
+      if (t && t.carrierByeAt === undefined) t.carrierByeAt = m.ts;
     } else if (m.status !== undefined && m.cseqMethod === 'INVITE') {
       if (m.srcPort === destinationPort && m.dstPort === asteriskPort && m.status === 200) {
         const t = destinationCall.get(m.callId);
