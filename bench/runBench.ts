@@ -677,7 +677,9 @@ async function phasePdd(): Promise<void> {
         `  ${design.padEnd(8)} ${String(l.level).padStart(3)} concurrent: INVITE→INVITE p50 ${r.inviteToInvite.p50} p95 ${r.inviteToInvite.p95} p99 ${r.inviteToInvite.p99} ms; ` +
           `200→200 p50 ${r.okToOk.p50} p99 ${r.okToOk.p99} ms (${r.inviteToInvite.n} calls, peak ${r.peakConcurrent}, answered ${r.answered}/${r.placed})`,
       );
-      await sleep(2000);
+      // The router's transcodes of this run's recordings, deferred while the box was busy, would
+      // otherwise run during the next run.
+      await quiesce();
     }
   }
 }
