@@ -118,7 +118,7 @@ describe('a registry with admission limits', () => {
 });
 
 describe('the latency brake with calls routed by the dialplan (no ARI requests of their own)', () => {
-  it("is fed by the routing gate's refresh: a slow Asterisk shuts the gate and gets new calls refused with cause 34", async () => {
+  it("is fed by the routing gate's refresh: a slow Asterisk gets calls that ask the router refused with cause 34, while the table keeps routing", async () => {
     const tb = createSessionTestbed({
       numbers: [{ did: DID, recordingEnabled: false }],
       registry: { admission: { maxConcurrentCalls: 0, maxAriLatencyMs: 50 } },
@@ -146,9 +146,10 @@ describe('the latency brake with calls routed by the dialplan (no ARI requests o
       // Asterisk slows down: every gate refresh takes 100 ms.
       const setVariable = tb.fake.client.asterisk.setVariable.bind(tb.fake.client.asterisk);
       tb.fake.client.asterisk.setVariable = (name, value) => new Promise((r) => setTimeout(() => r(setVariable(name, value)), 100));
-      await until(() => !gateOpen(), 'the gate to shut', 5_000);
-      expect(tb.registry.tableMayRoute()).toBe(false);
-      expect(tb.registry.routeFromDialplan(channel('1.2'))).toBe('reject~34');
+      await until(() => tb.registry.routeFromDialplan(channel(`1.${Date.now()}`)) === 'reject~34', 'a call that asks to be refused', 5_000);
+      // Calls the table routes are Asterisk's own work, capped by its counts: the gate stays open.
+      expect(tb.registry.tableMayRoute()).toBe(true);
+      expect(gateOpen()).toBe(true);
     } finally {
       await sync.stop();
       tb.close();
