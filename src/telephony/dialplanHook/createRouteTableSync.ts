@@ -15,7 +15,7 @@ export interface RouteTableSyncDeps {
   maxConcurrentCalls: number;
   /** MAX_CALLS_PER_SECOND (0: none), counted by the dialplan for every call. */
   maxCallsPerSecond: number;
-  /** False while the table must not route calls (shutting down, admission braking): they then ask the router. */
+  /** False while the table must not route calls (shutting down): they then ask the router. */
   mayRoute: () => boolean;
   /** The round trip of each gate refresh (ms): Asterisk's REST latency, for the admission brake. */
   observeLatency?: (ms: number) => void;

@@ -14,9 +14,9 @@ export const ROUTE_TABLE_FAMILY = 'callroute_route';
 export const ROUTE_TABLE_DIGEST_KEY = 'callroute_meta/route_digest';
 /**
  * Global variable the dialplan checks before reading the table (see gateValue). The router moves
- * it forward while it is connected and the table is in step; when the router goes away (or brakes
- * admission), it runs out and calls ask the router again, so a router that is gone means the
- * dialplan fallback, as before the table existed.
+ * it forward while it is connected and the table is in step; when the router goes away, it runs
+ * out and calls ask the router again, so a router that is gone means the dialplan fallback, as
+ * before the table existed.
  */
 export const ROUTE_TABLE_GATE = 'CR_GATE';
 /**
