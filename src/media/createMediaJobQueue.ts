@@ -225,6 +225,8 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       return;
     }
     const call = db.select({ arrivedAt: calls.arrivedAt, dialplanHandOff: calls.dialplanHandOff }).from(calls).where(eq(calls.id, rec.callId)).get();
+    /** The first WAV's length from its header, read while waiting for it (the lead to cut is worked out from it). */
+    let firstWavSeconds: number | undefined;
     const names = recordingAsteriskNames(rec);
     const wavs = names.map((n) => asteriskRecordingWavPath(rc.asteriskRoot, n));
     try {
@@ -232,6 +234,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       if (names.length !== expected) throw new RecordingMissing(`expected ${expected} Asterisk recording(s) for ${rec.channels}, row has ${names.length}`);
       for (const wav of wavs) {
         const info = await waitForWav(wav, wavSettleMs, signal);
+        if (typeof info === 'object' && info.durationSeconds !== null) firstWavSeconds ??= info.durationSeconds;
         if (info === 'absent') throw new RecordingMissing(`Asterisk recording not found: ${wav}`);
         if (info === 'not-wav') throw new RecordingMissing(`Asterisk recording is not a WAV file: ${wav}`);
         if (!info.finalised) log.warn({ wav, riffSize: info.riffSize, fileSize: info.fileSize }, 'wav header not finalised; reading to end of file');
@@ -265,6 +268,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     // file; the row's start and stop are the answer and the end (DialplanCall), so the talk time is
     // the file's last stop − start seconds. Unknown (equal) after a restart: kept whole.
     const talkSeconds = call?.dialplanHandOff && rec.stoppedAt !== null && rec.stoppedAt > rec.startedAt ? (rec.stoppedAt - rec.startedAt) / 1000 : undefined;
+    const leadSeconds = talkSeconds !== undefined && firstWavSeconds !== undefined ? firstWavSeconds - talkSeconds : 0;
     const result = await transcodeRecording({
       inputs: wavs,
       format: rc.format,
@@ -272,7 +276,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       tools,
       timeoutMs: jobTimeoutMs,
       signal,
-      ...(talkSeconds !== undefined ? { keepLastSeconds: talkSeconds } : {}),
+      ...(leadSeconds > 0 ? { skipSeconds: leadSeconds } : {}),
     });
     try {
       if (key && rc.activeKeyId) await encryptFile(transcodePath, finalPath, rc.activeKeyId, key);

@@ -19,10 +19,10 @@ export interface TranscodeRequest {
   timeoutMs?: number;
   signal?: AbortSignal;
   /**
-   * Mixed only: keep the last this many seconds of the input, dropping what comes before. A
-   * recording started before the answer (the dialplan's MixMonitor) may begin with early media.
+   * Mixed only: drop this many seconds from the start of the input. A recording started before the
+   * answer (the dialplan's MixMonitor) may begin with early media.
    */
-  keepLastSeconds?: number;
+  skipSeconds?: number;
 }
 
 export interface TranscodeResult {
@@ -71,11 +71,8 @@ export async function transcodeRecording(req: TranscodeRequest): Promise<Transco
   if (n !== 1 && n !== 2) throw new CallrouteError('CR_ERR_MEDIA', `transcode needs 1 or 2 inputs, got ${n}`);
   const channels: 1 | 2 = n === 1 ? 1 : 2;
   const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error'];
-  if (channels === 1 && req.keepLastSeconds !== undefined && req.keepLastSeconds > 0) {
-    const seconds = (await readWavInfo(req.inputs[0] as string))?.durationSeconds ?? 0;
-    // Before -i: PCM seeks to the sample, so what is left is exactly the last keepLastSeconds.
-    if (seconds - req.keepLastSeconds > LEAD_WORTH_CUTTING_SECONDS) args.push('-ss', (seconds - req.keepLastSeconds).toFixed(3));
-  }
+  // Before -i: PCM seeks to the sample.
+  if (channels === 1 && req.skipSeconds !== undefined && req.skipSeconds > LEAD_WORTH_CUTTING_SECONDS) args.push('-ss', req.skipSeconds.toFixed(3));
   // -ignore_length: a header Asterisk has not finalised yet claims a wrong data size; read to EOF.
   for (const input of req.inputs) args.push('-ignore_length', '1', '-i', input);
   if (channels === 1) {
