@@ -212,11 +212,14 @@ describe('routing real calls', () => {
     const capture = await startRtpCapture({ portRange: [6000, 6200] });
     const dest = phone({ scenario: 'destination-answers' });
     const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 12000, dialed });
-    // Answered: the caller's channel is up in Asterisk.
+    // Answered: the caller's channel is up in Asterisk and, on a call the router bridges, the router
+    // has written the answer. (Killed between Asterisk's answer and that write is the unit test
+    // "router dies as the destination answers": that record's answer time is when the restart found
+    // the call.) A handed-off call's answer is only known from its end report.
     await waitFor(
       async () => {
         const row = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1')).body.calls[0];
-        if (row === undefined || row.id <= before) return false;
+        if (row === undefined || row.id <= before || (!handedOff && row.answeredAt === null)) return false;
         const channels = await listChannels(stack.config);
         return channels.some((c) => c.id === row.inboundChannelId && c.state === 'Up');
       },

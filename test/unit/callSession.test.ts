@@ -163,6 +163,29 @@ describe('CallSession against a stateful fake ARI', () => {
     expect(record()).toMatchObject({ disposition: 'answered', finished: true, endedBy: 'caller' });
   });
 
+  it('router dies as the destination answers, before it writes the answer: the restart keeps the call, records it from then on, flags the record', async () => {
+    const inbound = fake.placeInbound(DID);
+    await until(() => fake.ops('channels.dial').length === 1, 'dial');
+    const [out] = fake.outboundIds();
+    tb.registry.close();
+    // The destination answers with nobody listening; Asterisk answers the caller itself, since the
+    // answer passes through the early-media bridge the caller is already in.
+    fake.answer(out!);
+    fake.channels.get(inbound)!.state = 'Up';
+    expect(record()?.answeredAt).toBeNull();
+    registry = tb.restartRegistry();
+    const report = await tb.reconcile();
+    expect(report).toMatchObject({ resumed: 1, finished: 0, strayChannels: 0, strayBridges: 0 });
+    expect(fake.ops('channels.hangup')).toHaveLength(0);
+    expect(record()).toMatchObject({ finished: false, outboundChannelId: out });
+    expect(record()?.answeredAt).not.toBeNull();
+    await until(() => fake.live.size === 1, 'the recording the number asks for');
+    fake.farEndHangsUp(inbound, 16);
+    await expectNothingLeft();
+    expect(record()).toMatchObject({ disposition: 'answered', sipCode: 200, finished: true, endedBy: 'caller', reconciled: true });
+    expect(tb.store.rows.get(1)).toMatchObject({ callId: 1, status: 'processing' });
+  });
+
   it('reconcile finishes rows whose channels vanished while the router was down', async () => {
     fake.placeInbound(DID);
     await until(() => fake.ops('channels.dial').length === 1, 'dial');

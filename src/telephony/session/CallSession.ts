@@ -72,6 +72,8 @@ export class CallSession {
   private readonly deps: CallSessionDeps;
   private inboundGone = false;
   private answeredAt: number | null = null;
+  /** The answer happened while the router was down: answeredAt is when a restart found the call up. */
+  private answerFoundLate = false;
   private releasing: Promise<void> | undefined;
   /** Setup requests in flight; release waits for them so nothing they create is left behind. */
   private readonly inflight = new Set<Promise<unknown>>();
@@ -117,8 +119,13 @@ export class CallSession {
     deps.track(inbound.id, this);
   }
 
-  /** Takes over a call that was bridged before the router restarted, from its unfinished record. */
-  static resume(row: CallRow, deps: CallSessionDeps): CallSession {
+  /**
+   * Takes over a call that was bridged before the router restarted, from its unfinished record.
+   * `answeredUnseen`: Asterisk answered the caller (the destination's answer passed through the
+   * early-media bridge) but the router died before it wrote the answer: `row.answeredAt` is when we
+   * found out, the record is flagged `reconciled`, and the recording the number asks for starts now.
+   */
+  static resume(row: CallRow, deps: CallSessionDeps, answeredUnseen?: { recording: RecordingLayout | null }): CallSession {
     const s = new CallSession({ id: row.inboundChannelId }, deps);
     s.log = deps.logger.child({ callId: row.id, did: row.did, caller: row.callerNumber, account: row.accountId });
     s.recordId = row.id;
@@ -140,6 +147,11 @@ export class CallSession {
     if (active) {
       s.recordingLayout = active.channels;
       s.recorder = CallRecorder.resume(s.recorderDeps(), row.id, active.channels, active.id);
+    }
+    if (answeredUnseen) {
+      s.answerFoundLate = true;
+      s.recordingLayout = answeredUnseen.recording;
+      if (s.winner && s.recordingLayout && !active) void s.startRecording(s.winner, row.id, s.recordingLayout);
     }
     return s;
   }
@@ -641,6 +653,7 @@ export class CallSession {
         endedBy: this.rejection ? 'router' : (this.facts.endedBy ?? 'system'),
         answeredAt: this.answeredAt,
         endedAt,
+        reconciled: this.answerFoundLate,
         route: this.history.length > 0 ? { step: this.winner ? this.currentStep : null, answeredDestination: this.winner?.target ?? null, tried: this.history } : undefined,
       });
     }

@@ -361,9 +361,14 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     async settleHandOff(row: CallRow): Promise<void> {
       await followAgain(row).endedUnreported();
     },
-    /** Takes over a call bridged before a restart (see reconcileCalls). */
-    resume(row: CallRow): CallSession {
-      return CallSession.resume(row, sessionDeps);
+    /**
+     * Takes over a call bridged before a restart (see reconcileCalls). `answeredUnseen`: it was
+     * answered after the router's last write; the number's recording setting says whether to record it now.
+     */
+    resume(row: CallRow, answeredUnseen = false): CallSession {
+      if (!answeredUnseen) return CallSession.resume(row, sessionDeps);
+      const number = sessionDeps.findNumber(row.did);
+      return CallSession.resume(row, sessionDeps, { recording: number?.recordingEnabled ? number.recordingChannels : null });
     },
     /** Stops taking new calls and waits (bounded) for live calls to end. Bridged calls left then keep talking. */
     async drain(timeoutMs: number): Promise<number> {

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
-import type { AriClient } from '../ari/types.js';
+import type { AriBridge, AriChannel, AriClient } from '../ari/types.js';
+import type { CallRow } from '../../persistence/schema.js';
 import { CAUSE } from './callOutcome.js';
 import { OWN_ID_PREFIX, type CallSessionDeps } from './CallSession.js';
 import { recordingNames } from './CallRecorder.js';
@@ -87,6 +88,17 @@ export async function reconcileCalls(deps: {
       logger.info({ callId: row.id }, 'finished handed-off call that ended with no end report');
       continue;
     }
+    const unseenLeg = row.answeredAt === null && inboundAlive ? legAnsweredUnseen(row, channels, bridges) : null;
+    if (unseenLeg) {
+      // Answered by Asterisk in the moment before the router could write it: the call is talking, keep it.
+      const answeredAt = now();
+      records.markAnswered(row.id, answeredAt, { outboundChannelId: unseenLeg, destination: row.destination ?? '' });
+      registry.resume({ ...row, answeredAt, outboundChannelId: unseenLeg }, true);
+      for (const id of [row.inboundChannelId, unseenLeg, row.bridgeId]) if (id) claimed.add(id);
+      report.resumed += 1;
+      logger.info({ callId: row.id }, 'resumed bridged call answered while the router was down');
+      continue;
+    }
     const outboundAlive = row.outboundChannelId !== null && alive.has(row.outboundChannelId);
     if (inboundAlive && outboundAlive && row.answeredAt !== null) {
       registry.resume(row);
@@ -131,4 +143,20 @@ export async function reconcileCalls(deps: {
     report.strayBridges += 1;
   }
   return report;
+}
+
+/**
+ * The leg of a call answered after the router's last write, or null. A single destination is
+ * bridged with the caller before it answers (for early media), and Asterisk answers the caller
+ * itself when the destination's answer passes through the bridge: a router stopped between that
+ * and its own write leaves a row with no answer whose caller and leg are both up in its bridge.
+ */
+export function legAnsweredUnseen(row: CallRow, channels: readonly AriChannel[], bridges: readonly AriBridge[]): string | null {
+  const bridge = row.bridgeId === null ? undefined : bridges.find((b) => b.id === row.bridgeId);
+  if (!bridge?.channels.includes(row.inboundChannelId)) return null;
+  const others = bridge.channels.filter((id) => id !== row.inboundChannelId);
+  const [legId] = others;
+  if (others.length !== 1 || legId === undefined || !legId.startsWith(OWN_ID_PREFIX)) return null;
+  const isUp = (id: string): boolean => channels.some((c) => c.id === id && c.state === 'Up');
+  return isUp(row.inboundChannelId) && isUp(legId) ? legId : null;
 }
