@@ -2,6 +2,7 @@ import { and, desc, eq, lt } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/persistence/accountRepository.js';
 import { decodeCallCursor, encodeCallCursor, listCalls } from '../../src/persistence/callQueries.js';
+import { createCallRecordRepository, type CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { calls, trackingNumbers } from '../../src/persistence/schema.js';
 import {
@@ -81,5 +82,35 @@ describe('callQueries', () => {
   it('clamps the limit to 1..500', () => {
     expect(listCalls(db, { limit: 0 }).calls).toEqual([]);
     expect(listCalls(db, { limit: 10_000 }).nextCursor).toBeNull();
+  });
+});
+
+describe('callRecordRepository (prepared statements)', () => {
+  const arrival = (n: number, extra: Partial<CallArrival> = {}): CallArrival => ({
+    accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: '+15559876543', callerName: null,
+    source: 'google', medium: null, campaign: null, destination: '+15550001111', arrivedAt: 1_000 * n,
+    inboundChannelId: `in-${n}`, outboundChannelId: null, bridgeId: null, ...extra,
+  });
+
+  it('writes every field of each call, nulls and booleans as given, and finishes a row once', () => {
+    const records = createCallRecordRepository(db);
+    const ids = [null, true, false].map((firstTimeCaller, i) => records.insertArrival(arrival(i + 1, { firstTimeCaller, landingPage: i === 1 ? 'https://a.example/' : undefined })));
+    expect(ids.map((id) => records.get(id)?.firstTimeCaller)).toEqual([null, true, false]);
+    expect(records.get(ids[1]!)).toMatchObject({ landingPage: 'https://a.example/', dialplanHandOff: false, finished: false, source: 'google' });
+    expect(records.get(ids[0]!)).toMatchObject({ landingPage: null, visitId: null });
+
+    records.markAnswered(ids[0]!, 1_500, { outboundChannelId: 'out-1', destination: 'sip:desk@127.0.0.1' });
+    records.finish(ids[0]!, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: 1_500, endedAt: 4_000, route: { step: 'a', answeredDestination: 'desk', tried: [{ step: 'a', target: 'desk', result: 'answered' }] } });
+    records.finish(ids[0]!, { disposition: 'failed', sipCode: 503, hangupCause: 34, endedBy: 'system', answeredAt: null, endedAt: 9_000 });
+    expect(records.findByInboundChannel('in-1')).toMatchObject({
+      finished: true, disposition: 'answered', outboundChannelId: 'out-1', ringSeconds: 0.5, talkSeconds: 2.5, reconciled: false, routeStep: 'a',
+      destinationsTried: JSON.stringify([{ step: 'a', target: 'desk', result: 'answered' }]),
+    });
+    records.finish(ids[2]!, { disposition: 'no-answer', sipCode: 480, hangupCause: 19, endedBy: 'destination', answeredAt: null, endedAt: 5_000, reconciled: true });
+    expect(records.get(ids[2]!)).toMatchObject({ ringSeconds: 2, talkSeconds: 0, reconciled: true, routeStep: null });
+
+    const refused = records.insertRefused(arrival(9, { dialplanHandOff: true, firstTimeCaller: true }), { disposition: 'rejected', sipCode: 503, hangupCause: 34, endedAt: 9_250 });
+    expect(records.get(refused)).toMatchObject({ finished: true, endedBy: 'router', answeredAt: null, ringSeconds: 0.25, talkSeconds: 0, dialplanHandOff: true, firstTimeCaller: true });
+    expect(records.findByInboundChannel('nope')).toBeUndefined();
   });
 });
