@@ -112,7 +112,7 @@ const PLAN = QUICK
       cpu: [
         { key: 'recorded', name: 'recorded calls of 15 s', level: 50, calls: 50, rate: 20, holdMs: 15_000, pairs: 4 },
         { key: 'short', name: 'short calls (1 s)', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3 },
-        { key: 'refused', name: 'calls refused over a cap of 1', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, cap: 1 },
+        { key: 'refused', name: 'calls refused over a cap of 1', level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 6, cap: 1 },
         { key: 'short-twin', name: "short calls (1 s), the dialplan's recordings transcoded as the router does", level: 20, calls: 300, rate: 20, holdMs: 1_000, pairs: 3, twin: true },
       ] as CpuCase[],
       capacityLevels: [50, 100, 150, 200, 250, 300],
