@@ -35,3 +35,19 @@ export function round(x: number | null | undefined, digits = 2): number | null {
 export function median(values: readonly number[]): number | null {
   return percentile(values, 50);
 }
+
+/** Student t, two-sided 95 %, for 1–10 degrees of freedom (more use the value for 10: a little wide). */
+const T95 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
+
+/**
+ * Geometric mean of ratios and its 95 % interval (Student t on the logs); one value has no interval.
+ *
+ * @example geometricMean95([0.5, 2]).mean // 1
+ */
+export function geometricMean95(ratios: readonly number[]): { mean: number; ci: [number, number] } {
+  const logs = ratios.map((x) => Math.log(x));
+  const m = logs.reduce((a, b) => a + b, 0) / Math.max(1, logs.length);
+  const sd = logs.length > 1 ? Math.sqrt(logs.reduce((a, x) => a + (x - m) ** 2, 0) / (logs.length - 1)) : 0;
+  const half = logs.length > 1 ? (T95[Math.min(T95.length, logs.length - 1) - 1] as number) * (sd / Math.sqrt(logs.length)) : 0;
+  return { mean: Math.exp(m), ci: [Math.exp(m - half), Math.exp(m + half)] };
+}
