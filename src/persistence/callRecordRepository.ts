@@ -98,13 +98,13 @@ export function createCallRecordRepository(db: Db) {
       .values({
         ...arrivalPlaceholders,
         finished: true,
-        disposition: sql.placeholder('disposition'),
-        sipCode: sql.placeholder('sipCode'),
-        hangupCause: sql.placeholder('hangupCause'),
+        disposition: slot('disposition'),
+        sipCode: slot('sipCode'),
+        hangupCause: slot('hangupCause'),
         endedBy: 'router',
         answeredAt: null,
-        endedAt: sql.placeholder('endedAt'),
-        ringSeconds: sql.placeholder('ringSeconds'),
+        endedAt: slot('endedAt'),
+        ringSeconds: slot('ringSeconds'),
         talkSeconds: 0,
       })
       .returning({ id: calls.id })
