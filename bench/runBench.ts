@@ -39,7 +39,11 @@ const PERF = argv.includes('--perf');
 /** Experiment: the dialplan's runs transcode their recordings as the router does (bench/lib/twinTranscodes.ts). */
 const DIALPLAN_TRANSCODES = argv.includes('--dialplan-transcodes');
 /** `--cpu-pairs N`: pairs of runs per cpu case, instead of the plan's. */
-const CPU_PAIRS = argv.includes('--cpu-pairs') ? Number(argv[argv.indexOf('--cpu-pairs') + 1]) : null;
+/** `--name N`: the number after the flag; NaN when the flag is absent. */
+function numberArg(name: string): number {
+  return argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : NaN;
+}
+const CPU_PAIRS = argv.includes('--cpu-pairs') ? numberArg('--cpu-pairs') : null;
 const onlyArg = argv[argv.indexOf('--only') + 1];
 const ONLY = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
 const want = (phase: string): boolean => ONLY === null || ONLY.has(phase);
@@ -219,6 +223,17 @@ interface Integrity {
   problems: string[];
 }
 
+/** One design's overload run and what it was asked to do. */
+interface OverloadResult {
+  cap: number;
+  offered: number;
+  offeredPerSecond: number;
+  callsPerSecond: number;
+  result: LoadResult;
+  checks: Record<string, boolean>;
+  problems: string[];
+}
+
 const results: {
   machine: Record<string, unknown>;
   command: string;
@@ -229,9 +244,9 @@ const results: {
   /** Asterisk CPU per call, router and dialplan alternating on a quiet box (phase cpu). */
   cpu: Array<{ name: string; runs: LoadResult[]; summary: CpuComparison }>;
   capacitySummary: Record<Design, { zeroFailureLevel: number | null; firstFailingLevel: number | null; stoppedBy: string }>;
-  overload?: { cap: number; offered: number; offeredPerSecond: number; callsPerSecond: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
+  overload?: OverloadResult;
   /** The same overload on the bench dialplan (its cap counted with GROUP_COUNT). */
-  overloadDialplan?: { cap: number; offered: number; offeredPerSecond: number; callsPerSecond: number; result: LoadResult; checks: Record<string, boolean>; problems: string[] };
+  overloadDialplan?: OverloadResult;
   sqlite?: SqliteResult;
   transcode?: TranscodeCase[];
   notes: string[];
@@ -860,7 +875,6 @@ async function setAsteriskGlobal(name: string, value: string): Promise<void> {
   if (!res.ok) throw new Error(`setting ${name}: HTTP ${res.status}`);
 }
 
-type OverloadResult = NonNullable<(typeof results)['overload']>;
 
 /**
  * Twice the zero-failure level offered to each design with the same cap: the router's
@@ -869,15 +883,15 @@ type OverloadResult = NonNullable<(typeof results)['overload']>;
  * the router's refusals cost the calls in progress anything the dialplan's own do not.
  */
 async function phaseOverload(): Promise<void> {
-  const capArg = argv.includes('--overload-cap') ? Number(argv[argv.indexOf('--overload-cap') + 1]) : NaN;
+  const capArg = numberArg('--overload-cap');
   const cap = Number.isInteger(capArg) && capArg > 0 ? capArg : (results.capacitySummary.router.zeroFailureLevel ?? Math.max(20, Math.floor((PLAN.capacityLevels[0] ?? 100) / 2)));
   const offered = cap * 2;
   // `--overload-rate N`: calls offered per second (default: the offer in 15 s).
-  const rateArg = argv.includes('--overload-rate') ? Number(argv[argv.indexOf('--overload-rate') + 1]) : NaN;
+  const rateArg = numberArg('--overload-rate');
   const rate = Number.isInteger(rateArg) && rateArg > 0 ? rateArg : Math.max(PLAN.capacityRate, Math.ceil(offered / 15));
   // `--overload-cps N`: calls admitted per second at most (router: MAX_CALLS_PER_SECOND; dialplan:
   // BENCH_CPS). Default: the arrival rate the capacity ramp found the zero-failure level at; 0: none.
-  const cpsArg = argv.includes('--overload-cps') ? Number(argv[argv.indexOf('--overload-cps') + 1]) : NaN;
+  const cpsArg = numberArg('--overload-cps');
   const cps = Number.isInteger(cpsArg) && cpsArg >= 0 ? cpsArg : PLAN.capacityRate;
   say(`\n== overload: ${offered} concurrent calls offered at ${rate}/s, cap ${cap}, at most ${cps || 'any number of'} admitted per second (router: MAX_CONCURRENT_CALLS, MAX_CALLS_PER_SECOND; dialplan: GROUP_COUNT against BENCH_CAP, BENCH_CPS)`);
   for (const design of ['router', 'dialplan'] as const) {

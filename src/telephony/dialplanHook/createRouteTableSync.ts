@@ -55,7 +55,9 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   let ticking = false;
   let lastError = '';
 
-  const shut = gateValue(0, deps.maxConcurrentCalls, deps.maxCallsPerSecond);
+  /** The gate open until that epoch second (0: shut), with the limits the dialplan counts against. */
+  const gate = (openUntilSeconds: number): string => gateValue(openUntilSeconds, deps.maxConcurrentCalls, deps.maxCallsPerSecond);
+  const shut = gate(0);
   const get = (expr: string): Promise<string> => ari.asterisk.getVariable(expr);
   const set = (name: string, value: string): Promise<void> => ari.asterisk.setVariable(name, value);
   const keyOf = (dialed: string): string => `${ROUTE_TABLE_FAMILY}/${dialed}`;
@@ -128,7 +130,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       await sync();
       const open = written !== null && deps.mayRoute();
       const started = performance.now();
-      await set(ROUTE_TABLE_GATE, open ? gateValue(Math.floor(now() / 1000) + gateSeconds, deps.maxConcurrentCalls, deps.maxCallsPerSecond) : shut);
+      await set(ROUTE_TABLE_GATE, open ? gate(Math.floor(now() / 1000) + gateSeconds) : shut);
       deps.observeLatency?.(performance.now() - started);
     } catch (err) {
       logger.debug({ err }, 'routing gate refresh failed');

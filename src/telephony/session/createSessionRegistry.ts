@@ -62,6 +62,13 @@ function channelIdOf(event: AriEvent): string | undefined {
   return undefined;
 }
 
+/** What each refusal the dialplan counted means for the caller and the record. */
+const DIALPLAN_REFUSALS = {
+  over: { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected', why: 'over capacity: max-concurrent-calls' },
+  rate: { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected', why: 'over capacity: max-calls-per-second' },
+  busy: { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy', why: "over the number's concurrent-call cap" },
+} as const satisfies Record<DialplanRefusal['reason'], { sipCode: number; cause: number; disposition: CallDisposition; why: string }>;
+
 /**
  * Owns every live CallSession: one set of ARI listeners for all calls (added once, removed in
  * `close()`), a map from channel id to session, and drain for shutdown.
@@ -207,14 +214,10 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
    * (`busy`), counted in Asterisk: the refusal's record (503 / 486). `at`: when, by Asterisk's clock.
    */
   const refuseFromDialplan = (channel: DialplanChannel, reason: DialplanRefusal['reason'], at?: number | null): void => {
-    const outcome =
-      reason === 'busy'
-        ? { sipCode: 486, cause: CAUSE.userBusy, disposition: 'busy' as const }
-        : { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' as const };
+    const { why, ...outcome } = DIALPLAN_REFUSALS[reason];
     // Asked about before (its answer came from the router): its own row, if written, says so.
     if (handedOff.get(channel.id)?.refuse(outcome)) return;
     const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
-    const why = reason === 'busy' ? "over the number's concurrent-call cap" : reason === 'rate' ? 'over capacity: max-calls-per-second' : 'over capacity: max-concurrent-calls';
     recordRefusal(channel, who, outcome, why, at);
   };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {

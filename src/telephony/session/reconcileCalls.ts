@@ -70,7 +70,7 @@ export async function reconcileCalls(deps: {
 
   const claimed = new Set<string>();
   const unfinished = records.listUnfinished();
-  for (const row of unfinished) {
+  for (let row of unfinished) {
     if (registry.ownsChannel(row.inboundChannelId) && !row.dialplanHandOff) continue;
     const inboundAlive = alive.has(row.inboundChannelId);
     if (row.dialplanHandOff) {
@@ -88,25 +88,19 @@ export async function reconcileCalls(deps: {
       logger.info({ callId: row.id }, 'finished handed-off call that ended with no end report');
       continue;
     }
+    // Answered by Asterisk in the moment before the router could write it: the call is talking, keep it.
     const unseenLeg = row.answeredAt === null && inboundAlive ? legAnsweredUnseen(row, channels, bridges) : null;
     if (unseenLeg) {
-      // Answered by Asterisk in the moment before the router could write it: the call is talking, keep it.
       const answeredAt = now();
       records.markAnswered(row.id, answeredAt, { outboundChannelId: unseenLeg, destination: row.destination ?? '' });
-      registry.resume({ ...row, answeredAt, outboundChannelId: unseenLeg }, true);
-      for (const id of [row.inboundChannelId, unseenLeg, row.bridgeId]) if (id) claimed.add(id);
-      report.resumed += 1;
-      logger.info({ callId: row.id }, 'resumed bridged call answered while the router was down');
-      continue;
+      row = { ...row, answeredAt, outboundChannelId: unseenLeg };
     }
     const outboundAlive = row.outboundChannelId !== null && alive.has(row.outboundChannelId);
     if (inboundAlive && outboundAlive && row.answeredAt !== null) {
-      registry.resume(row);
-      claimed.add(row.inboundChannelId);
-      if (row.outboundChannelId) claimed.add(row.outboundChannelId);
-      if (row.bridgeId) claimed.add(row.bridgeId);
+      registry.resume(row, unseenLeg !== null);
+      for (const id of [row.inboundChannelId, row.outboundChannelId, row.bridgeId]) if (id) claimed.add(id);
       report.resumed += 1;
-      logger.info({ callId: row.id }, 'resumed bridged call after restart');
+      logger.info({ callId: row.id, answeredUnseen: unseenLeg !== null }, 'resumed bridged call after restart');
       continue;
     }
     // One leg (or both) is gone, or the call never got past ringing: end what is left.
@@ -151,7 +145,7 @@ export async function reconcileCalls(deps: {
  * itself when the destination's answer passes through the bridge: a router stopped between that
  * and its own write leaves a row with no answer whose caller and leg are both up in its bridge.
  */
-export function legAnsweredUnseen(row: CallRow, channels: readonly AriChannel[], bridges: readonly AriBridge[]): string | null {
+function legAnsweredUnseen(row: CallRow, channels: readonly AriChannel[], bridges: readonly AriBridge[]): string | null {
   const bridge = row.bridgeId === null ? undefined : bridges.find((b) => b.id === row.bridgeId);
   if (!bridge?.channels.includes(row.inboundChannelId)) return null;
   const others = bridge.channels.filter((id) => id !== row.inboundChannelId);
