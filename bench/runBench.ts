@@ -44,6 +44,15 @@ function numberArg(name: string): number {
   return argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : NaN;
 }
 const CPU_PAIRS = argv.includes('--cpu-pairs') ? numberArg('--cpu-pairs') : null;
+/**
+ * The cpu phase runs Asterisk alone on CPU 0 and everything else (this driver, the router and its
+ * ffmpeg, the sipps) on the other CPUs; `--cpu-no-pin` leaves the scheduler free. On our 2-core box
+ * the router's and the sipps' wake-ups otherwise land on Asterisk's core and raise the CPU time of
+ * the same work: in unpinned runs the sipps' own CPU per call (the control) rose 1.06–1.08 in the
+ * router's refused runs, and the designs' difference moved by ±0.3 ms from run to run. Pinned, the
+ * control stays near 1.0, so what differs between the designs is work Asterisk does.
+ */
+const CPU_PIN = !argv.includes('--cpu-no-pin') && cpus().length >= 2;
 const onlyArg = argv[argv.indexOf('--only') + 1];
 const ONLY = argv.includes('--only') && onlyArg ? new Set(onlyArg.split(',')) : null;
 const want = (phase: string): boolean => ONLY === null || ONLY.has(phase);
@@ -243,6 +252,8 @@ const results: {
   capacity: LoadResult[];
   /** Asterisk CPU per call, router and dialplan alternating on a quiet box (phase cpu). */
   cpu: Array<{ name: string; runs: LoadResult[]; summary: CpuComparison }>;
+  /** The cpu phase ran Asterisk alone on CPU 0 (CPU_PIN). */
+  cpuPinned?: boolean;
   capacitySummary: Record<Design, { zeroFailureLevel: number | null; firstFailingLevel: number | null; stoppedBy: string }>;
   overload?: OverloadResult;
   /** The same overload on the bench dialplan (its cap counted with GROUP_COUNT). */
@@ -773,6 +784,33 @@ function compareCpu(runs: LoadResult[], quiesceSeconds: number[]): CpuComparison
 async function phaseCpu(): Promise<void> {
   // `--cpu-cases recorded,short,refused`: some of the cases only.
   const pick = argv.includes('--cpu-cases') ? new Set((argv[argv.indexOf('--cpu-cases') + 1] ?? '').split(',')) : null;
+  if (CPU_PIN) pinCpus(true);
+  results.cpuPinned = CPU_PIN;
+  try {
+    await runCpuCases(pick);
+  } finally {
+    if (CPU_PIN) pinCpus(false);
+  }
+}
+
+/**
+ * Pinned: Asterisk (every thread) on CPU 0; this driver, and so every process it starts from now on,
+ * and the router (with the ffmpeg it spawns) on the others. Unpinned: everything on every CPU.
+ */
+function pinCpus(pinned: boolean): void {
+  const all = `0-${cpus().length - 1}`;
+  const others = `1-${cpus().length - 1}`;
+  const pin = (pid: number | undefined, list: string): void => {
+    if (pid === undefined) return;
+    const r = spawnSync('taskset', ['-a', '-p', '-c', list, String(pid)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`taskset ${list} ${pid}: ${r.stderr || r.error?.message}`);
+  };
+  pin(asterisk?.pid, pinned ? '0' : all);
+  pin(process.pid, pinned ? others : all);
+  pin(router?.pid, pinned ? others : all);
+}
+
+async function runCpuCases(pick: Set<string> | null): Promise<void> {
   for (const c of PLAN.cpu) {
     if (pick && !pick.has(c.key)) continue;
     say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${CPU_PAIRS ?? c.pairs} pairs of runs${DIALPLAN_TRANSCODES && !c.twin ? "; the dialplan's recordings transcoded as the router does" : ''}`);
@@ -1004,7 +1042,8 @@ function table(): string {
   }
   if (ratios.length) lines.push(`- Asterisk CPU per call, router ÷ dialplan (mean of each design's runs, run A-B-B-A), by level: ${ratios.join(', ')}`);
   if (results.cpu.length) {
-    lines.push('', '### Asterisk CPU per call on a quiet box (designs alternating, each run after the last one\'s transcodes; no ARI capture)', '');
+    const pinned = results.cpuPinned ? 'Asterisk alone on CPU 0, everything else on the other CPUs; ' : '';
+    lines.push('', `### Asterisk CPU per call on a quiet box (${pinned}designs alternating, each run after the last one's transcodes; no ARI capture)`, '');
     lines.push(
       row(['calls (ms per call placed)', 'runs each', 'router ms/call', 'dialplan ms/call', 'router − dialplan ms', 'router ÷ dialplan (pairs)', '95 % CI', 'control: sipps router ÷ dialplan (pairs)', 'Asterisk ÷ control', '95 % CI']),
     );

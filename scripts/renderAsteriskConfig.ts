@@ -81,9 +81,9 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
  * 2. Otherwise (gate closed, number not in the table, a caller ID only the router normalises), it
  *    asks the router (FastAGI on loopback), which answers an entry, a rejection cause, or nothing.
  * 3. Admission, for both: GROUP() counts every carrier call, per tracking number, and admitted calls
- *    per second; a call over MAX_CONCURRENT_CALLS or MAX_CALLS_PER_SECOND (the gate's second and
- *    third fields, the router's settings) or over its number's cap leaves a refusal line for the
- *    router's record, and is refused (503 / 486).
+ *    per second; a call over MAX_CONCURRENT_CALLS (checked first, before the table is read), over
+ *    MAX_CALLS_PER_SECOND (the gate's second and third fields, the router's settings) or over its
+ *    number's cap leaves a refusal line for the router's record, and is refused (503 / 486).
  * 4. The entry's verdict: a `callroute-direct` extension Asterisk dials and records itself, or
  *    `stasis`: the router runs the call over ARI. No answer from the router: Stasis, and the
  *    fallback when no router is connected.
@@ -97,14 +97,18 @@ export function carrierEntry(config: Config): string {
     if (!config.routing.dialplanHandOff) return [`exten => ${pattern},1,${stasis[0]}`, ...stasis.slice(1).map((s) => ` same => n,${s}`)];
     const steps: string[] = [
       `exten => ${pattern},1,Set(GROUP(${CALL_GROUP})=all)`,
+      // Over MAX_CONCURRENT_CALLS: refused before anything else is read, so a refusal costs Asterisk
+      // what the plain dialplan's GROUP_COUNT check does, plus the line for the router's record.
+      // The limit travels in the gate and stays there while the gate is shut.
+      ` same => n,GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,2)} > 0 & \${GROUP_COUNT(all@${CALL_GROUP})} > 0\${CUT(${ROUTE_TABLE_GATE},~,2)}]?over)`,
       ` same => n,GotoIf($[\${EPOCH} > 0\${CUT(${ROUTE_TABLE_GATE},~,1)}]?ask)`,
       ` same => n,Set(CR_ROUTE=\${DB(${ROUTE_TABLE_FAMILY}/\${EXTEN})})`,
       ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
       ...callerIdSteps(config.routing.defaultCountryCode),
-      ` same => n(admit),GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,2)} > 0 & \${GROUP_COUNT(all@${CALL_GROUP})} > 0\${CUT(${ROUTE_TABLE_GATE},~,2)}]?over)`,
-      // Calls per second: admitted calls join the group of the second they came in, which counts
-      // them while they are up (a call of the same second that already ended frees its place).
-      ` same => n,GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,3)} > 0 & \${GROUP_COUNT(\${EPOCH}@${SECOND_GROUP})} >= 0\${CUT(${ROUTE_TABLE_GATE},~,3)}]?rate)`,
+      // Calls per second, for calls to a number we route: admitted calls join the group of the second
+      // they came in, which counts them while they are up (a call of the same second that already
+      // ended frees its place).
+      ` same => n(admit),GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,3)} > 0 & \${GROUP_COUNT(\${EPOCH}@${SECOND_GROUP})} >= 0\${CUT(${ROUTE_TABLE_GATE},~,3)}]?rate)`,
       ` same => n,Set(GROUP(${SECOND_GROUP})=\${EPOCH})`,
       ' same => n,Set(CR_NUM=${CUT(CR_ROUTE,~,1)})',
       ` same => n,Set(GROUP(${NUMBER_GROUP})=\${CR_NUM})`,

@@ -7,20 +7,20 @@ import { carrierEntry, renderAsteriskConfig } from '../../scripts/renderAsterisk
 const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret' };
 
 describe('the carrier entry of the dialplan', () => {
-  it('reads the routing table behind the gate, asks the router otherwise, then Goto the hand-off, a rejection, or Stasis', () => {
+  it('refuses over MAX_CONCURRENT_CALLS first, reads the routing table behind the gate, asks the router otherwise, then Goto the hand-off, a rejection, or Stasis', () => {
     const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123' }));
     const lines = text.split('\n');
-    expect(lines.slice(0, 4)).toEqual([
+    expect(lines.slice(0, 5)).toEqual([
       'exten => _X.,1,Set(GROUP(callroute)=all)',
+      // Admission counted by Asterisk for every call, before anything is read: MAX_CONCURRENT_CALLS (the gate's second field).
+      ' same => n,GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)',
       ' same => n,GotoIf($[${EPOCH} > 0${CUT(CR_GATE,~,1)}]?ask)',
       ' same => n,Set(CR_ROUTE=${DB(callroute_route/${EXTEN})})',
       ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
     ]);
     expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
-    // Admission counted by Asterisk for every call: MAX_CONCURRENT_CALLS (the gate's second field), then the number's cap.
-    expect(text).toContain(' same => n(admit),GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)');
-    // MAX_CALLS_PER_SECOND (the gate's third field): admitted calls grouped by the second they came in.
-    expect(text).toContain(' same => n,GotoIf($[0${CUT(CR_GATE,~,3)} > 0 & ${GROUP_COUNT(${EPOCH}@callroute_second)} >= 0${CUT(CR_GATE,~,3)}]?rate)');
+    // MAX_CALLS_PER_SECOND (the gate's third field), once the number is known: admitted calls grouped by the second they came in; then the number's cap.
+    expect(text).toContain(' same => n(admit),GotoIf($[0${CUT(CR_GATE,~,3)} > 0 & ${GROUP_COUNT(${EPOCH}@callroute_second)} >= 0${CUT(CR_GATE,~,3)}]?rate)');
     expect(text).toContain(' same => n,Set(GROUP(callroute_second)=${EPOCH})');
     expect(text).toContain(` same => n(rate),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=rate&`);
     expect(text).toContain('${GROUP_COUNT(${CR_NUM}@callroute_number)} > ${CUT(CR_ROUTE,~,2)}]?busy)');
