@@ -137,20 +137,42 @@ export function carrierEntry(config: Config): string {
   return [...lines('_X.'), ...lines('_+X.')].join('\n');
 }
 
+/** Who called which number, as both kinds of end report line carry it (arrivalFromReport reads them). */
+const CALLER_FIELDS = ['dialed=${URIENCODE(${CALLERID(dnid)})}', 'caller=${URIENCODE(${CALLERID(num)})}', 'caller_name=${URIENCODE(${CALLERID(name)})}'];
+
 /**
- * The dialplan step that tells the router of a call refused over a cap: one line appended to the end
- * report file (parseDialplanRefusal reads it), as the hangup handler of a routed call does.
+ * A dialplan step appending one line to the end report file the router follows
+ * (createEndReportTail): `<UNIQUEID> <form fields>`, values URI-encoded so a line never holds a newline.
+ */
+function endReportLine(fields: readonly string[]): string {
+  return `Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} ${fields.join('&')})`;
+}
+
+/**
+ * The dialplan step that tells the router of a call refused over a cap (parseDialplanRefusal reads
+ * it), as the hangup handler of a routed call tells it how the call ended.
  */
 export function refusalLine(reason: 'over' | 'rate' | 'busy'): string {
-  const fields = [
-    `refused=${reason}`,
-    'dialed=${URIENCODE(${CALLERID(dnid)})}',
-    'exten=${URIENCODE(${EXTEN})}',
-    'caller=${URIENCODE(${CALLERID(num)})}',
-    'caller_name=${URIENCODE(${CALLERID(name)})}',
-    'at=${STRFTIME(,,%s.%3q)}',
-  ];
-  return `Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} ${fields.join('&')})`;
+  return endReportLine([`refused=${reason}`, ...CALLER_FIELDS, 'exten=${URIENCODE(${EXTEN})}', 'at=${STRFTIME(,,%s.%3q)}']);
+}
+
+/**
+ * The hangup handler's step for a call the dialplan routed (ARG1: its callroute-direct extension):
+ * how the call ended (parseDialplanEndReport), and what the router needs to write the call's record
+ * if it has not heard of the call.
+ */
+export function routedCallEndLine(): string {
+  return endReportLine([
+    'dialstatus=${DIALSTATUS}',
+    'answered_ms=${ANSWEREDTIME_MS}',
+    'dialed_ms=${DIALEDTIME_MS}',
+    'dial_returned=${CR_DIAL_RETURNED}',
+    'cause=${HANGUPCAUSE}',
+    'number=${CR_NUM}',
+    ...CALLER_FIELDS,
+    'route=${URIENCODE(${ARG1})}',
+    'ended_at=${STRFTIME(,,%s.%3q)}',
+  ]);
 }
 
 /** GROUP() category counting every carrier call, and the one counting calls per tracking number. */
@@ -229,7 +251,7 @@ function placeholders(config: Config): Record<string, string> {
       : `each call enters its ARI app "${config.ari.app}".`,
     DIALPLAN_AGI: dialplanAgiUrl(config),
     DIALPLAN_SECRET: dialplanHookSecret(config.ari.password),
-    END_REPORT_FILE,
+    ROUTED_CALL_END_LINE: routedCallEndLine(),
   };
 }
 
