@@ -38,12 +38,12 @@ const QUICK = argv.includes('--quick');
 const PERF = argv.includes('--perf');
 /** Experiment: the dialplan's runs transcode their recordings as the router does (bench/lib/twinTranscodes.ts). */
 const DIALPLAN_TRANSCODES = argv.includes('--dialplan-transcodes');
-/** `--cpu-pairs N`: pairs of runs per cpu case, instead of the plan's. */
 /** `--name N`: the number after the flag; NaN when the flag is absent. */
 function numberArg(name: string): number {
   return argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : NaN;
 }
-const CPU_PAIRS = argv.includes('--cpu-pairs') ? numberArg('--cpu-pairs') : null;
+/** `--cpu-pairs N`: pairs of runs per cpu case, instead of the plan's (NaN: the plan's). */
+const CPU_PAIRS = numberArg('--cpu-pairs');
 /**
  * The cpu phase runs Asterisk alone on CPU 0 and everything else (this driver, the router and its
  * ffmpeg, the sipps) on the other CPUs; `--cpu-no-pin` leaves the scheduler free. On our 2-core box
@@ -813,14 +813,14 @@ function pinCpus(pinned: boolean): void {
 async function runCpuCases(pick: Set<string> | null): Promise<void> {
   for (const c of PLAN.cpu) {
     if (pick && !pick.has(c.key)) continue;
-    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${CPU_PAIRS ?? c.pairs} pairs of runs${DIALPLAN_TRANSCODES && !c.twin ? "; the dialplan's recordings transcoded as the router does" : ''}`);
+    const pairs = Number.isInteger(CPU_PAIRS) && CPU_PAIRS > 0 ? CPU_PAIRS : c.pairs;
+    say(`\n== Asterisk CPU per call: ${c.name}, ${c.calls} calls at most ${c.level} at once, ${pairs} pairs of runs${DIALPLAN_TRANSCODES && !c.twin ? "; the dialplan's recordings transcoded as the router does" : ''}`);
     const runs: LoadResult[] = [];
     const waited: number[] = [];
     if (c.cap !== undefined) {
       await startRouterWith({ MAX_CONCURRENT_CALLS: String(c.cap) });
       await setAsteriskGlobal('BENCH_CAP', String(c.cap));
     }
-    const pairs = CPU_PAIRS !== null && CPU_PAIRS > 0 ? CPU_PAIRS : c.pairs;
     for (let pair = 0; pair < pairs; pair += 1) {
       const order: Design[] = pair % 2 === 0 ? ['router', 'dialplan'] : ['dialplan', 'router'];
       for (const design of order) {
@@ -912,7 +912,6 @@ async function setAsteriskGlobal(name: string, value: string): Promise<void> {
   });
   if (!res.ok) throw new Error(`setting ${name}: HTTP ${res.status}`);
 }
-
 
 /**
  * Twice the zero-failure level offered to each design with the same cap: the router's
