@@ -168,6 +168,7 @@ export function routedCallEndLine(): string {
     'dialed_ms=${DIALEDTIME_MS}',
     'dial_returned=${CR_DIAL_RETURNED}',
     'cause=${HANGUPCAUSE}',
+    'destination_cause=${SHARED(CR_DEST_CAUSE)}',
     'number=${CR_NUM}',
     ...CALLER_FIELDS,
     'route=${URIENCODE(${ARG1})}',
@@ -220,6 +221,23 @@ export function dialTarget(destination: string): string {
   throw new Error(`FALLBACK_DESTINATION must be an E.164 number or a sip: URI (got "${destination}")`);
 }
 
+/**
+ * The endpoint options that end a call whose party vanished: RTP timeouts (talking and on hold) and
+ * SIP session timers.
+ *
+ * @example deadCallSettings({ rtpTimeoutSeconds: 30, rtpTimeoutHoldSeconds: 600, sessionTimers: 'yes', sessionExpiresSeconds: 300 })
+ *   // 'rtp_timeout = 30\nrtp_timeout_hold = 600\ntimers = yes\ntimers_min_se = 90\ntimers_sess_expires = 300'
+ */
+export function deadCallSettings(sip: Pick<Config['sip'], 'rtpTimeoutSeconds' | 'rtpTimeoutHoldSeconds' | 'sessionTimers' | 'sessionExpiresSeconds'>): string {
+  return [
+    `rtp_timeout = ${sip.rtpTimeoutSeconds}`,
+    `rtp_timeout_hold = ${sip.rtpTimeoutHoldSeconds}`,
+    `timers = ${sip.sessionTimers}`,
+    'timers_min_se = 90',
+    `timers_sess_expires = ${sip.sessionExpiresSeconds}`,
+  ].join('\n');
+}
+
 function placeholders(config: Config): Record<string, string> {
   const bind = config.sip.bindHost;
   const fallback = config.fallback;
@@ -240,6 +258,7 @@ function placeholders(config: Config): Record<string, string> {
     MEDIA_SETTINGS: WILDCARD_HOSTS.has(bind)
       ? '; SIP binds the wildcard address: RTP does too.'
       : `media_address = ${bind}\nbind_rtp_to_media_address = yes`,
+    DEAD_CALL_SETTINGS: deadCallSettings(config.sip),
     FALLBACK_SUMMARY:
       fallback.mode === 'reject'
         ? `reject with SIP ${fallback.sipCode}`

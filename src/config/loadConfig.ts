@@ -28,6 +28,28 @@ export interface Config {
     readonly outboundTrunkAddress: string;
     readonly rtpPortStart: number;
     readonly rtpPortEnd: number;
+    /**
+     * Seconds without RTP from a party before Asterisk hangs its channel up (pjsip `rtp_timeout`;
+     * 0 = never): a caller or destination that vanished (no BYE) ends the call instead of holding a
+     * call slot and a growing recording.
+     */
+    readonly rtpTimeoutSeconds: number;
+    /**
+     * The same while the call is on hold (`rtp_timeout_hold`): longer, since a phone that put the
+     * other party on hold may rightly send nothing for minutes.
+     */
+    readonly rtpTimeoutHoldSeconds: number;
+    /**
+     * SIP session timers (RFC 4028) on both trunks: `yes` when the other side asks or accepts,
+     * `always` to insist, `no` to refuse. A refresh that gets no answer ends the call.
+     */
+    readonly sessionTimers: 'yes' | 'always' | 'no';
+    /**
+     * Session-Expires offered (pjsip `timers_sess_expires`; 90 is RFC 4028's minimum): a session
+     * is refreshed every half of it, and ends when a refresh goes unanswered. RTP timeouts clear a
+     * vanished party sooner; the timer catches a dead signalling path whose media still flows.
+     */
+    readonly sessionExpiresSeconds: number;
   };
   readonly routing: {
     /** Country calling code used to turn national DIDs into E.164. */
@@ -159,6 +181,12 @@ export function loadConfig(env: Env = process.env): Config {
     }
     return code;
   };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const v = str(key, fallback);
+    if ((allowed as readonly string[]).includes(v)) return v as T;
+    problems.push(`${key} must be one of ${allowed.join(', ')} (got "${v}")`);
+    return fallback;
+  };
 
   const ariUrl = str('ARI_URL', 'http://127.0.0.1:8088');
   let ariHost = '127.0.0.1';
@@ -234,6 +262,10 @@ export function loadConfig(env: Env = process.env): Config {
       outboundTrunkAddress: address('OUTBOUND_TRUNK_ADDRESS', '127.0.0.1:5080'),
       rtpPortStart,
       rtpPortEnd,
+      rtpTimeoutSeconds: int('RTP_TIMEOUT_SECONDS', 30, 0, 3600),
+      rtpTimeoutHoldSeconds: int('RTP_TIMEOUT_HOLD_SECONDS', 600, 0, 7200),
+      sessionTimers: oneOf('SIP_SESSION_TIMERS', ['yes', 'always', 'no'] as const, 'yes'),
+      sessionExpiresSeconds: int('SIP_SESSION_EXPIRES_SECONDS', 300, 90, 86_400),
     },
     routing: {
       defaultCountryCode: countryCode,

@@ -77,6 +77,19 @@ describe('CallSession against a stateful fake ARI', () => {
     expect(fake.ops('channels.hangup').map((c) => c.args[0])).toContain(out);
   });
 
+  for (const party of ['caller', 'destination'] as const) {
+    it(`the ${party} vanishes after answer (RTP timeout): the record says media-timeout with cause 44, not the soft hangup's reason`, async () => {
+      const inbound = fake.placeInbound(DID);
+      await until(() => fake.ops('channels.dial').length === 1, 'dial');
+      const [out] = fake.outboundIds();
+      fake.answer(out!);
+      await until(() => fake.ops('channels.answer').length === 1, 'answer');
+      fake.mediaTimesOut(party === 'caller' ? inbound : out!);
+      await expectNothingLeft();
+      expect(record()).toMatchObject({ disposition: 'answered', endedBy: 'media-timeout', hangupCause: 44 });
+    });
+  }
+
   it('destination busy: the caller gets busy (cause 17 → 486)', async () => {
     const inbound = fake.placeInbound(DID);
     await until(() => fake.ops('channels.dial').length === 1, 'dial');

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { isE164, normalizeNumber } from '../../src/routing/normalizeNumber.js';
 import { dialEndpoint, resolveRoute, type RoutableNumber } from '../../src/routing/resolveRoute.js';
-import { callOutcome, type CallFacts } from '../../src/telephony/session/callOutcome.js';
+import { callOutcome, recordEndedBy, type CallFacts } from '../../src/telephony/session/callOutcome.js';
+import { endEventCause } from '../../src/telephony/ari/endEventCause.js';
 import { canTransition, nextState, type CallState } from '../../src/telephony/session/callStates.js';
 
 describe('normalizeNumber', () => {
@@ -84,6 +85,27 @@ describe('callOutcome', () => {
     ['router failure', { endedBy: 'router' }, { disposition: 'failed', sipCode: 503, callerCause: 34 }],
   ])('%s', (_name, facts, expected) => {
     expect(callOutcome({ ...base, ...facts })).toEqual(expected);
+  });
+});
+
+describe('recordEndedBy', () => {
+  it('a connected leg hung up for lack of RTP (cause 44) is a media timeout, whichever party vanished', () => {
+    expect(recordEndedBy({ endedBy: 'caller', endingCause: 44, answered: true })).toBe('media-timeout');
+    expect(recordEndedBy({ endedBy: 'destination', endingCause: 44, answered: true })).toBe('media-timeout');
+    expect(recordEndedBy({ endedBy: 'destination', endingCause: 16, answered: true })).toBe('destination');
+    // Not answered: 44 is a failed dial (no channel available), not a dead call.
+    expect(recordEndedBy({ endedBy: 'destination', endingCause: 44, answered: false })).toBe('destination');
+    expect(recordEndedBy({ endedBy: 'router', endingCause: 44, answered: true })).toBe('router');
+  });
+});
+
+describe('endEventCause', () => {
+  const channel = { id: 'c1', name: 'PJSIP/carrier-1', state: 'Up', caller: { number: '', name: '' }, dialplan: { context: '', exten: '', priority: 1 } } as never;
+  it('reads the Q.850 cause of ChannelDestroyed and of a hard hangup request, never the reason of a soft one', () => {
+    expect(endEventCause({ type: 'ChannelDestroyed', channel, cause: 44, cause_txt: '', application: 'a', timestamp: '' })).toBe(44);
+    expect(endEventCause({ type: 'ChannelHangupRequest', channel, cause: 17, application: 'a', timestamp: '' })).toBe(17);
+    expect(endEventCause({ type: 'ChannelHangupRequest', channel, cause: 1, soft: true, application: 'a', timestamp: '' })).toBeNull();
+    expect(endEventCause({ type: 'StasisEnd', channel, application: 'a', timestamp: '' })).toBeNull();
   });
 });
 

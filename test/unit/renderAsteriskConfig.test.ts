@@ -54,3 +54,33 @@ describe('the carrier entry of the dialplan', () => {
     expect(() => loadConfig({ ...env, ROUTING_DIALPLAN_HANDOFF: 'yes' })).toThrow(/ROUTING_DIALPLAN_HANDOFF/);
   });
 });
+
+describe('dead calls in the trunk endpoints', () => {
+  it('every trunk endpoint gets the RTP timeouts and session timers from the config, with defaults that clear a vanished party within a minute', () => {
+    const pjsip = renderAsteriskConfig(loadConfig(env)).get('pjsip.conf') ?? '';
+    const defaults = pjsip.slice(pjsip.indexOf('[trunk-defaults](!)'), pjsip.indexOf('[carrier](trunk-defaults)'));
+    expect(defaults).toContain('rtp_timeout = 30\n');
+    expect(defaults).toContain('rtp_timeout_hold = 600\n');
+    expect(defaults).toContain('timers = yes\n');
+    expect(defaults).toContain('timers_sess_expires = 300');
+    expect(pjsip).not.toMatch(/\{\{[A-Z_]+\}\}/);
+
+    const tuned = renderAsteriskConfig(
+      loadConfig({ ...env, RTP_TIMEOUT_SECONDS: '3', RTP_TIMEOUT_HOLD_SECONDS: '0', SIP_SESSION_TIMERS: 'no', SIP_SESSION_EXPIRES_SECONDS: '1800' }),
+    ).get('pjsip.conf');
+    expect(tuned).toContain('rtp_timeout = 3\nrtp_timeout_hold = 0\ntimers = no\ntimers_min_se = 90\ntimers_sess_expires = 1800');
+  });
+
+  it('refuses settings Asterisk would not take, naming the variable', () => {
+    expect(() => loadConfig({ ...env, SIP_SESSION_TIMERS: 'sometimes' })).toThrow(/SIP_SESSION_TIMERS must be one of yes, always, no/);
+    expect(() => loadConfig({ ...env, SIP_SESSION_EXPIRES_SECONDS: '30' })).toThrow(/SIP_SESSION_EXPIRES_SECONDS/);
+    expect(() => loadConfig({ ...env, RTP_TIMEOUT_SECONDS: '-1' })).toThrow(/RTP_TIMEOUT_SECONDS/);
+  });
+
+  it('the destination leg hands its hangup cause to the end report', () => {
+    const ext = renderAsteriskConfig(loadConfig(env)).get('extensions.conf') ?? '';
+    expect(ext).toContain('gb(callroute-destination^s^1(${CHANNEL}))');
+    expect(ext).toContain('Set(SHARED(CR_DEST_CAUSE,${ARG1})=${HANGUPCAUSE})');
+    expect(ext).toContain('&destination_cause=${SHARED(CR_DEST_CAUSE)}&');
+  });
+});

@@ -5,8 +5,9 @@ import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriChannel, AriClient, AriEvent } from '../ari/types.js';
+import { endEventCause } from '../ari/endEventCause.js';
 import { CallRecorder, type RecordingLayout, type RecordingStorePort } from './CallRecorder.js';
-import { CAUSE, callOutcome, type CallFacts } from './callOutcome.js';
+import { CAUSE, callOutcome, recordEndedBy, type CallFacts } from './callOutcome.js';
 import { isOver, nextState, type CallState } from './callStates.js';
 import { arrivalRecord, identifyCall } from './identifyCall.js';
 import { OutboundLeg } from './OutboundLeg.js';
@@ -51,6 +52,12 @@ export interface CallSessionDeps {
 export const DIALED_LEG_ARG = 'dialed';
 /** How long to wait for the hangup event of a leg that a request found gone. */
 const CHANNEL_GONE_GRACE_MS = 2_000;
+/**
+ * How long the end waits for the ChannelDestroyed of the leg that ended the call: its cause says
+ * why (44: a media timeout), and a soft hangup request before it carries none. Milliseconds after
+ * the hang-up in practice; the bound only covers an event that never comes.
+ */
+const ENDING_CAUSE_WAIT_MS = 1_000;
 /** Prefix of channel and bridge ids we create, so reconciliation can tell ours from others. */
 export const OWN_ID_PREFIX = 'cr-';
 const DEFAULT_SCREENING = { promptMedia: 'sound:/var/lib/asterisk/sounds/callroute/screening-prompt', timeoutMs: 10_000 };
@@ -111,6 +118,9 @@ export class CallSession {
   private voicemailFinished: () => void = () => {};
   /** Q.850 cause of the caller's leg when the caller ended it. */
   private callerCause: number | undefined;
+  /** Channels of this call whose ChannelDestroyed came, and release() waiting for one. */
+  private readonly destroyedChannels = new Set<string>();
+  private destroyedWaiter: { channelId: string; wake: () => void } | null = null;
 
   constructor(inbound: Pick<AriChannel, 'id'>, deps: CallSessionDeps) {
     this.inboundId = inbound.id;
@@ -498,26 +508,24 @@ export class CallSession {
     }
     const channelId = 'peer' in event && event.type === 'Dial' ? event.peer.id : 'channel' in event ? event.channel.id : undefined;
     if (channelId === undefined) return;
+    if (event.type === 'ChannelDestroyed') {
+      this.destroyedChannels.add(channelId);
+      if (this.destroyedWaiter?.channelId === channelId) this.destroyedWaiter.wake();
+    }
     const leg = this.legs.get(channelId);
     if (leg) {
       leg.handle(event);
       // The connected destination hanging up ends the call.
       if (leg === this.winner && leg.answered && isEnd(event)) {
-        if (event.type === 'ChannelDestroyed' || event.type === 'ChannelHangupRequest') this.facts.destinationCause ??= event.cause ?? null;
+        this.facts.destinationCause ??= endEventCause(event);
         this.facts.endedBy ??= 'destination';
         void this.release();
       }
       return;
     }
     if (channelId !== this.inboundId || !isEnd(event)) return;
-    if (event.type === 'ChannelDestroyed') {
-      this.inboundGone = true;
-      this.callerCause ??= event.cause;
-    } else if (event.type === 'ChannelHangupRequest' && event.cause !== undefined) {
-      this.callerCause ??= event.cause;
-    } else if (event.type === 'StasisEnd') {
-      this.inboundGone = true;
-    }
+    if (event.type === 'ChannelDestroyed' || event.type === 'StasisEnd') this.inboundGone = true;
+    this.callerCause ??= endEventCause(event) ?? undefined;
     this.facts.endedBy ??= 'caller';
     // A voicemail message ends when the caller hangs up: the recording finishes on its own.
     if (this.voicemailName) return this.voicemailFinished();
@@ -641,16 +649,18 @@ export class CallSession {
     await Promise.all(hangups);
     if (this.bridgeId) await this.quietly(ari.bridges.destroy(this.bridgeId), 'destroy bridge');
 
+    // The cause of the leg that ended the call, which its ChannelDestroyed carries.
+    const endingChannel = this.facts.endedBy === 'caller' ? this.inboundId : this.facts.endedBy === 'destination' ? this.winner?.id : undefined;
+    if (endingChannel !== undefined) await this.untilDestroyed(endingChannel);
+    const endingCause = this.facts.endedBy === 'caller' ? this.callerCause : (this.winner?.endCause ?? this.facts.destinationCause);
+    const endedBy = this.rejection ? 'router' : recordEndedBy({ endedBy: this.facts.endedBy ?? 'system', endingCause: endingCause ?? null, answered });
     if (this.recordId !== null) {
       const disposition: CallDisposition = this.rejection?.disposition ?? (this.voicemailName ? 'voicemail' : (outcome?.disposition ?? 'failed'));
       this.deps.records.finish(this.recordId, {
         disposition,
         sipCode: this.rejection?.sipCode ?? (answered ? 200 : (this.finalSipCode ?? outcome?.sipCode ?? null)),
-        // The cause of the leg that ended the call.
-        hangupCause:
-          (this.facts.endedBy === 'caller' ? this.callerCause : (this.winner?.endCause ?? this.facts.destinationCause)) ??
-          (answered ? CAUSE.normalClearing : callerCause),
-        endedBy: this.rejection ? 'router' : (this.facts.endedBy ?? 'system'),
+        hangupCause: endingCause ?? (answered ? CAUSE.normalClearing : callerCause),
+        endedBy,
         answeredAt: this.answeredAt,
         endedAt,
         reconciled: this.answerFoundLate,
@@ -658,8 +668,23 @@ export class CallSession {
       });
     }
     this.state = 'ended';
-    this.log.info({ disposition: this.rejection?.disposition ?? outcome?.disposition, endedBy: this.facts.endedBy }, 'call ended');
+    this.log.info({ disposition: this.rejection?.disposition ?? outcome?.disposition, endedBy }, 'call ended');
     this.deps.onEnded(this);
+  }
+
+  private untilDestroyed(channelId: string): Promise<void> {
+    if (this.destroyedChannels.has(channelId)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ENDING_CAUSE_WAIT_MS);
+      timer.unref();
+      this.destroyedWaiter = {
+        channelId,
+        wake: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+    });
   }
 
   /** Cleanup requests: a channel or bridge that is already gone is the goal, not an error. */

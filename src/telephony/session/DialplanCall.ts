@@ -4,7 +4,7 @@ import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import type { RoutableNumber } from '../../routing/resolveRoute.js';
 import type { AriChannel } from '../ari/types.js';
 import type { RecordingStorePort } from './CallRecorder.js';
-import { CAUSE, callOutcome } from './callOutcome.js';
+import { CAUSE, callOutcome, recordEndedBy } from './callOutcome.js';
 import { handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
 import { arrivalRecord, type CallIdentity } from './identifyCall.js';
 
@@ -43,6 +43,11 @@ export interface DialplanEndReport {
   dialReturned: boolean;
   /** HANGUPCAUSE of the caller's channel (Q.850). */
   cause: number | null;
+  /**
+   * HANGUPCAUSE of the destination's channel, which its own hangup handler hands the caller's
+   * (Dial's pre-dial subroutine pushes it); null when nothing was dialed.
+   */
+  destinationCause?: number | null;
   /** When the call ended (ms, Asterisk's clock); absent: when the router took the report. */
   endedAt?: number | null;
   /** DIALEDTIME_MS: from the start of Dial() to its end; null when Dial() never ran. */
@@ -190,7 +195,9 @@ export class DialplanCall {
     const answered = report.dialStatus === 'ANSWER';
     if (answered) this.answeredAt = endedAt - Math.max(0, report.answeredMs ?? 0);
     const callerEnded = report.dialStatus === 'CANCEL' || (answered && !report.dialReturned);
-    this.finish(endedAt, report.cause, { endedBy: callerEnded ? 'caller' : 'destination', dialStatus: report.dialStatus || null });
+    // The cause of the leg that ended the call.
+    const cause = callerEnded ? report.cause : (report.destinationCause ?? report.cause);
+    this.finish(endedAt, cause, { endedBy: callerEnded ? 'caller' : 'destination', dialStatus: report.dialStatus || null });
   }
 
   /**
@@ -225,18 +232,19 @@ export class DialplanCall {
     this.ended = true;
     const answered = this.answeredAt !== null;
     const outcome = callOutcome({ answered, endedBy: f.endedBy, dialStatus: f.dialStatus, destinationCause: null, ringTimedOut: false });
+    const endedBy = recordEndedBy({ endedBy: f.endedBy, endingCause: cause, answered });
     if (this.recordId !== null) {
       this.deps.records.finish(this.recordId, {
         disposition: outcome.disposition,
         sipCode: outcome.sipCode,
         hangupCause: cause ?? (answered ? CAUSE.normalClearing : outcome.callerCause),
-        endedBy: f.endedBy,
+        endedBy,
         answeredAt: this.answeredAt,
         endedAt,
       });
     }
     void this.handOverRecording(endedAt).finally(() => {
-      this.log.info({ disposition: outcome.disposition, endedBy: f.endedBy, dialStatus: f.dialStatus }, 'call ended');
+      this.log.info({ disposition: outcome.disposition, endedBy, dialStatus: f.dialStatus }, 'call ended');
       this.deps.onEnded(this);
     });
   }
@@ -314,7 +322,7 @@ export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | n
 
 /**
  * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dialed_ms,
- * dial_returned, cause; number, dialed, caller, caller_name and route for the record of a call the
+ * dial_returned, cause, destination_cause; number, dialed, caller, caller_name and route for the record of a call the
  * router has not heard of; ended_at in epoch seconds, with milliseconds, by Asterisk's clock).
  */
 export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport {
@@ -325,6 +333,7 @@ export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport
     answeredMs: numberField(form.get('answered_ms')),
     dialReturned: form.get('dial_returned') === '1',
     cause: numberField(form.get('cause')),
+    destinationCause: numberField(form.get('destination_cause')),
     endedAt: endedAtSeconds === null ? null : Math.round(endedAtSeconds * 1000),
     dialedMs: numberField(form.get('dialed_ms')),
     route: extension.startsWith('cr~')

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriClient, AriEvent } from '../ari/types.js';
+import { endEventCause } from '../ari/endEventCause.js';
 
 /** How a dialed leg ended its ringing: answered, or why not. */
 export type LegOutcome =
@@ -102,7 +103,7 @@ export class OutboundLeg {
       case 'StasisEnd':
         if (event.type === 'ChannelDestroyed' || event.type === 'StasisEnd') this.gone = true;
       {
-        if ((event.type === 'ChannelDestroyed' || event.type === 'ChannelHangupRequest') && event.cause !== undefined) this.cause ??= event.cause;
+        this.cause ??= endEventCause(event);
         // Asterisk's own dial timeout ends the leg without a NOANSWER we can rely on.
         const timedOut = this.dialStartedAt > 0 && this.deps.clock() - this.dialStartedAt >= this.ringTimeoutSeconds * 1000 - 250;
         this.finish({ kind: 'failed', dialStatus: this.dialStatus, cause: this.cause, timedOut });

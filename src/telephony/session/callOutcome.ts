@@ -10,7 +10,26 @@ export const CAUSE = {
   callRejected: 21,
   noCircuit: 34,
   failure: 38,
+  /** What Asterisk hangs a leg up with when its RTP stopped for rtp_timeout seconds (res_pjsip_sdp_rtp). */
+  requestedChannelUnavailable: 44,
 } as const;
+
+/** Who or what ended a call, as its record says. */
+export type RecordEndedBy = CallFacts['endedBy'] | 'media-timeout';
+
+/**
+ * What the record says ended the call: a connected leg that Asterisk hung up for lack of RTP
+ * (the party vanished: no BYE, no more audio) is `media-timeout`, whichever party it was; the
+ * hangup cause (44) stays on the record too.
+ *
+ * @example recordEndedBy({ endedBy: 'caller', endingCause: 44, answered: true }) // 'media-timeout'
+ */
+export function recordEndedBy(f: { endedBy: CallFacts['endedBy']; endingCause: number | null; answered: boolean }): RecordEndedBy {
+  if (f.answered && (f.endedBy === 'caller' || f.endedBy === 'destination') && f.endingCause === CAUSE.requestedChannelUnavailable) {
+    return 'media-timeout';
+  }
+  return f.endedBy;
+}
 
 /** What the session saw of a call, enough to decide its record's outcome. */
 export interface CallFacts {

@@ -23,6 +23,12 @@ export interface CallSummary {
   answeredAt: string | null;
 }
 
+export interface RecordingSummary {
+  status: string;
+  statusReason?: string | null;
+  durationSeconds: number | null;
+}
+
 export interface CallflowStack {
   dir: string;
   env: Record<string, string>;
@@ -32,11 +38,13 @@ export interface CallflowStack {
   api: ReturnType<typeof adminApi>;
   baseUrl: string;
   /** Starts the router again (after a stop or crash), with extra environment for this run. */
-  startRouter(extra?: Record<string, string>): Promise<void>;
+  startRouter(extra?: Record<string, string>, opts?: { supervised?: boolean }): Promise<void>;
   restartRouter(extra?: Record<string, string>): Promise<void>;
   newestCallId(): Promise<number>;
   /** The newest call record once it is newer than `previousId` and finished. */
   finishedCall<T extends CallSummary>(previousId: number, timeoutMs?: number): Promise<T>;
+  /** The call's recordings once none is still recording or processing (status ready, missing, failed...). */
+  finishedRecordings(callId: number, timeoutMs?: number): Promise<RecordingSummary[]>;
   /** In a beforeEach: print the router's log tail when the test fails. */
   logRouterOnFailure(): void;
   stop(): Promise<void>;
@@ -77,8 +85,8 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
     },
     api,
     baseUrl,
-    async startRouter(extra = {}) {
-      router = startRouter({ ...env, ...extra });
+    async startRouter(extra = {}, routerOpts = {}) {
+      router = startRouter({ ...env, ...extra }, routerOpts);
       await router.ready();
     },
     async restartRouter(extra = {}) {
@@ -99,6 +107,17 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
         { timeoutMs, intervalMs: 100, message: 'the call record to be finished' },
       );
       return last as T;
+    },
+    async finishedRecordings(callId: number, timeoutMs = 30_000) {
+      let recs: RecordingSummary[] = [];
+      await waitFor(
+        async () => {
+          recs = (await api.call<{ recordings: RecordingSummary[] }>('GET', `/v1/calls/${callId}/recordings`)).body.recordings;
+          return recs.length > 0 && recs.every((r) => r.status !== 'recording' && r.status !== 'processing');
+        },
+        { timeoutMs, intervalMs: 200, message: `the recordings of call ${callId} to be finished (last: ${JSON.stringify(recs)})` },
+      );
+      return recs;
     },
     logRouterOnFailure() {
       onTestFailed(() => {

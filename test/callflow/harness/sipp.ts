@@ -68,8 +68,11 @@ export interface SippResult {
 export interface SippHandle {
   pid: number;
   done: Promise<SippResult>;
-  /** SIGTERM (then SIGKILL after 2 s); `done` still resolves with what was collected. */
-  kill(): void;
+  /**
+   * SIGTERM (then SIGKILL after 2 s); `done` still resolves with what was collected. `SIGKILL`
+   * makes the party vanish at once: no BYE, no more RTP (a phone that lost power or network).
+   */
+  kill(signal?: 'SIGTERM' | 'SIGKILL'): void;
 }
 
 function scenarioPath(scenario: string): string {
@@ -160,10 +163,10 @@ export function startSipp(opts: SippOptions): SippHandle {
     child.once('close', (code, signal) => finish(code ?? (signal ? 128 + signalNumber(signal) : -1)));
   });
 
-  function kill(): void {
+  function kill(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): void {
     if (child.exitCode !== null || child.signalCode !== null) return;
     killed = true;
-    child.kill('SIGTERM');
+    child.kill(signal);
     killTimer = setTimeout(() => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }, 2_000);

@@ -48,7 +48,7 @@ export function createFakeAri(app = 'callroute') {
     stored.add(name);
     emit({ type: 'RecordingFinished', recording: { name, format: 'wav', state: 'done', target_uri: `channel:${target}` } });
   };
-  const destroy = (id: string, cause: number): void => {
+  const destroy = (id: string, cause: number, softRequest?: number): void => {
     const c = channels.get(id);
     if (!c) return;
     channels.delete(id);
@@ -56,7 +56,8 @@ export function createFakeAri(app = 'callroute') {
     // A snoop dies with the channel it spies on.
     for (const [snoopId, spied] of snoops) if (spied === id) destroy(snoopId, cause);
     for (const b of bridges.values()) b.channels = b.channels.filter((x) => x !== id);
-    emit({ type: 'ChannelHangupRequest', channel: c, cause });
+    // A soft hangup request carries the soft-hangup reason in `cause`, not a Q.850 cause (Asterisk 22).
+    emit(softRequest === undefined ? { type: 'ChannelHangupRequest', channel: c, cause } : { type: 'ChannelHangupRequest', channel: c, cause: softRequest, soft: true });
     emit({ type: 'StasisEnd', channel: c });
     emit({ type: 'ChannelDestroyed', channel: c, cause, cause_txt: String(cause) });
   };
@@ -283,6 +284,13 @@ export function createFakeAri(app = 'callroute') {
       if (!c) return;
       if (dialstatus) emit({ type: 'Dial', peer: c, dialstatus });
       destroy(id, cause);
+    },
+    /**
+     * A party vanished and Asterisk's RTP timeout hangs its channel up, as measured: a soft hangup
+     * request with reason 1 (the channel driver's), then ChannelDestroyed with cause 44.
+     */
+    mediaTimesOut(id: string): void {
+      destroy(id, 44, 1);
     },
     /** A carrier call the dialplan is running (handed off): no Stasis. */
     addDialplanChannel(id: string, exten = '+15551230000', callerNumber = '+15559876543'): void {
