@@ -18,8 +18,9 @@ fail() {
 [ "$(id -u)" = 0 ] || { echo "setup: run as root (apt-get, debootstrap and chroot need it)" >&2; exit 1; }
 
 # Host tools: debootstrap builds the sandbox; sipp (sip-tester), ffmpeg, sox, tcpdump drive and
-# inspect calls; iproute2 (ip, ss) and util-linux (unshare) give tests a private network namespace.
-PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium)
+# inspect calls; iproute2 (ip, ss) and util-linux (unshare) give tests a private network namespace;
+# systemd's systemd-analyze checks the units production runs.
+PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium systemd)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -37,7 +37,9 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 0' INT TERM
 
-node --enable-source-maps dist/src/main.js >> data/router.log 2>&1 &
+# Supervised: a router that exits or crashes is started again (the log says why), while Asterisk
+# keeps the calls in progress talking. ROUTER_PID is the supervisor's: stopping it stops the router.
+node --enable-source-maps dist/scripts/superviseRouter.js --log data/router.log -- node --enable-source-maps dist/src/main.js &
 ROUTER_PID=$!
 npx tsx scripts/waitForRouter.ts
 
@@ -61,6 +63,7 @@ and the script checks routing, two-way audio and the call record:
 List the calls:
   curl -s -H "Authorization: Bearer $TOKEN" $API/v1/calls
 
-Ctrl-C stops the router and Asterisk.
+The router is supervised: if it exits or crashes it is started again (why: data/router.log and this
+terminal), and calls in progress keep talking. Ctrl-C stops the router and Asterisk.
 INFO
 wait "$ROUTER_PID"

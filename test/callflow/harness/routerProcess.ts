@@ -19,10 +19,19 @@ export interface RouterProcess {
   ready(timeoutMs?: number): Promise<void>;
   /** SIGTERM (graceful: drains, leaves bridged calls up) or SIGKILL (a crash). */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<number | null>;
+  /** Under the start command's supervisor: the pid of the router it runs now (from its log). */
+  supervisedPid(): number | null;
 }
 
-export function startRouter(env: Record<string, string>): RouterProcess {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+const ROUTER_COMMAND = ['--import', 'tsx', 'src/main.ts'];
+
+/**
+ * Starts the router; `supervised`: under scripts/superviseRouter.ts as `npm start` runs it, so
+ * `stop` stops the supervisor (which stops the router) and a crash is the router's alone.
+ */
+export function startRouter(env: Record<string, string>, opts: { supervised?: boolean } = {}): RouterProcess {
+  const args = opts.supervised ? ['--import', 'tsx', 'scripts/superviseRouter.ts', '--', process.execPath, ...ROUTER_COMMAND] : ROUTER_COMMAND;
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -64,6 +73,11 @@ export function startRouter(env: Record<string, string>): RouterProcess {
         },
         { timeoutMs, intervalMs: 100, message: 'router to connect to Asterisk' },
       );
+    },
+    supervisedPid() {
+      const pids = [...out().matchAll(/"routerPid":(\d+)/g)];
+      const last = pids[pids.length - 1];
+      return last ? Number(last[1]) : null;
     },
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
