@@ -175,6 +175,11 @@ async function main(config: Config): Promise<void> {
     // A change to a number reaches Asterisk's routing table before the API answers.
     afterWrite: routeTable ? () => routeTable.sync() : undefined,
     recordings: config.recordings,
+    trustProxy: config.http.trustProxy,
+    apiRateLimits: {
+      requests: { burst: 5 * config.http.apiRequestsPerSecond, perSecond: config.http.apiRequestsPerSecond },
+      failedAuth: { burst: config.http.authFailuresPerMinute, perSecond: config.http.authFailuresPerMinute / 60 },
+    },
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).

@@ -4,6 +4,7 @@ import { convertAnnouncement } from '../media/convertAnnouncement.js';
 import { locateFfmpeg, type FfmpegTools } from '../media/locateFfmpeg.js';
 import { readRecordingPlaintext } from '../media/recordingCipher.js';
 import type { Db } from '../persistence/openDatabase.js';
+import { createRateLimitedAuth, DEFAULT_API_RATE_LIMITS, JSON_BODY_LIMIT_BYTES, securityHeaders, type ApiRateLimits } from './apiGuards.js';
 import { createBearerAuth } from './createBearerAuth.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { accountRoutes } from './routes/accountRoutes.js';
@@ -47,6 +48,13 @@ export interface BuildAppDeps {
    * way. Cheap when nothing routable changed.
    */
   afterWrite?: () => Promise<void>;
+  /**
+   * The reverse proxies whose X-Forwarded-For/-Proto are believed (fastify's trustProxy: addresses,
+   * CIDRs, `loopback`); without it request.ip is the connection's peer.
+   */
+  trustProxy?: string | false;
+  /** Per-IP limits of /v1: all requests and failed sign-ins. */
+  apiRateLimits?: ApiRateLimits;
 }
 
 /** How long a write's answer waits for Asterisk's routing table at most (it is retried in the background). */
@@ -76,6 +84,8 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   const logger: FastifyBaseLogger = deps.logger;
   const app = Fastify({
     loggerInstance: logger,
+    trustProxy: deps.trustProxy || false,
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
     ajv: {
       customOptions: {
         // fastify's default silently strips unknown properties; we reject them (additionalProperties: false).
@@ -85,6 +95,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     },
   });
 
+  app.addHook('onRequest', securityHeaders);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('principal', null);
@@ -111,7 +122,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   snippetRoutes(app, routeDeps, deps.publicApi);
   void app.register(
     async (v1) => {
-      v1.addHook('onRequest', auth);
+      v1.addHook('onRequest', createRateLimitedAuth(auth, deps.apiRateLimits ?? DEFAULT_API_RATE_LIMITS, now));
       const afterWrite = deps.afterWrite;
       if (afterWrite) {
         v1.addHook('onSend', async (request, reply, payload) => {

@@ -8,7 +8,19 @@ import { CallrouteError } from '../errors.js';
  */
 export interface Config {
   readonly dbPath: string;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * Reverse proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses or CIDRs,
+     * or `loopback`), so rate limits see the client and HSTS is sent over HTTPS; false: none.
+     */
+    readonly trustProxy: string | false;
+    /** /v1 requests per second per client IP (the burst is five seconds' worth). */
+    readonly apiRequestsPerSecond: number;
+    /** Failed sign-ins per minute per client IP (a burst of as many); past them, 429 until one is back. */
+    readonly authFailuresPerMinute: number;
+  };
   readonly adminToken: string;
   readonly ari: {
     readonly url: string;
@@ -242,10 +254,22 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const httpHost = str('CALLROUTE_HTTP_HOST', '127.0.0.1');
   const httpPort = int('CALLROUTE_HTTP_PORT', 8080, 0, 65535);
+  const trustProxy = str('TRUST_PROXY', '');
+  const proxyEntry = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F.:]+(\/\d{1,3})?)$/;
+  const proxies = trustProxy.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of proxies) {
+    if (!proxyEntry.test(p)) problems.push(`TRUST_PROXY must list proxy addresses, CIDRs or "loopback" (got "${p}"; "true" would believe any client)`);
+  }
 
   const config: Config = {
     dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
-    http: { host: httpHost, port: httpPort },
+    http: {
+      host: httpHost,
+      port: httpPort,
+      trustProxy: proxies.length > 0 ? proxies.join(',') : false,
+      apiRequestsPerSecond: int('API_RATE_LIMIT_PER_SECOND', 50, 1, 100_000),
+      authFailuresPerMinute: int('AUTH_FAILURES_PER_MINUTE', 10, 1, 10_000),
+    },
     adminToken,
     ari: {
       url: ariUrl.replace(/\/+$/, ''),

@@ -31,6 +31,10 @@ export function createTokenBuckets(limit: BucketLimit, now: () => number) {
     b.tokens = Math.min(limit.burst, b.tokens + ((t - b.at) / 1000) * limit.perSecond);
     b.at = t;
   }
+  /** The Retry-After of an empty bucket. */
+  function secondsUntilToken(b: { tokens: number }): number {
+    return Math.max(1, Math.ceil((1 - b.tokens) / limit.perSecond));
+  }
   return {
     take(key: string): number {
       const t = now();
@@ -51,7 +55,14 @@ export function createTokenBuckets(limit: BucketLimit, now: () => number) {
         b.tokens -= 1;
         return 0;
       }
-      return Math.max(1, Math.ceil((1 - b.tokens) / limit.perSecond));
+      return secondsUntilToken(b);
+    },
+    /** Like take, without spending a token: 0 when one is there. */
+    peek(key: string): number {
+      const b = buckets.get(key);
+      if (!b) return 0;
+      refill(b, now());
+      return b.tokens >= 1 ? 0 : secondsUntilToken(b);
     },
     get size(): number {
       return buckets.size;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, onTestFailed } from 'vitest';
 import { loadConfig, type Config } from '../../../src/config/loadConfig.js';
 import { startAsterisk, type AsteriskHandle } from '../../../scripts/asterisk-sandbox.js';
+import { dialplanHookSecret } from '../../../src/telephony/dialplanHook/dialplanHookSecret.js';
 import { expectNoChannelsOrBridges } from './asteriskState.js';
 import { requirePrivateNetwork } from './requirePrivateNetwork.js';
 import { adminApi, clearEndReports, startRouter, type RouterProcess } from './routerProcess.js';
@@ -135,13 +136,23 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
 
 /**
  * The hooks every call-flow suite has: the router's log on a failed test, "no channels or bridges
- * left in Asterisk" after each test, and the stack stopped at the end.
+ * left in Asterisk" and no secret in the router's debug log after each test, and the stack
+ * stopped at the end.
  */
 export function useStackHooks(stack: () => CallflowStack | undefined): void {
   beforeEach(() => stack()?.logRouterOnFailure());
   afterEach(async () => {
     const s = stack();
-    if (s) await expectNoChannelsOrBridges(s.config, 8_000);
+    if (!s) return;
+    await expectNoChannelsOrBridges(s.config, 8_000);
+    const logs = s.router.logs();
+    for (const [name, secret] of [
+      ['the admin token', s.config.adminToken],
+      ['the ARI password', s.config.ari.password],
+      ['the dialplan door secret', dialplanHookSecret(s.config.ari.password)],
+    ] as const) {
+      if (logs.includes(secret)) throw new Error(`the router's log holds ${name}`);
+    }
   });
   afterAll(async () => {
     await stack()?.stop();
