@@ -56,6 +56,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Benchmarks only: render the dialplan baseline too (see renderAsteriskConfig's RenderOptions). */
   bench?: boolean;
+  /**
+   * Files written into the root (path as Asterisk sees it → content) after its configuration,
+   * owned by root and readable by Asterisk's group only: a TLS certificate and key, for instance.
+   */
+  files?: Readonly<Record<string, string>>;
 }
 
 const REPO_ROOT = findRepoRoot();
@@ -259,6 +264,16 @@ function prepareRoot(root: string, config: Config, bench = false): void {
   if (existsSync(messages)) renameSync(messages, `${messages}.1`);
 }
 
+function writeRootFiles(root: string, files: Readonly<Record<string, string>>): void {
+  const { gid } = passwdIds(root, 'asterisk');
+  for (const [path, content] of Object.entries(files)) {
+    const target = join(root, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, content, { mode: 0o640 });
+    chownSync(target, 0, gid);
+  }
+}
+
 /**
  * Errors that leave Asterisk up but useless: ARI answers while the SIP transport failed to bind
  * (port taken) or a module we list declined to load (the traps in modules.conf).
@@ -403,6 +418,7 @@ export async function startAsterisk(config: Config, opts: StartOptions = {}): Pr
   const launch = async (): Promise<void> => {
     await stopInstance(instance); // one Asterisk per root, even after a crashed run
     prepareRoot(root, config, opts.bench === true);
+    writeRootFiles(root, opts.files ?? {});
     const out = openSync(outFile, 'w');
     // setsid: its own session, so the Asterisk outlives a CLI `start` and no terminal signal reaches it.
     // Our child is no process-group leader, so setsid execs instead of forking: the PID is Asterisk's.

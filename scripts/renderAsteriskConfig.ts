@@ -238,6 +238,45 @@ export function deadCallSettings(sip: Pick<Config['sip'], 'rtpTimeoutSeconds' | 
   ].join('\n');
 }
 
+type SipSecurity = Pick<
+  Config['sip'],
+  'bindHost' | 'tls' | 'carrierAddress' | 'outboundTrunkAddress' | 'carrierTransport' | 'outboundTrunkTransport' | 'carrierMediaEncryption' | 'outboundTrunkMediaEncryption'
+>;
+
+/**
+ * SIP over TLS and SRTP, from the config: the TLS transport (when SIP_TLS_PORT is set), and per
+ * trunk its transport, its media encryption, and how it is identified. A TLS peer connects from
+ * an ephemeral port, so a trunk reached over TLS is identified by its host alone.
+ *
+ * @example sipSecurity({ ...sip, tls: { port: 5061, certFile: 'c.pem', keyFile: 'k.pem' }, carrierTransport: 'tls', carrierMediaEncryption: 'sdes' }).CARRIER_SECURITY
+ *   // 'transport = transport-tls\nmedia_encryption = sdes'
+ */
+export function sipSecurity(sip: SipSecurity): Record<'TLS_TRANSPORT' | 'CARRIER_SECURITY' | 'CARRIER_MATCH' | 'OUTBOUND_TRUNK_SECURITY' | 'OUTBOUND_TRUNK_MATCH' | 'OUTBOUND_TRUNK_CONTACT', string> {
+  const tls =
+    sip.tls.port > 0
+      ? [
+          '[transport-tls]',
+          'type = transport',
+          'protocol = tls',
+          `bind = ${confValue('SIP_BIND_HOST', sip.bindHost)}:${sip.tls.port}`,
+          `cert_file = ${confValue('SIP_TLS_CERT_FILE', sip.tls.certFile)}`,
+          `priv_key_file = ${confValue('SIP_TLS_KEY_FILE', sip.tls.keyFile)}`,
+          'method = tlsv1_2',
+        ].join('\n')
+      : '; No TLS transport (SIP_TLS_PORT is 0).';
+  const trunk = (transport: 'udp' | 'tls', encryption: 'no' | 'sdes'): string =>
+    [`transport = transport-${transport}`, ...(encryption === 'sdes' ? ['media_encryption = sdes'] : [])].join('\n');
+  const hostOf = (address: string): string => address.replace(/:\d+$/, '');
+  return {
+    TLS_TRANSPORT: tls,
+    CARRIER_SECURITY: trunk(sip.carrierTransport, sip.carrierMediaEncryption),
+    CARRIER_MATCH: sip.carrierTransport === 'tls' ? hostOf(sip.carrierAddress) : sip.carrierAddress,
+    OUTBOUND_TRUNK_SECURITY: trunk(sip.outboundTrunkTransport, sip.outboundTrunkMediaEncryption),
+    OUTBOUND_TRUNK_MATCH: sip.outboundTrunkTransport === 'tls' ? hostOf(sip.outboundTrunkAddress) : sip.outboundTrunkAddress,
+    OUTBOUND_TRUNK_CONTACT: `sip:${sip.outboundTrunkAddress}${sip.outboundTrunkTransport === 'tls' ? ';transport=tls' : ''}`,
+  };
+}
+
 function placeholders(config: Config): Record<string, string> {
   const bind = config.sip.bindHost;
   const fallback = config.fallback;
@@ -249,8 +288,6 @@ function placeholders(config: Config): Record<string, string> {
     ARI_APP: confName('ARI_APP', config.ari.app),
     SIP_BIND_HOST: confValue('SIP_BIND_HOST', bind),
     SIP_PORT: String(config.sip.port),
-    CARRIER_ADDRESS: config.sip.carrierAddress,
-    OUTBOUND_TRUNK_ADDRESS: config.sip.outboundTrunkAddress,
     RTP_PORT_START: String(config.sip.rtpPortStart),
     RTP_PORT_END: String(config.sip.rtpPortEnd),
     // Without media_address + bind_rtp_to_media_address, RTP binds the wildcard address even when
@@ -259,6 +296,7 @@ function placeholders(config: Config): Record<string, string> {
       ? '; SIP binds the wildcard address: RTP does too.'
       : `media_address = ${bind}\nbind_rtp_to_media_address = yes`,
     DEAD_CALL_SETTINGS: deadCallSettings(config.sip),
+    ...sipSecurity(config.sip),
     FALLBACK_SUMMARY:
       fallback.mode === 'reject'
         ? `reject with SIP ${fallback.sipCode}`

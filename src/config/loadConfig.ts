@@ -41,6 +41,17 @@ export interface Config {
     readonly rtpPortStart: number;
     readonly rtpPortEnd: number;
     /**
+     * SIP over TLS (pjsip transport-tls on bindHost): its port (0: no TLS transport) and the
+     * certificate and key files as Asterisk sees them (PEM).
+     */
+    readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string };
+    /** How each trunk is reached: `udp`, or `tls` (needs the TLS transport). */
+    readonly carrierTransport: 'udp' | 'tls';
+    readonly outboundTrunkTransport: 'udp' | 'tls';
+    /** SRTP on each trunk: `no`, or `sdes` (keys in the SDP: only over TLS, which hides them). */
+    readonly carrierMediaEncryption: 'no' | 'sdes';
+    readonly outboundTrunkMediaEncryption: 'no' | 'sdes';
+    /**
      * Seconds without RTP from a party before Asterisk hangs its channel up (pjsip `rtp_timeout`;
      * 0 = never): a caller or destination that vanished (no BYE) ends the call instead of holding a
      * call slot and a growing recording.
@@ -252,6 +263,21 @@ export function loadConfig(env: Env = process.env): Config {
     if (Number.isNaN(t)) problems.push(`ROUTING_CLOCK_START must be an ISO 8601 time (got "${routingClockStart}")`);
     else routingClockOffset = t - Date.now();
   }
+  const sipTlsPort = int('SIP_TLS_PORT', 0, 0, 65535);
+  if (sipTlsPort > 0 && (!str('SIP_TLS_CERT_FILE', '') || !str('SIP_TLS_KEY_FILE', ''))) {
+    problems.push('SIP_TLS_PORT needs SIP_TLS_CERT_FILE and SIP_TLS_KEY_FILE (PEM files as Asterisk sees them)');
+  }
+  const carrierTransport = oneOf('CARRIER_TRANSPORT', ['udp', 'tls'] as const, 'udp');
+  const outboundTrunkTransport = oneOf('OUTBOUND_TRUNK_TRANSPORT', ['udp', 'tls'] as const, 'udp');
+  const carrierMediaEncryption = oneOf('CARRIER_MEDIA_ENCRYPTION', ['no', 'sdes'] as const, 'no');
+  const outboundTrunkMediaEncryption = oneOf('OUTBOUND_TRUNK_MEDIA_ENCRYPTION', ['no', 'sdes'] as const, 'no');
+  for (const [key, transport, encryption] of [
+    ['CARRIER', carrierTransport, carrierMediaEncryption],
+    ['OUTBOUND_TRUNK', outboundTrunkTransport, outboundTrunkMediaEncryption],
+  ] as const) {
+    if (transport === 'tls' && sipTlsPort === 0) problems.push(`${key}_TRANSPORT=tls needs SIP_TLS_PORT (the TLS transport)`);
+    if (encryption === 'sdes' && transport !== 'tls') problems.push(`${key}_MEDIA_ENCRYPTION=sdes needs ${key}_TRANSPORT=tls: SDES sends the SRTP keys in the SDP`);
+  }
   const httpHost = str('CALLROUTE_HTTP_HOST', '127.0.0.1');
   const httpPort = int('CALLROUTE_HTTP_PORT', 8080, 0, 65535);
   const trustProxy = str('TRUST_PROXY', '');
@@ -286,6 +312,11 @@ export function loadConfig(env: Env = process.env): Config {
       outboundTrunkAddress: address('OUTBOUND_TRUNK_ADDRESS', '127.0.0.1:5080'),
       rtpPortStart,
       rtpPortEnd,
+      tls: { port: sipTlsPort, certFile: str('SIP_TLS_CERT_FILE', ''), keyFile: str('SIP_TLS_KEY_FILE', '') },
+      carrierTransport,
+      outboundTrunkTransport,
+      carrierMediaEncryption,
+      outboundTrunkMediaEncryption,
       rtpTimeoutSeconds: int('RTP_TIMEOUT_SECONDS', 30, 0, 3600),
       rtpTimeoutHoldSeconds: int('RTP_TIMEOUT_HOLD_SECONDS', 600, 0, 7200),
       sessionTimers: oneOf('SIP_SESSION_TIMERS', ['yes', 'always', 'no'] as const, 'yes'),

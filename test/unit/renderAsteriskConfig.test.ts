@@ -84,3 +84,43 @@ describe('dead calls in the trunk endpoints', () => {
     expect(ext).toContain('&destination_cause=${SHARED(CR_DEST_CAUSE)}&');
   });
 });
+
+describe('SIP over TLS and SRTP', () => {
+  it('without SIP_TLS_PORT: no TLS transport, both trunks on UDP identified by address and port', () => {
+    const pjsip = renderAsteriskConfig(loadConfig(env)).get('pjsip.conf') ?? '';
+    expect(pjsip).not.toContain('[transport-tls]');
+    expect(pjsip).not.toContain('media_encryption');
+    expect(pjsip.match(/^transport = transport-udp$/gm)).toHaveLength(2);
+    expect(pjsip).toContain('match = 127.0.0.1:5070\n');
+    expect(pjsip).toContain('contact = sip:127.0.0.1:5080\n');
+  });
+
+  it('a trunk over TLS with SDES-SRTP: the transport with its certificate, the trunk identified by host, the outbound contact says transport=tls', () => {
+    const pjsip =
+      renderAsteriskConfig(
+        loadConfig({
+          ...env,
+          SIP_TLS_PORT: '5061',
+          SIP_TLS_CERT_FILE: '/etc/asterisk/keys/sip.crt',
+          SIP_TLS_KEY_FILE: '/etc/asterisk/keys/sip.key',
+          CARRIER_TRANSPORT: 'tls',
+          CARRIER_MEDIA_ENCRYPTION: 'sdes',
+          OUTBOUND_TRUNK_TRANSPORT: 'tls',
+          OUTBOUND_TRUNK_ADDRESS: '198.51.100.20:5061',
+        }),
+      ).get('pjsip.conf') ?? '';
+    expect(pjsip).toContain('[transport-tls]\ntype = transport\nprotocol = tls\nbind = 127.0.0.1:5061\ncert_file = /etc/asterisk/keys/sip.crt\npriv_key_file = /etc/asterisk/keys/sip.key\nmethod = tlsv1_2');
+    expect(pjsip).toContain('context = from-carrier\ntransport = transport-tls\nmedia_encryption = sdes\n');
+    expect(pjsip).toContain('match = 127.0.0.1\n');
+    expect(pjsip).toContain('contact = sip:198.51.100.20:5061;transport=tls\n');
+    expect(pjsip).toContain('context = from-destinations\ntransport = transport-tls\n');
+    expect(pjsip).toContain('match = 198.51.100.20\n');
+  });
+
+  it('refuses combinations that would not work or would leak SRTP keys', () => {
+    expect(() => loadConfig({ ...env, SIP_TLS_PORT: '5061' })).toThrow(/SIP_TLS_PORT needs SIP_TLS_CERT_FILE and SIP_TLS_KEY_FILE/);
+    expect(() => loadConfig({ ...env, CARRIER_TRANSPORT: 'tls' })).toThrow(/CARRIER_TRANSPORT=tls needs SIP_TLS_PORT/);
+    expect(() => loadConfig({ ...env, OUTBOUND_TRUNK_MEDIA_ENCRYPTION: 'sdes' })).toThrow(/OUTBOUND_TRUNK_MEDIA_ENCRYPTION=sdes needs OUTBOUND_TRUNK_TRANSPORT=tls/);
+    expect(() => loadConfig({ ...env, CARRIER_TRANSPORT: 'tcp' })).toThrow(/CARRIER_TRANSPORT must be one of udp, tls/);
+  });
+});
