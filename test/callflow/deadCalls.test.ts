@@ -5,7 +5,7 @@
  * recording is finished. For calls the dialplan runs and calls the router runs over ARI.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
+import { CARRIER_PORTS, PHONE_PORTS, type CallRecordDto, startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { listChannels } from './harness/asteriskState.js';
 import { describeSipp, startSipp, type SippOptions } from './harness/sipp.js';
 import { waitFor } from './harness/waitFor.js';
@@ -17,20 +17,9 @@ const DIALPLAN_DID = '+15551250000';
 /** Two-channel recording needs a snoop per leg: the router runs these calls over ARI. */
 const ARI_DID = '+15551250001';
 const DESTINATION = '+15550001111';
-const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
-const PHONE = { localPort: 5080, mediaPort: 6100, controlPort: 8872 } as const;
+const CARRIER = CARRIER_PORTS;
+const PHONE = PHONE_PORTS;
 
-interface CallDto {
-  id: number;
-  did: string;
-  finished: boolean;
-  answeredAt: string | null;
-  disposition: string | null;
-  endedBy: string | null;
-  hangupCause: number | null;
-  talkSeconds: number | null;
-  dialplanHandOff: boolean;
-}
 let stack: CallflowStack;
 
 function carrier(o: Partial<SippOptions> & Pick<SippOptions, 'scenario' | 'dialed'>) {
@@ -82,7 +71,7 @@ describe('fault: a party vanishes mid-call (RTP timeout)', () => {
         const stayed = await (vanishing === 'caller' ? dest : call).done;
         expect(stayed.exitCode, describeSipp(other, stayed)).toBe(0);
         expect(Date.now() - vanishedAt).toBeLessThan((RTP_TIMEOUT_SECONDS + 4) * 1000);
-        const record = await stack.finishedCall<CallDto>(before);
+        const record = await stack.finishedCall<CallRecordDto>(before);
         expect(record).toMatchObject({ disposition: 'answered', endedBy: 'media-timeout', hangupCause: 44, dialplanHandOff: handedOff });
         const recordings = await stack.finishedRecordings(record.id, 20_000);
         expect(recordings.map((r) => r.status)).toEqual(['ready']);

@@ -6,30 +6,19 @@
  * ARI (a route plan with whisper).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
+import { CARRIER_PORTS, PHONE_PORTS, type CallRecordDto, startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { describeSipp, startSipp } from './harness/sipp.js';
 import { waitFor } from './harness/waitFor.js';
 
 const HTTP_PORT = 8084;
-const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
-const PHONE = { localPort: 5080, mediaPort: 6100, controlPort: 8872 } as const;
+const CARRIER = CARRIER_PORTS;
+const PHONE = PHONE_PORTS;
 const DESK = { localPort: 5081, mediaPort: 6200, controlPort: 8873 } as const;
 const DESK_URI = 'sip:desk@127.0.0.1:5081';
 const DIALPLAN_DID = '+15551260000';
 const WHISPER_DID = '+15551260001';
 const HOLD_MS = 12_000;
 
-interface CallDto {
-  id: number;
-  did: string;
-  finished: boolean;
-  answeredAt: string | null;
-  disposition: string | null;
-  endedBy: string | null;
-  talkSeconds: number | null;
-  reconciled: boolean;
-  dialplanHandOff: boolean;
-}
 
 let stack: CallflowStack;
 
@@ -76,10 +65,10 @@ describe('fault: the router killed with -9 under the start command while calls a
       const before = await stack.newestCallId();
       const dest = startSipp({ role: 'uas', scenario: 'destination-answers', timeoutMs: 40_000, ...answerer });
       const call = startSipp({ role: 'uac', scenario: 'carrier-call-answered-hangs-up', remote: '127.0.0.1:5060', caller: '+15559876543', dialed: did, holdMs: HOLD_MS, timeoutMs: 40_000, ...CARRIER });
-      let answered: CallDto | undefined;
+      let answered: CallRecordDto | undefined;
       await waitFor(
         async () => {
-          answered = (await stack.api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=1')).body.calls.find((c) => c.id > before);
+          answered = (await stack.api.call<{ calls: CallRecordDto[] }>('GET', '/v1/calls?limit=1')).body.calls.find((c) => c.id > before);
           return answered?.answeredAt != null;
         },
         { timeoutMs: 15_000, intervalMs: 100, message: 'the call to be answered and bridged' },
@@ -101,7 +90,7 @@ describe('fault: the router killed with -9 under the start command while calls a
       const [c, d] = await Promise.all([call.done, dest.done]);
       expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
       expect(d.exitCode, describeSipp('destination', d)).toBe(0);
-      const record = await stack.finishedCall<CallDto>(before);
+      const record = await stack.finishedCall<CallRecordDto>(before);
       expect(record).toMatchObject({ id: answered?.id, disposition: 'answered', endedBy: 'caller', finished: true, dialplanHandOff: handedOff });
       expect(record.talkSeconds).toBeGreaterThan(HOLD_MS / 1000 - 3);
       const recordings = await stack.finishedRecordings(record.id);

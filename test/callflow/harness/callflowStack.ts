@@ -24,6 +24,20 @@ export interface CallSummary {
   answeredAt: string | null;
 }
 
+/** The fields of a call record the fault suites check. */
+export interface CallRecordDto extends CallSummary {
+  disposition: string | null;
+  endedBy: string | null;
+  hangupCause: number | null;
+  talkSeconds: number | null;
+  reconciled: boolean;
+  dialplanHandOff: boolean;
+}
+
+/** sipp's ports as the carrier (CARRIER_ADDRESS) and as the destination phone (OUTBOUND_TRUNK_ADDRESS). */
+export const CARRIER_PORTS = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
+export const PHONE_PORTS = { localPort: 5080, mediaPort: 6100, controlPort: 8872 } as const;
+
 export interface RecordingSummary {
   status: string;
   statusReason?: string | null;
