@@ -1,0 +1,68 @@
+/**
+ * Fault: another process holds the SQLite file's write lock for 5 s (a backup, a long report, an
+ * operator's sqlite3 shell) while calls come in. Calls still connect, for the dialplan and for the
+ * router over ARI, and no record is lost: each is written, finished and exact once the lock goes.
+ */
+import Database from 'better-sqlite3';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CARRIER_PORTS, PHONE_PORTS, startCallflowStack, useStackHooks, type CallRecordDto, type CallflowStack } from './harness/callflowStack.js';
+import { describeSipp, startSipp } from './harness/sipp.js';
+
+const HTTP_PORT = 8086;
+const LOCK_MS = 5_000;
+/** Routed and recorded by the dialplan. */
+const DIALPLAN_DID = '+15551280000';
+/** Two-channel recording: run by the router over ARI. */
+const ARI_DID = '+15551280001';
+
+let stack: CallflowStack;
+
+describe('fault: the SQLite file is write-locked by another process for 5 s', () => {
+  beforeAll(async () => {
+    stack = await startCallflowStack({ instance: 'dblocked', httpPort: HTTP_PORT });
+    const account = await stack.api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
+    for (const n of [
+      { did: DIALPLAN_DID, recordingEnabled: true },
+      { did: ARI_DID, recordingEnabled: true, recordingChannels: 'dual' },
+    ]) {
+      const res = await stack.api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, destination: '+15550001111', ...n });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
+  }, 120_000);
+
+  useStackHooks(() => stack);
+
+  for (const [kind, did, handedOff] of [
+    ['the dialplan runs', DIALPLAN_DID, true],
+    ['the router runs over ARI', ARI_DID, false],
+  ] as const) {
+    it(`a call ${kind} during the lock connects, and its record is written and finished once the lock goes`, async () => {
+      const before = await stack.newestCallId();
+      const locker = new Database(stack.env.CALLROUTE_DB_PATH as string, { timeout: 1000 });
+      locker.exec('BEGIN IMMEDIATE');
+      const lockedAt = Date.now();
+      const release = setTimeout(() => {
+        locker.exec('COMMIT');
+        locker.close();
+      }, LOCK_MS);
+      try {
+        const dest = startSipp({ role: 'uas', scenario: 'destination-answers', timeoutMs: 40_000, ...PHONE_PORTS });
+        const call = startSipp({ role: 'uac', scenario: 'carrier-call-answered-hangs-up', remote: '127.0.0.1:5060', caller: '+15559876543', dialed: did, holdMs: 3_000, timeoutMs: 40_000, ...CARRIER_PORTS });
+        const [c, d] = await Promise.all([call.done, dest.done]);
+        expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+        expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+      } finally {
+        await new Promise((r) => setTimeout(r, Math.max(0, LOCK_MS - (Date.now() - lockedAt)) + 100));
+        clearTimeout(release);
+        if (locker.open) {
+          locker.exec('COMMIT');
+          locker.close();
+        }
+      }
+      const record = await stack.finishedCall<CallRecordDto>(before, 20_000);
+      expect(record).toMatchObject({ id: before + 1, did, disposition: 'answered', endedBy: 'caller', dialplanHandOff: handedOff });
+      expect(record.talkSeconds).toBeGreaterThan(2);
+      expect((await stack.finishedRecordings(record.id)).map((r) => r.status)).toEqual(['ready']);
+    }, 60_000);
+  }
+});
