@@ -38,6 +38,9 @@ export interface RunFfmpegResult {
  *
  * @example await runFfmpeg('/usr/bin/ffmpeg', ['-nostdin', '-i', 'in.wav', 'out.mp3'], { timeoutMs: 60_000 })
  */
+/** What ffmpeg prints, while still exiting 0, when writing its output failed. */
+const OUTPUT_NOT_WRITTEN = /^.*(?:Error writing trailer|Error closing file|av_interleaved_write_frame\(\)|No space left on device).*$/m;
+
 export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmpegOptions = {}): Promise<RunFfmpegResult> {
   const timeoutMs = opts.timeoutMs ?? 300_000;
   const tailBytes = opts.stderrTailBytes ?? 4096;
@@ -120,6 +123,11 @@ export function runFfmpeg(binary: string, args: readonly string[], opts: RunFfmp
       } else if (code !== 0) {
         const lastLine = tail.split('\n').pop() ?? '';
         reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: exit ${code ?? signal}: ${lastLine}`, details));
+      } else if (OUTPUT_NOT_WRITTEN.test(tail)) {
+        // ffmpeg exits 0 when its output cannot be written whole (a full disk: measured with ffmpeg 5.1):
+        // the file it leaves is cut short.
+        const line = OUTPUT_NOT_WRITTEN.exec(tail)?.[0] ?? '';
+        reject(new CallrouteError('CR_ERR_MEDIA', `${binary}: the output was not written whole: ${line}`, details));
       } else {
         resolve({ stdout: Buffer.concat(out), stderrTail: tail, elapsedMs });
       }

@@ -5,8 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CARRIER_PORTS, PHONE_PORTS, startCallflowStack, useStackHooks, type CallRecordDto, type CallflowStack } from './harness/callflowStack.js';
-import { describeSipp, startSipp } from './harness/sipp.js';
+import { startCallflowStack, useStackHooks, type CallRecordDto, type CallflowStack } from './harness/callflowStack.js';
 
 const HTTP_PORT = 8086;
 const LOCK_MS = 5_000;
@@ -20,14 +19,10 @@ let stack: CallflowStack;
 describe('fault: the SQLite file is write-locked by another process for 5 s', () => {
   beforeAll(async () => {
     stack = await startCallflowStack({ instance: 'dblocked', httpPort: HTTP_PORT });
-    const account = await stack.api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
-    for (const n of [
+    await stack.addNumbers([
       { did: DIALPLAN_DID, recordingEnabled: true },
       { did: ARI_DID, recordingEnabled: true, recordingChannels: 'dual' },
-    ]) {
-      const res = await stack.api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, destination: '+15550001111', ...n });
-      expect(res.status, JSON.stringify(res.body)).toBe(201);
-    }
+    ]);
   }, 120_000);
 
   useStackHooks(() => stack);
@@ -46,11 +41,7 @@ describe('fault: the SQLite file is write-locked by another process for 5 s', ()
         locker.close();
       }, LOCK_MS);
       try {
-        const dest = startSipp({ role: 'uas', scenario: 'destination-answers', timeoutMs: 40_000, ...PHONE_PORTS });
-        const call = startSipp({ role: 'uac', scenario: 'carrier-call-answered-hangs-up', remote: '127.0.0.1:5060', caller: '+15559876543', dialed: did, holdMs: 3_000, timeoutMs: 40_000, ...CARRIER_PORTS });
-        const [c, d] = await Promise.all([call.done, dest.done]);
-        expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-        expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+        await stack.answeredCall(did, 3_000);
       } finally {
         await new Promise((r) => setTimeout(r, Math.max(0, LOCK_MS - (Date.now() - lockedAt)) + 100));
         clearTimeout(release);

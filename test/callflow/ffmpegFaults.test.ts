@@ -7,8 +7,7 @@ import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CARRIER_PORTS, PHONE_PORTS, startCallflowStack, useStackHooks, type CallRecordDto, type CallflowStack } from './harness/callflowStack.js';
-import { describeSipp, startSipp } from './harness/sipp.js';
+import { startCallflowStack, useStackHooks, type CallRecordDto, type CallflowStack } from './harness/callflowStack.js';
 
 const HTTP_PORT = 8087;
 const DID = '+15551290000';
@@ -28,9 +27,7 @@ describe('fault: ffmpeg missing or crashing', () => {
     writeFileSync(crashingFfmpeg, '#!/bin/sh\ncase "$1" in -version) echo "ffmpeg version 5.1-crashing"; exit 0;; esac\nkill -SEGV $$\n');
     chmodSync(crashingFfmpeg, 0o755);
     stack = await startCallflowStack({ instance: 'ffmpegfaults', httpPort: HTTP_PORT });
-    const account = await stack.api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
-    const res = await stack.api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, did: DID, destination: '+15550001111', recordingEnabled: true });
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    await stack.addNumbers([{ did: DID, recordingEnabled: true }]);
   }, 120_000);
 
   useStackHooks(() => stack);
@@ -43,11 +40,7 @@ describe('fault: ffmpeg missing or crashing', () => {
       await stack.restartRouter({ FFMPEG_PATH: ffmpegPath() });
       const wavsBefore = spooledWavs();
       const before = await stack.newestCallId();
-      const dest = startSipp({ role: 'uas', scenario: 'destination-answers', timeoutMs: 30_000, ...PHONE_PORTS });
-      const call = startSipp({ role: 'uac', scenario: 'carrier-call-answered-hangs-up', remote: '127.0.0.1:5060', caller: '+15559876543', dialed: DID, holdMs: 2_000, timeoutMs: 30_000, ...CARRIER_PORTS });
-      const [c, d] = await Promise.all([call.done, dest.done]);
-      expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-      expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+      await stack.answeredCall(DID, 2_000);
       const record = await stack.finishedCall<CallRecordDto>(before);
       expect(record).toMatchObject({ did: DID, disposition: 'answered', endedBy: 'caller' });
       // Three attempts, 5 s and 10 s apart.

@@ -22,14 +22,6 @@ const HOLD_MS = 12_000;
 
 let stack: CallflowStack;
 
-async function routerConnected(): Promise<boolean> {
-  try {
-    const body = (await (await fetch(`${stack.baseUrl}/health`)).json()) as { ari?: string };
-    return body.ari === 'connected';
-  } catch {
-    return false;
-  }
-}
 
 describe('fault: the router killed with -9 under the start command while calls are bridged', () => {
   beforeAll(async () => {
@@ -79,7 +71,7 @@ describe('fault: the router killed with -9 under the start command while calls a
       const killedAt = Date.now();
 
       // Restarted by the supervisor, with the reason in its log, while the call is still up.
-      await waitFor(async () => stack.router.supervisedPid() !== firstPid && (await routerConnected()), {
+      await waitFor(async () => stack.router.supervisedPid() !== firstPid && (await stack.routerConnected()), {
         timeoutMs: 15_000,
         intervalMs: 100,
         message: 'the supervisor to start the router again',

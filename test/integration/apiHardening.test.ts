@@ -146,15 +146,23 @@ describe('route schemas, fuzzed', () => {
     { method: 'POST', url: '/v1/recordings/1/link' },
   ];
 
-  it('never a 500: every answer to a bad body is a 4xx with a stable error code, a 400 naming the field when there is one', async () => {
+  /** Rows inserted, updated or deleted on the database connection so far (SQLite's total_changes()). */
+  const rowsWritten = (): number => (db.$client.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
+
+  it('never a 500 and never a partial write: every answer to a bad body is a 4xx with a stable error code that changed no row, a 400 naming the field when there is one', async () => {
     start({ apiRateLimits: { requests: { burst: 1e9, perSecond: 1e9 }, failedAuth: { burst: 1e9, perSecond: 1e9 } } });
     expect((await app.inject({ method: 'POST', url: '/v1/accounts', headers: auth, payload: { name: 'Acme' } })).statusCode).toBe(201);
     const rejectedWithField = new Set<string>();
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...WRITES), body, async (route, payload) => {
+        const writesBefore = rowsWritten();
         const res = await app.inject({ method: route.method, url: route.url, headers: { ...auth, 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
         expect(res.statusCode, `${route.method} ${route.url} ${JSON.stringify(payload)} → ${res.body}`).toBeLessThan(500);
-        if (res.statusCode >= 400) expect(res.json().error.code, res.body).toMatch(/^CR_ERR_[A-Z_]+$/);
+        if (res.statusCode >= 400) {
+          expect(res.json().error.code, res.body).toMatch(/^CR_ERR_[A-Z_]+$/);
+          // No partial write: a refused request changed no row.
+          expect(rowsWritten(), `${route.method} ${route.url} ${JSON.stringify(payload)} → ${res.statusCode} wrote rows`).toBe(writesBefore);
+        }
         if (res.statusCode === 400 && res.json().error.field) rejectedWithField.add(`${route.method} ${route.url}`);
       }),
       { numRuns: 1500, seed: 20261206 },

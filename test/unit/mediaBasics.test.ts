@@ -97,6 +97,14 @@ describe('runFfmpeg', () => {
     expect(String(e.details?.stderrTail).length).toBeLessThanOrEqual(256);
   });
 
+  it('rejects an exit 0 whose output was not written whole (ffmpeg on a full disk)', async () => {
+    // What ffmpeg 5.1 printed, exiting 0, writing an MP3 to a full tmpfs.
+    const full = script('full', 'echo "Error writing trailer of /r/out.mp3: No space left on device" >&2; echo "Error closing file /r/out.mp3: No space left on device" >&2; exit 0');
+    const err = (await runFfmpeg(full, []).catch((e: unknown) => e)) as CallrouteError;
+    expect(err).toBeInstanceOf(CallrouteError);
+    expect(err.message).toBe(`${full}: the output was not written whole: Error writing trailer of /r/out.mp3: No space left on device`);
+  });
+
   it('rejects what real ffmpeg refuses (missing input)', async () => {
     const err = (await runFfmpeg('ffmpeg', ['-nostdin', '-i', join(work, 'nope.wav'), '-f', 'null', '-']).catch((e: unknown) => e)) as CallrouteError;
     expect(err.code).toBe('CR_ERR_MEDIA');

@@ -12,7 +12,8 @@ import { startAsterisk, type AsteriskHandle } from '../../../scripts/asterisk-sa
 import { dialplanHookSecret } from '../../../src/telephony/dialplanHook/dialplanHookSecret.js';
 import { expectNoChannelsOrBridges } from './asteriskState.js';
 import { requirePrivateNetwork } from './requirePrivateNetwork.js';
-import { adminApi, clearEndReports, startRouter, type RouterProcess } from './routerProcess.js';
+import { describeSipp, startSipp } from './sipp.js';
+import { adminApi, clearEndReports, startRouter, type RouterOptions, type RouterProcess } from './routerProcess.js';
 import { waitFor } from './waitFor.js';
 
 export const ADMIN_TOKEN = 'callflow-admin-token-0123456789abcdef';
@@ -36,6 +37,8 @@ export interface CallRecordDto extends CallSummary {
 
 /** sipp's ports as the carrier (CARRIER_ADDRESS) and as the destination phone (OUTBOUND_TRUNK_ADDRESS). */
 export const CARRIER_PORTS = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
+/** Where the fault suites' tracking numbers forward to (the phone on PHONE_PORTS answers it). */
+export const DEMO_DESTINATION = '+15550001111';
 export const PHONE_PORTS = { localPort: 5080, mediaPort: 6100, controlPort: 8872 } as const;
 
 export interface RecordingSummary {
@@ -53,13 +56,22 @@ export interface CallflowStack {
   api: ReturnType<typeof adminApi>;
   baseUrl: string;
   /** Starts the router again (after a stop or crash), with extra environment for this run. */
-  startRouter(extra?: Record<string, string>, opts?: { supervised?: boolean }): Promise<void>;
+  startRouter(extra?: Record<string, string>, opts?: RouterOptions): Promise<void>;
   restartRouter(extra?: Record<string, string>): Promise<void>;
   newestCallId(): Promise<number>;
   /** The newest call record once it is newer than `previousId` and finished. */
   finishedCall<T extends CallSummary>(previousId: number, timeoutMs?: number): Promise<T>;
   /** The call's recordings once none is still recording or processing (status ready, missing, failed...). */
   finishedRecordings(callId: number, timeoutMs?: number): Promise<RecordingSummary[]>;
+  /** /health says the router is connected to Asterisk. */
+  routerConnected(): Promise<boolean>;
+  /** An account and tracking numbers in it to the demo destination (each: did, and any other number field). */
+  addNumbers(numbers: readonly Record<string, unknown>[]): Promise<{ accountId: number }>;
+  /**
+   * A call from the carrier to `did`, answered by the phone on the outbound trunk and hung up by
+   * the caller after `holdMs`; resolves when both sipps are done, each having exited 0.
+   */
+  answeredCall(did: string, holdMs: number): Promise<void>;
   /** In a beforeEach: print the router's log tail when the test fails. */
   logRouterOnFailure(): void;
   stop(): Promise<void>;
@@ -133,6 +145,29 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
         { timeoutMs, intervalMs: 200, message: `the recordings of call ${callId} to be finished (last: ${JSON.stringify(recs)})` },
       );
       return recs;
+    },
+    async routerConnected() {
+      try {
+        const body = (await (await fetch(`${baseUrl}/health`)).json()) as { ari?: string };
+        return body.ari === 'connected';
+      } catch {
+        return false;
+      }
+    },
+    async addNumbers(numbers) {
+      const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
+      for (const n of numbers) {
+        const res = await api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, destination: DEMO_DESTINATION, ...n });
+        if (res.status !== 201) throw new Error(`tracking number ${JSON.stringify(n)}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      return { accountId: account.body.id };
+    },
+    async answeredCall(did, holdMs) {
+      const dest = startSipp({ role: 'uas', scenario: 'destination-answers', timeoutMs: holdMs + 25_000, ...PHONE_PORTS });
+      const call = startSipp({ role: 'uac', scenario: 'carrier-call-answered-hangs-up', remote: '127.0.0.1:5060', caller: '+15559876543', dialed: did, holdMs, timeoutMs: holdMs + 25_000, ...CARRIER_PORTS });
+      const [c, d] = await Promise.all([call.done, dest.done]);
+      if (c.exitCode !== 0) throw new Error(describeSipp('carrier', c));
+      if (d.exitCode !== 0) throw new Error(describeSipp('destination', d));
     },
     logRouterOnFailure() {
       onTestFailed(() => {

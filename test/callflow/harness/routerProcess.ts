@@ -3,7 +3,7 @@
  * own environment, so tests can crash it (SIGKILL) and start it again mid-call.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { endReportFilesAside } from '../../../src/telephony/dialplanHook/createEndReportTail.js';
 import { END_REPORT_FILE } from '../../../src/telephony/dialplanHook/routeTable.js';
@@ -25,13 +25,31 @@ export interface RouterProcess {
 
 const ROUTER_COMMAND = ['--import', 'tsx', 'src/main.ts'];
 
+export interface RouterOptions {
+  /** Under the start command's supervisor (scripts/superviseRouter.ts). */
+  supervised?: boolean;
+  /**
+   * RECORDINGS_DIR is a tmpfs of this many bytes, mounted in a mount namespace of the router's own
+   * (the host and the test see the empty directory): the disk holding recordings, full.
+   */
+  recordingsDiskBytes?: number;
+}
+
+function onTinyRecordingsDisk(env: Record<string, string>, bytes: number, args: readonly string[]): [string, string[]] {
+  const dir = env.RECORDINGS_DIR;
+  if (!dir) throw new Error('recordingsDiskBytes needs RECORDINGS_DIR');
+  mkdirSync(dir, { recursive: true });
+  return ['unshare', ['-m', '--propagation', 'private', 'sh', '-c', `mount -t tmpfs -o size=${bytes} tmpfs "$0" && exec "$@"`, dir, process.execPath, ...args]];
+}
+
 /**
  * Starts the router; `supervised`: under scripts/superviseRouter.ts as `npm start` runs it, so
  * `stop` stops the supervisor (which stops the router) and a crash is the router's alone.
  */
-export function startRouter(env: Record<string, string>, opts: { supervised?: boolean } = {}): RouterProcess {
+export function startRouter(env: Record<string, string>, opts: RouterOptions = {}): RouterProcess {
   const args = opts.supervised ? ['--import', 'tsx', 'scripts/superviseRouter.ts', '--', process.execPath, ...ROUTER_COMMAND] : ROUTER_COMMAND;
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const [file, argv] = opts.recordingsDiskBytes === undefined ? [process.execPath, args] : onTinyRecordingsDisk(env, opts.recordingsDiskBytes, args);
+  const child: ChildProcess = spawn(file, argv, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'debug', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
