@@ -120,6 +120,20 @@ describe('SIP faults: floods, garbage, a 200 OK never ACKed', () => {
     expect(receivedInviteUsers(d.messages ?? '')).toEqual([]);
   }, 90_000);
 
+  it('secrets: after calls, failed sign-ins and a customer token in use, the router log (debug) holds none of them', async () => {
+    const guessed = 'Bearer guessed-token-0123456789abcdef';
+    expect((await fetch(`${stack.baseUrl}/v1/calls`, { headers: { authorization: guessed } })).status).toBe(401);
+    const created = await stack.api.call<{ token: string }>('POST', '/v1/accounts/1/tokens', { name: 'crm' });
+    const customer = created.body.token;
+    expect((await fetch(`${stack.baseUrl}/v1/calls`, { headers: { authorization: `Bearer ${customer}` } })).status).toBe(200);
+    await stack.answeredCall(DID, 500);
+    const logs = stack.router.logs();
+    expect(logs).toContain('"msg":"call ended"');
+    for (const secret of [guessed.slice(7), customer, stack.config.adminToken, stack.config.ari.password]) {
+      expect(logs.includes(secret), `the router log holds ${secret.slice(0, 8)}…`).toBe(false);
+    }
+  }, 30_000);
+
   it('the caller never ACKs the 200 OK: Asterisk gives up on the call, the destination gets a BYE, the record is finished', async () => {
     const before = await stack.newestCallId();
     const dir = mkdtempSync(join(tmpdir(), 'callroute-noack-'));
