@@ -301,7 +301,11 @@ function booted(messagesLog: string): boolean {
 function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) Z/.test(stat); // a zombie is gone for our purposes
+    if (!/^\d+ \(.*\) Z/.test(stat)) return true;
+    // A zombie is gone for our purposes once its last thread is: the main thread of an exiting
+    // Asterisk turns zombie while its other threads still hold the process's sockets (the next
+    // instance then found 5060 and 8088 taken, on a loaded machine).
+    return readdirSync(`/proc/${pid}/task`).length > 1;
   } catch {
     return false;
   }

@@ -32,6 +32,11 @@ npx tsx scripts/seedDemo.ts
 npx tsx scripts/asterisk-sandbox.ts start --instance dev
 stop_all() {
   [ -n "${ROUTER_PID:-}" ] && kill "$ROUTER_PID" 2>/dev/null && wait "$ROUTER_PID" 2>/dev/null || true
+  # The supervisor gone without stopping its router (killed outright): stop that router too.
+  if [ -f data/router.pid ]; then
+    kill "$(cat data/router.pid)" 2>/dev/null || true
+    rm -f data/router.pid
+  fi
   npx tsx scripts/asterisk-sandbox.ts stop --instance dev || true
 }
 trap stop_all EXIT
@@ -39,7 +44,7 @@ trap 'exit 0' INT TERM
 
 # Supervised: a router that exits or crashes is started again (the log says why), while Asterisk
 # keeps the calls in progress talking. ROUTER_PID is the supervisor's: stopping it stops the router.
-node --enable-source-maps dist/scripts/superviseRouter.js --log data/router.log -- node --enable-source-maps dist/src/main.js &
+node --enable-source-maps dist/scripts/superviseRouter.js --log data/router.log --pid-file data/router.pid -- node --enable-source-maps dist/src/main.js &
 ROUTER_PID=$!
 npx tsx scripts/waitForRouter.ts
 

@@ -5,13 +5,16 @@
  * alone, so calls in progress keep talking and new calls fall back in the dialplan meanwhile.
  * SIGINT/SIGTERM stop the router gracefully (it leaves bridged calls up) and then this process.
  *
- *   node dist/scripts/superviseRouter.js [--log data/router.log] -- node dist/src/main.js
+ *   node dist/scripts/superviseRouter.js [--log data/router.log] [--pid-file data/router.pid] -- node dist/src/main.js
+ *
+ * The pid file names the running router, so whoever started this process can still stop the router
+ * if this process is killed outright (the start command's exit does).
  *
  * The router runs in its own process group, so a Ctrl-C in the terminal reaches this process only,
  * which then stops the router once, instead of racing a restart against the router's own exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { backoffDelay } from '../src/telephony/ari/backoffDelay.js';
 
@@ -46,6 +49,7 @@ export function exitReason(code: number | null, signal: NodeJS.Signals | null): 
 interface SupervisorOptions {
   command: readonly string[];
   logPath: string | null;
+  pidFile: string | null;
 }
 
 function parseArgs(argv: readonly string[]): SupervisorOptions {
@@ -53,8 +57,11 @@ function parseArgs(argv: readonly string[]): SupervisorOptions {
   const own = split === -1 ? argv : argv.slice(0, split);
   const command = split === -1 ? [] : argv.slice(split + 1);
   if (command.length === 0) throw new Error('usage: superviseRouter [--log FILE] -- <router command...>');
-  const logAt = own.indexOf('--log');
-  return { command, logPath: logAt === -1 ? null : (own[logAt + 1] ?? null) };
+  const value = (flag: string): string | null => {
+    const at = own.indexOf(flag);
+    return at === -1 ? null : (own[at + 1] ?? null);
+  };
+  return { command, logPath: value('--log'), pidFile: value('--pid-file') };
 }
 
 function supervise(opts: SupervisorOptions): void {
@@ -85,9 +92,13 @@ function supervise(opts: SupervisorOptions): void {
       if (lines.length > 0) lastStderrLine = (lines[lines.length - 1] as string).slice(0, 500);
     });
     proc.once('error', (err) => say('error', `could not start the router: ${err.message}`));
-    proc.once('spawn', () => say('info', `router started (pid ${proc.pid})`, { routerPid: proc.pid }));
+    proc.once('spawn', () => {
+      if (opts.pidFile) writeFileSync(opts.pidFile, `${proc.pid}\n`);
+      say('info', `router started (pid ${proc.pid})`, { routerPid: proc.pid });
+    });
     proc.once('close', (code, signal) => {
       child = null;
+      if (opts.pidFile) rmSync(opts.pidFile, { force: true });
       const ranMs = Date.now() - startedAt;
       if (stopping) {
         say('info', `router stopped (${exitReason(code, signal)})`);
