@@ -31,6 +31,7 @@ import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../src/config/loadConfig.js';
+import { flagValue } from './cliArgs.js';
 import { writeAsteriskConfig } from './renderAsteriskConfig.js';
 
 export type Log = (message: string) => void;
@@ -500,8 +501,7 @@ export function asteriskCli(root: string, command: string): Promise<string> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const i = rest.indexOf('--instance');
-  const instance = i >= 0 ? rest[i + 1] ?? 'dev' : 'dev';
+  const instance = flagValue(rest, '--instance') ?? 'dev';
   const say: Log = (m) => process.stdout.write(`${m}\n`);
   switch (command) {
     case 'provision': {

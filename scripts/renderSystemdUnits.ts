@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../src/config/loadConfig.js';
 import { END_REPORT_FILE } from '../src/telephony/dialplanHook/routeTable.js';
+import { flagValue } from './cliArgs.js';
 
 export const ASTERISK_UNIT = 'callroute-asterisk.service';
 export const ROUTER_UNIT = 'callroute-router.service';
@@ -136,17 +137,12 @@ export function renderSystemdUnits(config: Config, opts: UnitOptions = DEFAULT_U
   ]);
 }
 
-function argValue(argv: readonly string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i === -1 ? undefined : argv[i + 1];
-}
-
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const argv = process.argv.slice(2);
-  const out = argValue(argv, '--out');
+  const out = flagValue(argv, '--out');
   const opts: UnitOptions = {
     ...DEFAULT_UNIT_OPTIONS,
-    installDir: argValue(argv, '--install-dir') ?? DEFAULT_UNIT_OPTIONS.installDir,
+    installDir: flagValue(argv, '--install-dir') ?? DEFAULT_UNIT_OPTIONS.installDir,
     configFile: process.env.CALLROUTE_CONFIG_FILE ?? DEFAULT_UNIT_OPTIONS.configFile,
   };
   const units = renderSystemdUnits(loadConfig(), opts);

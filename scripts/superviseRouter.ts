@@ -17,6 +17,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { backoffDelay } from '../src/telephony/ari/backoffDelay.js';
+import { flagValue } from './cliArgs.js';
 
 /** A router that ran this long was healthy: its next crash restarts it after the shortest delay. */
 export const STABLE_RUN_MS = 60_000;
@@ -57,11 +58,7 @@ function parseArgs(argv: readonly string[]): SupervisorOptions {
   const own = split === -1 ? argv : argv.slice(0, split);
   const command = split === -1 ? [] : argv.slice(split + 1);
   if (command.length === 0) throw new Error('usage: superviseRouter [--log FILE] -- <router command...>');
-  const value = (flag: string): string | null => {
-    const at = own.indexOf(flag);
-    return at === -1 ? null : (own[at + 1] ?? null);
-  };
-  return { command, logPath: value('--log'), pidFile: value('--pid-file') };
+  return { command, logPath: flagValue(own, '--log') ?? null, pidFile: flagValue(own, '--pid-file') ?? null };
 }
 
 function supervise(opts: SupervisorOptions): void {

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { apiRateLimits } from './api/apiGuards.js';
 import { buildApp } from './api/buildApp.js';
 import { asteriskRecordingWavPath } from './media/recordingPaths.js';
 import { readWavInfo } from './media/readWavInfo.js';
@@ -176,10 +177,7 @@ async function main(config: Config): Promise<void> {
     afterWrite: routeTable ? () => routeTable.sync() : undefined,
     recordings: config.recordings,
     trustProxy: config.http.trustProxy,
-    apiRateLimits: {
-      requests: { burst: 5 * config.http.apiRequestsPerSecond, perSecond: config.http.apiRequestsPerSecond },
-      failedAuth: { burst: config.http.authFailuresPerMinute, perSecond: config.http.authFailuresPerMinute / 60 },
-    },
+    apiRateLimits: apiRateLimits(config.http.apiRequestsPerSecond, config.http.authFailuresPerMinute),
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).

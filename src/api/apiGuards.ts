@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../errors.js';
-import { createTokenBuckets, type BucketLimit } from './routes/snippetRateLimit.js';
+import { createTokenBuckets, type BucketLimit } from './tokenBuckets.js';
 
 /** Limits of the authenticated API, per client IP (request.ip: the proxy's client with TRUST_PROXY). */
 export interface ApiRateLimits {
@@ -10,11 +10,20 @@ export interface ApiRateLimits {
   failedAuth: BucketLimit;
 }
 
-// A CRM sync pages through calls quickly; a person clicks. Ten wrong tokens, then one guess every six seconds.
-export const DEFAULT_API_RATE_LIMITS: ApiRateLimits = {
-  requests: { burst: 250, perSecond: 50 },
-  failedAuth: { burst: 10, perSecond: 1 / 6 },
-};
+/**
+ * The limits from the configuration's two rates (API_RATE_LIMIT_PER_SECOND, AUTH_FAILURES_PER_MINUTE):
+ * requests burst five seconds' worth; failed sign-ins burst a minute's worth.
+ */
+export function apiRateLimits(requestsPerSecond: number, authFailuresPerMinute: number): ApiRateLimits {
+  return {
+    requests: { burst: 5 * requestsPerSecond, perSecond: requestsPerSecond },
+    failedAuth: { burst: authFailuresPerMinute, perSecond: authFailuresPerMinute / 60 },
+  };
+}
+
+// loadConfig's defaults. A CRM sync pages through calls quickly; a person clicks. Ten wrong tokens,
+// then one guess every six seconds.
+export const DEFAULT_API_RATE_LIMITS: ApiRateLimits = apiRateLimits(50, 10);
 
 /** Default body limit of JSON requests; uploads (announcements) set their own. */
 export const JSON_BODY_LIMIT_BYTES = 256 * 1024;

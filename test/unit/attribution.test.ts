@@ -3,7 +3,7 @@ import { classifyVisit, type SourceRule } from '../../src/attribution/classifyVi
 import { isAllowedOrigin } from '../../src/attribution/isAllowedOrigin.js';
 import { choosePoolNumber, holdState, poolUtilization, type PoolNumberState } from '../../src/attribution/poolAssignment.js';
 import { resolveTouch, type AttributedTouch } from '../../src/attribution/resolveTouch.js';
-import { createTokenBuckets } from '../../src/api/routes/snippetRateLimit.js';
+import { createTokenBuckets } from '../../src/api/tokenBuckets.js';
 import { heartbeatSecondsFor } from '../../src/api/routes/snippetRoutes.js';
 import { displayNumber } from '../../src/snippet/displayNumber.js';
 import { FIND_NUMBERS_JS, FORMAT_LIKE_JS, snippetSize, SNIPPET_JS } from '../../src/snippet/snippetSource.js';

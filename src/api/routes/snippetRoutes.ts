@@ -18,7 +18,8 @@ import type { AccountRow, TrackingNumberRow } from '../../persistence/schema.js'
 import { displayNumber } from '../../snippet/displayNumber.js';
 import { SNIPPET_ETAG, SNIPPET_JS } from '../../snippet/snippetSource.js';
 import type { RouteDeps } from './routeDeps.js';
-import { createTokenBuckets, DEFAULT_SNIPPET_RATE_LIMITS, type SnippetRateLimits } from './snippetRateLimit.js';
+import { createTokenBuckets } from '../tokenBuckets.js';
+import { DEFAULT_SNIPPET_RATE_LIMITS, type SnippetRateLimits } from './snippetRateLimit.js';
 
 export interface PublicApiOptions {
   rateLimits?: Partial<SnippetRateLimits>;

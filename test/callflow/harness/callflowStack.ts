@@ -13,7 +13,7 @@ import { dialplanHookSecret } from '../../../src/telephony/dialplanHook/dialplan
 import { expectNoChannelsOrBridges } from './asteriskState.js';
 import { requirePrivateNetwork } from './requirePrivateNetwork.js';
 import { describeSipp, startSipp } from './sipp.js';
-import { adminApi, clearEndReports, startRouter, type RouterOptions, type RouterProcess } from './routerProcess.js';
+import { adminApi, clearEndReports, routerConnected, startRouter, type RouterOptions, type RouterProcess } from './routerProcess.js';
 import { waitFor } from './waitFor.js';
 
 export const ADMIN_TOKEN = 'callflow-admin-token-0123456789abcdef';
@@ -146,14 +146,7 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
       );
       return recs;
     },
-    async routerConnected() {
-      try {
-        const body = (await (await fetch(`${baseUrl}/health`)).json()) as { ari?: string };
-        return body.ari === 'connected';
-      } catch {
-        return false;
-      }
-    },
+    routerConnected: () => routerConnected(baseUrl),
     async addNumbers(numbers) {
       const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Plumbing' });
       for (const n of numbers) {

@@ -81,13 +81,7 @@ export function startRouter(env: Record<string, string>, opts: RouterOptions = {
       await waitFor(
         async () => {
           if (child.exitCode !== null) throw new Error(`router exited with ${child.exitCode}:\n${out().slice(-3000)}`);
-          try {
-            const res = await fetch(`http://127.0.0.1:${port}/health`);
-            const body = (await res.json()) as { ari?: string };
-            return body.ari === 'connected';
-          } catch {
-            return false;
-          }
+          return routerConnected(`http://127.0.0.1:${port}`);
         },
         { timeoutMs, intervalMs: 100, message: 'router to connect to Asterisk' },
       );
@@ -102,6 +96,16 @@ export function startRouter(env: Record<string, string>, opts: RouterOptions = {
       return exited;
     },
   };
+}
+
+/** /health at `baseUrl` says the router is connected to Asterisk (false while it is not up). */
+export async function routerConnected(baseUrl: string): Promise<boolean> {
+  try {
+    const body = (await (await fetch(`${baseUrl}/health`)).json()) as { ari?: string };
+    return body.ari === 'connected';
+  } catch {
+    return false;
+  }
 }
 
 /** A small admin-API client for tests. */
