@@ -168,7 +168,6 @@ export function routedCallEndLine(): string {
     'dialed_ms=${DIALEDTIME_MS}',
     'dial_returned=${CR_DIAL_RETURNED}',
     'cause=${HANGUPCAUSE}',
-    'destination_cause=${SHARED(CR_DEST_CAUSE)}',
     'number=${CR_NUM}',
     ...CALLER_FIELDS,
     'route=${URIENCODE(${ARG1})}',

@@ -10,7 +10,7 @@ import { waitFor } from '../callflow/harness/waitFor.js';
 /** One line as the hangup handler in extensions.conf appends it. */
 const line = (id: string, fields: string): string => `${id} ${fields}\n`;
 const ANSWERED =
-  'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&destination_cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~&ended_at=1763865700.250';
+  'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~&ended_at=1763865700.250';
 
 describe('the end report file (hangup handlers append, the router reads)', () => {
   let dir: string;
@@ -55,7 +55,6 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
           answeredMs: 4200,
           dialReturned: false,
           cause: 16,
-          destinationCause: 16,
           endedAt: 1763865700250,
           dialedMs: 9100,
           route: { numberId: 7, dialed: '5551230000', callerNumber: '+15559876543', callerName: "Pat O'Neil, Jr", extension: 'cr~30~r~+15550001111~' },

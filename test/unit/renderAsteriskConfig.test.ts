@@ -76,13 +76,6 @@ describe('dead calls in the trunk endpoints', () => {
     expect(() => loadConfig({ ...env, SIP_SESSION_EXPIRES_SECONDS: '30' })).toThrow(/SIP_SESSION_EXPIRES_SECONDS/);
     expect(() => loadConfig({ ...env, RTP_TIMEOUT_SECONDS: '-1' })).toThrow(/RTP_TIMEOUT_SECONDS/);
   });
-
-  it('the destination leg hands its hangup cause to the end report', () => {
-    const ext = renderAsteriskConfig(loadConfig(env)).get('extensions.conf') ?? '';
-    expect(ext).toContain('gb(callroute-destination^s^1(${CHANNEL}))');
-    expect(ext).toContain('Set(SHARED(CR_DEST_CAUSE,${ARG1})=${HANGUPCAUSE})');
-    expect(ext).toContain('&destination_cause=${SHARED(CR_DEST_CAUSE)}&');
-  });
 });
 
 describe('SIP over TLS and SRTP', () => {

@@ -43,11 +43,6 @@ export interface DialplanEndReport {
   dialReturned: boolean;
   /** HANGUPCAUSE of the caller's channel (Q.850). */
   cause: number | null;
-  /**
-   * HANGUPCAUSE of the destination's channel, which its own hangup handler hands the caller's
-   * (Dial's pre-dial subroutine pushes it); null when nothing was dialed.
-   */
-  destinationCause?: number | null;
   /** When the call ended (ms, Asterisk's clock); absent: when the router took the report. */
   endedAt?: number | null;
   /** DIALEDTIME_MS: from the start of Dial() to its end; null when Dial() never ran. */
@@ -195,9 +190,7 @@ export class DialplanCall {
     const answered = report.dialStatus === 'ANSWER';
     if (answered) this.answeredAt = endedAt - Math.max(0, report.answeredMs ?? 0);
     const callerEnded = report.dialStatus === 'CANCEL' || (answered && !report.dialReturned);
-    // The cause of the leg that ended the call.
-    const cause = callerEnded ? report.cause : (report.destinationCause ?? report.cause);
-    this.finish(endedAt, cause, { endedBy: callerEnded ? 'caller' : 'destination', dialStatus: report.dialStatus || null });
+    this.finish(endedAt, report.cause, { endedBy: callerEnded ? 'caller' : 'destination', dialStatus: report.dialStatus || null });
   }
 
   /**
@@ -322,7 +315,7 @@ export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | n
 
 /**
  * Reads the hangup handler's report (form fields: dialstatus, answered_ms, dialed_ms,
- * dial_returned, cause, destination_cause; number, dialed, caller, caller_name and route for the record of a call the
+ * dial_returned, cause; number, dialed, caller, caller_name and route for the record of a call the
  * router has not heard of; ended_at in epoch seconds, with milliseconds, by Asterisk's clock).
  */
 export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport {
@@ -333,7 +326,6 @@ export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport
     answeredMs: numberField(form.get('answered_ms')),
     dialReturned: form.get('dial_returned') === '1',
     cause: numberField(form.get('cause')),
-    destinationCause: numberField(form.get('destination_cause')),
     endedAt: endedAtSeconds === null ? null : Math.round(endedAtSeconds * 1000),
     dialedMs: numberField(form.get('dialed_ms')),
     route: extension.startsWith('cr~')
