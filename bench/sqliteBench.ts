@@ -125,7 +125,7 @@ export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: nu
   raw.exec('ANALYZE');
   const generateSeconds = (performance.now() - g0) / 1000;
 
-  const implementation = "callReport(db, { groupBy: 'source', from, to, accountId? }) from src/persistence/callReports.ts (the API's report)";
+  const implementation = "callReport(db, { groupBy: 'source', from, to, accountIds? }) from src/persistence/callReports.ts (the API's report)";
 
   const runCases = (): ReportCase[] => {
     const count1 = raw.prepare('SELECT COUNT(*) AS n FROM calls WHERE account_id = ? AND arrived_at >= ? AND arrived_at < ?');
@@ -137,7 +137,7 @@ export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: nu
       const planArgs = account === null ? [from, now + DAY] : [from, now + DAY, account];
       specs.push({
         name,
-        run: () => callReport(db, { groupBy: 'source', from, to: now + DAY, ...(account === null ? {} : { accountId: account }) }),
+        run: () => callReport(db, { groupBy: 'source', from, to: now + DAY, ...(account === null ? {} : { accountIds: [account] }) }),
         count: () => ((account === null ? countAll : count1).get(...args) as { n: number }).n,
         plan: (raw.prepare(`EXPLAIN QUERY PLAN ${account === null ? REPORT_SQL_ALL_ACCOUNTS : REPORT_SQL}`).all(...planArgs) as Array<{ detail: string }>)
           .map((r) => r.detail)

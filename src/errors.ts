@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   CR_ERR_NOT_FOUND: 'resource not found',
   CR_ERR_VALIDATION: 'request is invalid',
   CR_ERR_UNAUTHORIZED: 'missing or wrong credentials',
-  CR_ERR_FORBIDDEN: 'this token may not use this route',
+  CR_ERR_FORBIDDEN: 'you may not use this route',
   CR_ERR_RECORDING_NOT_READY: 'recording has no audio to serve in its current status',
   CR_ERR_RANGE_NOT_SATISFIABLE: 'requested range is outside the file',
   CR_ERR_LINK_INVALID: 'signed link is not valid',

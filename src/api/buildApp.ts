@@ -7,6 +7,7 @@ import type { Db } from '../persistence/openDatabase.js';
 import { createRateLimitedAuth, DEFAULT_API_RATE_LIMITS, JSON_BODY_LIMIT_BYTES, securityHeaders, type ApiRateLimits } from './apiGuards.js';
 import { createBearerAuth } from './createBearerAuth.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
+import { isPermission, type Permission } from './permissions.js';
 import { accountRoutes } from './routes/accountRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
 import { attributionRoutes } from './routes/attributionRoutes.js';
@@ -23,6 +24,20 @@ import { trackingNumberRoutes } from './routes/trackingNumberRoutes.js';
 
 export type { TelephonyStatus } from './routes/healthRoutes.js';
 export type { MediaDeps, RecordingsApiConfig } from './routes/routeDeps.js';
+
+/** A route as registered, for the permission matrix: what it needs, or 'public'. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  permission: Permission | 'public';
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route of the app with its permission, filled while routes register. */
+    registeredRoutes: readonly RegisteredRoute[];
+  }
+}
 
 export interface BuildAppDeps {
   db: Db;
@@ -74,8 +89,8 @@ function defaultMedia(ffmpegPath: string | null): MediaDeps {
  * The HTTP API (not listening; the caller calls `listen`, tests call `inject`).
  * - GET /health: public.
  * - GET /r/:id?exp&sig: public, authorised by the link's HMAC (players that cannot send headers).
- * - /v1: the admin token reaches everything; a customer token reaches only routes marked
- *   `customerRoute` (calls and recordings), scoped to its account, and gets 403 elsewhere.
+ * - /v1: every route names a permission (src/api/permissions.ts); the admin token (the operator)
+ *   holds all, a customer token its scopes in its account; 403 for a route whose permission it lacks.
  */
 export function buildApp(deps: BuildAppDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
@@ -95,6 +110,19 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     },
   });
 
+  // The permission wall's first half: a route that says neither what it needs nor that it is public
+  // is not registered at all (the app does not start), so none can be reached by mistake.
+  const routes: RegisteredRoute[] = [];
+  app.decorate('registeredRoutes', routes);
+  app.addHook('onRoute', (route) => {
+    const permission = route.config?.permission;
+    const open = route.config?.public === true;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (route.url.startsWith('/v1/') ? !isPermission(permission) || open : !open) {
+      throw new Error(`route ${methods.join(',')} ${route.url} names no permission (config.permission under /v1, config.public outside)`);
+    }
+    for (const method of methods) routes.push({ method, url: route.url, permission: isPermission(permission) ? permission : 'public' });
+  });
   app.addHook('onRequest', securityHeaders);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -3,6 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { CallrouteError } from '../errors.js';
 import { findApiTokenByHash, touchApiToken } from '../persistence/apiTokenRepository.js';
 import type { Db } from '../persistence/openDatabase.js';
+import { LEGACY_TOKEN_SCOPES } from './permissions.js';
+import { checkRoutePermission, operatorPrincipal } from './principal.js';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
@@ -24,7 +26,7 @@ export interface BearerAuthOptions {
 
 /**
  * An onRequest hook that sets `request.principal`:
- * - `Bearer <adminToken>` → admin. Both sides are hashed to equal-length digests first, so
+ * - `Bearer <adminToken>` → the operator. Both sides are hashed to equal-length digests first, so
  *   timingSafeEqual neither throws on a length mismatch nor leaks the token's length through timing.
  * - `Bearer <customer token>` → customer of its account: one probe of the unique index on its SHA-256
  *   (comparing digests of a 256-bit random secret leaks nothing useful through timing). A revoked token
@@ -43,17 +45,21 @@ export function createBearerAuth(
     const token = match?.[1] ?? '';
     const equal = timingSafeEqual(digest(token), expected);
     if (match && equal) {
-      request.principal = { kind: 'admin' };
+      request.principal = operatorPrincipal({ kind: 'admin-token' });
+      checkRoutePermission(request);
       return;
     }
     const row = match && options.db ? findApiTokenByHash(options.db, hashApiToken(token)) : undefined;
     if (!row) throw new CallrouteError('CR_ERR_UNAUTHORIZED');
     if (row.revokedAt !== null) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'token has been revoked');
-    request.principal = { kind: 'customer', accountId: row.accountId, tokenId: row.id, prefix: row.prefix };
+    request.principal = {
+      actor: { kind: 'api-key', keyId: row.id, prefix: row.prefix, userId: null },
+      operator: false,
+      grants: new Map([[row.accountId, new Set(LEGACY_TOKEN_SCOPES)]]),
+      agencyOwnerOf: [],
+    };
     const t = now();
     if (options.db && (row.lastUsedAt === null || t - row.lastUsedAt >= TOUCH_EVERY_MS)) touchApiToken(options.db, row.id, t);
-    if (request.routeOptions.config.customer !== true) {
-      throw new CallrouteError('CR_ERR_FORBIDDEN', 'this route needs the admin token; customer tokens may read calls and recordings');
-    }
+    checkRoutePermission(request);
   };
 }

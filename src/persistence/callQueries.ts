@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
+import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import { calls, type CallDisposition, type CallRow } from './schema.js';
 
@@ -11,7 +12,8 @@ export interface CallFilter {
   from?: number;
   /** Exclusive upper bound on arrived_at (ms). */
   to?: number;
-  accountId?: number;
+  /** Only these accounts (an empty list matches nothing); undefined: every account. */
+  accountIds?: readonly number[];
   /** E.164, as stored. */
   did?: string;
   disposition?: CallDisposition;
@@ -60,7 +62,7 @@ export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
   const where: SQL[] = [];
   if (filter.from !== undefined) where.push(gte(calls.arrivedAt, filter.from));
   if (filter.to !== undefined) where.push(lt(calls.arrivedAt, filter.to));
-  if (filter.accountId !== undefined) where.push(eq(calls.accountId, filter.accountId));
+  if (filter.accountIds !== undefined) where.push(inAccounts(calls.accountId, filter.accountIds));
   if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
   if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
   if (filter.source !== undefined) where.push(eq(calls.source, filter.source));

@@ -1,4 +1,5 @@
 import { and, eq, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
+import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import { callReportDays, calls } from './schema.js';
 
@@ -11,7 +12,8 @@ export interface CallReportFilter {
   from: number;
   /** Exclusive upper bound on arrival (ms). */
   to: number;
-  accountId?: number;
+  /** Only these accounts (an empty list matches nothing); undefined: every account. */
+  accountIds?: readonly number[];
 }
 
 export interface CallReportRow {
@@ -55,7 +57,7 @@ type Counts = { value: string | null; calls: number; answered: number; firstTime
 /** Calls arrived in [from, to) counted from the calls table itself. */
 function countFromCalls(db: Db, f: CallReportFilter, from: number, to: number): Counts[] {
   const where: SQL[] = [gte(calls.arrivedAt, from), lt(calls.arrivedAt, to), isNotNull(calls.accountId)];
-  if (f.accountId !== undefined) where.push(eq(calls.accountId, f.accountId));
+  if (f.accountIds !== undefined) where.push(inAccounts(calls.accountId, f.accountIds));
   const value = groupExpr(f.groupBy);
   return db
     .select({
@@ -73,7 +75,7 @@ function countFromCalls(db: Db, f: CallReportFilter, from: number, to: number): 
 /** Whole UTC days [fromDay, toDay) from the rollup the triggers keep ('' there is unknown). */
 function countFromDays(db: Db, f: CallReportFilter & { groupBy: Exclude<ReportGroup, 'landingPage'> }, fromDay: number, toDay: number): Counts[] {
   const where: SQL[] = [gte(callReportDays.day, fromDay), lt(callReportDays.day, toDay)];
-  if (f.accountId !== undefined) where.push(eq(callReportDays.accountId, f.accountId));
+  if (f.accountIds !== undefined) where.push(inAccounts(callReportDays.accountId, f.accountIds));
   const column = callReportDays[f.groupBy];
   return db
     .select({

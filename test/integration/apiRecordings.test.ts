@@ -292,7 +292,7 @@ describe('customer scoping', () => {
     ] as const) {
       const res = await app.inject({ method, url, headers: bearer(tokenA), ...(payload ? { payload } : {}) });
       expect(res.statusCode, `${method} ${url}`).toBe(403);
-      expect(res.json().error).toEqual({ code: 'CR_ERR_FORBIDDEN', message: expect.stringMatching(/admin token/) });
+      expect(res.json().error).toEqual({ code: 'CR_ERR_FORBIDDEN', message: expect.stringMatching(/needs the permission/) });
     }
     expect(db.select().from(apiTokens).all()).toHaveLength(1);
   });

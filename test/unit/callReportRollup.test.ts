@@ -83,7 +83,7 @@ describe('calls-by-source report: whole days from the trigger-kept rollup, parti
     for (const groupBy of REPORT_GROUPS) {
       for (const [from, to] of ranges) {
         for (const accountId of [undefined, ids[0]]) {
-          const got = callReport(db, { groupBy, from, to, ...(accountId === undefined ? {} : { accountId }) });
+          const got = callReport(db, { groupBy, from, to, ...(accountId === undefined ? {} : { accountIds: [accountId] }) });
           expect(strip(got.rows), `${groupBy} ${from}-${to} account ${accountId}`).toEqual(strip(expected(groupBy, from, to, accountId)));
           expect(got.totals.calls).toBe(expected(groupBy, from, to, accountId).reduce((n, e) => n + e.calls, 0));
         }

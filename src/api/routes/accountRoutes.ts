@@ -9,6 +9,7 @@ import {
 } from '../../persistence/accountRepository.js';
 import type { AccountRow } from '../../persistence/schema.js';
 import { idParams, iso, isoTime, type IdParams, listResponse } from '../apiSchemas.js';
+import { canSee } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const accountDto = {
@@ -48,6 +49,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   app.post<{ Body: { name: string; recordingRetentionDays?: number | null } }>(
     '/accounts',
     {
+      config: { permission: 'accounts:create' },
       schema: {
         body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, recordingRetentionDays } },
         response: { 201: accountDto },
@@ -62,21 +64,22 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   app.get(
     '/accounts',
     {
+      config: { permission: 'accounts:read' },
       schema: {
         response: {
           200: listResponse('accounts', accountDto),
         },
       },
     },
-    async () => ({ accounts: listAccounts(db).map(toAccountDto) }),
+    async (request) => ({ accounts: listAccounts(db).filter((row) => canSee(request, row.id)).map(toAccountDto) }),
   );
 
   app.get<{ Params: IdParams }>(
     '/accounts/:id',
-    { schema: { params: idParams, response: { 200: accountDto } } },
+    { config: { permission: 'accounts:read' }, schema: { params: idParams, response: { 200: accountDto } } },
     async (request) => {
       const row = getAccount(db, request.params.id);
-      if (!row) throw notFound(request.params.id);
+      if (!row || !canSee(request, row.id)) throw notFound(request.params.id);
       return toAccountDto(row);
     },
   );
@@ -84,6 +87,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
   app.patch<{ Params: IdParams; Body: { name?: string; recordingRetentionDays?: number | null } }>(
     '/accounts/:id',
     {
+      config: { permission: 'accounts:write' },
       schema: {
         params: idParams,
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, recordingRetentionDays } },
@@ -91,6 +95,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       },
     },
     async (request) => {
+      if (!canSee(request, request.params.id)) throw notFound(request.params.id);
       const { name: newName, recordingRetentionDays: days } = request.body;
       const patch: AccountPatch = {};
       if (newName !== undefined) patch.name = newName.trim();

@@ -1,6 +1,6 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
 import {
@@ -14,6 +14,7 @@ import {
 import { routePlansUsingAnnouncement } from '../../persistence/routePlanRepository.js';
 import type { AnnouncementRow } from '../../persistence/schema.js';
 import { idParams, iso, isoTime, type IdParams, accountFilterQuery, listResponse } from '../apiSchemas.js';
+import { canSee } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 /** Where uploaded announcements go under Asterisk's sounds directory; Asterisk plays them as `callroute/<file>`. */
@@ -100,6 +101,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
       '/announcements',
       {
         bodyLimit: ANNOUNCEMENT_MAX_BYTES,
+        config: { permission: 'configuration:write' },
         schema: {
           querystring: {
             type: 'object',
@@ -134,7 +136,13 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
           );
         }
         const { name, accountId = null } = request.query;
-        if (accountId !== null && !getAccount(db, accountId)) {
+        // An installation-wide announcement (no account) is the operator's to add (canSee(null)).
+        if (accountId === null && !canSee(request, null)) {
+          throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.accountId is required: only the operator adds shared announcements', {
+            field: 'querystring.accountId',
+          });
+        }
+        if (accountId !== null && (!getAccount(db, accountId) || !canSee(request, accountId))) {
           throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, { field: 'querystring.accountId' });
         }
         // The row first: its id names the file. A failed conversion removes both.
@@ -169,6 +177,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
   app.get<{ Querystring: { accountId?: number } }>(
     '/announcements',
     {
+      config: { permission: 'configuration:read' },
       schema: {
         querystring: accountFilterQuery,
         response: {
@@ -178,23 +187,27 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
     },
     async (request) => {
       const { accountId } = request.query;
-      return { announcements: listAnnouncements(db, accountId === undefined ? {} : { accountId }).map(toAnnouncementDto) };
+      const rows = listAnnouncements(db, accountId === undefined ? {} : { accountId });
+      return { announcements: rows.filter((row) => sharedOrVisible(request, row.accountId)).map(toAnnouncementDto) };
     },
   );
 
   app.get<{ Params: IdParams }>(
     '/announcements/:id',
-    { schema: { params: idParams, response: { 200: announcementDto } } },
+    { config: { permission: 'configuration:read' }, schema: { params: idParams, response: { 200: announcementDto } } },
     async (request) => {
       const row = getAnnouncement(db, request.params.id);
-      if (!row) throw notFound(request.params.id);
+      if (!row || !sharedOrVisible(request, row.accountId)) throw notFound(request.params.id);
       return toAnnouncementDto(row);
     },
   );
 
-  app.delete<{ Params: IdParams }>('/announcements/:id', { schema: { params: idParams } }, async (request, reply) => {
+  const writable = { config: { permission: 'configuration:write' as const }, schema: { params: idParams } };
+  app.delete<{ Params: IdParams }>('/announcements/:id', writable, async (request, reply) => {
     const { id } = request.params;
-    if (!getAnnouncement(db, id)) throw notFound(id);
+    const current = getAnnouncement(db, id);
+    // Shared announcements are seen by every account but deleted by the operator only (canSee(null)).
+    if (!current || !canSee(request, current.accountId)) throw notFound(id);
     const users = trackingNumbersUsingAnnouncement(db, id);
     if (users.length > 0) {
       throw new CallrouteError(
@@ -217,6 +230,11 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
     });
     return reply.code(204).send();
   });
+}
+
+/** Installation-wide announcements (no account) are offered to every account; the rest to their own. */
+function sharedOrVisible(request: FastifyRequest, accountId: number | null): boolean {
+  return accountId === null || canSee(request, accountId);
 }
 
 function notFound(id: number): CallrouteError {

@@ -26,7 +26,9 @@ import {
 import type { AccountRow, NumberPoolRow, SourceRuleRow } from '../../persistence/schema.js';
 import { getTrackingNumber } from '../../persistence/trackingNumberRepository.js';
 import { idParams, iso, isoTime, nullableString, type IdParams, accountFilterQuery } from '../apiSchemas.js';
+import { canSee, visibleRows } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
+import { scopedAccount } from './scopedAccount.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
 
@@ -188,17 +190,14 @@ function notFound(what: string, id: number): CallrouteError {
  * first/last touch and its window).
  */
 export function attributionRoutes(app: FastifyInstance, { db, now, recordings }: RouteDeps): void {
-  function existingAccount(accountId: number): number {
-    if (!getAccount(db, accountId)) {
-      throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, { field: 'body.accountId' });
-    }
-    return accountId;
-  }
+  const read = { permission: 'configuration:read' } as const;
+  const write = { permission: 'configuration:write' } as const;
 
   // -------- source rules
   app.post<{ Body: RuleBody }>(
     '/source-rules',
     {
+      config: write,
       schema: {
         body: {
           type: 'object',
@@ -215,7 +214,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
       const value = b.value?.trim() || null;
       checkRuleShape(b.kind, match, value);
       const input = {
-        accountId: existingAccount(b.accountId),
+        accountId: scopedAccount(db, request, b.accountId, 'body.accountId'),
         kind: b.kind,
         match,
         value,
@@ -231,6 +230,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
   app.get<{ Querystring: { accountId?: number } }>(
     '/source-rules',
     {
+      config: read,
       schema: {
         querystring: accountFilterQuery,
         response: {
@@ -241,19 +241,20 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     async (request) => {
       const { accountId } = request.query;
       const rows = accountId === undefined ? listAllSourceRules(db) : listSourceRules(db, accountId);
-      return { sourceRules: rows.map(toSourceRuleDto) };
+      return { sourceRules: visibleRows(request, rows).map(toSourceRuleDto) };
     },
   );
 
-  app.get<{ Params: IdParams }>('/source-rules/:id', { schema: { params: idParams, response: { 200: sourceRuleDto } } }, async (request) => {
+  app.get<{ Params: IdParams }>('/source-rules/:id', { config: read, schema: { params: idParams, response: { 200: sourceRuleDto } } }, async (request) => {
     const row = getSourceRule(db, request.params.id);
-    if (!row) throw notFound('source rule', request.params.id);
+    if (!row || !canSee(request, row.accountId)) throw notFound('source rule', request.params.id);
     return toSourceRuleDto(row);
   });
 
   app.patch<{ Params: IdParams; Body: Partial<Omit<RuleBody, 'accountId'>> }>(
     '/source-rules/:id',
     {
+      config: write,
       schema: {
         params: idParams,
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: ruleWritable },
@@ -262,7 +263,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request) => {
       const current = getSourceRule(db, request.params.id);
-      if (!current) throw notFound('source rule', request.params.id);
+      if (!current || !canSee(request, current.accountId)) throw notFound('source rule', request.params.id);
       const b = request.body;
       const kind = b.kind ?? current.kind;
       const match = b.match !== undefined ? b.match?.trim() || null : current.match;
@@ -282,8 +283,9 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
   );
 
-  app.delete<{ Params: IdParams }>('/source-rules/:id', { schema: { params: idParams } }, async (request, reply) => {
-    if (!deleteSourceRule(db, request.params.id)) throw notFound('source rule', request.params.id);
+  app.delete<{ Params: IdParams }>('/source-rules/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
+    const current = getSourceRule(db, request.params.id);
+    if (!current || !canSee(request, current.accountId) || !deleteSourceRule(db, request.params.id)) throw notFound('source rule', request.params.id);
     return reply.code(204).send();
   });
 
@@ -303,6 +305,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
   app.post<{ Body: PoolBody }>(
     '/pools',
     {
+      config: write,
       schema: {
         body: {
           type: 'object',
@@ -315,7 +318,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request, reply) => {
       const b = request.body;
-      existingAccount(b.accountId);
+      scopedAccount(db, request, b.accountId, 'body.accountId');
       checkFallback(b.fallbackTrackingNumberId, b.accountId);
       const row = createPool(db, { ...b, name: b.name.trim() }, now());
       return reply.code(201).send(toPoolDto(row));
@@ -325,6 +328,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
   app.get<{ Querystring: { accountId?: number } }>(
     '/pools',
     {
+      config: read,
       schema: {
         querystring: accountFilterQuery,
         response: { 200: { type: 'object', additionalProperties: false, required: ['pools'], properties: { pools: { type: 'array', items: poolDto } } } },
@@ -332,19 +336,20 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request) => {
       const { accountId } = request.query;
-      return { pools: listPools(db, accountId === undefined ? {} : { accountId }).map(toPoolDto) };
+      return { pools: visibleRows(request, listPools(db, accountId === undefined ? {} : { accountId })).map(toPoolDto) };
     },
   );
 
-  app.get<{ Params: IdParams }>('/pools/:id', { schema: { params: idParams, response: { 200: poolDto } } }, async (request) => {
+  app.get<{ Params: IdParams }>('/pools/:id', { config: read, schema: { params: idParams, response: { 200: poolDto } } }, async (request) => {
     const row = getPool(db, request.params.id);
-    if (!row) throw notFound('pool', request.params.id);
+    if (!row || !canSee(request, row.accountId)) throw notFound('pool', request.params.id);
     return toPoolDto(row);
   });
 
   app.patch<{ Params: IdParams; Body: Partial<Omit<PoolInput, 'accountId'>> }>(
     '/pools/:id',
     {
+      config: write,
       schema: {
         params: idParams,
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: poolWritable },
@@ -353,7 +358,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request) => {
       const current = getPool(db, request.params.id);
-      if (!current) throw notFound('pool', request.params.id);
+      if (!current || !canSee(request, current.accountId)) throw notFound('pool', request.params.id);
       const b = request.body;
       checkFallback(b.fallbackTrackingNumberId, current.accountId);
       const row = updatePool(db, current.id, { ...b, ...(b.name === undefined ? {} : { name: b.name.trim() }) }, now());
@@ -362,14 +367,15 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
   );
 
-  app.delete<{ Params: IdParams }>('/pools/:id', { schema: { params: idParams } }, async (request, reply) => {
-    if (!deletePool(db, request.params.id, now())) throw notFound('pool', request.params.id);
+  app.delete<{ Params: IdParams }>('/pools/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
+    const current = getPool(db, request.params.id);
+    if (!current || !canSee(request, current.accountId) || !deletePool(db, request.params.id, now())) throw notFound('pool', request.params.id);
     return reply.code(204).send();
   });
 
-  app.get<{ Params: IdParams }>('/pools/:id/utilization', { schema: { params: idParams, response: { 200: poolReportDto } } }, async (request) => {
+  app.get<{ Params: IdParams }>('/pools/:id/utilization', { config: { permission: 'reports:read' }, schema: { params: idParams, response: { 200: poolReportDto } } }, async (request) => {
     const row = getPool(db, request.params.id);
-    if (!row) throw notFound('pool', request.params.id);
+    if (!row || !canSee(request, row.accountId)) throw notFound('pool', request.params.id);
     return poolReport(db, row, now());
   });
 
@@ -386,15 +392,16 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     };
   }
 
-  app.get<{ Params: IdParams }>('/accounts/:id/snippet', { schema: { params: idParams, response: { 200: snippetSettingsDto } } }, async (request) => {
+  app.get<{ Params: IdParams }>('/accounts/:id/snippet', { config: read, schema: { params: idParams, response: { 200: snippetSettingsDto } } }, async (request) => {
     const row = getAccount(db, request.params.id);
-    if (!row) throw notFound('account', request.params.id);
+    if (!row || !canSee(request, row.id)) throw notFound('account', request.params.id);
     return settingsDto(row);
   });
 
   app.patch<{ Params: IdParams; Body: SnippetSettingsBody }>(
     '/accounts/:id/snippet',
     {
+      config: write,
       schema: {
         params: idParams,
         body: {
@@ -411,6 +418,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
       },
     },
     async (request) => {
+      if (!canSee(request, request.params.id)) throw notFound('account', request.params.id);
       const b = request.body;
       const patch = {
         ...b,
@@ -423,7 +431,8 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
   );
 
   // Generates the key, or replaces it (a leaked key on another site: the old tag stops working).
-  app.post<{ Params: IdParams }>('/accounts/:id/snippet/key', { schema: { params: idParams, response: { 200: snippetSettingsDto } } }, async (request) => {
+  app.post<{ Params: IdParams }>('/accounts/:id/snippet/key', { config: write, schema: { params: idParams, response: { 200: snippetSettingsDto } } }, async (request) => {
+    if (!canSee(request, request.params.id)) throw notFound('account', request.params.id);
     const row = updateSnippetSettings(db, request.params.id, { publicKey: newPublicKey() }, now());
     if (!row) throw notFound('account', request.params.id);
     return settingsDto(row);

@@ -12,7 +12,7 @@ import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { parseDestinationsTried } from '../../routing/routePlan/recordOutcome.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
-import { accountScope, canSee, customerRoute } from '../principal.js';
+import { canSee, requestedAccounts } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -121,7 +121,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
   app.get<{ Querystring: CallsQuery }>(
     '/calls',
     {
-      config: customerRoute,
+      config: { permission: 'calls:read' },
       schema: {
         querystring: {
           type: 'object',
@@ -156,15 +156,13 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
           field: 'querystring.from',
         });
       }
-      // A customer sees only their account: asking for another account's calls finds none, exactly as
-      // asking for an account that does not exist (no hint that it does).
-      const scope = accountScope(request);
-      if (scope !== undefined && q.accountId !== undefined && q.accountId !== scope) return { calls: [], nextCursor: null };
+      // Asking for another tenant's calls finds none, exactly as asking for an account that does not
+      // exist (no hint that it does).
+      const accountIds = requestedAccounts(request, q.accountId);
       const filter: CallFilter = { limit: q.limit };
-      if (scope !== undefined) filter.accountId = scope;
+      if (accountIds !== undefined) filter.accountIds = accountIds;
       if (from !== undefined) filter.from = from;
       if (to !== undefined) filter.to = to;
-      if (q.accountId !== undefined) filter.accountId = q.accountId;
       // Stored DIDs are E.164; a value that cannot be normalised (calls to garbage numbers are
       // recorded as dialed) is matched exactly as given.
       if (q.did !== undefined) filter.did = normalizeNumber(q.did, defaultCountryCode) ?? q.did.trim();
@@ -178,7 +176,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
 
   app.get<{ Params: IdParams }>(
     '/calls/:id',
-    { config: customerRoute, schema: { params: idParams, response: { 200: callDto } } },
+    { config: { permission: 'calls:read' }, schema: { params: idParams, response: { 200: callDto } } },
     async (request) => {
       const row = getCall(db, request.params.id);
       if (!row || !canSee(request, row.accountId)) {

@@ -62,11 +62,12 @@ function toDto(rows: DialAllowlistRow[]) {
  * An empty allowlist means: numbers in DEFAULT_COUNTRY_CODE only (not premium-rate), any SIP host.
  */
 export function dialAllowlistRoutes(app: FastifyInstance, { db, defaultCountryCode, now }: RouteDeps): void {
-  app.get('/dial-allowlist', { schema: { response: { 200: allowlistDto } } }, async () => toDto(listDialAllowlist(db)));
+  app.get('/dial-allowlist', { config: { permission: 'installation' }, schema: { response: { 200: allowlistDto } } }, async () => toDto(listDialAllowlist(db)));
 
   app.put<{ Body: PutBody }>(
     '/dial-allowlist',
     {
+      config: { permission: 'installation' },
       schema: {
         body: {
           type: 'object',

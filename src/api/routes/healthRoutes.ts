@@ -24,7 +24,7 @@ const healthBody = {
  * same body, so a load balancer or orchestrator stops sending calls to a router that cannot take them.
  */
 export function healthRoutes(app: FastifyInstance, telephonyStatus: () => TelephonyStatus): void {
-  app.get('/health', { schema: { response: { 200: healthBody, 503: healthBody } } }, async (_request, reply) => {
+  app.get('/health', { config: { public: true }, schema: { response: { 200: healthBody, 503: healthBody } } }, async (_request, reply) => {
     const { ari, activeCalls } = telephonyStatus();
     const up = ari === 'connected';
     return reply.code(up ? 200 : 503).send({ status: up ? 'ok' : 'unavailable', ari, activeCalls });

@@ -6,7 +6,7 @@ import { getCall } from '../../persistence/callQueries.js';
 import { findRecording, markRecordingRemoved, recordingsOfCall } from '../../persistence/recordingQueries.js';
 import type { RecordingRow } from '../../persistence/schema.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, listResponse } from '../apiSchemas.js';
-import { canSee, customerRoute, principalOf } from '../principal.js';
+import { canSee, describeActor, principalOf } from '../principal.js';
 import { checkRecordingLink, signRecordingLink } from '../recordingLinks.js';
 import { sendRecordingAudio, type AudioDeps } from '../sendRecordingAudio.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -83,7 +83,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get<{ Params: IdParams }>(
     '/calls/:id/recordings',
     {
-      config: customerRoute,
+      config: { permission: 'recordings:read' },
       schema: {
         params: idParams,
         response: {
@@ -102,7 +102,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get<{ Params: IdParams }>(
     '/recordings/:id',
-    { config: customerRoute, schema: { params: idParams, response: { 200: recordingDto } } },
+    { config: { permission: 'recordings:read' }, schema: { params: idParams, response: { 200: recordingDto } } },
     async (request) => toRecordingDto(visibleRecording(request, request.params.id)),
   );
 
@@ -111,7 +111,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.route<{ Params: IdParams }>({
     method: ['GET', 'HEAD'],
     url: '/recordings/:id/audio',
-    config: customerRoute,
+    config: { permission: 'recordings:listen' },
     schema: { params: idParams },
     handler: async (request, reply) =>
       sendRecordingAudio(request, reply, visibleRecording(request, request.params.id), audioDeps),
@@ -120,7 +120,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post<{ Params: IdParams; Body: { ttlSeconds?: number } | undefined }>(
     '/recordings/:id/link',
     {
-      config: customerRoute,
+      config: { permission: 'recordings:listen' },
       schema: {
         params: idParams,
         body: {
@@ -149,7 +149,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.delete<{ Params: IdParams }>(
     '/recordings/:id',
-    { config: customerRoute, schema: { params: idParams } },
+    { config: { permission: 'recordings:delete' }, schema: { params: idParams } },
     async (request, reply) => {
       const row = visibleRecording(request, request.params.id);
       // Already gone: DELETE is idempotent, and the first reason (e.g. expired) is kept.
@@ -166,8 +166,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
         request.log.error({ recordingId: row.id, failures: removed.failures }, 'recording files not deleted');
         throw new Error(`recording ${row.id}: files could not be deleted`);
       }
-      const p = principalOf(request);
-      const by = p.kind === 'admin' ? 'the admin' : `token ${p.prefix}`;
+      const by = describeActor(principalOf(request).actor);
       markRecordingRemoved(db, row.id, 'deleted', `deleted through the API by ${by}`, now());
       request.log.info({ recordingId: row.id, bytesFreed: removed.bytesFreed }, 'recording deleted');
       return reply.code(204).send();
@@ -177,6 +176,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post(
     '/recordings/purge',
     {
+      config: { permission: 'installation' },
       schema: {
         response: {
           200: {
@@ -215,6 +215,7 @@ export function signedLinkRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.route<{ Params: IdParams; Querystring: Record<string, unknown> }>({
     method: ['GET', 'HEAD'],
     url: '/r/:id',
+    config: { public: true },
     schema: { params: idParams },
     handler: async (request, reply) => {
       const { id } = request.params;

@@ -3,7 +3,7 @@ import { accountFilterQuery } from '../apiSchemas.js';
 import { CallrouteError } from '../../errors.js';
 import { listPools, poolReport } from '../../persistence/attributionRepository.js';
 import { callReport, callReportCsv, REPORT_GROUPS, type ReportGroup } from '../../persistence/callReports.js';
-import { accountScope, customerRoute } from '../principal.js';
+import { requestedAccounts, visibleRows } from '../principal.js';
 import { poolReportDto } from './attributionRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
 
@@ -49,7 +49,7 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
   app.get<{ Querystring: CallReportQuery }>(
     '/reports/calls',
     {
-      config: customerRoute,
+      config: { permission: 'reports:read' },
       schema: {
         querystring: {
           type: 'object',
@@ -86,13 +86,9 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
       if (from > to) {
         throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
       }
-      const scope = accountScope(request);
-      // Another account's report looks exactly like an empty one (no hint that the account exists).
-      const foreign = scope !== undefined && q.accountId !== undefined && q.accountId !== scope;
-      const accountId = scope ?? q.accountId;
-      const report = foreign
-        ? { rows: [], totals: { calls: 0, answered: 0, answeredRate: 0, firstTimeCallers: 0 } }
-        : callReport(db, { groupBy: q.groupBy, from, to, ...(accountId === undefined ? {} : { accountId }) });
+      // Another tenant's report looks exactly like an empty one (no hint that the account exists).
+      const accountIds = requestedAccounts(request, q.accountId);
+      const report = callReport(db, { groupBy: q.groupBy, from, to, ...(accountIds === undefined ? {} : { accountIds }) });
       const wantsCsv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(request.headers.accept ?? ''));
       if (wantsCsv) {
         const name = `calls-by-${q.groupBy}-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;
@@ -114,7 +110,7 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
   app.get<{ Querystring: { accountId?: number } }>(
     '/reports/pools',
     {
-      config: customerRoute,
+      config: { permission: 'reports:read' },
       schema: {
         querystring: accountFilterQuery,
         response: {
@@ -123,12 +119,9 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
       },
     },
     async (request) => {
-      const scope = accountScope(request);
-      const q = request.query;
-      if (scope !== undefined && q.accountId !== undefined && q.accountId !== scope) return { pools: [] };
-      const accountId = scope ?? q.accountId;
+      const { accountId } = request.query;
       const t = now();
-      return { pools: listPools(db, accountId === undefined ? {} : { accountId }).map((p) => poolReport(db, p, t)) };
+      return { pools: visibleRows(request, listPools(db, accountId === undefined ? {} : { accountId })).map((p) => poolReport(db, p, t)) };
     },
   );
 }

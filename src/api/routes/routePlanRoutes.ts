@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
-import { getAccount } from '../../persistence/accountRepository.js';
 import { getAnnouncement } from '../../persistence/announcementRepository.js';
 import { loadAllowlist } from '../../persistence/dialAllowlistRepository.js';
 import {
@@ -17,7 +16,9 @@ import { RING_STRATEGIES, WEEKDAYS, type CallerIdMode, type RoutePlanDefinition 
 import { validateRoutePlan, type PlanIssue } from '../../routing/routePlan/validateRoutePlan.js';
 import { idParams, iso, isoTime, type IdParams, accountFilterQuery, listResponse } from '../apiSchemas.js';
 import { normalizeDestination } from '../normalizeDestination.js';
+import { canSee, visibleRows } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
+import { scopedAccount } from './scopedAccount.js';
 
 /** SIP responses a plan may end with when every step failed. */
 export const FINAL_SIP_CODES = [403, 404, 410, 480, 486, 503, 603] as const;
@@ -205,10 +206,20 @@ export function toRoutePlanDto(row: RoutePlanRow, trackingNumberIds: number[]) {
 }
 
 /**
- * Route plans: admin only. Every write validates the whole plan (validateRoutePlan) against the
+ * Route plans (configuration:read / configuration:write, in the plan's account). Every write validates the whole plan (validateRoutePlan) against the
  * current dial allowlist, so a premium-rate or not-allowed destination is never stored.
  */
 export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, now }: RouteDeps): void {
+  const read = { permission: 'configuration:read' } as const;
+  const write = { permission: 'configuration:write' } as const;
+
+  /** The plan, if the request may see it (another tenant's plan is a 404, like a missing one). */
+  function visiblePlan(request: FastifyRequest, id: number): RoutePlanRow {
+    const row = getRoutePlanRow(db, id);
+    if (!row || !canSee(request, row.accountId)) throw notFound(id);
+    return row;
+  }
+
   /** An announcement the plan may play: global or of the plan's account. */
   function announcement(id: number, accountId: number, field: string): number {
     const row = getAnnouncement(db, id);
@@ -268,6 +279,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
   app.post<{ Body: CreateBody }>(
     '/route-plans',
     {
+      config: write,
       schema: {
         body: {
           type: 'object',
@@ -283,9 +295,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     },
     async (request, reply) => {
       const b = request.body;
-      if (!getAccount(db, b.accountId)) {
-        throw new CallrouteError('CR_ERR_VALIDATION', `account ${b.accountId} does not exist`, { field: 'body.accountId' });
-      }
+      scopedAccount(db, request, b.accountId, 'body.accountId');
       const row = createRoutePlan(db, { accountId: b.accountId, ...checked(b, b.accountId) }, now());
       return reply.code(201).send(toRoutePlanDto(row, []));
     },
@@ -294,6 +304,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
   app.get<{ Querystring: { accountId?: number } }>(
     '/route-plans',
     {
+      config: read,
       schema: {
         querystring: accountFilterQuery,
         response: {
@@ -304,16 +315,15 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     async (request) => {
       const { accountId } = request.query;
       const rows = listRoutePlans(db, accountId === undefined ? {} : { accountId });
-      return { routePlans: rows.map((r) => toRoutePlanDto(r, trackingNumbersUsingPlan(db, r.id))) };
+      return { routePlans: visibleRows(request, rows).map((r) => toRoutePlanDto(r, trackingNumbersUsingPlan(db, r.id))) };
     },
   );
 
   app.get<{ Params: IdParams }>(
     '/route-plans/:id',
-    { schema: { params: idParams, response: { 200: routePlanDto } } },
+    { config: read, schema: { params: idParams, response: { 200: routePlanDto } } },
     async (request) => {
-      const row = getRoutePlanRow(db, request.params.id);
-      if (!row) throw notFound(request.params.id);
+      const row = visiblePlan(request, request.params.id);
       return toRoutePlanDto(row, trackingNumbersUsingPlan(db, row.id));
     },
   );
@@ -323,6 +333,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
   app.put<{ Params: IdParams; Body: PlanBody }>(
     '/route-plans/:id',
     {
+      config: write,
       schema: {
         params: idParams,
         body: {
@@ -337,8 +348,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
       },
     },
     async (request) => {
-      const current = getRoutePlanRow(db, request.params.id);
-      if (!current) throw notFound(request.params.id);
+      const current = visiblePlan(request, request.params.id);
       const row = updateRoutePlan(db, current.id, checked(request.body, current.accountId), now());
       if (!row) throw notFound(request.params.id);
       return toRoutePlanDto(row, trackingNumbersUsingPlan(db, row.id));
@@ -348,6 +358,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
   app.patch<{ Params: IdParams; Body: Partial<PlanBody> }>(
     '/route-plans/:id',
     {
+      config: write,
       schema: {
         params: idParams,
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: planFields },
@@ -355,8 +366,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
       },
     },
     async (request) => {
-      const current = getRoutePlanRow(db, request.params.id);
-      if (!current) throw notFound(request.params.id);
+      const current = visiblePlan(request, request.params.id);
       const plan = toRoutePlan(current);
       const merged: PlanBody = {
         name: plan.name,
@@ -375,8 +385,9 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     },
   );
 
-  app.delete<{ Params: IdParams }>('/route-plans/:id', { schema: { params: idParams } }, async (request, reply) => {
+  app.delete<{ Params: IdParams }>('/route-plans/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
     const id = request.params.id;
+    visiblePlan(request, id);
     const result = deleteRoutePlan(db, id);
     if (result === 'not-found') throw notFound(id);
     if (result === 'in-use') {

@@ -126,7 +126,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
   }
 
   // Fetched on every page view and heartbeat: request logs at warn keep them out of the info log.
-  app.get('/snippet.js', { logLevel: 'warn' }, async (request, reply) => {
+  app.get('/snippet.js', { logLevel: 'warn', config: { public: true } }, async (request, reply) => {
     void reply
       .header('content-type', 'application/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
@@ -155,7 +155,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
 
     // Preflight for clients that post application/json: allowed when some account allows the origin
     // (a preflight does not say which key it is for); the POST itself is checked against its account.
-    pub.options('/public/v1/*', async (request, reply) => {
+    pub.options('/public/v1/*', { config: { public: true } }, async (request, reply) => {
       const origin = request.headers.origin;
       if (isAllowedOrigin(origin, allAllowedDomains(db))) {
         void reply
@@ -172,6 +172,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
       '/public/v1/session',
       {
         bodyLimit: 8192,
+        config: { public: true },
         schema: {
           body: {
             type: 'object',
@@ -220,6 +221,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
       {
         logLevel: 'warn',
         bodyLimit: 1024,
+        config: { public: true },
         schema: {
           body: {
             type: 'object',

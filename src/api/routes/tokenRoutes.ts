@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../persistence/apiTokenRepository.js';
 import type { ApiTokenRow } from '../../persistence/schema.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, listResponse } from '../apiSchemas.js';
 import { hashApiToken } from '../createBearerAuth.js';
+import { canSee } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 /** `crt_` marks callroute customer tokens (secret scanners can match it); 32 random bytes follow. */
@@ -46,16 +47,18 @@ const tokenParams = {
   properties: { id: { type: 'integer', minimum: 1 }, tokenId: { type: 'integer', minimum: 1 } },
 } as const;
 
-/** Admin only: customers' API tokens. The token is shown once, at creation; only its SHA-256 is stored. */
+/** API keys of an account (keys:manage: the operator, the account's owners). The token is shown once, at creation; only its SHA-256 is stored. */
 export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void {
-  function existingAccount(id: number): number {
-    if (!getAccount(db, id)) throw new CallrouteError('CR_ERR_NOT_FOUND', `account ${id} not found`, { field: 'params.id' });
+  const manage = { permission: 'keys:manage' } as const;
+  function existingAccount(request: FastifyRequest, id: number): number {
+    if (!getAccount(db, id) || !canSee(request, id)) throw new CallrouteError('CR_ERR_NOT_FOUND', `account ${id} not found`, { field: 'params.id' });
     return id;
   }
 
   app.post<{ Params: IdParams; Body: { name: string } }>(
     '/accounts/:id/tokens',
     {
+      config: manage,
       schema: {
         params: idParams,
         body: {
@@ -74,7 +77,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
       },
     },
     async (request, reply) => {
-      const accountId = existingAccount(request.params.id);
+      const accountId = existingAccount(request, request.params.id);
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
       const row = createApiToken(
         db,
@@ -89,6 +92,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
   app.get<{ Params: IdParams }>(
     '/accounts/:id/tokens',
     {
+      config: manage,
       schema: {
         params: idParams,
         response: {
@@ -96,14 +100,14 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
         },
       },
     },
-    async (request) => ({ tokens: listApiTokens(db, existingAccount(request.params.id)).map(toTokenDto) }),
+    async (request) => ({ tokens: listApiTokens(db, existingAccount(request, request.params.id)).map(toTokenDto) }),
   );
 
   app.delete<{ Params: { id: number; tokenId: number } }>(
     '/accounts/:id/tokens/:tokenId',
-    { schema: { params: tokenParams } },
+    { config: manage, schema: { params: tokenParams } },
     async (request, reply) => {
-      const accountId = existingAccount(request.params.id);
+      const accountId = existingAccount(request, request.params.id);
       const row = revokeApiToken(db, accountId, request.params.tokenId, now());
       if (!row) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `token ${request.params.tokenId} not found in account ${accountId}`, {

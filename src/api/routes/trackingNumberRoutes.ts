@@ -1,6 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
-import { getAccount } from '../../persistence/accountRepository.js';
 import { getAnnouncement } from '../../persistence/announcementRepository.js';
 import { getPool } from '../../persistence/attributionRepository.js';
 import {
@@ -25,7 +24,9 @@ import { checkDialTarget } from '../../routing/dialAllowlist.js';
 import { idParams, iso, isoTime, nullableString, type IdParams, accountFilterQuery, listResponse } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
 import { normalizeDestination } from '../normalizeDestination.js';
+import { canSee, visibleRows } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
+import { scopedAccount } from './scopedAccount.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
 
@@ -190,14 +191,14 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     return id;
   }
 
-  // Checked before writing for a clear 400; the foreign key still guards the write itself.
-  function existingAccount(accountId: number): number {
-    if (!getAccount(db, accountId)) {
-      throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, {
-        field: 'body.accountId',
-      });
-    }
-    return accountId;
+  const read = { permission: 'configuration:read' } as const;
+  const write = { permission: 'configuration:write' } as const;
+
+  /** The number, if the request may see it (another tenant's number is a 404, like a missing one). */
+  function visibleNumber(request: FastifyRequest, id: number): TrackingNumberRow {
+    const row = getTrackingNumber(db, id);
+    if (!row || !canSee(request, row.accountId)) throw notFound(id);
+    return row;
   }
 
   /**
@@ -236,6 +237,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   app.post<{ Body: CreateBody }>(
     '/tracking-numbers',
     {
+      config: write,
       schema: {
         body: {
           type: 'object',
@@ -256,7 +258,8 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     async (request, reply) => {
       const b = request.body;
       const input = {
-        accountId: existingAccount(b.accountId),
+        // Checked before writing for a clear 400; the foreign key still guards the write itself.
+        accountId: scopedAccount(db, request, b.accountId, 'body.accountId'),
         did: did(b.did),
         destination: destination(b.destination),
         label: b.label ?? null,
@@ -281,6 +284,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   app.get<{ Querystring: { accountId?: number } }>(
     '/tracking-numbers',
     {
+      config: read,
       schema: {
         querystring: accountFilterQuery,
         response: {
@@ -291,23 +295,20 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     async (request) => {
       const { accountId } = request.query;
       const rows = listTrackingNumbers(db, accountId === undefined ? {} : { accountId });
-      return { trackingNumbers: rows.map(toTrackingNumberDto) };
+      return { trackingNumbers: visibleRows(request, rows).map(toTrackingNumberDto) };
     },
   );
 
   app.get<{ Params: IdParams }>(
     '/tracking-numbers/:id',
-    { schema: { params: idParams, response: { 200: trackingNumberDto } } },
-    async (request) => {
-      const row = getTrackingNumber(db, request.params.id);
-      if (!row) throw notFound(request.params.id);
-      return toTrackingNumberDto(row);
-    },
+    { config: read, schema: { params: idParams, response: { 200: trackingNumberDto } } },
+    async (request) => toTrackingNumberDto(visibleNumber(request, request.params.id)),
   );
 
   app.patch<{ Params: IdParams; Body: PatchBody }>(
     '/tracking-numbers/:id',
     {
+      config: write,
       schema: {
         params: idParams,
         body: { type: 'object', additionalProperties: false, minProperties: 1, properties: writable },
@@ -315,9 +316,10 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       },
     },
     async (request) => {
+      const current = visibleNumber(request, request.params.id);
       const b = request.body;
       const patch: TrackingNumberPatch = {};
-      if (b.accountId !== undefined) patch.accountId = existingAccount(b.accountId);
+      if (b.accountId !== undefined) patch.accountId = scopedAccount(db, request, b.accountId, 'body.accountId');
       if (b.did !== undefined) patch.did = did(b.did);
       if (b.destination !== undefined) patch.destination = destination(b.destination);
       if (b.ringTimeoutSeconds !== undefined) patch.ringTimeoutSeconds = b.ringTimeoutSeconds;
@@ -329,8 +331,6 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       if (b.recordingEnabled !== undefined) patch.recordingEnabled = b.recordingEnabled;
       if (b.recordingChannels !== undefined) patch.recordingChannels = b.recordingChannels;
       if (b.announcement !== undefined || b.announcementId !== undefined || b.accountId !== undefined) {
-        const current = getTrackingNumber(db, request.params.id);
-        if (!current) throw notFound(request.params.id);
         const mode = b.announcement ?? current.announcement;
         // Switching away from 'custom' drops the id; otherwise an id not given stays as it was.
         const id = b.announcementId !== undefined ? b.announcementId : mode === 'custom' ? current.announcementId : null;
@@ -339,15 +339,11 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       }
       if (b.maxConcurrentCalls !== undefined) patch.maxConcurrentCalls = b.maxConcurrentCalls;
       if (b.routePlanId !== undefined || b.accountId !== undefined) {
-        const current = getTrackingNumber(db, request.params.id);
-        if (!current) throw notFound(request.params.id);
         // Moving a number to another account must not leave it on the old account's plan.
         const planId = b.routePlanId !== undefined ? b.routePlanId : current.routePlanId;
         patch.routePlanId = routePlanIdFor(planId, patch.accountId ?? current.accountId);
       }
       if (b.poolId !== undefined || b.accountId !== undefined) {
-        const current = getTrackingNumber(db, request.params.id);
-        if (!current) throw notFound(request.params.id);
         // Moving a number to another account takes it out of its pool unless a pool is given.
         const poolId = b.poolId !== undefined ? b.poolId : b.accountId === current.accountId ? current.poolId : null;
         patch.poolId = poolIdFor(poolId, patch.accountId ?? current.accountId);
@@ -361,8 +357,9 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   for (const action of ['disable', 'enable'] as const) {
     app.post<{ Params: IdParams }>(
       `/tracking-numbers/:id/${action}`,
-      { schema: { params: idParams, response: { 200: trackingNumberDto } } },
+      { config: write, schema: { params: idParams, response: { 200: trackingNumberDto } } },
       async (request) => {
+        visibleNumber(request, request.params.id);
         const row = setTrackingNumberEnabled(db, request.params.id, action === 'enable');
         if (!row) throw notFound(request.params.id);
         return toTrackingNumberDto(row);

@@ -1,0 +1,100 @@
+/**
+ * What a person or key may do, and where. Pure data: who holds which permission in which account is
+ * worked out from the database per request (src/api/resolveGrants.ts); this file only says what each
+ * role and each route means.
+ *
+ * Every /v1 route names exactly one permission in its config (`{ permission: 'calls:read' }`); a route
+ * without one is refused at registration and, should one slip through, answered 403 for everybody.
+ */
+export const PERMISSIONS = [
+  /** See the accounts one belongs to (every role). */
+  'accounts:read',
+  /** Rename an account, change its retention and two-factor rule. */
+  'accounts:write',
+  /** Create accounts: the operator anywhere, an agency owner inside the agency. */
+  'accounts:create',
+  /** Read tracking numbers, route plans, pools, source rules, announcements, snippet settings. */
+  'configuration:read',
+  /** Change them. */
+  'configuration:write',
+  /** Call records (no audio). */
+  'calls:read',
+  /** Recording metadata (status, duration, size). */
+  'recordings:read',
+  /** Recording audio: play, download, signed links. */
+  'recordings:listen',
+  'recordings:delete',
+  /** Reports: calls by day/source, pool utilisation. */
+  'reports:read',
+  /** People of the account: invite, change roles, remove, issue password-reset tokens. */
+  'users:manage',
+  /** API keys of the account. */
+  'keys:manage',
+  /** The account's audit log. */
+  'audit:read',
+  /** The whole installation: dial allowlist, recordings purge, agencies. The operator only. */
+  'installation',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLES = ['owner', 'manager', 'analyst', 'listener'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * The rights of each role inside its accounts. Decisions a customer would ask about:
+ * - Deleting a recording is a manager's and an owner's right, not a listener's: the office manager who
+ *   listens to calls should not be able to destroy evidence of one.
+ * - An analyst sees calls and reports but never audio (nor recording metadata, which tells which calls
+ *   were recorded and for how long).
+ * - `accounts:create` is granted to owners but only counts where the owner is an agency's owner: an
+ *   account's owner cannot create sibling accounts (src/api/routes/accountRoutes.ts).
+ */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
+  owner: [
+    'accounts:read',
+    'accounts:write',
+    'accounts:create',
+    'configuration:read',
+    'configuration:write',
+    'calls:read',
+    'recordings:read',
+    'recordings:listen',
+    'recordings:delete',
+    'reports:read',
+    'users:manage',
+    'keys:manage',
+    'audit:read',
+  ],
+  manager: [
+    'accounts:read',
+    'configuration:read',
+    'configuration:write',
+    'calls:read',
+    'recordings:read',
+    'recordings:listen',
+    'recordings:delete',
+    'reports:read',
+  ],
+  analyst: ['accounts:read', 'calls:read', 'reports:read'],
+  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen'],
+};
+
+/** What an API key may be given: everything a person of an account may hold, never `installation`. */
+export const KEY_SCOPES = PERMISSIONS.filter((p) => p !== 'installation' && p !== 'accounts:create');
+
+/**
+ * The scopes of the customer tokens made before API keys had scopes: what those tokens could do then
+ * (read calls, recordings and reports; play and delete recordings), so they keep working unchanged.
+ */
+export const LEGACY_TOKEN_SCOPES: readonly Permission[] = [
+  'calls:read',
+  'recordings:read',
+  'recordings:listen',
+  'recordings:delete',
+  'reports:read',
+];
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && (PERMISSIONS as readonly string[]).includes(value);
+}
