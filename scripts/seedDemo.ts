@@ -1,11 +1,20 @@
 /**
- * Gives a fresh start-up something to call: when the database has no tracking numbers, it adds
- * a "Demo" account with +15551230000 routed to +15550001111 (a sipp phone on 127.0.0.1:5080).
+ * Gives a fresh start-up something to call and someone to sign in as:
+ * - when the database has no tracking numbers, a "Demo" account with +15551230000 routed to
+ *   +15550001111 (a sipp phone on 127.0.0.1:5080);
+ * - when it has no people, an operator (the whole installation) and an owner of the Demo account,
+ *   each with a random password, written to the file given by --sign-in-file (mode 600) for the start
+ *   command to print. Change them after the first sign-in (POST /v1/auth/password).
  */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config/loadConfig.js';
-import { createAccount } from '../src/persistence/accountRepository.js';
+import { createAccount, listAccounts } from '../src/persistence/accountRepository.js';
 import { openDatabase } from '../src/persistence/openDatabase.js';
 import { createTrackingNumber, listTrackingNumbers } from '../src/persistence/trackingNumberRepository.js';
+import { createUser, listUsers, putMembership } from '../src/persistence/userRepository.js';
+import { flagValue } from './cliArgs.js';
 
 export const DEMO_DID = '+15551230000';
 export const DEMO_DESTINATION = '+15550001111';
@@ -24,5 +33,26 @@ if (listTrackingNumbers(db).length === 0) {
     campaign: 'getting-started',
   });
   process.stdout.write(`seeded demo tracking number ${DEMO_DID} → ${DEMO_DESTINATION}\n`);
+}
+
+export const OPERATOR_EMAIL = 'operator@callroute.local';
+export const DEMO_OWNER_EMAIL = 'owner@demo.callroute.local';
+
+const signInFile = flagValue(process.argv.slice(2), '--sign-in-file');
+if (listUsers(db).length === 0) {
+  const now = Date.now();
+  const password = () => randomBytes(15).toString('base64url');
+  const operatorPassword = password();
+  const ownerPassword = password();
+  createUser(db, { email: OPERATOR_EMAIL, name: 'Operator', operator: true, passwordHash: await hashPassword(operatorPassword) }, now);
+  const demo = listAccounts(db).find((a) => a.name === 'Demo');
+  const lines = [`operator (whole installation)\t${OPERATOR_EMAIL}\t${operatorPassword}`];
+  if (demo) {
+    const owner = createUser(db, { email: DEMO_OWNER_EMAIL, name: 'Demo owner', passwordHash: await hashPassword(ownerPassword) }, now);
+    putMembership(db, owner.id, { accountId: demo.id }, 'owner', now);
+    lines.push(`owner of the Demo account\t${DEMO_OWNER_EMAIL}\t${ownerPassword}`);
+  }
+  if (signInFile) writeFileSync(signInFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  process.stdout.write('created the first people (their passwords are printed when callroute is running)\n');
 }
 db.$client.close();

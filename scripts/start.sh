@@ -27,7 +27,7 @@ export CALLROUTE_CONFIG_FILE="$CONFIG_FILE"
 
 echo "building"
 npx tsc -p tsconfig.build.json
-npx tsx scripts/seedDemo.ts
+npx tsx scripts/seedDemo.ts --sign-in-file data/first-sign-in.txt
 
 npx tsx scripts/asterisk-sandbox.ts start --instance dev
 stop_all() {
@@ -67,6 +67,21 @@ and the script checks routing, two-way audio and the call record:
 
 List the calls:
   curl -s -H "Authorization: Bearer $TOKEN" $API/v1/calls
+INFO
+if [ -f data/first-sign-in.txt ]; then
+  cat <<INFO
+
+People who can sign in (e-mail, password; kept in data/first-sign-in.txt until you delete it):
+$(awk -F'\t' '{printf "  %-32s %-30s %s\n", $1, $2, $3}' data/first-sign-in.txt)
+Sign in (a session cookie; README "People and sign-in"), then see who you are:
+  curl -s -c data/cookies.txt -H 'content-type: application/json' \\
+    -d '{"email":"$(awk -F'\t' 'NR==1{print $2}' data/first-sign-in.txt)","password":"<password above>"}' $API/v1/auth/login
+  curl -s -b data/cookies.txt $API/v1/auth/me
+Change each password after the first sign-in (POST /v1/auth/password with the cookie and
+-H "Origin: $API": cookie-signed writes must say where they come from), then delete the file.
+INFO
+fi
+cat <<INFO
 
 The router is supervised: if it exits or crashes it is started again (why: data/router.log and this
 terminal), and calls in progress keep talking. Ctrl-C stops the router and Asterisk.

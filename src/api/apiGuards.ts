@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../errors.js';
-import { createTokenBuckets, type BucketLimit } from './tokenBuckets.js';
+import { createTokenBuckets, type BucketLimit, type TokenBuckets } from './tokenBuckets.js';
 
 /** Limits of the authenticated API, per client IP (request.ip: the proxy's client with TRUST_PROXY). */
 export interface ApiRateLimits {
@@ -28,18 +28,27 @@ export const DEFAULT_API_RATE_LIMITS: ApiRateLimits = apiRateLimits(50, 10);
 /** Default body limit of JSON requests; uploads (announcements) set their own. */
 export const JSON_BODY_LIMIT_BYTES = 256 * 1024;
 
+/** The per-IP buckets of /v1: one set per app, shared by the auth hook and the sign-in route. */
+export interface ApiLimiter {
+  requests: TokenBuckets;
+  /** Wrong tokens, wrong passwords, wrong codes, bad reset tokens: one budget per address. */
+  failedAuth: TokenBuckets;
+}
+
+export function createApiLimiter(limits: ApiRateLimits, now: () => number): ApiLimiter {
+  return { requests: createTokenBuckets(limits.requests, now), failedAuth: createTokenBuckets(limits.failedAuth, now) };
+}
+
 /**
- * Wraps the bearer-auth hook with per-IP limits: all requests, and failed sign-ins. An IP that spent
- * its failures gets 429 with Retry-After, even with the right token, until one is back: a token
- * cannot be guessed faster than the failure rate.
+ * Wraps the auth hook with per-IP limits: all requests, and failed sign-ins. An IP that spent its
+ * failures gets 429 with Retry-After, even with the right token, until one is back: a token cannot be
+ * guessed faster than the failure rate.
  */
 export function createRateLimitedAuth(
   auth: (request: FastifyRequest) => Promise<void>,
-  limits: ApiRateLimits,
-  now: () => number,
+  limiter: ApiLimiter,
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
-  const requests = createTokenBuckets(limits.requests, now);
-  const failures = createTokenBuckets(limits.failedAuth, now);
+  const { requests, failedAuth: failures } = limiter;
   return async (request, reply) => {
     const wait = requests.take(request.ip) || failures.peek(request.ip);
     if (wait > 0) {

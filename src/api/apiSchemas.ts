@@ -1,4 +1,5 @@
 /** JSON schema fragments shared by the route files. */
+import { CallrouteError } from '../errors.js';
 
 export const nullableString = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const;
 
@@ -35,4 +36,12 @@ export function iso(ms: number): string {
 
 export function isoOrNull(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** A date-time query parameter in ms; undefined when absent, a 400 naming the field when not a date. */
+export function parseIsoTime(value: string | undefined, field: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new CallrouteError('CR_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { field });
+  return ms;
 }

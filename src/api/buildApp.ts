@@ -4,11 +4,16 @@ import { convertAnnouncement } from '../media/convertAnnouncement.js';
 import { locateFfmpeg, type FfmpegTools } from '../media/locateFfmpeg.js';
 import { readRecordingPlaintext } from '../media/recordingCipher.js';
 import type { Db } from '../persistence/openDatabase.js';
-import { createRateLimitedAuth, DEFAULT_API_RATE_LIMITS, JSON_BODY_LIMIT_BYTES, securityHeaders, type ApiRateLimits } from './apiGuards.js';
-import { createBearerAuth } from './createBearerAuth.js';
+import { createApiLimiter, createRateLimitedAuth, DEFAULT_API_RATE_LIMITS, JSON_BODY_LIMIT_BYTES, securityHeaders, type ApiRateLimits } from './apiGuards.js';
+import { createAuditHook } from './audit.js';
+import { createAuthenticator, type SessionTimes } from './authenticate.js';
 import { errorHandler, notFoundHandler } from './errorHandler.js';
 import { isPermission, type Permission } from './permissions.js';
+import type { BucketLimit } from './tokenBuckets.js';
 import { accountRoutes } from './routes/accountRoutes.js';
+import { auditRoutes } from './routes/auditRoutes.js';
+import { authRoutes } from './routes/authRoutes.js';
+import { peopleRoutes } from './routes/peopleRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
 import { attributionRoutes } from './routes/attributionRoutes.js';
 import { callRoutes } from './routes/callRoutes.js';
@@ -70,7 +75,14 @@ export interface BuildAppDeps {
   trustProxy?: string | false;
   /** Per-IP limits of /v1: all requests and failed sign-ins. */
   apiRateLimits?: ApiRateLimits;
+  /** Idle and absolute session lifetimes (SESSION_IDLE_MINUTES, SESSION_MAX_HOURS). */
+  sessions?: SessionTimes;
+  /** Failed sign-ins per e-mail before 429 (refilling: a lockout that ends by itself). */
+  signInFailures?: BucketLimit;
 }
+
+/** Five wrong passwords for one e-mail, then one try a minute. */
+export const DEFAULT_SIGN_IN_FAILURES: BucketLimit = { burst: 5, perSecond: 1 / 60 };
 
 /** How long a write's answer waits for Asterisk's routing table at most (it is retried in the background). */
 const AFTER_WRITE_WAIT_MS = 2_000;
@@ -94,7 +106,9 @@ function defaultMedia(ffmpegPath: string | null): MediaDeps {
  */
 export function buildApp(deps: BuildAppDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
-  const auth = createBearerAuth(deps.adminToken, { db: deps.db, now });
+  const sessions: SessionTimes = deps.sessions ?? { idleMs: 60 * 60_000, maxMs: 12 * 3_600_000 };
+  const auth = createAuthenticator(deps.adminToken, { db: deps.db, now, sessions });
+  const limiter = createApiLimiter(deps.apiRateLimits ?? DEFAULT_API_RATE_LIMITS, now);
   // Widened to fastify's logger interface so route files take a plain FastifyInstance.
   const logger: FastifyBaseLogger = deps.logger;
   const app = Fastify({
@@ -118,8 +132,9 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     const permission = route.config?.permission;
     const open = route.config?.public === true;
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    if (route.url.startsWith('/v1/') ? !isPermission(permission) || open : !open) {
-      throw new Error(`route ${methods.join(',')} ${route.url} names no permission (config.permission under /v1, config.public outside)`);
+    // Exactly one of the two; outside /v1 only public routes (health, signed links, the snippet) live.
+    if (isPermission(permission) === open || (!open && !route.url.startsWith('/v1/'))) {
+      throw new Error(`route ${methods.join(',')} ${route.url} names no permission (config.permission under /v1, or config.public)`);
     }
     for (const method of methods) routes.push({ method, url: route.url, permission: isPermission(permission) ? permission : 'public' });
   });
@@ -127,6 +142,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);
   app.decorateRequest('principal', null);
+  app.decorateRequest('auditAccountId', null);
 
   const recordings: RecordingsApiConfig = deps.recordings ?? {
     dir: 'data/recordings',
@@ -143,14 +159,26 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     recordings,
     media: { ...defaultMedia(recordings.ffmpegPath), ...deps.media },
     now,
+    auth: {
+      sessions,
+      limiter,
+      signInFailures: deps.signInFailures ?? DEFAULT_SIGN_IN_FAILURES,
+      deviceSecret: `device:${deps.adminToken}`,
+      resetTtlMs: 72 * 3_600_000,
+    },
   };
+  const audit = createAuditHook(deps.db, now);
 
   healthRoutes(app, deps.telephonyStatus);
-  signedLinkRoutes(app, routeDeps);
+  void app.register(async (links) => {
+    links.addHook('onResponse', audit);
+    signedLinkRoutes(links, routeDeps);
+  });
   snippetRoutes(app, routeDeps, deps.publicApi);
   void app.register(
     async (v1) => {
-      v1.addHook('onRequest', createRateLimitedAuth(auth, deps.apiRateLimits ?? DEFAULT_API_RATE_LIMITS, now));
+      v1.addHook('onRequest', createRateLimitedAuth(auth, limiter));
+      v1.addHook('onResponse', audit);
       const afterWrite = deps.afterWrite;
       if (afterWrite) {
         v1.addHook('onSend', async (request, reply, payload) => {
@@ -160,6 +188,9 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
           return payload;
         });
       }
+      authRoutes(v1, routeDeps);
+      peopleRoutes(v1, routeDeps);
+      auditRoutes(v1, routeDeps);
       accountRoutes(v1, routeDeps);
       tokenRoutes(v1, routeDeps);
       trackingNumberRoutes(v1, routeDeps);

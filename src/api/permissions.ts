@@ -34,6 +34,11 @@ export const PERMISSIONS = [
   'audit:read',
   /** The whole installation: dial allowlist, recordings purge, agencies. The operator only. */
   'installation',
+  /**
+   * One's own sign-in: who am I, sign out, password, second factor. Every authenticated request holds
+   * it (the routes refuse what is not a person's: a key has no password to change).
+   */
+  'self',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -47,14 +52,13 @@ export type Role = (typeof ROLES)[number];
  *   listens to calls should not be able to destroy evidence of one.
  * - An analyst sees calls and reports but never audio (nor recording metadata, which tells which calls
  *   were recorded and for how long).
- * - `accounts:create` is granted to owners but only counts where the owner is an agency's owner: an
- *   account's owner cannot create sibling accounts (src/api/routes/accountRoutes.ts).
+ * - `accounts:create` is no role's: the operator creates accounts anywhere, an agency's owner inside
+ *   the agency (Principal.agencyOwnerOf); an account's owner cannot create sibling accounts.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   owner: [
     'accounts:read',
     'accounts:write',
-    'accounts:create',
     'configuration:read',
     'configuration:write',
     'calls:read',
@@ -81,7 +85,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
 };
 
 /** What an API key may be given: everything a person of an account may hold, never `installation`. */
-export const KEY_SCOPES = PERMISSIONS.filter((p) => p !== 'installation' && p !== 'accounts:create');
+export const KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter((p) => p !== 'installation' && p !== 'accounts:create' && p !== 'self');
 
 /**
  * The scopes of the customer tokens made before API keys had scopes: what those tokens could do then

@@ -16,14 +16,21 @@ export interface Principal {
   actor: Actor;
   operator: boolean;
   grants: ReadonlyMap<number, ReadonlySet<Permission>>;
-  /** Agencies whose owner this is: accounts may be created there. */
+  /** Agencies whose owner this is: accounts may be created there, people managed. */
   agencyOwnerOf: readonly number[];
+  /**
+   * A person whose account or agency demands a second factor they have not set up: until they do,
+   * only their own sign-in routes (permission `self`) answer.
+   */
+  mustEnrolTwoFactor?: boolean;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Set by the auth hook on every /v1 route before the handler runs. */
+    /** Set by the auth hook on every /v1 route before the handler runs (null on public routes). */
     principal: Principal | null;
+    /** The account the request acted in, as the handler found it (canSee): for the audit log. */
+    auditAccountId: number | null;
   }
   interface FastifyContextConfig {
     /** What a /v1 route needs. Every /v1 route has one; see src/api/permissions.ts. */
@@ -63,11 +70,16 @@ export function checkRoutePermission(request: FastifyRequest): void {
   const permission = routePermission(request);
   if (!permission) throw new CallrouteError('CR_ERR_FORBIDDEN', 'this route has no permission and answers nobody');
   const p = principalOf(request);
+  if (permission === 'self') return;
+  if (p.mustEnrolTwoFactor) {
+    throw new CallrouteError('CR_ERR_TWO_FACTOR_REQUIRED', 'set up two-factor sign-in first (POST /v1/auth/two-factor/enrol)');
+  }
   if (p.operator) return;
   if (permission === 'installation') {
     throw new CallrouteError('CR_ERR_FORBIDDEN', 'this route needs the permission installation: the operator only', { permission });
   }
-  if (permission === 'accounts:create' && p.agencyOwnerOf.length > 0) return;
+  // An agency's owner creates its accounts and manages its people, even before it has an account.
+  if ((permission === 'accounts:create' || permission === 'users:manage') && p.agencyOwnerOf.length > 0) return;
   for (const set of p.grants.values()) if (set.has(permission)) return;
   throw new CallrouteError('CR_ERR_FORBIDDEN', `this route needs the permission ${permission}`, { permission });
 }
@@ -92,9 +104,10 @@ export function accountScope(request: FastifyRequest): readonly number[] | undef
  */
 export function canSee(request: FastifyRequest, accountId: number | null): boolean {
   const p = principalOf(request);
-  if (p.operator) return true;
   const permission = routePermission(request);
-  return accountId !== null && permission !== undefined && holds(p, permission, accountId);
+  const visible = p.operator || (accountId !== null && permission !== undefined && holds(p, permission, accountId));
+  if (visible && accountId !== null) request.auditAccountId = accountId;
+  return visible;
 }
 
 /**

@@ -56,3 +56,5 @@ export function createTokenBuckets(limit: BucketLimit, now: () => number) {
     },
   };
 }
+
+export type TokenBuckets = ReturnType<typeof createTokenBuckets>;

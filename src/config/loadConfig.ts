@@ -20,6 +20,10 @@ export interface Config {
     readonly apiRequestsPerSecond: number;
     /** Failed sign-ins per minute per client IP (a burst of as many); past them, 429 until one is back. */
     readonly authFailuresPerMinute: number;
+    /** A signed-in browser's session ends after this long without a request… */
+    readonly sessionIdleMinutes: number;
+    /** …and after this long in any case (sign in again). */
+    readonly sessionMaxHours: number;
   };
   readonly adminToken: string;
   readonly ari: {
@@ -295,6 +299,8 @@ export function loadConfig(env: Env = process.env): Config {
       trustProxy: proxies.length > 0 ? proxies.join(',') : false,
       apiRequestsPerSecond: int('API_RATE_LIMIT_PER_SECOND', 50, 1, 100_000),
       authFailuresPerMinute: int('AUTH_FAILURES_PER_MINUTE', 10, 1, 10_000),
+      sessionIdleMinutes: int('SESSION_IDLE_MINUTES', 60, 1, 7 * 24 * 60),
+      sessionMaxHours: int('SESSION_MAX_HOURS', 12, 1, 24 * 30),
     },
     adminToken,
     ari: {

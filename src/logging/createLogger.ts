@@ -23,6 +23,10 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 const SECRET_PATHS = [
   'req.headers.authorization',
   'headers.authorization',
+  // Session and known-browser cookies, should a request's headers ever be logged.
+  'req.headers.cookie',
+  'headers.cookie',
+  'res.headers["set-cookie"]',
   'config.adminToken',
   'config.ari.password',
   'config.recordings.linkSecret',

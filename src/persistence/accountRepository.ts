@@ -6,6 +6,10 @@ export interface AccountInput {
   name: string;
   /** Days recordings are kept (by call arrival); null or absent keeps them forever. */
   recordingRetentionDays?: number | null;
+  /** The agency the account is a client of. */
+  agencyId?: number | null;
+  /** Members must sign in with a second factor. */
+  requireTwoFactor?: boolean;
 }
 
 export type AccountPatch = Partial<AccountInput>;
@@ -13,7 +17,14 @@ export type AccountPatch = Partial<AccountInput>;
 export function createAccount(db: Db, input: AccountInput, now: number = Date.now()): AccountRow {
   return db
     .insert(accounts)
-    .values({ name: input.name, recordingRetentionDays: input.recordingRetentionDays ?? null, createdAt: now, updatedAt: now })
+    .values({
+      name: input.name,
+      recordingRetentionDays: input.recordingRetentionDays ?? null,
+      agencyId: input.agencyId ?? null,
+      requireTwoFactor: input.requireTwoFactor ?? false,
+      createdAt: now,
+      updatedAt: now,
+    })
     .returning()
     .get();
 }

@@ -8,6 +8,11 @@ export interface ApiTokenInput {
   /** SHA-256 hex of the token; the token itself is never stored. */
   tokenHash: string;
   prefix: string;
+  /** The person the key acts for; null: the account's own. */
+  userId?: number | null;
+  /** JSON array of permissions. */
+  scopes: string;
+  expiresAt?: number | null;
 }
 
 export function createApiToken(db: Db, input: ApiTokenInput, now: number = Date.now()): ApiTokenRow {

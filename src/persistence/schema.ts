@@ -1,10 +1,25 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** Times are integer milliseconds since the epoch (UTC); the API renders ISO 8601. */
+
+/** An agency: an optional umbrella over client accounts; its members see all of them. */
+export const agencies = sqliteTable('agencies', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  name: text('name').notNull(),
+  /** Every member of the agency and of its accounts must sign in with a second factor. */
+  requireTwoFactor: integer('require_two_factor', { mode: 'boolean' }).notNull().default(false),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+});
+
 export const accounts = sqliteTable('accounts', {
   id: integer('id').primaryKey({ autoIncrement: true }),
   name: text('name').notNull(),
+  /** The agency the account is a client of; null: a direct customer. */
+  agencyId: integer('agency_id').references(() => agencies.id),
+  /** Every member of the account must sign in with a second factor. */
+  requireTwoFactor: integer('require_two_factor', { mode: 'boolean' }).notNull().default(false),
   /** Recordings older than this many days are purged; null keeps them. */
   recordingRetentionDays: integer('recording_retention_days'),
   /** Public key in the website snippet's <script> tag (not a secret: it only selects the account). */
@@ -242,7 +257,10 @@ export const mediaJobs = sqliteTable(
   (t) => [index('media_jobs_status_idx').on(t.status, t.id)],
 );
 
-/** Customers' API tokens, scoped to one account; only a SHA-256 of the token is stored. */
+/**
+ * API keys, scoped to one account; only a SHA-256 of the key is stored. A key owned by a user holds at
+ * most what the user holds in the account now (it dies with the user); an account's key holds its scopes.
+ */
 export const apiTokens = sqliteTable(
   'api_tokens',
   {
@@ -250,7 +268,11 @@ export const apiTokens = sqliteTable(
     accountId: integer('account_id')
       .notNull()
       .references(() => accounts.id),
+    userId: integer('user_id').references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
+    /** JSON array of permissions (src/api/permissions.ts KEY_SCOPES); null: a token from before scopes. */
+    scopes: text('scopes'),
+    expiresAt: integer('expires_at'),
     tokenHash: text('token_hash').notNull(),
     /** First characters of the token, to tell tokens apart in lists. */
     prefix: text('prefix').notNull(),
@@ -419,3 +441,142 @@ export const dialAllowlist = sqliteTable(
 export type RoutePlanRow = typeof routePlans.$inferSelect;
 export type RoutePlanRoundRobinRow = typeof routePlanRoundRobin.$inferSelect;
 export type DialAllowlistRow = typeof dialAllowlist.$inferSelect;
+
+export const ROLE_NAMES = ['owner', 'manager', 'analyst', 'listener'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+/** People who sign in. The e-mail is stored lower-cased and trimmed: one person, one row. */
+export const users = sqliteTable(
+  'users',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    /** argon2id PHC string; null until the person sets one through a reset token. */
+    passwordHash: text('password_hash'),
+    /** The operator of the installation: every permission in every account. */
+    operator: integer('operator', { mode: 'boolean' }).notNull().default(false),
+    /** Base32 TOTP secret, set at enrolment; in use once totp_enabled_at is set (the first code proved). */
+    totpSecret: text('totp_secret'),
+    totpEnabledAt: integer('totp_enabled_at'),
+    /** The 30-second step of the last code accepted: a code is good once (RFC 6238 section 5.2). */
+    totpLastStep: integer('totp_last_step'),
+    passwordChangedAt: integer('password_changed_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [uniqueIndex('users_email_unique').on(t.email)],
+);
+
+/** A user's role in one account, or in one agency (then in all its accounts). */
+export const memberships = sqliteTable(
+  'memberships',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    accountId: integer('account_id').references(() => accounts.id, { onDelete: 'cascade' }),
+    agencyId: integer('agency_id').references(() => agencies.id, { onDelete: 'cascade' }),
+    role: text('role').$type<RoleName>().notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('memberships_user_account_unique').on(t.userId, t.accountId),
+    uniqueIndex('memberships_user_agency_unique').on(t.userId, t.agencyId),
+    index('memberships_account_idx').on(t.accountId),
+    index('memberships_agency_idx').on(t.agencyId),
+    check('memberships_one_scope', sql`(${t.accountId} IS NULL) <> (${t.agencyId} IS NULL)`),
+  ],
+);
+
+/** Signed-in browsers. The cookie holds a random id; only its SHA-256 is stored. */
+export const sessions = sqliteTable(
+  'sessions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    tokenHash: text('token_hash').notNull(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: integer('created_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+    /** The absolute end, whatever the activity. */
+    expiresAt: integer('expires_at').notNull(),
+    revokedAt: integer('revoked_at'),
+    ip: text('ip'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [uniqueIndex('sessions_token_hash_unique').on(t.tokenHash), index('sessions_user_idx').on(t.userId)],
+);
+
+/** One-time codes that stand in for the authenticator app; only their SHA-256 is stored. */
+export const recoveryCodes = sqliteTable(
+  'recovery_codes',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    codeHash: text('code_hash').notNull(),
+    usedAt: integer('used_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [index('recovery_codes_user_idx').on(t.userId)],
+);
+
+/** One-time password-reset tokens issued by the operator or an owner (no mail server assumed). */
+export const passwordResets = sqliteTable(
+  'password_resets',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    expiresAt: integer('expires_at').notNull(),
+    usedAt: integer('used_at'),
+    /** Who issued it, in words (an e-mail, "the admin token"). */
+    issuedBy: text('issued_by').notNull(),
+  },
+  (t) => [uniqueIndex('password_resets_token_hash_unique').on(t.tokenHash)],
+);
+
+/**
+ * Who did what, when, from where. Append-only: the API has no route that changes or deletes an entry
+ * and a trigger refuses UPDATE. The actor is copied in words too, so an entry outlives its user or key;
+ * account_id has no foreign key for the same reason.
+ */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    /** admin-token | user | api-key | anonymous (a failed sign-in). */
+    actorKind: text('actor_kind').notNull(),
+    actorUserId: integer('actor_user_id'),
+    actorKeyId: integer('actor_key_id'),
+    /** The e-mail, key prefix or "admin token"; for a failed sign-in the e-mail that was tried. */
+    actor: text('actor').notNull(),
+    accountId: integer('account_id'),
+    /** e.g. auth.login, auth.login-failed, recording.play, PATCH /v1/tracking-numbers/:id */
+    action: text('action').notNull(),
+    /** The object acted on, e.g. tracking-number 12, user 3. */
+    target: text('target'),
+    /** JSON with what else matters (status code, fields changed: never a secret). */
+    detail: text('detail'),
+    ip: text('ip'),
+  },
+  (t) => [
+    index('audit_log_at_idx').on(t.at),
+    index('audit_log_account_idx').on(t.accountId, t.at),
+    index('audit_log_actor_idx').on(t.actorUserId, t.at),
+  ],
+);
+
+export type AgencyRow = typeof agencies.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type MembershipRow = typeof memberships.$inferSelect;
+export type SessionRow = typeof sessions.$inferSelect;
+export type AuditRow = typeof auditLog.$inferSelect;

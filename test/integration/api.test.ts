@@ -98,6 +98,8 @@ describe('accounts', () => {
       id: expect.any(Number),
       name: 'Acme Plumbing',
       recordingRetentionDays: null,
+      agencyId: null,
+      requireTwoFactor: false,
       createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       updatedAt: expect.any(String),
     });

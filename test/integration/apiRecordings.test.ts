@@ -13,7 +13,7 @@ import { parseRange } from '../../src/api/sendRecordingAudio.js';
 import { purgeExpiredRecordings, startRetentionTimer } from '../../src/media/purgeExpiredRecordings.js';
 import { encryptFile } from '../../src/media/recordingCipher.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
-import { announcements, apiTokens, calls, recordings, type RecordingRow } from '../../src/persistence/schema.js';
+import { announcements, apiTokens, auditLog, calls, recordings, type RecordingRow } from '../../src/persistence/schema.js';
 
 const ADMIN = 'test-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -156,8 +156,12 @@ describe('customer API tokens', () => {
     expect(created).toEqual({
       id: expect.any(Number),
       accountId: a,
+      userId: null,
       name: 'CRM export',
       prefix: created.token.slice(0, 12),
+      // No scopes asked for: what customer tokens always could do.
+      scopes: ['calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read'],
+      expiresAt: null,
       token: expect.stringMatching(/^crt_[A-Za-z0-9_-]{43}$/),
       createdAt: '2026-03-01T12:00:00.000Z',
       lastUsedAt: null,
@@ -181,8 +185,11 @@ describe('customer API tokens', () => {
         {
           id: created.id,
           accountId: a,
+          userId: null,
           name: 'CRM export',
           prefix: created.prefix,
+          scopes: ['calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read'],
+          expiresAt: null,
           createdAt: '2026-03-01T12:00:00.000Z',
           lastUsedAt: '2026-03-01T12:00:05.000Z',
           revokedAt: null,
@@ -349,6 +356,10 @@ describe('recording download', () => {
     expect(res.headers.etag).toBe(`"${rec.sha256}"`);
     expect(res.headers['accept-ranges']).toBe('bytes');
     expect(res.rawPayload.equals(audio)).toBe(true);
+    // Played: an entry in the audit log, with the key that played it; a later Range request is not another play.
+    await app.inject({ method: 'GET', url: url(), headers: { ...bearer(token), range: 'bytes=500-' } });
+    const plays = db.select().from(auditLog).all().filter((e) => e.action === 'recording.play');
+    expect(plays).toEqual([expect.objectContaining({ actorKind: 'api-key', accountId: rec.accountId, target: `/v1/recordings/${rec.id}/audio` })]);
   });
 
   it.each([
@@ -507,6 +518,9 @@ describe('signed links', () => {
     expect(ranged.statusCode).toBe(206);
     expect(ranged.rawPayload.equals(audio.subarray(10, 20))).toBe(true);
     expect((await app.inject({ method: 'HEAD', url: path })).statusCode).toBe(200);
+    const plays = db.select().from(auditLog).all().filter((e) => e.action === 'recording.play');
+    expect(plays).toEqual([expect.objectContaining({ actorKind: 'anonymous', accountId: rec.accountId, detail: '{"via":"signed link"}' })]);
+    expect(db.select().from(auditLog).all().some((e) => e.action === 'POST /v1/recordings/:id/link')).toBe(true);
 
     clock = exp * 1000 - 1;
     expect((await app.inject({ method: 'GET', url: path })).statusCode).toBe(200);

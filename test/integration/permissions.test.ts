@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { apiRateLimits } from '../../src/api/apiGuards.js';
 import { buildApp } from '../../src/api/buildApp.js';
 import { checkRoutePermission, operatorPrincipal } from '../../src/api/principal.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
@@ -21,6 +22,36 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'OPTIONS /public/v1/*': 'public',
   'POST /public/v1/session': 'public',
   'POST /public/v1/heartbeat': 'public',
+  'POST /v1/auth/login': 'public',
+  'POST /v1/auth/password-reset': 'public',
+  'POST /v1/auth/logout': 'self',
+  'GET /v1/auth/me': 'self',
+  'HEAD /v1/auth/me': 'self',
+  'POST /v1/auth/password': 'self',
+  'POST /v1/auth/two-factor/enrol': 'self',
+  'POST /v1/auth/two-factor/confirm': 'self',
+  'DELETE /v1/auth/two-factor': 'self',
+  'POST /v1/auth/recovery-codes': 'self',
+  'POST /v1/auth/sessions/revoke-others': 'self',
+  'GET /v1/users': 'installation',
+  'HEAD /v1/users': 'installation',
+  'POST /v1/users': 'installation',
+  'DELETE /v1/users/:id': 'installation',
+  'POST /v1/users/:id/password-reset': 'users:manage',
+  'POST /v1/agencies': 'installation',
+  'GET /v1/agencies': 'users:manage',
+  'HEAD /v1/agencies': 'users:manage',
+  'PATCH /v1/agencies/:id': 'users:manage',
+  'GET /v1/accounts/:id/users': 'users:manage',
+  'HEAD /v1/accounts/:id/users': 'users:manage',
+  'PUT /v1/accounts/:id/users': 'users:manage',
+  'DELETE /v1/accounts/:id/users/:userId': 'users:manage',
+  'GET /v1/agencies/:id/users': 'users:manage',
+  'HEAD /v1/agencies/:id/users': 'users:manage',
+  'PUT /v1/agencies/:id/users': 'users:manage',
+  'DELETE /v1/agencies/:id/users/:userId': 'users:manage',
+  'GET /v1/audit': 'audit:read',
+  'HEAD /v1/audit': 'audit:read',
   'POST /v1/accounts': 'accounts:create',
   'GET /v1/accounts': 'accounts:read',
   'HEAD /v1/accounts': 'accounts:read',
@@ -105,6 +136,8 @@ function build(): FastifyInstance {
     adminToken: ADMIN,
     defaultCountryCode: '1',
     telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }),
+    // The matrix sends about a thousand requests from one address.
+    apiRateLimits: apiRateLimits(100_000, 10_000),
   });
 }
 
@@ -147,5 +180,117 @@ describe('the permission wall', () => {
       const request = { routeOptions: { config }, principal: operatorPrincipal({ kind: 'admin-token' }) } as unknown as FastifyRequest;
       expect(() => checkRoutePermission(request)).toThrow(expect.objectContaining({ code: 'CR_ERR_FORBIDDEN' }));
     }
+  });
+});
+
+/**
+ * Who may do what, written out by hand from the issue's roles (not read from src/api/permissions.ts):
+ * owner everything in the account, people and keys included; manager numbers, plans, pools, rules,
+ * recordings (deleting too) and reports; analyst calls and reports, no audio; listener calls and
+ * recordings, no configuration. `self` is everyone's own sign-in.
+ */
+const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'self'];
+const EXPECTED_RIGHTS: Record<string, string[]> = {
+  operator: [...OWNER, 'accounts:create', 'installation'],
+  'agency owner': [...OWNER, 'accounts:create'],
+  owner: OWNER,
+  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'self'],
+  analyst: ['accounts:read', 'calls:read', 'reports:read', 'self'],
+  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'self'],
+  'customer token (from before scopes)': ['calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'self'],
+};
+
+const HOST = 'callroute.test';
+const PASSWORD = 'matrix password, long enough';
+
+async function inject(method: string, url: string, headers: Record<string, string>, payload?: object) {
+  return app.inject({ method: method as 'GET', url, headers: { host: HOST, ...headers }, ...(payload ? { payload } : {}) });
+}
+
+/** Every principal of the matrix, as the headers its requests carry. */
+async function principals(): Promise<Record<string, Record<string, string>>> {
+  const admin = { authorization: `Bearer ${ADMIN}` };
+  const agency = (await inject('POST', '/v1/agencies', admin, { name: 'Agency' })).json().id;
+  const account = (await inject('POST', '/v1/accounts', admin, { name: 'Client', agencyId: agency })).json().id;
+  const out: Record<string, Record<string, string>> = { operator: admin };
+  const person = async (label: string, url: string, role: string) => {
+    const res = await inject('PUT', url, admin, { email: `${label.replace(/ /g, '-')}@example.test`, role });
+    expect(res.statusCode, res.body).toBe(200);
+    await inject('POST', '/v1/auth/password-reset', {}, { token: res.json().invitation.token, newPassword: PASSWORD });
+    const login = await inject('POST', '/v1/auth/login', {}, { email: `${label.replace(/ /g, '-')}@example.test`, password: PASSWORD });
+    expect(login.statusCode, login.body).toBe(200);
+    const cookie = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+    out[label] = { cookie, origin: `http://${HOST}` };
+  };
+  await person('agency owner', `/v1/agencies/${agency}/users`, 'owner');
+  for (const role of ['owner', 'manager', 'analyst', 'listener']) await person(role, `/v1/accounts/${account}/users`, role);
+  const token = (await inject('POST', `/v1/accounts/${account}/tokens`, admin, { name: 'legacy' })).json().token;
+  out['customer token (from before scopes)'] = { authorization: `Bearer ${token}` };
+  return out;
+}
+
+describe('the permission matrix: every principal × every route', () => {
+  it('lets each principal through exactly the routes its rights name, and answers 403 elsewhere', async () => {
+    const who = await principals();
+    const mismatches: string[] = [];
+    for (const [label, headers] of Object.entries(who)) {
+      for (const [route, permission] of Object.entries(EXPECTED_ROUTES)) {
+        if (permission === 'public' || route === 'POST /v1/auth/logout') continue; // logout would end the session under test
+        const [method, pattern] = route.split(' ') as [string, string];
+        // Ids nobody has: an allowed request ends in 404 or 400 in the handler, never with a change made.
+        const url = pattern.replace(/:[a-zA-Z]+/g, '999999');
+        const res = await inject(method, url, headers, method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : {});
+        // HEAD has no body to read the reason from; no handler of a HEAD route answers 403 itself.
+        const walled = res.statusCode === 403 && (method === 'HEAD' || /needs the permission/.test(res.json().error.message));
+        const expected = EXPECTED_RIGHTS[label]!.includes(permission);
+        if (walled === expected) mismatches.push(`${label} ${route} (${permission}): ${res.statusCode} ${res.body.slice(0, 120)}`);
+      }
+    }
+    expect(mismatches).toEqual([]);
+  }, 60_000);
+});
+
+describe('another tenant’s rows', () => {
+  it('are 404 to a manager of another account, exactly like ids that do not exist, and absent from lists', async () => {
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const mine = (await inject('POST', '/v1/accounts', admin, { name: 'Mine' })).json().id;
+    const theirs = (await inject('POST', '/v1/accounts', admin, { name: 'Theirs' })).json().id;
+    const number = (await inject('POST', '/v1/tracking-numbers', admin, { accountId: theirs, did: '+15551230009', destination: '+15550001111' })).json().id;
+    const pool = (await inject('POST', '/v1/pools', admin, { accountId: theirs, name: 'P' })).json().id;
+    const rule = (await inject('POST', '/v1/source-rules', admin, { accountId: theirs, kind: 'direct', source: 'd' })).json().id;
+    const plan = (
+      await inject('POST', '/v1/route-plans', admin, { accountId: theirs, name: 'R', timeZone: 'UTC', steps: [{ name: 's', strategy: 'sequential', destinations: [{ target: '+15550001111' }] }] })
+    ).json().id;
+    expect([number, pool, rule, plan].every((id) => typeof id === 'number')).toBe(true);
+    const invite = await inject('PUT', `/v1/accounts/${mine}/users`, admin, { email: 'm@mine.test', role: 'manager' });
+    await inject('POST', '/v1/auth/password-reset', {}, { token: invite.json().invitation.token, newPassword: PASSWORD });
+    const login = await inject('POST', '/v1/auth/login', {}, { email: 'm@mine.test', password: PASSWORD });
+    const headers = { cookie: ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; '), origin: `http://${HOST}` };
+
+    const probes: Array<[string, string, object?]> = [
+      ['GET', `/v1/tracking-numbers/${number}`],
+      ['PATCH', `/v1/tracking-numbers/${number}`, { label: 'x' }],
+      ['POST', `/v1/tracking-numbers/${number}/disable`],
+      ['GET', `/v1/pools/${pool}`],
+      ['PATCH', `/v1/pools/${pool}`, { name: 'x' }],
+      ['DELETE', `/v1/pools/${pool}`],
+      ['GET', `/v1/source-rules/${rule}`],
+      ['DELETE', `/v1/source-rules/${rule}`],
+      ['GET', `/v1/route-plans/${plan}`],
+      ['DELETE', `/v1/route-plans/${plan}`],
+      ['GET', `/v1/accounts/${theirs}`],
+      ['GET', `/v1/accounts/${theirs}/snippet`],
+    ];
+    for (const [method, url, payload] of probes) {
+      const res = await inject(method, url, headers, payload);
+      expect(res.statusCode, `${method} ${url}: ${res.body}`).toBe(404);
+    }
+    const create = await inject('POST', '/v1/pools', headers, { accountId: theirs, name: 'sneaky' });
+    expect(create.statusCode).toBe(400);
+    expect(create.json().error).toMatchObject({ field: 'body.accountId', message: `account ${theirs} does not exist` });
+    for (const [url, key] of [['/v1/tracking-numbers', 'trackingNumbers'], ['/v1/pools', 'pools'], ['/v1/source-rules', 'sourceRules'], ['/v1/route-plans', 'routePlans']] as const) {
+      expect((await inject('GET', url, headers)).json()[key], url).toEqual([]);
+    }
+    expect((await inject('GET', `/v1/tracking-numbers/${number}`, admin)).json().label).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import {
   createAccount,
@@ -8,18 +8,21 @@ import {
   type AccountPatch,
 } from '../../persistence/accountRepository.js';
 import type { AccountRow } from '../../persistence/schema.js';
+import { getAgency } from '../../persistence/userRepository.js';
 import { idParams, iso, isoTime, type IdParams, listResponse } from '../apiSchemas.js';
-import { canSee } from '../principal.js';
+import { canSee, principalOf } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const accountDto = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'recordingRetentionDays', 'createdAt', 'updatedAt'],
+  required: ['id', 'name', 'recordingRetentionDays', 'agencyId', 'requireTwoFactor', 'createdAt', 'updatedAt'],
   properties: {
     id: { type: 'integer' },
     name: { type: 'string' },
     recordingRetentionDays: { type: ['integer', 'null'] },
+    agencyId: { type: ['integer', 'null'] },
+    requireTwoFactor: { type: 'boolean' },
     createdAt: isoTime,
     updatedAt: isoTime,
   },
@@ -30,15 +33,25 @@ const recordingRetentionDays = { type: ['integer', 'null'], minimum: 1, maximum:
 
 // At least one non-space character: the name is stored trimmed.
 const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
+const requireTwoFactor = { type: 'boolean' } as const;
+const agencyId = { type: ['integer', 'null'], minimum: 1 } as const;
+
+type AccountBody = { name: string; recordingRetentionDays?: number | null; agencyId?: number | null; requireTwoFactor?: boolean };
 
 export function toAccountDto(row: AccountRow) {
   return {
     id: row.id,
     name: row.name,
     recordingRetentionDays: row.recordingRetentionDays,
+    agencyId: row.agencyId,
+    requireTwoFactor: row.requireTwoFactor,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };
+}
+
+function noAgency(id: number): CallrouteError {
+  return new CallrouteError('CR_ERR_VALIDATION', `agency ${id} does not exist`, { field: 'body.agencyId' });
 }
 
 function notFound(id: number): CallrouteError {
@@ -46,18 +59,38 @@ function notFound(id: number): CallrouteError {
 }
 
 export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
-  app.post<{ Body: { name: string; recordingRetentionDays?: number | null } }>(
+  /**
+   * The agency a new or moved account goes to: the operator may name any (or none); an agency's owner
+   * must name one of theirs. Another agency is answered like a missing one.
+   */
+  function agencyFor(request: FastifyRequest, id: number | null | undefined): number | null {
+    const p = principalOf(request);
+    if (p.operator) {
+      if (id !== undefined && id !== null && !getAgency(db, id)) throw noAgency(id);
+      return id ?? null;
+    }
+    if (id === undefined || id === null) {
+      throw new CallrouteError('CR_ERR_VALIDATION', 'body.agencyId is required: name the agency the account is for', { field: 'body.agencyId' });
+    }
+    if (!p.agencyOwnerOf.includes(id)) throw noAgency(id);
+    return id;
+  }
+
+  app.post<{ Body: AccountBody }>(
     '/accounts',
     {
       config: { permission: 'accounts:create' },
       schema: {
-        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, recordingRetentionDays } },
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, recordingRetentionDays, agencyId, requireTwoFactor } },
         response: { 201: accountDto },
       },
     },
     async (request, reply) => {
-      const { name: given, recordingRetentionDays: days = null } = request.body;
-      return reply.code(201).send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days })));
+      const { name: given, recordingRetentionDays: days = null, requireTwoFactor: twoFactor = false } = request.body;
+      const agency = agencyFor(request, request.body.agencyId);
+      return reply
+        .code(201)
+        .send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor })));
     },
   );
 
@@ -84,20 +117,28 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     },
   );
 
-  app.patch<{ Params: IdParams; Body: { name?: string; recordingRetentionDays?: number | null } }>(
+  app.patch<{ Params: IdParams; Body: Partial<AccountBody> }>(
     '/accounts/:id',
     {
       config: { permission: 'accounts:write' },
       schema: {
         params: idParams,
-        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, recordingRetentionDays } },
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, recordingRetentionDays, agencyId, requireTwoFactor } },
         response: { 200: accountDto },
       },
     },
     async (request) => {
       if (!canSee(request, request.params.id)) throw notFound(request.params.id);
-      const { name: newName, recordingRetentionDays: days } = request.body;
+      const { name: newName, recordingRetentionDays: days, requireTwoFactor: twoFactor } = request.body;
       const patch: AccountPatch = {};
+      if (twoFactor !== undefined) patch.requireTwoFactor = twoFactor;
+      // Moving an account between agencies is the operator's (it changes who sees it).
+      if (request.body.agencyId !== undefined) {
+        if (!principalOf(request).operator) {
+          throw new CallrouteError('CR_ERR_FORBIDDEN', 'only the operator moves an account to another agency', { field: 'body.agencyId' });
+        }
+        patch.agencyId = agencyFor(request, request.body.agencyId);
+      }
       if (newName !== undefined) patch.name = newName.trim();
       if (days !== undefined) patch.recordingRetentionDays = days;
       const row = updateAccount(db, request.params.id, patch);

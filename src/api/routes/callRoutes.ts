@@ -10,7 +10,7 @@ import {
 import { CALL_DISPOSITIONS, type CallDisposition, type CallRow } from '../../persistence/schema.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { parseDestinationsTried } from '../../routing/routePlan/recordOutcome.js';
-import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams } from '../apiSchemas.js';
+import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
 import { canSee, requestedAccounts } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -108,14 +108,6 @@ interface CallsQuery {
   limit: number;
 }
 
-function parseTime(value: string | undefined, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) {
-    throw new CallrouteError('CR_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { field });
-  }
-  return ms;
-}
 
 export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: RouteDeps): void {
   app.get<{ Querystring: CallsQuery }>(
@@ -149,8 +141,8 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
     },
     async (request) => {
       const q = request.query;
-      const from = parseTime(q.from, 'querystring.from');
-      const to = parseTime(q.to, 'querystring.to');
+      const from = parseIsoTime(q.from, 'querystring.from');
+      const to = parseIsoTime(q.to, 'querystring.to');
       if (from !== undefined && to !== undefined && from > to) {
         throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', {
           field: 'querystring.from',

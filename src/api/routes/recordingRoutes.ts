@@ -227,6 +227,8 @@ export function signedLinkRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (check === 'expired') throw new CallrouteError('CR_ERR_LINK_EXPIRED', 'link has expired; ask for a new one');
       const row = findRecording(db, id);
       if (!row) throw recordingNotFound(id);
+      // For the audit log's entry of this play (the link's issuer is in the entry of its POST .../link).
+      request.auditAccountId = row.accountId;
       return sendRecordingAudio(request, reply, row, audioDeps);
     },
   });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { accountFilterQuery } from '../apiSchemas.js';
+import { accountFilterQuery, parseIsoTime } from '../apiSchemas.js';
 import { CallrouteError } from '../../errors.js';
 import { listPools, poolReport } from '../../persistence/attributionRepository.js';
 import { callReport, callReportCsv, REPORT_GROUPS, type ReportGroup } from '../../persistence/callReports.js';
@@ -19,12 +19,6 @@ const DAY_MS = 86_400_000;
 /** Without `from`, a report covers the 30 days before `to` (or now). */
 const DEFAULT_RANGE_MS = 30 * DAY_MS;
 
-function parseTime(value: string | undefined, field: string): number | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new CallrouteError('CR_ERR_VALIDATION', `${field} must be an ISO 8601 date-time`, { field });
-  return ms;
-}
 
 const reportRow = {
   type: 'object',
@@ -81,8 +75,8 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
     },
     async (request, reply) => {
       const q = request.query;
-      const to = parseTime(q.to, 'querystring.to') ?? now();
-      const from = parseTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
+      const to = parseIsoTime(q.to, 'querystring.to') ?? now();
+      const from = parseIsoTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
       if (from > to) {
         throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
       }

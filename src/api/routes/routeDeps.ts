@@ -1,6 +1,9 @@
 import type { Config } from '../../config/loadConfig.js';
 import type { FfmpegTools } from '../../media/locateFfmpeg.js';
 import type { Db } from '../../persistence/openDatabase.js';
+import type { ApiLimiter } from '../apiGuards.js';
+import type { SessionTimes } from '../authenticate.js';
+import type { BucketLimit } from '../tokenBuckets.js';
 
 /** The recording settings the API uses (a subset of `config.recordings`). */
 export type RecordingsApiConfig = Pick<
@@ -33,4 +36,18 @@ export interface RouteDeps {
   media: MediaDeps;
   /** Milliseconds since the epoch; injected so link expiry and retention can be tested. */
   now: () => number;
+  auth: AuthSettings;
+}
+
+/** Sign-in settings the auth and people routes share with the auth hook. */
+export interface AuthSettings {
+  sessions: SessionTimes;
+  /** The per-address budgets of /v1 (failed sign-ins count in `failedAuth`). */
+  limiter: ApiLimiter;
+  /** Failed sign-ins per e-mail (or per known browser of it). */
+  signInFailures: BucketLimit;
+  /** Signs the known-browser cookie. */
+  deviceSecret: string;
+  /** How long a password-reset (or invitation) token is good for. */
+  resetTtlMs: number;
 }
