@@ -25,6 +25,7 @@ import { reportRoutes } from './routes/reportRoutes.js';
 import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDeps.js';
 import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
+import { webRoutes } from './routes/webRoutes.js';
 import { trackingNumberRoutes } from './routes/trackingNumberRoutes.js';
 
 export type { TelephonyStatus } from './routes/healthRoutes.js';
@@ -170,6 +171,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   const audit = createAuditHook(deps.db, now);
 
   healthRoutes(app, deps.telephonyStatus);
+  webRoutes(app);
   void app.register(async (links) => {
     links.addHook('onResponse', audit);
     signedLinkRoutes(links, routeDeps);

@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { checkNewPassword, hashPassword, verifyNothing, verifyPassword } from '../../auth/passwords.js';
 import { matchTotp, newTotpSecret, otpauthUri } from '../../auth/totp.js';
 import { CallrouteError } from '../../errors.js';
+import { getAccount } from '../../persistence/accountRepository.js';
 import type { Db } from '../../persistence/openDatabase.js';
 import type { UserRow } from '../../persistence/schema.js';
 import {
@@ -201,6 +202,7 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get('/auth/me', { config: { permission: 'self' } }, async (request) => {
     const p = principalOf(request);
+    const described = describePrincipal(p);
     const actor = p.actor;
     const user = actor.kind === 'user' || (actor.kind === 'api-key' && actor.userId !== null) ? getUser(db, actor.userId!) : undefined;
     return {
@@ -208,7 +210,8 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       user: user ? userDto(user) : null,
       memberships: user ? membershipsOfUser(db, user.id).map((m) => ({ accountId: m.accountId, agencyId: m.agencyId, role: m.role })) : [],
       recoveryCodesLeft: user && actor.kind === 'user' ? unusedRecoveryCodes(db, user.id) : null,
-      ...describePrincipal(p),
+      ...described,
+      accounts: described.accounts.map((a) => ({ ...a, name: getAccount(db, a.accountId)?.name ?? null })),
     };
   });
 
