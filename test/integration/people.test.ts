@@ -314,10 +314,20 @@ describe('roles take effect on the next request', () => {
     expect((await call('GET', '/v1/tracking-numbers', { headers })).statusCode).toBe(200);
     expect((await call('PUT', `/v1/accounts/${a}/users`, { headers: admin, payload: { email: 'mia@example.com', role: 'analyst' } })).statusCode).toBe(200);
     expect((await call('GET', '/v1/tracking-numbers', { headers })).statusCode).toBe(403);
-    expect((await call('GET', '/v1/calls', { headers })).statusCode).toBe(200);
+    db.insert(calls).values({ accountId: a, did: '+15551230001', arrivedAt: T0, inboundChannelId: 'c-rec', finished: true, disposition: 'answered', recordingStatus: 'ready' }).run();
+    const seen = await call('GET', '/v1/calls', { headers });
+    expect(seen.statusCode).toBe(200);
+    // An analyst sees the call, not whether it was recorded.
+    expect(seen.json().calls[0].recordingStatus).toBeNull();
+    expect((await call('GET', '/v1/calls', { headers: admin })).json().calls[0].recordingStatus).toBe('ready');
     expect((await call('DELETE', `/v1/accounts/${a}/users/${mia}`, { headers: admin })).statusCode).toBe(204);
     expect((await call('GET', '/v1/calls', { headers })).statusCode).toBe(403);
+    // A person's keys go with them (the foreign key cascades).
+    await call('PUT', `/v1/accounts/${a}/users`, { headers: admin, payload: { email: 'mia@example.com', role: 'owner' } });
+    const key = await call('POST', `/v1/accounts/${a}/tokens`, { headers, payload: { name: 'mia key' } });
+    expect(key.statusCode).toBe(201);
     expect((await call('DELETE', `/v1/users/${mia}`, { headers: admin })).statusCode).toBe(204);
+    expect((await call('GET', '/v1/calls', { headers: { authorization: `Bearer ${key.json().token}` } })).statusCode).toBe(401);
     expect((await call('GET', '/v1/auth/me', { headers })).statusCode).toBe(401);
     expect(db.select().from(sessions).all()).toEqual([]);
   });
@@ -387,12 +397,14 @@ describe('audit log', () => {
     const rule = await call('POST', '/v1/source-rules', { headers: owner, payload: { accountId: a, kind: 'direct', source: 'direct' } });
     expect(rule.statusCode).toBe(201);
     await call('PUT', `/v1/accounts/${a}/users`, { headers: owner, payload: { email: 'li@acme.test', role: 'listener' } });
+    expect((await call('POST', '/v1/auth/password', { headers: owner, payload: { currentPassword: PASSWORD, newPassword: 'another long passphrase' } })).statusCode).toBe(204);
+    expect((await call('POST', '/v1/auth/logout', { headers: owner })).statusCode).toBe(204);
 
     const all = await call('GET', '/v1/audit', { headers: admin });
     expect(all.statusCode).toBe(200);
     const actions = all.json().entries.map((e: { action: string }) => e.action);
     expect(actions).toEqual(
-      expect.arrayContaining(['auth.login-failed', 'auth.login', 'POST /v1/source-rules', 'PUT /v1/accounts/:id/users', 'POST /v1/accounts', 'auth.password-reset']),
+      expect.arrayContaining(['auth.login-failed', 'auth.login', 'POST /v1/source-rules', 'PUT /v1/accounts/:id/users', 'POST /v1/accounts', 'auth.password-reset', 'auth.password-change', 'auth.logout']),
     );
     const failed = all.json().entries.find((e: { action: string }) => e.action === 'auth.login-failed');
     expect(failed).toMatchObject({ actorKind: 'anonymous', actor: 'owner@acme.test', ip: '127.0.0.1', detail: { reason: 'password' } });
@@ -400,7 +412,8 @@ describe('audit log', () => {
     expect(ruleEntry).toMatchObject({ actorKind: 'user', actor: 'user owner@acme.test', accountId: a, target: '/v1/source-rules' });
 
     // The owner sees their account's entries; filters by action.
-    const mineRes = await call('GET', `/v1/audit?action=${encodeURIComponent('POST /v1/source-rules')}`, { headers: owner });
+    const again = { cookie: cookiesOf(await login('owner@acme.test', 'another long passphrase')), origin: ORIGIN };
+    const mineRes = await call('GET', `/v1/audit?action=${encodeURIComponent('POST /v1/source-rules')}`, { headers: again });
     expect(mineRes.statusCode).toBe(200);
     expect(mineRes.json().entries).toHaveLength(1);
     // Append-only below the API too.

@@ -196,7 +196,10 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.post('/auth/logout', { config: { permission: 'self' } }, async (request, reply) => {
     const actor = principalOf(request).actor;
-    if (actor.kind === 'user') revokeSession(db, actor.sessionId, now());
+    if (actor.kind === 'user') {
+      revokeSession(db, actor.sessionId, now());
+      recordAudit(db, request, { action: 'auth.logout', target: `user ${actor.userId}` }, now());
+    }
     return reply.header('set-cookie', cookie(request, SESSION_COOKIE, '', 0)).code(204).send();
   });
 
@@ -229,6 +232,7 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       checkNewPassword(request.body.newPassword, user.email, 'body.newPassword');
       // Every other session of the person ends: whoever else held one is out.
       setPassword(db, user.id, await hashPassword(request.body.newPassword), now(), sessionId);
+      recordAudit(db, request, { action: 'auth.password-change', target: `user ${user.id}` }, now());
       return reply.code(204).send();
     },
   );

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import {
   CALLS_DEFAULT_LIMIT,
@@ -12,7 +12,7 @@ import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { parseDestinationsTried } from '../../routing/routePlan/recordOutcome.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
-import { canSee, requestedAccounts } from '../principal.js';
+import { canSee, holds, principalOf, requestedAccounts } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -57,7 +57,8 @@ const callDto = {
     clickIds: { type: ['object', 'null'], additionalProperties: { type: 'string' } },
     firstVisitAt: nullableIsoTime,
     firstTimeCaller: { type: ['boolean', 'null'] },
-    recordingStatus: { type: 'string' },
+    /** null for those who may not see recordings (analysts): whether a call was recorded is theirs to know. */
+    recordingStatus: nullableStr,
     /** Route plan step that answered (else the last one rung); null without a plan. */
     routeStep: nullableStr,
     answeredDestination: nullableStr,
@@ -84,6 +85,13 @@ export function toCallDto(row: CallRow) {
     clickIds: parseJsonObject(row.clickIds),
     firstVisitAt: isoOrNull(row.firstVisitAt),
   };
+}
+
+/** The call as the principal may see it: no recording status without the right to recordings. */
+function forPrincipal<T extends { accountId: number | null; recordingStatus: string | null }>(request: FastifyRequest, dto: T): T {
+  const p = principalOf(request);
+  if (p.operator || (dto.accountId !== null && holds(p, 'recordings:read', dto.accountId))) return dto;
+  return { ...dto, recordingStatus: null };
 }
 
 /** A JSON object column (utm tags, click ids) as an object; null when absent or unreadable. */
@@ -162,7 +170,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
       if (q.source !== undefined) filter.source = q.source;
       if (q.cursor !== undefined) filter.cursor = q.cursor;
       const page = inRequestPart('querystring', () => listCalls(db, filter));
-      return { calls: page.calls.map(toCallDto), nextCursor: page.nextCursor };
+      return { calls: page.calls.map((row) => forPrincipal(request, toCallDto(row))), nextCursor: page.nextCursor };
     },
   );
 
@@ -174,7 +182,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
       if (!row || !canSee(request, row.accountId)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }
-      return toCallDto(row);
+      return forPrincipal(request, toCallDto(row));
     },
   );
 }
