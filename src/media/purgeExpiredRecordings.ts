@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../persistence/openDatabase.js';
+import { appendAudit } from '../persistence/auditRepository.js';
 import { expiredRecordings, markRecordingRemoved } from '../persistence/recordingQueries.js';
 import { removeRecordingFiles } from './removeRecordingFiles.js';
 
@@ -40,6 +41,22 @@ export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeRepo
       continue;
     }
     markRecordingRemoved(deps.db, recording.id, 'expired', `retention of ${retentionDays} days`, now);
+    // Deletions by retention are in the audit log as well as those by people.
+    appendAudit(
+      deps.db,
+      {
+        actorKind: 'system',
+        actorUserId: null,
+        actorKeyId: null,
+        actor: 'recording retention',
+        accountId: recording.accountId,
+        action: 'recording.expired',
+        target: `/v1/recordings/${recording.id}`,
+        detail: JSON.stringify({ retentionDays }),
+        ip: null,
+      },
+      now,
+    );
     report.purged++;
   }
   if (report.checked > 0) deps.logger.info({ ...report, failures: report.failures.length }, 'recordings purged');

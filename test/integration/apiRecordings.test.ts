@@ -648,6 +648,9 @@ describe('retention', () => {
     expect(recordingRow(keepB.id)?.status).toBe('ready');
     expect(callStatus(oldCall)).toBe('expired');
     expect(callStatus(recentCall)).toBe('ready');
+    const expiredEntries = db.select().from(auditLog).all().filter((e) => e.action === 'recording.expired');
+    expect(expiredEntries.map((e) => e.target).sort()).toEqual([`/v1/recordings/${old.id}`, `/v1/recordings/${oldMissing.id}`].sort());
+    expect(expiredEntries[0]).toMatchObject({ actorKind: 'system', actor: 'recording retention' });
 
     const again = await app.inject({ method: 'POST', url: '/v1/recordings/purge', headers: admin });
     expect(again.json()).toEqual({ checked: 0, purged: 0, bytesFreed: 0, failures: [] });

@@ -182,6 +182,12 @@ describe('sign-in with a password', () => {
     expect(ok.statusCode).toBe(204);
     expect((await call('GET', '/v1/calls', { headers: laptop })).statusCode).toBe(200);
     expect((await call('GET', '/v1/calls', { headers: phone })).statusCode).toBe(401);
+    // Sessions are listed and ended one by one too.
+    const tablet = { cookie: cookiesOf(await login('mia@example.com', 'a fresh passphrase 42')), origin: ORIGIN };
+    const listed = (await call('GET', '/v1/auth/sessions', { headers: laptop })).json().sessions;
+    expect(listed.map((x: { current: boolean }) => x.current)).toEqual([true, false]);
+    expect((await call('DELETE', `/v1/auth/sessions/${listed[1].id}`, { headers: laptop })).statusCode).toBe(204);
+    expect((await call('GET', '/v1/calls', { headers: tablet })).statusCode).toBe(401);
     expect((await login('mia@example.com', 'a fresh passphrase 42')).statusCode).toBe(200);
   });
 

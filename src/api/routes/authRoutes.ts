@@ -7,6 +7,7 @@ import { getAccount } from '../../persistence/accountRepository.js';
 import type { Db } from '../../persistence/openDatabase.js';
 import type { UserRow } from '../../persistence/schema.js';
 import {
+  activeSessionsOfUser,
   consumePasswordReset,
   createSession,
   findSessionByHash,
@@ -24,7 +25,7 @@ import {
   useRecoveryCode,
   useTotpStep,
 } from '../../persistence/userRepository.js';
-import { isoTime, iso } from '../apiSchemas.js';
+import { idParams, isoTime, iso, type IdParams } from '../apiSchemas.js';
 import { hashSecret, readCookies, sameOrigin, SESSION_COOKIE } from '../authenticate.js';
 import { principalOf, type Principal } from '../principal.js';
 import { createTokenBuckets } from '../tokenBuckets.js';
@@ -326,6 +327,31 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       return { recoveryCodes: issueRecoveryCodes(db, user.id, now()) };
     },
   );
+
+  // The person's own signed-in browsers: which, since when, from where; any one can be ended.
+  app.get('/auth/sessions', { config: { permission: 'self' } }, async (request) => {
+    const { user, sessionId } = signedInUser(db, request);
+    return {
+      sessions: activeSessionsOfUser(db, user.id, now()).map((row) => ({
+        id: row.id,
+        current: row.id === sessionId,
+        createdAt: iso(row.createdAt),
+        lastSeenAt: iso(row.lastSeenAt),
+        expiresAt: iso(row.expiresAt),
+        ip: row.ip,
+        userAgent: row.userAgent,
+      })),
+    };
+  });
+
+  app.delete<{ Params: IdParams }>('/auth/sessions/:id', { config: { permission: 'self' }, schema: { params: idParams } }, async (request, reply) => {
+    const { user } = signedInUser(db, request);
+    const mine = activeSessionsOfUser(db, user.id, now()).some((row) => row.id === request.params.id);
+    if (!mine || !revokeSession(db, request.params.id, now())) {
+      throw new CallrouteError('CR_ERR_NOT_FOUND', `session ${request.params.id} not found`, { field: 'params.id' });
+    }
+    return reply.code(204).send();
+  });
 
   app.post('/auth/sessions/revoke-others', { config: { permission: 'self' } }, async (request, reply) => {
     const { user, sessionId } = signedInUser(db, request);
