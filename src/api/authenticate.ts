@@ -13,7 +13,7 @@ function digest(value: string): Buffer {
 
 /**
  * How API keys, session ids, reset tokens and recovery codes are stored: SHA-256 hex. Each is a random
- * secret of 128 bits or more (recovery codes: 60 bits behind the sign-in limits), so no salt or slow
+ * secret of 128 bits or more (recovery codes: 59 bits, behind the sign-in limits), so no salt or slow
  * hash is needed; passwords, chosen by people, are argon2id (src/auth/passwords.ts).
  */
 export function hashSecret(secret: string): string {
