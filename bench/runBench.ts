@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only pdd,capacity,overload,sqlite,transcode] [-- --overload-cap N]`
+ * `npm run bench [-- --quick] [-- --only pdd,capacity,overload,sqlite,transcode,signin] [-- --overload-cap N]`
  * (`--overload-cap`: the cap the overload phase uses when capacity did not run in the same invocation)
  *
  * The router against Asterisk's own dialplan doing the same job (MixMonitor + Dial), on one real
@@ -28,6 +28,7 @@ import { startLoadSipp } from './lib/sippLoad.js';
 import { startTwinTranscodes } from './lib/twinTranscodes.js';
 import { byDso, msPerCall, parsePerfReport, profileDifference } from './lib/perfProfile.js';
 import { geometricMean95, round, summarize, type Summary } from './lib/stats.js';
+import { runSignInBench, type SignInResult } from './signInBench.js';
 import { runSqliteBench, type SqliteResult } from './sqliteBench.js';
 import { runTranscodeBench, type TranscodeCase } from './transcodeBench.js';
 
@@ -114,6 +115,7 @@ const PLAN = QUICK
       sqliteRows: 200_000,
       sqliteWrites: 5_000,
       transcodeSeconds: 60,
+      signInAttempts: 30,
       budgetSeconds: 15 * 60,
     }
   : {
@@ -138,6 +140,7 @@ const PLAN = QUICK
       sqliteRows: 1_000_000,
       sqliteWrites: 20_000,
       transcodeSeconds: 120,
+      signInAttempts: 100,
       budgetSeconds: 45 * 60,
     };
 
@@ -260,6 +263,7 @@ const results: {
   overloadDialplan?: OverloadResult;
   sqlite?: SqliteResult;
   transcode?: TranscodeCase[];
+  signIn?: SignInResult;
   notes: string[];
   durationSeconds?: number;
 } = {
@@ -1094,6 +1098,14 @@ function table(): string {
     lines.push(row(['---', '---', '---', '---', '---']));
     for (const c of results.transcode) lines.push(row([c.format, c.layout, round(c.audioSeconds, 1), round(c.cpuSeconds, 3), Math.round(c.audioSecondsPerCpuSecond)]));
   }
+  if (results.signIn) {
+    const s = results.signIn;
+    lines.push('', `### Sign-in answers (POST /v1/auth/login, argon2id, ${s.attemptsPerCase} attempts each, interleaved)`, '');
+    lines.push(row(['case', 'status', 'median ms', 'p95 ms']));
+    lines.push(row(['---', '---', '---', '---']));
+    for (const c of s.cases) lines.push(row([c.name, c.status, c.medianMs, c.p95Ms]));
+    lines.push(`- unknown e-mail / wrong password, medians: ${s.unknownOverWrong}`);
+  }
   return lines.join('\n');
 }
 
@@ -1119,6 +1131,11 @@ async function main(): Promise<number> {
     say(`\n== transcoding ${PLAN.transcodeSeconds} s of audio`);
     results.transcode = await runTranscodeBench(work, PLAN.transcodeSeconds);
     say(`  ${results.transcode.map((c) => `${c.format}/${c.layout} ${Math.round(c.audioSecondsPerCpuSecond)} audio-s per CPU-s`).join('; ')}`);
+  }
+  if (want('signin')) {
+    say(`\n== sign-in answers: ${PLAN.signInAttempts} attempts per case`);
+    results.signIn = await runSignInBench(PLAN.signInAttempts);
+    say(`  ${results.signIn.cases.map((c) => `${c.name} ${c.status} ${c.medianMs} ms`).join('; ')}; unknown/wrong ${results.signIn.unknownOverWrong}`);
   }
   const telephony = want('pdd') || want('cpu') || want('capacity') || want('overload');
   if (telephony) {

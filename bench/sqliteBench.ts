@@ -14,7 +14,7 @@ import { median, round } from './lib/stats.js';
 
 /** The SQL callReport (src/persistence/callReports.ts) runs for groupBy 'source', for EXPLAIN QUERY PLAN only. */
 export const REPORT_SQL = `SELECT source AS value, count(*), coalesce(sum(disposition = 'answered'), 0), coalesce(sum(first_time_caller = 1), 0)
-FROM calls WHERE arrived_at >= ? AND arrived_at < ? AND account_id IS NOT NULL AND account_id = ?
+FROM calls WHERE arrived_at >= ? AND arrived_at < ? AND account_id IS NOT NULL AND account_id IN (?)
 GROUP BY 1 ORDER BY 2 DESC, 1`;
 export const REPORT_SQL_ALL_ACCOUNTS = `SELECT source AS value, count(*), coalesce(sum(disposition = 'answered'), 0), coalesce(sum(first_time_caller = 1), 0)
 FROM calls WHERE arrived_at >= ? AND arrived_at < ? AND account_id IS NOT NULL

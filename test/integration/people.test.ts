@@ -403,6 +403,8 @@ describe('audit log', () => {
     const rule = await call('POST', '/v1/source-rules', { headers: owner, payload: { accountId: a, kind: 'direct', source: 'direct' } });
     expect(rule.statusCode).toBe(201);
     await call('PUT', `/v1/accounts/${a}/users`, { headers: owner, payload: { email: 'li@acme.test', role: 'listener' } });
+    const key = await call('POST', `/v1/accounts/${a}/tokens`, { headers: owner, payload: { name: 'crm', scopes: ['calls:read'] } });
+    expect((await call('DELETE', `/v1/accounts/${a}/tokens/${key.json().id}`, { headers: owner })).statusCode).toBe(204);
     expect((await call('POST', '/v1/auth/password', { headers: owner, payload: { currentPassword: PASSWORD, newPassword: 'another long passphrase' } })).statusCode).toBe(204);
     expect((await call('POST', '/v1/auth/logout', { headers: owner })).statusCode).toBe(204);
 
@@ -410,7 +412,8 @@ describe('audit log', () => {
     expect(all.statusCode).toBe(200);
     const actions = all.json().entries.map((e: { action: string }) => e.action);
     expect(actions).toEqual(
-      expect.arrayContaining(['auth.login-failed', 'auth.login', 'POST /v1/source-rules', 'PUT /v1/accounts/:id/users', 'POST /v1/accounts', 'auth.password-reset', 'auth.password-change', 'auth.logout']),
+      expect.arrayContaining(['auth.login-failed', 'auth.login', 'POST /v1/source-rules', 'PUT /v1/accounts/:id/users', 'POST /v1/accounts', 'auth.password-reset', 'auth.password-change', 'auth.logout',
+        'POST /v1/accounts/:id/tokens', 'DELETE /v1/accounts/:id/tokens/:tokenId']),
     );
     const failed = all.json().entries.find((e: { action: string }) => e.action === 'auth.login-failed');
     expect(failed).toMatchObject({ actorKind: 'anonymous', actor: 'owner@acme.test', ip: '127.0.0.1', detail: { reason: 'password' } });
