@@ -1086,6 +1086,8 @@ function table(): string {
     const s = results.sqlite;
     lines.push('', '### SQLite', '');
     lines.push(`- writes (insertArrival + markAnswered + finish, WAL file): ${s.writes.callsPerSecond} calls/s = ${s.writes.statementsPerSecond} statements/s; ${s.writes.meanMsPerCall} ms per call mean, p99 ${s.writes.p99MsPerCall} ms`);
+    const off = s.writesWithoutSecureDelete;
+    if (off) lines.push(`- the same without secure_delete (alternating rounds): ${off.callsPerSecond} calls/s, ${off.meanMsPerCall} ms mean, p99 ${off.p99MsPerCall} ms; shipped / without = ${round(s.writes.callsPerSecond / off.callsPerSecond, 3)}`);
     lines.push(`- report: ${s.report.rows} rows (${s.report.dbMb} MB, generated in ${s.report.generateSeconds} s); ${s.report.implementation}`, '');
     lines.push(row(['query (calls by source)', 'rows in range', 'shipped schema ms', ...s.report.indexVariants.map((_, i) => `index variant ${i + 1} ms`)]));
     lines.push(row(['---', '---', '---', ...s.report.indexVariants.map(() => '---')]));

@@ -179,6 +179,7 @@ async function main(config: Config): Promise<void> {
     trustProxy: config.http.trustProxy,
     apiRateLimits: apiRateLimits(config.http.apiRequestsPerSecond, config.http.authFailuresPerMinute),
     sessions: { idleMs: config.http.sessionIdleMinutes * 60_000, maxMs: config.http.sessionMaxHours * 3_600_000 },
+    privacyHashSecret: config.privacy.hashSecret,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).

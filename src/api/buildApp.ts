@@ -14,6 +14,7 @@ import { accountRoutes } from './routes/accountRoutes.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { peopleRoutes } from './routes/peopleRoutes.js';
+import { privacyRoutes } from './routes/privacyRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
 import { attributionRoutes } from './routes/attributionRoutes.js';
 import { callRoutes } from './routes/callRoutes.js';
@@ -80,6 +81,8 @@ export interface BuildAppDeps {
   sessions?: SessionTimes;
   /** Failed sign-ins per e-mail before 429 (refilling: a lockout that ends by itself). */
   signInFailures?: BucketLimit;
+  /** config.privacy.hashSecret; derived from the admin token when absent. */
+  privacyHashSecret?: string;
 }
 
 /** Five wrong passwords for one e-mail, then one try a minute. */
@@ -167,6 +170,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       deviceSecret: `device:${deps.adminToken}`,
       resetTtlMs: 72 * 3_600_000,
     },
+    privacy: { hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}` },
   };
   const audit = createAuditHook(deps.db, now);
 
@@ -193,6 +197,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       authRoutes(v1, routeDeps);
       peopleRoutes(v1, routeDeps);
       auditRoutes(v1, routeDeps);
+      privacyRoutes(v1, routeDeps);
       accountRoutes(v1, routeDeps);
       tokenRoutes(v1, routeDeps);
       trackingNumberRoutes(v1, routeDeps);

@@ -32,6 +32,8 @@ export const PERMISSIONS = [
   'keys:manage',
   /** The account's audit log. */
   'audit:read',
+  /** Privacy requests of callers: access, erasure. */
+  'privacy:manage',
   /** The whole installation: dial allowlist, recordings purge, agencies. The operator only. */
   'installation',
   /**
@@ -69,6 +71,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     'users:manage',
     'keys:manage',
     'audit:read',
+    'privacy:manage',
   ],
   manager: [
     'accounts:read',

@@ -103,6 +103,13 @@ export interface Config {
     readonly destination: string;
     readonly ringTimeoutSeconds: number;
   };
+  readonly privacy: {
+    /**
+     * Keys the hash an erased caller number becomes (PRIVACY_HASH_SECRET; derived from the admin token
+     * unless set). Set it before the first erasure and keep it: the same number then keeps one hash.
+     */
+    readonly hashSecret: string;
+  };
   readonly recordings: {
     /** Where finished recordings are stored, by account and date. */
     readonly dir: string;
@@ -341,6 +348,7 @@ export function loadConfig(env: Env = process.env): Config {
       destination: fallbackDestination,
       ringTimeoutSeconds: int('FALLBACK_RING_TIMEOUT', 30, 1, 600),
     },
+    privacy: { hashSecret: str('PRIVACY_HASH_SECRET', '') || `privacy:${adminToken}` },
     recordings: {
       dir: str('RECORDINGS_DIR', 'data/recordings'),
       asteriskRoot: str('ASTERISK_FS_ROOT', '/'),

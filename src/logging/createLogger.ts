@@ -30,6 +30,7 @@ const SECRET_PATHS = [
   'config.adminToken',
   'config.ari.password',
   'config.recordings.linkSecret',
+  'config.privacy.hashSecret',
   'config.recordings.keys',
 ];
 

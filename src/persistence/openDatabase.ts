@@ -30,6 +30,9 @@ export function openDatabase(path: string): Db {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  // What a change frees is zeroed, not left in free space of the file: an erased caller's number must
+  // not survive in a page a row moved out of (privacy requests, src/api/routes/privacyRoutes.ts).
+  sqlite.pragma('secure_delete = ON');
   const db = drizzle(sqlite, { schema }) as Db;
   migrate(db, { migrationsFolder: migrationsFolder() });
   return db;

@@ -580,3 +580,31 @@ export type UserRow = typeof users.$inferSelect;
 export type MembershipRow = typeof memberships.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
+
+export const PRIVACY_REQUEST_KINDS = ['access', 'erasure'] as const;
+export type PrivacyRequestKind = (typeof PRIVACY_REQUEST_KINDS)[number];
+
+/**
+ * Privacy requests as they ran: who asked, when, where, what was found and done. The subject is kept
+ * only as its keyed hash (src/privacy/subjectNumbers.ts): an erasure must not leave the number behind
+ * in its own record. The erasure rows are also the list a restore from backup re-applies.
+ */
+export const privacyRequests = sqliteTable(
+  'privacy_requests',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull(),
+    kind: text('kind').$type<PrivacyRequestKind>().notNull(),
+    /** The keyed hash of the subject (`erased:…`), never the number. */
+    subjectHash: text('subject_hash').notNull(),
+    /** The one account asked about; null: every account the asker may act in (the operator: all). */
+    accountId: integer('account_id'),
+    /** Who asked, in words (describeActor). */
+    actor: text('actor').notNull(),
+    /** JSON: counts found and done (no personal data). */
+    result: text('result').notNull(),
+  },
+  (t) => [index('privacy_requests_subject_idx').on(t.subjectHash)],
+);
+
+export type PrivacyRequestRow = typeof privacyRequests.$inferSelect;

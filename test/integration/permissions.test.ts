@@ -63,6 +63,9 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'HEAD /v1/agencies/:id/users': 'users:manage',
   'PUT /v1/agencies/:id/users': 'users:manage',
   'DELETE /v1/agencies/:id/users/:userId': 'users:manage',
+  'POST /v1/privacy/requests': 'privacy:manage',
+  'GET /v1/privacy/requests': 'privacy:manage',
+  'HEAD /v1/privacy/requests': 'privacy:manage',
   'GET /v1/audit': 'audit:read',
   'HEAD /v1/audit': 'audit:read',
   'POST /v1/accounts': 'accounts:create',
@@ -202,7 +205,7 @@ describe('the permission wall', () => {
  * recordings (deleting too) and reports; analyst calls and reports, no audio; listener calls and
  * recordings, no configuration. `self` is everyone's own sign-in.
  */
-const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'self'];
+const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'privacy:manage', 'self'];
 const EXPECTED_RIGHTS: Record<string, string[]> = {
   operator: [...OWNER, 'accounts:create', 'installation'],
   'agency owner': [...OWNER, 'accounts:create'],

@@ -137,7 +137,7 @@ export class CallSession {
    */
   static resume(row: CallRow, deps: CallSessionDeps, answeredUnseen?: { recording: RecordingLayout | null }): CallSession {
     const s = new CallSession({ id: row.inboundChannelId }, deps);
-    s.log = deps.logger.child({ callId: row.id, did: row.did, caller: row.callerNumber, account: row.accountId });
+    s.log = deps.logger.child({ callId: row.id, did: row.did, account: row.accountId });
     s.recordId = row.id;
     s.bridgeId = row.bridgeId;
     s.answeredAt = row.answeredAt;
@@ -201,7 +201,7 @@ export class CallSession {
         number && deps.attribute ? deps.attribute(number, caller, arrivedAt) : undefined,
       ),
     );
-    this.log = deps.logger.child({ callId: this.recordId, did: did ?? channel.dialplan.exten, caller, account: number?.accountId ?? null });
+    this.log = deps.logger.child({ callId: this.recordId, did: did ?? channel.dialplan.exten, account: number?.accountId ?? null });
 
     if (decision.kind === 'reject') {
       this.log.info({ reason: decision.reason, sipCode: decision.sipCode }, 'call rejected');

@@ -133,7 +133,7 @@ export class DialplanCall {
         call.log.error({ err }, 'writing the arrival of a handed-off call failed');
         return;
       }
-      call.log = deps.logger.child({ callId: call.recordId, did: who.did, caller: who.caller, account: who.number.accountId });
+      call.log = deps.logger.child({ callId: call.recordId, did: who.did, account: who.number.accountId });
       call.log.info({ destination, extension: handOff.extension }, 'handed to the dialplan');
     };
     const timer = setTimeout(() => call.pendingArrival?.(), ARRIVAL_WRITE_DELAY_MS);
@@ -173,7 +173,7 @@ export class DialplanCall {
   /** A handed-off call known from its unfinished record (a router restart): its end report completes it. */
   static resume(row: CallRow, deps: DialplanCallDeps): DialplanCall {
     const call = new DialplanCall(row.inboundChannelId, row.trackingNumberId, deps);
-    call.log = deps.logger.child({ callId: row.id, did: row.did, caller: row.callerNumber, account: row.accountId });
+    call.log = deps.logger.child({ callId: row.id, did: row.did, account: row.accountId });
     call.recordId = row.id;
     call.accountId = row.accountId;
     call.recordingName = handOffRecordingName(row.inboundChannelId);

@@ -1,0 +1,70 @@
+import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { inAccounts } from './inAccounts.js';
+import type { Db } from './openDatabase.js';
+import { calls, mediaJobs, privacyRequests, recordings, visits, type CallRow, type PrivacyRequestRow, type RecordingRow, type VisitRow } from './schema.js';
+
+/** The subject's calls: any spelling of the number, in these accounts (undefined: all). One indexed IN. */
+export function callsOfCaller(db: Db, spellings: readonly string[], accountIds: readonly number[] | undefined): CallRow[] {
+  const where: SQL[] = [inArray(calls.callerNumber, [...spellings])];
+  if (accountIds !== undefined) where.push(inAccounts(calls.accountId, accountIds));
+  return db.select().from(calls).where(and(...where)).orderBy(asc(calls.id)).all();
+}
+
+export function recordingsOfCalls(db: Db, callIds: readonly number[]): RecordingRow[] {
+  if (callIds.length === 0) return [];
+  return db.select().from(recordings).where(inArray(recordings.callId, [...callIds])).orderBy(asc(recordings.id)).all();
+}
+
+export function visitsByIds(db: Db, ids: readonly number[]): VisitRow[] {
+  if (ids.length === 0) return [];
+  return db.select().from(visits).where(inArray(visits.id, [...ids])).orderBy(asc(visits.id)).all();
+}
+
+/**
+ * The database half of an erasure, in one transaction: the calls keep what the reports count (account,
+ * number, source/medium/campaign, landing page, times, outcome) and lose who called (number → keyed
+ * hash, name), the web visit they came from and its click ids; the visits go; the recordings' media
+ * jobs go (their files are deleted before this runs, and the rows say `deleted`).
+ */
+export function eraseCallerRows(db: Db, callIds: readonly number[], erasedNumber: string, recordingIds: readonly number[], visitIds: readonly number[]): { walCheckpointed: boolean } {
+  // Freed space is zeroed as the changes are made (openDatabase sets secure_delete).
+  eraseInTransaction(db, callIds, erasedNumber, recordingIds, visitIds);
+  const sqlite = db.$client;
+  // The old pages still sit in the write-ahead log until a checkpoint copies the new ones over them.
+  const [checkpoint] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+  return { walCheckpointed: checkpoint?.busy === 0 };
+}
+
+function eraseInTransaction(db: Db, callIds: readonly number[], erasedNumber: string, recordingIds: readonly number[], visitIds: readonly number[]): void {
+  db.transaction((tx) => {
+    if (callIds.length > 0) {
+      tx.update(calls)
+        // The landing page keeps its path (reports group by it) but not its query (gclid and the like).
+        .set({
+          callerNumber: erasedNumber,
+          callerName: null,
+          visitId: null,
+          clickIds: null,
+          referrer: null,
+          landingPage: sql`substr(${calls.landingPage}, 1, instr(${calls.landingPage} || '?', '?') - 1)`,
+        })
+        .where(inArray(calls.id, [...callIds]))
+        .run();
+    }
+    if (recordingIds.length > 0) tx.delete(mediaJobs).where(inArray(mediaJobs.recordingId, [...recordingIds])).run();
+    if (visitIds.length > 0) tx.delete(visits).where(inArray(visits.id, [...visitIds])).run();
+  });
+}
+
+export function recordPrivacyRequest(db: Db, row: Omit<PrivacyRequestRow, 'id'>): PrivacyRequestRow {
+  return db.insert(privacyRequests).values(row).returning().get();
+}
+
+export function listPrivacyRequests(db: Db, accountIds: readonly number[] | undefined): PrivacyRequestRow[] {
+  const q = db.select().from(privacyRequests);
+  return (accountIds === undefined ? q : q.where(inAccounts(privacyRequests.accountId, accountIds))).orderBy(desc(privacyRequests.id)).all();
+}
+
+export function privacyRequestsOfSubject(db: Db, subjectHash: string): PrivacyRequestRow[] {
+  return db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, subjectHash)).all();
+}

@@ -1,0 +1,29 @@
+import { createHmac } from 'node:crypto';
+
+/**
+ * The ways one caller number can sit in a call record. Carriers deliver caller id as they like:
+ * E.164 (`+15551230000`), without the plus (`15551230000`), with an international prefix
+ * (`0015551230000`, `01115551230000`), or national (`5551230000`, and `0` + national where a trunk
+ * prefix is used) when the country is the installation's own. A privacy request names the person
+ * once; every spelling is matched (an indexed IN on (account_id, caller_number)).
+ *
+ * @example callerNumberSpellings('+15551230000', '1') // ['+15551230000', '15551230000', '0015551230000', '01115551230000', '5551230000', '05551230000']
+ */
+export function callerNumberSpellings(e164: string, defaultCountryCode: string): string[] {
+  const digits = e164.replace(/^\+/, '');
+  const out = [`+${digits}`, digits, `00${digits}`, `011${digits}`];
+  if (defaultCountryCode !== '' && digits.startsWith(defaultCountryCode)) {
+    const national = digits.slice(defaultCountryCode.length);
+    out.push(national, `0${national}`);
+  }
+  return [...new Set(out)];
+}
+
+/**
+ * What an erased caller number becomes: a keyed hash, the same for the same number, so "calls from
+ * this caller" and first-time-caller counts stay true while the number itself is gone. Keyed (HMAC), so
+ * nobody can find the number again by hashing every phone number there is.
+ */
+export function erasedCallerNumber(e164: string, secret: string): string {
+  return `erased:${createHmac('sha256', secret).update(e164).digest('base64url').slice(0, 22)}`;
+}

@@ -1,0 +1,199 @@
+/**
+ * Privacy requests by caller number through the real app on a SQLite file: access finds every call of
+ * the caller in any spelling of the number, in the asker's account only; erasure deletes the recordings'
+ * files and media jobs, the visits, and who called from the calls, keeps the report totals, and leaves
+ * the number nowhere in the database file, its WAL, the recordings directory or the log.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
+import { eq } from 'drizzle-orm';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/buildApp.js';
+import { createLogger } from '../../src/logging/createLogger.js';
+import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import { calls, mediaJobs, privacyRequests, recordings, visits } from '../../src/persistence/schema.js';
+
+const ADMIN = 'privacy-test-admin-token-0123456789';
+const admin = { authorization: `Bearer ${ADMIN}` };
+const T0 = Date.parse('2026-05-04T10:00:00.000Z');
+const SUBJECT = '+15557654321';
+/** How the number may appear: stored as carriers send it, and as people type it. */
+const SPELLINGS = ['+15557654321', '15557654321', '5557654321', '555-765-4321', '(555) 765-4321', '555 765 4321'];
+
+let tmp: string;
+let db: Db;
+let app: FastifyInstance;
+let logged: string;
+let recordingsDir: string;
+
+beforeEach(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'callroute-privacy-'));
+  recordingsDir = join(tmp, 'recordings');
+  db = openDatabase(join(tmp, 'callroute.db'));
+  logged = '';
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logged += chunk.toString('utf8');
+      done();
+    },
+  });
+  app = buildApp({
+    db,
+    logger: createLogger('debug', sink),
+    adminToken: ADMIN,
+    defaultCountryCode: '1',
+    telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }),
+    now: () => T0 + 3_600_000,
+    recordings: { dir: recordingsDir, asteriskRoot: join(tmp, 'asterisk'), keys: new Map(), linkSecret: 'l', linkTtlSeconds: 300, publicBaseUrl: 'http://x', ffmpegPath: null },
+  });
+});
+
+afterEach(async () => {
+  await app.close();
+  db.$client.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+let channel = 0;
+function insertCall(accountId: number, callerNumber: string, extra: Partial<typeof calls.$inferInsert> = {}): number {
+  return db
+    .insert(calls)
+    .values({
+      accountId,
+      did: '+15551230000',
+      callerNumber,
+      callerName: 'PAT EXAMPLE',
+      source: 'google',
+      medium: 'cpc',
+      arrivedAt: T0 + ++channel * 1000,
+      inboundChannelId: `chan-${channel}`,
+      finished: true,
+      disposition: 'answered',
+      firstTimeCaller: true,
+      ...extra,
+    })
+    .returning()
+    .get().id;
+}
+
+const eqId = (id: number) => eq(calls.id, id);
+
+function insertRecording(callId: number, accountId: number): { id: number; file: string } {
+  const rel = `${accountId}/2026/05/04/call-${callId}.mp3`;
+  const file = join(recordingsDir, rel);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, Buffer.from('ID3 pretend audio'));
+  const id = db
+    .insert(recordings)
+    .values({ callId, accountId, status: 'ready', channels: 'mixed', asteriskNames: JSON.stringify([`callroute-${callId}`]), startedAt: T0, path: rel, sizeBytes: 17 })
+    .returning()
+    .get().id;
+  db.insert(mediaJobs).values({ recordingId: id, status: 'done', createdAt: T0, updatedAt: T0 }).run();
+  db.update(calls).set({ recordingStatus: 'ready' }).where(eqId(callId)).run();
+  return { id, file };
+}
+
+async function owner(accountId: number): Promise<Record<string, string>> {
+  const invited = await app.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email: `owner${accountId}@acme.test`, role: 'owner' } });
+  await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: 'owner passphrase long' } });
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: `owner${accountId}@acme.test`, password: 'owner passphrase long' } });
+  const cookie = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+  return { cookie, origin: 'http://localhost:80' };
+}
+
+async function report(headers: Record<string, string>, accountId: number) {
+  const res = await app.inject({ method: 'GET', url: `/v1/reports/calls?groupBy=source&accountId=${accountId}&from=2026-05-01T00:00:00Z&to=2026-05-10T00:00:00Z`, headers });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+describe('privacy requests by caller number', () => {
+  it('access finds every spelling of the number in the asker’s account, and nothing of another account', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Other' } })).json().id;
+    const mine = [insertCall(a, '+15557654321'), insertCall(a, '15557654321'), insertCall(a, '5557654321')];
+    insertCall(a, '+15550000001');
+    insertCall(b, '+15557654321');
+    const headers = await owner(a);
+    for (const spelling of SPELLINGS) {
+      const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'access', callerNumber: spelling } });
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.json().calls.map((c: { id: number }) => c.id), spelling).toEqual(mine);
+    }
+    const bad = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'access', callerNumber: 'not a number' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('body.callerNumber');
+    expect((await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'access', callerNumber: SUBJECT, accountId: b } })).statusCode).toBe(400);
+    // The operator across the installation.
+    const all = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'access', callerNumber: SUBJECT } });
+    expect(all.json().calls).toHaveLength(4);
+    // Stored without the number; listed for the owner.
+    const listed = (await app.inject({ method: 'GET', url: '/v1/privacy/requests', headers })).json().requests;
+    expect(listed).toHaveLength(SPELLINGS.length);
+    expect(JSON.stringify(db.select().from(privacyRequests).all())).not.toMatch(/5557654321/);
+  });
+
+  it('erasure removes recordings, jobs, visits and who called, keeps the report totals, and leaves the number nowhere', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const visit = db
+      .insert(visits)
+      .values({ accountId: a, visitorId: 'v-subject', lastSeenAt: T0, firstVisitAt: T0, createdAt: T0, clickIds: '{"gclid":"abc"}', landingPage: 'https://acme.test/?gclid=abc' })
+      .returning()
+      .get().id;
+    const c1 = insertCall(a, '+15557654321', { visitId: visit, clickIds: '{"gclid":"abc"}', landingPage: 'https://acme.test/offer?gclid=abc', referrer: 'https://www.google.com/' });
+    const c2 = insertCall(a, '5557654321', { source: 'direct' });
+    const other = insertCall(a, '+15550000001', { callerName: 'SOMEONE ELSE' });
+    const r1 = insertRecording(c1, a);
+    const r2 = insertRecording(c2, a);
+    insertRecording(other, a);
+    const headers = await owner(a);
+    const before = await report(headers, a);
+
+    const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'erasure', callerNumber: '(555) 765-4321' } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, walCheckpointed: true });
+
+    expect(existsSync(r1.file) || existsSync(r2.file)).toBe(false);
+    expect(db.select().from(mediaJobs).all().map((j) => j.recordingId)).toEqual([3]);
+    expect(db.select().from(recordings).all().map((r) => r.status)).toEqual(['deleted', 'deleted', 'ready']);
+    expect(db.select().from(visits).all()).toEqual([]);
+    const erased = db.select().from(calls).all().filter((c) => c.id !== other);
+    for (const c of erased) {
+      expect(c.callerNumber).toMatch(/^erased:[A-Za-z0-9_-]{22}$/);
+      expect(c).toMatchObject({ callerName: null, visitId: null, clickIds: null, referrer: null, recordingStatus: 'deleted' });
+    }
+    // The same person keeps one hash (counts by caller stay true); the path of the landing page stays.
+    expect(erased[0]!.callerNumber).toBe(erased[1]!.callerNumber);
+    expect(erased[0]!.landingPage).toBe('https://acme.test/offer');
+    expect(await report(headers, a)).toEqual(before);
+
+    // Nowhere: the database file and its WAL, the recordings directory, the log.
+    await app.close();
+    db.$client.close();
+    const needles = ['5557654321', '555-765-4321', '765-4321', 'PAT EXAMPLE', 'gclid=abc', 'v-subject'];
+    const files = readdirSync(tmp).filter((f) => f.startsWith('callroute.db'));
+    expect(files.length).toBeGreaterThan(0);
+    for (const f of files) {
+      const bytes = readFileSync(join(tmp, f)).toString('latin1');
+      for (const n of needles) expect(bytes.includes(n), `${n} in ${f}`).toBe(false);
+    }
+    const left = readdirSync(recordingsDir, { recursive: true }).map(String);
+    expect(left.some((f) => f.includes(`call-${c1}`) || f.includes(`call-${c2}`))).toBe(false);
+    for (const n of needles.slice(0, 4)) expect(logged.includes(n), `${n} in the log`).toBe(false);
+    expect(logged).toContain('privacy erasure done');
+    db = openDatabase(join(tmp, 'callroute.db'));
+    app = buildApp({ db, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+  });
+
+  it('refuses to erase while the caller is on a call, and changes nothing', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const c = insertCall(a, SUBJECT, { finished: false, disposition: null });
+    const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: SUBJECT } });
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error.code).toBe('CR_ERR_CALL_IN_PROGRESS');
+    expect(db.select().from(calls).all().find((x) => x.id === c)?.callerNumber).toBe(SUBJECT);
+  });
+});
