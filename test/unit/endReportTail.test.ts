@@ -19,7 +19,7 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
   let applied: Array<{ id: string; report: DialplanEndReport }>;
   let refused: Array<{ id: string; refusal: DialplanRefusal }>;
 
-  const start = (opts: { rotateBytes?: number; rotateGraceMs?: number } = {}): EndReportTail => {
+  const start = (opts: { rotateBytes?: number; rotateGraceMs?: number; rotateAfterMs?: number } = {}): EndReportTail => {
     tail = createEndReportTail({
       file,
       apply: (id, report) => applied.push({ id, report }),
@@ -118,6 +118,16 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
     await waitFor(() => applied.length === 3, { timeoutMs: 2_000, intervalMs: 10, message: 'all three reports' });
     expect(applied.map((a) => a.id).sort()).toEqual(['3.1', '3.2', '3.3']);
     await waitFor(() => aside().length === 0, { timeoutMs: 2_000, intervalMs: 10, message: 'the old file removed' });
+  });
+
+  it('moves even a small file aside soon after its first line was read, so callers’ numbers do not stay on disk', async () => {
+    start({ rotateAfterMs: 100, rotateGraceMs: 50 });
+    appendFileSync(file, line('6.1', ANSWERED));
+    await waitFor(() => applied.length === 1, { timeoutMs: 2_000, intervalMs: 10, message: 'the report' });
+    await waitFor(() => readdirSync(dir).length === 0, { timeoutMs: 2_000, intervalMs: 10, message: 'the file gone' });
+    // The next line starts a new file, read as usual.
+    appendFileSync(file, line('6.2', 'dialstatus=BUSY'));
+    await waitFor(() => applied.length === 2, { timeoutMs: 2_000, intervalMs: 10, message: 'the next report' });
   });
 
   it('files moved aside before a stop are read at the next start, before the current one', () => {

@@ -17,6 +17,12 @@ export interface EndReportTailDeps {
   rotateBytes?: number;
   /** How long a file moved aside may still receive an append Asterisk began before the move. Default 2 s. */
   rotateGraceMs?: number;
+  /**
+   * Move the file aside this long after its first line was read, however small: the lines hold callers'
+   * numbers, which must not stay on disk once the router has them (a privacy erasure must be able to
+   * say they are gone within seconds). Default 5 s.
+   */
+  rotateAfterMs?: number;
   /** Milliseconds, for the grace period. Default `performance.now`. */
   clock?: () => number;
 }
@@ -50,15 +56,19 @@ interface Retired {
  * (`refused=over|busy&…`). FILE() opens, appends and closes for each line, so a line is
  * one write(2) to an O_APPEND file: lines of concurrent calls never interleave, and a report costs
  * Asterisk no round trip to the router. It is written whether the router is up or not, and read when
- * it is. The file is moved aside (and later removed) once read past `rotateBytes`; what is left at a
+ * it is. The file is moved aside (and later removed) once read past `rotateBytes`, or `rotateAfterMs`
+ * after its first line was read (lines hold callers' numbers: they stay on disk seconds); what is left at a
  * restart is read again, so `apply` must ignore a report it has already taken.
  */
 export function createEndReportTail(deps: EndReportTailDeps) {
   const { file, logger } = deps;
   const rotateBytes = deps.rotateBytes ?? 256 * 1024;
   const graceMs = deps.rotateGraceMs ?? 2_000;
+  const rotateAfterMs = deps.rotateAfterMs ?? 5_000;
   const clock = deps.clock ?? (() => performance.now());
   const live = { offset: 0, partial: '' };
+  /** When the live file's first line was read (null: nothing read from it yet). */
+  let liveReadSince: number | null = null;
   const retired: Retired[] = [];
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
@@ -133,7 +143,9 @@ export function createEndReportTail(deps: EndReportTailDeps) {
       }
     }
     if (!readOn(file, live)) return;
-    if (live.offset < rotateBytes || live.partial !== '') return;
+    if (live.offset > 0 && liveReadSince === null) liveReadSince = clock();
+    const old = liveReadSince !== null && clock() - liveReadSince >= rotateAfterMs;
+    if ((live.offset < rotateBytes && !old) || live.partial !== '' || live.offset === 0) return;
     // Moved aside, not truncated: an append Asterisk began before the rename lands in the old file,
     // which is read on for the grace period.
     const path = `${file}.${Date.now()}-${(serial += 1)}`;
@@ -145,6 +157,7 @@ export function createEndReportTail(deps: EndReportTailDeps) {
     }
     retired.push({ path, offset: live.offset, partial: '', until: clock() + graceMs });
     live.offset = 0;
+    liveReadSince = null;
   };
 
   /** Files moved aside before a stop: read whole (the registry ignores reports taken before), then removed. */

@@ -185,7 +185,9 @@ export class DialplanCall {
   onEnded(report: DialplanEndReport): void {
     if (this.ended) return;
     this.flushArrival();
-    this.log.debug({ report }, 'end report');
+    // Without who called: the log never holds a caller's number (privacy erasures rely on it).
+    const { route, ...outcome } = report;
+    this.log.debug({ report: { ...outcome, route: route ? { numberId: route.numberId, dialed: route.dialed, extension: route.extension } : route } }, 'end report');
     const endedAt = report.endedAt ?? this.deps.clock();
     const answered = report.dialStatus === 'ANSWER';
     if (answered) this.answeredAt = endedAt - Math.max(0, report.answeredMs ?? 0);
