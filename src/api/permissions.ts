@@ -46,6 +46,12 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 
 export const ROLES = ['owner', 'manager', 'analyst', 'listener'] as const;
+
+/**
+ * Every right that lives inside an account: all but the operator's (`installation`), creating accounts
+ * (the operator's and agency owners') and `self` (every signed-in request's). An owner holds them all.
+ */
+const ACCOUNT_PERMISSIONS: readonly Permission[] = PERMISSIONS.filter((p) => p !== 'installation' && p !== 'accounts:create' && p !== 'self');
 export type Role = (typeof ROLES)[number];
 
 /**
@@ -58,37 +64,17 @@ export type Role = (typeof ROLES)[number];
  *   the agency (Principal.agencyOwnerOf); an account's owner cannot create sibling accounts.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
-  owner: [
-    'accounts:read',
-    'accounts:write',
-    'configuration:read',
-    'configuration:write',
-    'calls:read',
-    'recordings:read',
-    'recordings:listen',
-    'recordings:delete',
-    'reports:read',
-    'users:manage',
-    'keys:manage',
-    'audit:read',
-    'privacy:manage',
-  ],
-  manager: [
-    'accounts:read',
-    'configuration:read',
-    'configuration:write',
-    'calls:read',
-    'recordings:read',
-    'recordings:listen',
-    'recordings:delete',
-    'reports:read',
-  ],
+  owner: ACCOUNT_PERMISSIONS,
+  // An owner's rights but the account's people, keys, audit log, privacy requests and settings.
+  manager: ACCOUNT_PERMISSIONS.filter(
+    (p) => !(['accounts:write', 'users:manage', 'keys:manage', 'audit:read', 'privacy:manage'] as readonly Permission[]).includes(p),
+  ),
   analyst: ['accounts:read', 'calls:read', 'reports:read'],
   listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen'],
 };
 
-/** What an API key may be given: everything a person of an account may hold, never `installation`. */
-export const KEY_SCOPES: readonly Permission[] = PERMISSIONS.filter((p) => p !== 'installation' && p !== 'accounts:create' && p !== 'self');
+/** What an API key may be given: everything a person of an account may hold (an owner's rights). */
+export const KEY_SCOPES: readonly Permission[] = ACCOUNT_PERMISSIONS;
 
 /**
  * The scopes of the customer tokens made before API keys had scopes: what those tokens could do then

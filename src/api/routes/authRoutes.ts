@@ -41,6 +41,8 @@ const RECOVERY_CODE_COUNT = 10;
 const email = { type: 'string', minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' } as const;
 const password = { type: 'string', minLength: 1, maxLength: 256 } as const;
 const code = { type: 'string', minLength: 6, maxLength: 32 } as const;
+/** Turning two-factor off and new recovery codes ask for the password again. */
+const passwordOnlyBody = { type: 'object', additionalProperties: false, required: ['password'], properties: { password } } as const;
 
 function cookie(request: FastifyRequest, name: string, value: string, maxAgeSeconds: number): string {
   const secure = request.protocol === 'https' ? '; Secure' : '';
@@ -140,8 +142,7 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const address = normalizeEmail(request.body.email);
       const device = knownDevice(request, address);
       const budget = device ? `device:${device}` : `email:${address}`;
-      const ipWait = auth.limiter.failedAuth.peek(request.ip);
-      if (ipWait > 0) limited(reply, ipWait, 'too many failed sign-ins from this address; retry later');
+      // The address's failures were checked by the /v1 guard before this handler (createRateLimitedAuth).
       const emailWait = perEmail.peek(budget);
       if (emailWait > 0) limited(reply, emailWait, 'too many failed sign-ins for this e-mail; retry later');
 
@@ -246,8 +247,6 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const ipWait = auth.limiter.failedAuth.peek(request.ip);
-      if (ipWait > 0) limited(reply, ipWait, 'too many failed attempts from this address; retry later');
       const tokenHash = hashSecret(request.body.token);
       // The password is checked before the token is spent, so a weak choice does not burn the token.
       const pending = findPasswordReset(db, tokenHash, now());
@@ -301,7 +300,7 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/auth/two-factor',
     {
       config: { permission: 'self' },
-      schema: { body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password } } },
+      schema: { body: passwordOnlyBody },
     },
     async (request, reply) => {
       const { user } = signedInUser(db, request);
@@ -317,7 +316,7 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/auth/recovery-codes',
     {
       config: { permission: 'self' },
-      schema: { body: { type: 'object', additionalProperties: false, required: ['password'], properties: { password } } },
+      schema: { body: passwordOnlyBody },
     },
     async (request) => {
       const { user } = signedInUser(db, request);

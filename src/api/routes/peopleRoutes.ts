@@ -22,9 +22,10 @@ import {
 } from '../../persistence/userRepository.js';
 import { idParams, iso, isoTime, listResponse, type IdParams } from '../apiSchemas.js';
 import { hashSecret } from '../authenticate.js';
-import { canSee, describeActor, holds, principalOf } from '../principal.js';
+import { describeActor, holds, principalOf } from '../principal.js';
 import { userDto, userDtoSchema } from './authRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
+import { accountInPath } from './scopedAccount.js';
 
 const email = { type: 'string', minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' } as const;
 const personName = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
@@ -91,13 +92,6 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     }
     const membership = putMembership(db, user.id, scope, body.role, now());
     return { user: userDto(user), role: membership.role, via: 'accountId' in scope ? 'account' : 'agency', invitation };
-  }
-
-  function visibleAccount(request: FastifyRequest, id: number): number {
-    if (!getAccount(db, id) || !canSee(request, id)) {
-      throw new CallrouteError('CR_ERR_NOT_FOUND', `account ${id} not found`, { field: 'params.id' });
-    }
-    return id;
   }
 
   /** Agencies are the operator's and their own owners' to manage. */
@@ -218,7 +212,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/accounts/:id/users',
     { config: manage, schema: { params: idParams, response: { 200: listResponse('users', memberDto) } } },
     async (request) => {
-      const accountId = visibleAccount(request, request.params.id);
+      const accountId = accountInPath(db, request, request.params.id);
       const account = getAccount(db, accountId)!;
       const direct = membersOf(db, { accountId }).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'account' }));
       const viaAgency =
@@ -230,14 +224,14 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.put<{ Params: IdParams; Body: MemberBody }>(
     '/accounts/:id/users',
     { config: manage, schema: { params: idParams, body: memberBody, response: putResponse } },
-    async (request) => putMember(request, { accountId: visibleAccount(request, request.params.id) }, request.body),
+    async (request) => putMember(request, { accountId: accountInPath(db, request, request.params.id) }, request.body),
   );
 
   app.delete<{ Params: { id: number; userId: number } }>(
     '/accounts/:id/users/:userId',
     { config: manage, schema: { params: memberParams } },
     async (request, reply) => {
-      const accountId = visibleAccount(request, request.params.id);
+      const accountId = accountInPath(db, request, request.params.id);
       if (!removeMembership(db, request.params.userId, { accountId })) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.userId} has no role in account ${accountId}`, { field: 'params.userId' });
       }

@@ -14,3 +14,11 @@ export function scopedAccount(db: Db, request: FastifyRequest, accountId: number
   }
   return accountId;
 }
+
+/** The account a path names (`/accounts/:id/...`): another tenant's, like a missing one, is a 404. */
+export function accountInPath(db: Db, request: FastifyRequest, accountId: number): number {
+  if (!getAccount(db, accountId) || !canSee(request, accountId)) {
+    throw new CallrouteError('CR_ERR_NOT_FOUND', `account ${accountId} not found`, { field: 'params.id' });
+  }
+  return accountId;
+}

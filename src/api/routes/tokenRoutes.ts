@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
-import { getAccount } from '../../persistence/accountRepository.js';
 import { createApiToken, listApiTokens, revokeApiToken } from '../../persistence/apiTokenRepository.js';
 import type { ApiTokenRow } from '../../persistence/schema.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, listResponse } from '../apiSchemas.js';
 import { hashSecret } from '../authenticate.js';
 import { KEY_SCOPES, LEGACY_TOKEN_SCOPES, type Permission } from '../permissions.js';
-import { canSee, holds, principalOf } from '../principal.js';
+import { holds, principalOf } from '../principal.js';
 import { keyScopes } from '../resolveGrants.js';
 import type { RouteDeps } from './routeDeps.js';
+import { accountInPath } from './scopedAccount.js';
 
 /** `crt_` marks callroute customer tokens (secret scanners can match it); 32 random bytes follow. */
 export const TOKEN_PREFIX = 'crt_';
@@ -59,10 +59,6 @@ const tokenParams = {
 /** API keys of an account (keys:manage: the operator, the account's owners). The token is shown once, at creation; only its SHA-256 is stored. */
 export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void {
   const manage = { permission: 'keys:manage' } as const;
-  function existingAccount(request: FastifyRequest, id: number): number {
-    if (!getAccount(db, id) || !canSee(request, id)) throw new CallrouteError('CR_ERR_NOT_FOUND', `account ${id} not found`, { field: 'params.id' });
-    return id;
-  }
 
   app.post<{ Params: IdParams; Body: { name: string; scopes?: Permission[]; expiresAt?: string } }>(
     '/accounts/:id/tokens',
@@ -90,7 +86,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
       },
     },
     async (request, reply) => {
-      const accountId = existingAccount(request, request.params.id);
+      const accountId = accountInPath(db, request, request.params.id);
       const p = principalOf(request);
       // Without scopes: what customer tokens always could (read calls, recordings, reports; delete recordings).
       const scopes = request.body.scopes ?? [...LEGACY_TOKEN_SCOPES];
@@ -133,14 +129,14 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
         },
       },
     },
-    async (request) => ({ tokens: listApiTokens(db, existingAccount(request, request.params.id)).map(toTokenDto) }),
+    async (request) => ({ tokens: listApiTokens(db, accountInPath(db, request, request.params.id)).map(toTokenDto) }),
   );
 
   app.delete<{ Params: { id: number; tokenId: number } }>(
     '/accounts/:id/tokens/:tokenId',
     { config: manage, schema: { params: tokenParams } },
     async (request, reply) => {
-      const accountId = existingAccount(request, request.params.id);
+      const accountId = accountInPath(db, request, request.params.id);
       const row = revokeApiToken(db, accountId, request.params.tokenId, now());
       if (!row) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `token ${request.params.tokenId} not found in account ${accountId}`, {
