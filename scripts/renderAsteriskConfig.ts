@@ -75,7 +75,8 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
  *
  * With the hand-off on:
  * 1. While the router keeps the gate open (global CR_GATE, see routeTable.ts), the dialplan reads
- *    the call's entry from the routing table the router keeps in AstDB, and presents the caller's
+ *    the call's entry from the routing table the router keeps in AstDB (only an entry of the gate's
+ *    generation counts), and presents the caller's
  *    number as the router would (callerIdRules). No other process is asked: the call costs the
  *    caller what plain `Dial()` does.
  * 2. Otherwise (gate closed, number not in the table, a caller ID only the router normalises), it
@@ -103,7 +104,9 @@ export function carrierEntry(config: Config): string {
       ` same => n,GotoIf($[0\${CUT(${ROUTE_TABLE_GATE},~,2)} > 0 & \${GROUP_COUNT(all@${CALL_GROUP})} > 0\${CUT(${ROUTE_TABLE_GATE},~,2)}]?over)`,
       ` same => n,GotoIf($[\${EPOCH} > 0\${CUT(${ROUTE_TABLE_GATE},~,1)}]?ask)`,
       ` same => n,Set(CR_ROUTE=\${DB(${ROUTE_TABLE_FAMILY}/\${EXTEN})})`,
-      ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
+      // Only an entry of the gate's generation is current (routeTable.ts); anything else asks the router.
+      ` same => n,GotoIf($["\${CUT(CR_ROUTE,~,1)}" != "\${CUT(${ROUTE_TABLE_GATE},~,4)}" | "\${CR_ROUTE}" = ""]?ask)`,
+      ' same => n,Set(CR_ROUTE=${CUT(CR_ROUTE,~,2-)})',
       ...callerIdSteps(config.routing.defaultCountryCode),
       // Calls per second, for calls to a number we route: admitted calls join the group of the second
       // they came in, which counts them while they are up (a call of the same second that already

@@ -8,6 +8,8 @@ import { loadConfig, type Config } from './config/loadConfig.js';
 import { createLogger, flushLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
 import { openDatabase } from './persistence/openDatabase.js';
+import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js';
+import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
 import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
@@ -72,10 +74,14 @@ async function main(config: Config): Promise<void> {
     app: config.ari.app,
     logger: logger.child({ component: 'ari' }),
   });
+  // The do-not-record list and restricted callers, in memory: the call path never reads them from disk.
+  const callerPrivacy = createCallerPrivacyCache({ version: () => routeTableVersion(db), rules: () => allCallerPrivacyRules(db) });
+  callerPrivacy.start();
   const registry = createSessionRegistry({
     ari,
     records,
     findNumber: (did) => findByDid(db, did),
+    callerPrivacy: callerPrivacy.lookup,
     policy: {
       rejectSipCode: config.routing.rejectSipCode,
       outboundEndpoint: OUTBOUND_ENDPOINT,
@@ -124,6 +130,7 @@ async function main(config: Config): Promise<void> {
         ari,
         version: () => routeTableVersion(db),
         numbers: () => listTrackingNumbers(db),
+        callerRules: () => allCallerPrivacyRules(db),
         policy: {
           rejectSipCode: config.routing.rejectSipCode,
           outboundEndpoint: OUTBOUND_ENDPOINT,
@@ -174,7 +181,10 @@ async function main(config: Config): Promise<void> {
     defaultCountryCode: config.routing.defaultCountryCode,
     telephonyStatus: () => ({ ari: ari.state, activeCalls: registry.activeCalls }),
     // A change to a number reaches Asterisk's routing table before the API answers.
-    afterWrite: routeTable ? () => routeTable.sync() : undefined,
+    afterWrite: async () => {
+      callerPrivacy.refresh();
+      await routeTable?.sync();
+    },
     recordings: config.recordings,
     trustProxy: config.http.trustProxy,
     apiRateLimits: apiRateLimits(config.http.apiRequestsPerSecond, config.http.authFailuresPerMinute),
@@ -214,6 +224,7 @@ async function main(config: Config): Promise<void> {
     await hook?.close();
     await app.close();
     registry.close();
+    callerPrivacy.stop();
     await ari.close();
     await reconciling;
     await stopRetention();

@@ -120,6 +120,26 @@ export function requestedAccounts(request: FastifyRequest, accountId: number | u
   return scope === undefined || scope.includes(accountId) ? [accountId] : [];
 }
 
+/**
+ * Whether a row may be shown to this request: in scope (canSee), and, for the record of a caller whose
+ * processing is restricted (a privacy request), only to who handles privacy in its account (owners,
+ * the operator). A restricted row is otherwise a 404, exactly like a missing one.
+ */
+export function canSeeRow(request: FastifyRequest, row: { accountId: number | null; restricted?: boolean }): boolean {
+  if (row.restricted === true && !(row.accountId !== null && holds(principalOf(request), 'privacy:manage', row.accountId))) return false;
+  return canSee(request, row.accountId);
+}
+
+/**
+ * The accounts whose restricted call records the request may see (privacy:manage there); undefined
+ * for the operator (all).
+ */
+export function restrictedVisibleIn(request: FastifyRequest): readonly number[] | undefined {
+  const p = principalOf(request);
+  if (p.operator) return undefined;
+  return [...p.grants].filter(([, set]) => set.has('privacy:manage')).map(([id]) => id);
+}
+
 /** Narrows a list to the rows the route may show. */
 export function visibleRows<T extends { accountId: number | null }>(request: FastifyRequest, rows: readonly T[]): T[] {
   return rows.filter((row) => canSee(request, row.accountId));

@@ -18,6 +18,8 @@ export interface CallFilter {
   did?: string;
   disposition?: CallDisposition;
   source?: string;
+  /** Restricted records (calls.restricted) only in these accounts; undefined: everywhere. */
+  restrictedIn?: readonly number[];
   /** Opaque cursor from a previous page's `nextCursor`. */
   cursor?: string;
   /** 1–500, default 50. */
@@ -66,6 +68,10 @@ export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
   if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
   if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
   if (filter.source !== undefined) where.push(eq(calls.source, filter.source));
+  if (filter.restrictedIn !== undefined) {
+    const shown = or(eq(calls.restricted, false), inAccounts(calls.accountId, filter.restrictedIn));
+    if (shown) where.push(shown);
+  }
   if (filter.cursor !== undefined) {
     const c = decodeCallCursor(filter.cursor);
     const after = or(lt(calls.arrivedAt, c.arrivedAt), and(eq(calls.arrivedAt, c.arrivedAt), lt(calls.id, c.id)));

@@ -26,6 +26,8 @@ export interface CallArrival {
   clickIds?: string | null;
   firstVisitAt?: number | null;
   firstTimeCaller?: boolean | null;
+  /** The caller's processing is restricted in this account (a privacy request): see calls.restricted. */
+  restricted?: boolean;
 }
 
 export interface CallFinish {
@@ -50,7 +52,7 @@ function secondsBetween(from: number | null, to: number | null): number | null {
 const ARRIVAL_KEYS = [
   'accountId', 'trackingNumberId', 'did', 'callerNumber', 'callerName', 'source', 'medium', 'campaign', 'destination',
   'arrivedAt', 'inboundChannelId', 'outboundChannelId', 'bridgeId', 'dialplanHandOff', 'visitId', 'landingPage',
-  'referrer', 'utm', 'clickIds', 'firstVisitAt', 'firstTimeCaller',
+  'referrer', 'utm', 'clickIds', 'firstVisitAt', 'firstTimeCaller', 'restricted',
 ] as const satisfies ReadonlyArray<keyof CallArrival>;
 // A field added to CallArrival and not listed above would be dropped silently: make it a type error.
 const arrivalKeysComplete: [Exclude<keyof CallArrival, (typeof ARRIVAL_KEYS)[number]>] extends [never] ? true : never = true;
@@ -79,6 +81,7 @@ function arrivalValues(a: CallArrival): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const k of ARRIVAL_KEYS) values[k] = a[k] ?? null;
   values.dialplanHandOff = a.dialplanHandOff ?? false;
+  values.restricted = a.restricted ?? false;
   values.firstTimeCaller = a.firstTimeCaller == null ? null : a.firstTimeCaller ? 1 : 0;
   return values;
 }

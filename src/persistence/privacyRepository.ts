@@ -15,6 +15,22 @@ export function recordingsOfCalls(db: Db, callIds: readonly number[]): Recording
   return db.select().from(recordings).where(inArray(recordings.callId, [...callIds])).orderBy(asc(recordings.id)).all();
 }
 
+/** The calls that came from these web visits, in these accounts (undefined: all). */
+export function callsOfVisits(db: Db, visitIds: readonly number[], accountIds: readonly number[] | undefined): CallRow[] {
+  if (visitIds.length === 0) return [];
+  const where: SQL[] = [inArray(calls.visitId, [...visitIds])];
+  if (accountIds !== undefined) where.push(inAccounts(calls.accountId, accountIds));
+  return db.select().from(calls).where(and(...where)).orderBy(asc(calls.id)).all();
+}
+
+/** Every visit of these browsers (the snippet's visitor ids), in these accounts (undefined: all). */
+export function visitsOfVisitors(db: Db, visitorIds: readonly string[], accountIds: readonly number[] | undefined): VisitRow[] {
+  if (visitorIds.length === 0) return [];
+  const where: SQL[] = [inArray(visits.visitorId, [...visitorIds])];
+  if (accountIds !== undefined) where.push(inAccounts(visits.accountId, accountIds));
+  return db.select().from(visits).where(and(...where)).orderBy(asc(visits.id)).all();
+}
+
 export function visitsByIds(db: Db, ids: readonly number[]): VisitRow[] {
   if (ids.length === 0) return [];
   return db.select().from(visits).where(inArray(visits.id, [...ids])).orderBy(asc(visits.id)).all();
@@ -25,19 +41,18 @@ export function visitsByIds(db: Db, ids: readonly number[]): VisitRow[] {
  * number, source/medium/campaign, landing page, times, outcome) and lose who called (number → keyed
  * hash, name), the web visit they came from and its click ids; the visits go; the recordings' media
  * jobs go (their files are deleted before this runs, and the rows say `deleted`).
+ * `callers`: the calls to anonymise, grouped by what their caller number becomes.
  */
-export function eraseCallerRows(db: Db, callIds: readonly number[], erasedNumber: string, recordingIds: readonly number[], visitIds: readonly number[]): { walCheckpointed: boolean } {
+export function eraseCallerRows(
+  db: Db,
+  callers: ReadonlyArray<{ callIds: readonly number[]; erasedNumber: string | null }>,
+  recordingIds: readonly number[],
+  visitIds: readonly number[],
+): { walCheckpointed: boolean } {
   // Freed space is zeroed as the changes are made (openDatabase sets secure_delete).
-  eraseInTransaction(db, callIds, erasedNumber, recordingIds, visitIds);
-  const sqlite = db.$client;
-  // The old pages still sit in the write-ahead log until a checkpoint copies the new ones over them.
-  const [checkpoint] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
-  return { walCheckpointed: checkpoint?.busy === 0 };
-}
-
-function eraseInTransaction(db: Db, callIds: readonly number[], erasedNumber: string, recordingIds: readonly number[], visitIds: readonly number[]): void {
   db.transaction((tx) => {
-    if (callIds.length > 0) {
+    for (const { callIds, erasedNumber } of callers) {
+      if (callIds.length === 0) continue;
       tx.update(calls)
         // The landing page keeps its path (reports group by it) but not its query (gclid and the like).
         .set({
@@ -54,6 +69,10 @@ function eraseInTransaction(db: Db, callIds: readonly number[], erasedNumber: st
     if (recordingIds.length > 0) tx.delete(mediaJobs).where(inArray(mediaJobs.recordingId, [...recordingIds])).run();
     if (visitIds.length > 0) tx.delete(visits).where(inArray(visits.id, [...visitIds])).run();
   });
+  const sqlite = db.$client;
+  // The old pages still sit in the write-ahead log until a checkpoint copies the new ones over them.
+  const [checkpoint] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+  return { walCheckpointed: checkpoint?.busy === 0 };
 }
 
 export function recordPrivacyRequest(db: Db, row: Omit<PrivacyRequestRow, 'id'>): PrivacyRequestRow {

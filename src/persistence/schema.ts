@@ -150,6 +150,11 @@ export const calls = sqliteTable(
      * which dialed and recorded it; the router followed its events to complete this record.
      */
     dialplanHandOff: integer('dialplan_handoff', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * The caller asked for restriction of processing (a privacy request): the record is kept but
+     * shown only to those who handle privacy in its account (owners, the operator).
+     */
+    restricted: integer('restricted', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),
@@ -581,7 +586,7 @@ export type MembershipRow = typeof memberships.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 
-export const PRIVACY_REQUEST_KINDS = ['access', 'erasure'] as const;
+export const PRIVACY_REQUEST_KINDS = ['access', 'erasure', 'restriction', 'lift-restriction'] as const;
 export type PrivacyRequestKind = (typeof PRIVACY_REQUEST_KINDS)[number];
 
 /**
@@ -608,3 +613,32 @@ export const privacyRequests = sqliteTable(
 );
 
 export type PrivacyRequestRow = typeof privacyRequests.$inferSelect;
+
+export const CALLER_PRIVACY_RULES = ['do-not-record', 'restricted'] as const;
+export type CallerPrivacyRule = (typeof CALLER_PRIVACY_RULES)[number];
+
+/**
+ * Callers an account treats differently at call setup, by their E.164 number:
+ * - `do-not-record`: the do-not-record list; their calls are routed, never recorded;
+ * - `restricted`: a privacy request restricted processing; their calls are routed, not recorded,
+ *   not attributed to a web visit, and their records hidden from everyone but who handles privacy.
+ * Asterisk's routing table carries them (routeTable.ts), and the router keeps them in memory, so
+ * the check costs a call nothing it waits for. Triggers bump route_table_version (migration 0015).
+ */
+export const callerPrivacyRules = sqliteTable(
+  'caller_privacy_rules',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    callerNumber: text('caller_number').notNull(),
+    rule: text('rule').$type<CallerPrivacyRule>().notNull(),
+    createdAt: integer('created_at').notNull(),
+    /** Who added it, in words (describeActor). */
+    createdBy: text('created_by').notNull(),
+  },
+  (t) => [uniqueIndex('caller_privacy_rules_unique').on(t.accountId, t.callerNumber, t.rule)],
+);
+
+export type CallerPrivacyRuleRow = typeof callerPrivacyRules.$inferSelect;

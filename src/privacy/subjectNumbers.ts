@@ -27,3 +27,12 @@ export function callerNumberSpellings(e164: string, defaultCountryCode: string):
 export function erasedCallerNumber(e164: string, secret: string): string {
   return `erased:${createHmac('sha256', secret).update(e164).digest('base64url').slice(0, 22)}`;
 }
+
+/**
+ * The keyed hash a privacy request about a website visitor (the snippet's visitor id) or one visit is
+ * stored under, so the request's own record does not keep the identifier it erased.
+ */
+export function subjectHashOf(subject: { visitorId: string } | { visitId: number }, secret: string): string {
+  const name = 'visitorId' in subject ? `visitor:${subject.visitorId}` : `visit:${subject.visitId}`;
+  return `erased:${createHmac('sha256', secret).update(name).digest('base64url').slice(0, 22)}`;
+}

@@ -60,7 +60,13 @@ export interface RoutePolicy {
  * // { kind: 'dial', endpoint: 'PJSIP/+15550001111@destinations', ... }
  */
 export function resolveRoute(
-  call: { did: string | null; number: RoutableNumber | null | undefined; callerNumber: string },
+  call: {
+    did: string | null;
+    number: RoutableNumber | null | undefined;
+    callerNumber: string;
+    /** The caller is on the do-not-record list or restricted: routed, never recorded. */
+    privacy?: string | null;
+  },
   policy: RoutePolicy,
 ): RouteDecision {
   const reject = (reason: 'CR_ERR_DID_NOT_FOUND' | 'CR_ERR_NUMBER_DISABLED' | 'CR_ERR_INVALID_NUMBER'): RouteDecision => ({
@@ -78,7 +84,7 @@ export function resolveRoute(
     destination: call.number.destination,
     ringTimeoutSeconds: call.number.ringTimeoutSeconds,
     callerIdNumber: call.callerNumber,
-    recording: call.number.recordingEnabled ? { channels: call.number.recordingChannels } : null,
+    recording: call.number.recordingEnabled && !call.privacy ? { channels: call.number.recordingChannels } : null,
     announcementMedia: announcementMedia(call.number),
   };
 }

@@ -1,8 +1,14 @@
 /**
- * A privacy erasure after a real call through Asterisk: the caller's recording is made and transcoded
+ * Privacy with real calls through Asterisk and the real router.
+ *
+ * A privacy erasure after a real call: the caller's recording is made and transcoded
  * by the real router, then erased through the API; the database file (and its WAL), the recordings
  * directory, Asterisk's spool and log directories and the router's log are scanned for the caller's
  * number in the usual spellings, finding nothing. The report totals are the same before and after.
+ *
+ * A caller on the do-not-record list (a number Asterisk's dialplan dials and records itself) and a
+ * restricted caller (a two-channel number, which the router runs over ARI with snoop recordings):
+ * both calls are routed and answered, neither leaves a recording row or a file anywhere.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,10 +17,13 @@ import { waitFor } from './harness/waitFor.js';
 import { startCallflowStack, useStackHooks, type CallflowStack, type CallSummary } from './harness/callflowStack.js';
 
 const DID = '+15551250000';
+/** Recorded on two channels: the router runs its calls (Stasis), not the dialplan. */
+const DUAL_DID = '+15551250001';
 /** answeredCall's caller (the carrier's sipp): +15559876543. Its last seven digits are in every spelling. */
 const NEEDLES = ['9876543', '987-6543', '987 6543'];
 
 let stack: CallflowStack;
+let accountId: number;
 
 /** Every file under `dir` whose name or bytes hold one of the needles. */
 function filesHolding(dir: string, needles: readonly string[]): string[] {
@@ -37,7 +46,7 @@ function filesHolding(dir: string, needles: readonly string[]): string[] {
 describe('privacy erasure after a real call', () => {
   beforeAll(async () => {
     stack = await startCallflowStack({ instance: 'privacy', httpPort: 8092 });
-    await stack.addNumbers([{ did: DID }]);
+    ({ accountId } = await stack.addNumbers([{ did: DID }, { did: DUAL_DID, recordingChannels: 'dual' }]));
   }, 120_000);
 
   useStackHooks(() => stack);
@@ -88,4 +97,48 @@ describe('privacy erasure after a real call', () => {
     const lines = stack.router.logs().split('\n');
     for (const n of NEEDLES) expect(lines.filter((l) => l.includes(n)), `the router's log lines holding ${n}`).toEqual([]);
   }, 90_000);
+
+  /** Every file in Asterisk's recording spool and the router's recordings directory. */
+  const recordingFiles = (): string[] => [
+    ...readdirSync(join(stack.asterisk.rootDir, 'var', 'spool', 'asterisk', 'recording')).map(String),
+    ...(statSync(stack.env.RECORDINGS_DIR!, { throwIfNoEntry: false }) ? readdirSync(stack.env.RECORDINGS_DIR!, { recursive: true }).map(String) : []),
+  ];
+
+  /** A real answered call to `did` that is routed (answered, talked) and leaves no recording. */
+  async function expectRoutedUnrecorded(did: string, path: { dialplanHandOff: boolean }): Promise<CallSummary & Record<string, unknown>> {
+    const filesBefore = recordingFiles();
+    const before = await stack.newestCallId();
+    await stack.answeredCall(did, 1_500);
+    const call = await stack.finishedCall<CallSummary & Record<string, unknown>>(before);
+    expect(call).toMatchObject({ did, disposition: 'answered', recordingStatus: 'none', ...path });
+    expect(Number(call.talkSeconds)).toBeGreaterThan(1);
+    // Long enough for a recording to be registered and handed on, had one been made.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await stack.api.call<{ recordings: unknown[] }>('GET', `/v1/calls/${call.id}/recordings`)).body.recordings).toEqual([]);
+    expect(recordingFiles().filter((f) => !filesBefore.includes(f))).toEqual([]);
+    return call;
+  }
+
+  it('a caller on the do-not-record list is routed by the dialplan and not recorded: no row, no file', async () => {
+    const added = await stack.api.call<{ id: number }>('POST', `/v1/accounts/${accountId}/do-not-record`, { callerNumber: '555 987 6543' });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    await expectRoutedUnrecorded(DID, { dialplanHandOff: true });
+    // Off the list, the next call is recorded again (the table entry went with the API's answer).
+    expect((await stack.api.call('DELETE', `/v1/accounts/${accountId}/do-not-record/${added.body.id}`)).status).toBe(204);
+    const before = await stack.newestCallId();
+    await stack.answeredCall(DID, 1_500);
+    const call = await stack.finishedCall(before);
+    expect((await stack.finishedRecordings(call.id)).map((r) => r.status)).toEqual(['ready']);
+  }, 90_000);
+
+  it('a restricted caller’s call is routed by the router over ARI and not recorded; the record is marked restricted', async () => {
+    const res = await stack.api.call<{ request: { result: Record<string, unknown> } }>('POST', '/v1/privacy/requests', { kind: 'restriction', callerNumber: '+15559876543', accountId });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const call = await expectRoutedUnrecorded(DUAL_DID, { dialplanHandOff: false });
+    expect(call).toMatchObject({ restricted: true, firstTimeCaller: null });
+    // The dialplan's path too: the table's entry for the caller keeps MixMonitor off.
+    await expectRoutedUnrecorded(DID, { dialplanHandOff: true });
+    await stack.api.call('POST', '/v1/privacy/requests', { kind: 'lift-restriction', callerNumber: '+15559876543', accountId });
+  }, 90_000);
 });
+

@@ -4,6 +4,7 @@
  * (scripts/test.sh), so the fixed ports below cannot collide with anything on the host.
  */
 import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { createSocket } from 'node:dgram';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
@@ -17,6 +18,9 @@ const NO_ANSWER_DID = '+15551230001';
 const DISABLED_DID = '+15551230002';
 /** Two-channel recording needs a snoop per leg: the router bridges these calls itself (ARI). */
 const BRIDGED_DID = '+15551230003';
+/** Added, called, then disabled: through the API, and in the database while the router is down. */
+const LATE_DISABLED_DID = '+15551230004';
+const AWAY_DISABLED_DID = '+15551230005';
 const DESTINATION = '+15550001111';
 const CALLER = '+15559876543';
 const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
@@ -185,6 +189,39 @@ describe('routing real calls', () => {
     expect(sipToPhone.packetCount, 'no SIP may reach the destination trunk').toBe(0);
     expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404 });
   });
+
+  it('a number disabled after the table routed its calls gets 404 at its next call; so does one disabled while the router was down', async () => {
+    const account = (await api.call<{ accounts: Array<{ id: number }> }>('GET', '/v1/accounts')).body.accounts[0]!.id;
+    const expect404 = async (did: string) => {
+      const before = await newestCallId();
+      const c = await carrier({ scenario: 'carrier-call-expect-404', dialed: did }).done;
+      expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+      expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404 });
+    };
+    const routed = async (did: string) => {
+      const before = await newestCallId();
+      await callThrough({ scenario: 'destination-answers' }, { scenario: 'carrier-call-answered-hangs-up', holdMs: 500, dialed: did });
+      expect(await finishedCall(before)).toMatchObject({ did, disposition: 'answered', dialplanHandOff: true });
+    };
+    for (const did of [LATE_DISABLED_DID, AWAY_DISABLED_DID]) {
+      const res = await api.call('POST', '/v1/tracking-numbers', { accountId: account, did, destination: DESTINATION, ringTimeoutSeconds: 10 });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+      await routed(did);
+    }
+    expect(stack.router.logs()).toContain('routed by the dialplan from its table');
+
+    const id = (await api.call<{ trackingNumbers: Array<{ id: number; did: string }> }>('GET', '/v1/tracking-numbers')).body.trackingNumbers.find((n) => n.did === LATE_DISABLED_DID)!.id;
+    expect((await api.call('PATCH', `/v1/tracking-numbers/${id}`, { enabled: false })).status).toBe(200);
+    await expect404(LATE_DISABLED_DID);
+
+    // Changed behind the router's back (another node, a restored backup): the entry it wrote before is stale.
+    await stack.router.stop();
+    const db = new Database(stack.env.CALLROUTE_DB_PATH!);
+    db.prepare('UPDATE tracking_numbers SET enabled = 0 WHERE did = ?').run(AWAY_DISABLED_DID);
+    db.close();
+    await stack.startRouter();
+    await expect404(AWAY_DISABLED_DID);
+  }, 60_000);
 
   it('scanners: a call from an unknown address gets 401, garbage SIP is ignored, nothing is recorded or dialed', async () => {
     const before = await newestCallId();

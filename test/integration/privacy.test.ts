@@ -96,10 +96,11 @@ function insertRecording(callId: number, accountId: number): { id: number; file:
   return { id, file };
 }
 
-async function owner(accountId: number): Promise<Record<string, string>> {
-  const invited = await app.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email: `owner${accountId}@acme.test`, role: 'owner' } });
-  await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: 'owner passphrase long' } });
-  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: `owner${accountId}@acme.test`, password: 'owner passphrase long' } });
+async function owner(accountId: number, role = 'owner'): Promise<Record<string, string>> {
+  const email = `${role}${accountId}@acme.test`;
+  const invited = await app.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email, role } });
+  await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: 'a passphrase long enough' } });
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: 'a passphrase long enough' } });
   const cookie = ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
   return { cookie, origin: 'http://localhost:80' };
 }
@@ -154,7 +155,7 @@ describe('privacy requests by caller number', () => {
 
     const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'erasure', callerNumber: '(555) 765-4321' } });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, walCheckpointed: true });
+    expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, restrictionsEnded: 0, walCheckpointed: true });
 
     expect(existsSync(r1.file) || existsSync(r2.file)).toBe(false);
     expect(db.select().from(mediaJobs).all().map((j) => j.recordingId)).toEqual([3]);
@@ -197,3 +198,123 @@ describe('privacy requests by caller number', () => {
     expect(db.select().from(calls).all().find((x) => x.id === c)?.callerNumber).toBe(SUBJECT);
   });
 });
+
+function insertVisit(accountId: number, visitorId: string, extra: Partial<typeof visits.$inferInsert> = {}): number {
+  return db.insert(visits).values({ accountId, visitorId, lastSeenAt: T0, firstVisitAt: T0, createdAt: T0, ...extra }).returning().get().id;
+}
+
+describe('privacy requests by website visitor and by visit', () => {
+  it('a caller’s request reaches every visit of the browsers their calls came from; a visitor’s, the calls from their visits', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Other' } })).json().id;
+    const v1 = insertVisit(a, 'browser-1', { landingPage: 'https://acme.test/?gclid=one' });
+    const v2 = insertVisit(a, 'browser-1', { landingPage: 'https://acme.test/pricing' });
+    const v3 = insertVisit(a, 'browser-2');
+    insertVisit(b, 'browser-1');
+    const c1 = insertCall(a, SUBJECT, { visitId: v1 });
+    const c2 = insertCall(a, '+15550000002', { visitId: v2 });
+    insertCall(a, '+15550000003', { visitId: v3 });
+    const headers = await owner(a);
+    const ask = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload });
+
+    const byCaller = (await ask({ kind: 'access', callerNumber: SUBJECT })).json();
+    expect(byCaller.calls.map((c: { id: number }) => c.id)).toEqual([c1]);
+    expect(byCaller.visits.map((v: { id: number }) => v.id)).toEqual([v1, v2]);
+    const byVisitor = (await ask({ kind: 'access', visitorId: 'browser-1' })).json();
+    expect(byVisitor.visits.map((v: { id: number }) => v.id)).toEqual([v1, v2]);
+    expect(byVisitor.calls.map((c: { id: number }) => c.id)).toEqual([c1, c2]);
+    const byVisit = (await ask({ kind: 'access', visitId: v2 })).json();
+    expect(byVisit.visits.map((v: { id: number }) => v.id)).toEqual([v2]);
+    expect(byVisit.calls.map((c: { id: number }) => c.id)).toEqual([c2]);
+    // Another account's visit is not found, as a missing one.
+    const theirs = db.select().from(visits).all().find((v) => v.accountId === b)!.id;
+    expect((await ask({ kind: 'access', visitId: theirs })).json().visits).toEqual([]);
+
+    // One subject per request; restriction needs a number.
+    for (const payload of [{ kind: 'access' }, { kind: 'access', visitorId: 'browser-1', visitId: v1 }, { kind: 'restriction', visitorId: 'browser-1' }]) {
+      const res = await ask(payload);
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400);
+      expect(res.json().error.field).toBe('body.callerNumber');
+    }
+
+    const erased = await ask({ kind: 'erasure', visitorId: 'browser-1' });
+    expect(erased.statusCode, erased.body).toBe(201);
+    expect(erased.json().request.result).toMatchObject({ calls: 2, visits: 2 });
+    expect(db.select().from(visits).all().map((v) => v.visitorId).sort()).toEqual(['browser-1', 'browser-2']);
+    const rows = db.select().from(calls).all();
+    for (const id of [c1, c2]) expect(rows.find((c) => c.id === id)).toMatchObject({ visitId: null, callerName: null, callerNumber: expect.stringMatching(/^erased:/) });
+    // Each caller keeps their own hash.
+    expect(rows.find((c) => c.id === c1)!.callerNumber).not.toBe(rows.find((c) => c.id === c2)!.callerNumber);
+    expect(JSON.stringify(db.select().from(privacyRequests).all())).not.toContain('browser-1');
+  });
+});
+
+describe('restriction of processing and the do-not-record list', () => {
+  it('restriction hides the caller’s calls and recordings from all but owners and the operator; lifting restores them', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const c1 = insertCall(a, SUBJECT);
+    const c2 = insertCall(a, '5557654321');
+    const other = insertCall(a, '+15550000001');
+    const rec = insertRecording(c1, a);
+    const ownerHeaders = await owner(a);
+    const manager = await owner(a, 'manager');
+    const listed = async (headers: Record<string, string>) =>
+      (await app.inject({ method: 'GET', url: '/v1/calls', headers })).json().calls.map((c: { id: number }) => c.id).sort();
+    const version = () => db.$client.prepare('SELECT version FROM route_table_version').pluck().get() as number;
+    const v0 = version();
+
+    const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: ownerHeaders, payload: { kind: 'restriction', callerNumber: '555.765.4321' } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().request.result).toEqual({ calls: 2, accounts: 1, rulesAdded: 1 });
+    expect(version()).toBeGreaterThan(v0);
+    expect(await listed(manager)).toEqual([other]);
+    expect(await listed(ownerHeaders)).toEqual([c1, c2, other]);
+    expect(await listed(admin)).toEqual([c1, c2, other]);
+    expect((await app.inject({ method: 'GET', url: `/v1/calls/${c1}`, headers: manager })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/v1/calls/${c1}/recordings`, headers: manager })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: `/v1/recordings/${rec.id}`, headers: manager })).statusCode).toBe(404);
+    const seen = await app.inject({ method: 'GET', url: `/v1/calls/${c1}`, headers: ownerHeaders });
+    expect(seen.json()).toMatchObject({ id: c1, restricted: true });
+    // Restricting again adds no second rule.
+    const again = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: ownerHeaders, payload: { kind: 'restriction', callerNumber: SUBJECT } });
+    expect(again.json().request.result).toEqual({ calls: 2, accounts: 1, rulesAdded: 0 });
+
+    const lifted = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: ownerHeaders, payload: { kind: 'lift-restriction', callerNumber: SUBJECT } });
+    expect(lifted.json().request.result).toEqual({ calls: 2, accounts: 1, rulesRemoved: 1 });
+    expect(await listed(manager)).toEqual([c1, c2, other]);
+    expect((await app.inject({ method: 'GET', url: `/v1/recordings/${rec.id}`, headers: manager })).statusCode).toBe(200);
+    expect(db.$client.prepare('SELECT count(*) FROM caller_privacy_rules').pluck().get()).toBe(0);
+  });
+
+  it('erasure ends a restriction (nothing is left to restrict)', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    insertCall(a, SUBJECT);
+    await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'restriction', callerNumber: SUBJECT, accountId: a } });
+    const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: SUBJECT, accountId: a } });
+    expect(res.json().request.result).toMatchObject({ calls: 1, restrictionsEnded: 1 });
+    expect(db.$client.prepare('SELECT count(*) FROM caller_privacy_rules').pluck().get()).toBe(0);
+  });
+
+  it('keeps an account’s do-not-record list: numbers in any spelling, once each, per account', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Other' } })).json().id;
+    const manager = await owner(a, 'manager');
+    const analyst = await owner(a, 'analyst');
+    const url = `/v1/accounts/${a}/do-not-record`;
+    const added = await app.inject({ method: 'POST', url, headers: manager, payload: { callerNumber: '(555) 765-4321' } });
+    expect(added.statusCode, added.body).toBe(201);
+    expect(added.json()).toMatchObject({ accountId: a, callerNumber: SUBJECT, createdBy: expect.stringContaining('manager') });
+    expect((await app.inject({ method: 'POST', url, headers: manager, payload: { callerNumber: SUBJECT } })).statusCode).toBe(200);
+    const bad = await app.inject({ method: 'POST', url, headers: manager, payload: { callerNumber: 'nobody' } });
+    expect([bad.statusCode, bad.json().error.field]).toEqual([400, 'body.callerNumber']);
+    expect((await app.inject({ method: 'POST', url, headers: analyst, payload: { callerNumber: '+15550000009' } })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: `/v1/accounts/${b}/do-not-record`, headers: manager })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url, headers: manager })).json().entries).toHaveLength(1);
+    const id = added.json().id;
+    expect((await app.inject({ method: 'DELETE', url: `/v1/accounts/${b}/do-not-record/${id}`, headers: admin })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: manager })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: manager })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url, headers: manager })).json().entries).toEqual([]);
+  });
+});
+

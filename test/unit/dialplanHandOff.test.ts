@@ -20,14 +20,14 @@ function dial(overrides: Partial<Extract<RouteDecision, { kind: 'dial' }>> = {})
   };
 }
 const call = { channelId: '1763865693.12', callerIdAsSent: CALLER };
-const plain = { routePlanId: null };
+const plain = { routePlanId: null, accountId: 7 };
 
 describe('dialplanHandOff (which calls the dialplan finishes, and what it is told)', () => {
   it.each([
-    ['recorded, caller ID as received', dial(), call, 'cr~30~r~+15550001111~', 'cr-1763865693-12'],
+    ['recorded, caller ID as received', dial(), call, 'cr~30~r7~+15550001111~', 'cr-1763865693-12'],
     ['not recorded', dial({ recording: null }), call, 'cr~30~n~+15550001111~', null],
-    ['caller ID normalised from what the carrier sent', dial(), { ...call, callerIdAsSent: '5559876543' }, 'cr~30~r~+15550001111~+15559876543', 'cr-1763865693-12'],
-    ['a sip: URI destination', dial({ destination: 'sip:desk@127.0.0.1:5081', ringTimeoutSeconds: 12 }), call, 'cr~12~r~sip:desk@127.0.0.1:5081~', 'cr-1763865693-12'],
+    ['caller ID normalised from what the carrier sent', dial(), { ...call, callerIdAsSent: '5559876543' }, 'cr~30~r7~+15550001111~+15559876543', 'cr-1763865693-12'],
+    ['a sip: URI destination', dial({ destination: 'sip:desk@127.0.0.1:5081', ringTimeoutSeconds: 12 }), call, 'cr~12~r7~sip:desk@127.0.0.1:5081~', 'cr-1763865693-12'],
   ])('%s', (_name, decision, c, extension, recordingName) => {
     expect(dialplanHandOff(decision, plain, c)).toEqual({ context: 'callroute-direct', extension, recordingName });
   });
@@ -35,7 +35,7 @@ describe('dialplanHandOff (which calls the dialplan finishes, and what it is tol
   it.each([
     ['a rejection', { kind: 'reject', reason: 'CR_ERR_DID_NOT_FOUND', sipCode: 404, cause: 1 } as RouteDecision, plain],
     ['an announcement to play first', dial({ announcementMedia: 'sound:x' }), plain],
-    ['a route plan (whisper, screening, several destinations)', dial(), { routePlanId: 4 }],
+    ['a route plan (whisper, screening, several destinations)', dial(), { routePlanId: 4, accountId: 7 }],
     ['two-channel recording (a snoop per leg)', dial({ recording: { channels: 'dual' } }), plain],
     ['a destination that could break out of Dial()', dial({ destination: 'sip:a@b,30,U(x)' }), plain],
     ['a field separator in the destination', dial({ destination: 'sip:a~b@host' }), plain],
@@ -46,8 +46,8 @@ describe('dialplanHandOff (which calls the dialplan finishes, and what it is tol
   });
 
   it('reads an extension back: the hand-off and its destination; anything else is not one', () => {
-    expect(handOffFromExtension('cr~30~r~+15550001111~', '17.3')).toEqual({
-      handOff: { context: 'callroute-direct', extension: 'cr~30~r~+15550001111~', recordingName: 'cr-17-3' },
+    expect(handOffFromExtension('cr~30~r7~+15550001111~', '17.3')).toEqual({
+      handOff: { context: 'callroute-direct', extension: 'cr~30~r7~+15550001111~', recordingName: 'cr-17-3' },
       destination: '+15550001111',
     });
     expect(handOffFromExtension('cr~12~n~sip:desk@127.0.0.1:5081~+15559876543', '17.4')?.handOff.recordingName).toBeNull();
@@ -98,7 +98,7 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     bed();
     const ch = channel();
     // A routing table entry: the number's id, its cap (0: none), the extension.
-    expect(tb.registry.routeFromDialplan(ch)).toMatch(/^\d+~0~cr~30~r~\+15550001111~$/);
+    expect(tb.registry.routeFromDialplan(ch)).toMatch(/^\d+~0~cr~30~r1~\+15550001111~$/);
     // Nothing written yet: the answer goes out first, the row once Asterisk has dialed.
     expect(rows()).toHaveLength(0);
     await new Promise((r) => setImmediate(r));

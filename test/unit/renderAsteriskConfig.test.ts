@@ -10,13 +10,15 @@ describe('the carrier entry of the dialplan', () => {
   it('refuses over MAX_CONCURRENT_CALLS first, reads the routing table behind the gate, asks the router otherwise, then Goto the hand-off, a rejection, or Stasis', () => {
     const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123' }));
     const lines = text.split('\n');
-    expect(lines.slice(0, 5)).toEqual([
+    expect(lines.slice(0, 6)).toEqual([
       'exten => _X.,1,Set(GROUP(callroute)=all)',
       // Admission counted by Asterisk for every call, before anything is read: MAX_CONCURRENT_CALLS (the gate's second field).
       ' same => n,GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)',
       ' same => n,GotoIf($[${EPOCH} > 0${CUT(CR_GATE,~,1)}]?ask)',
       ' same => n,Set(CR_ROUTE=${DB(callroute_route/${EXTEN})})',
-      ' same => n,GotoIf($["${CR_ROUTE}" = ""]?ask)',
+      // Only an entry of the gate's generation (its fourth field) counts; the rest of it is the entry.
+      ' same => n,GotoIf($["${CUT(CR_ROUTE,~,1)}" != "${CUT(CR_GATE,~,4)}" | "${CR_ROUTE}" = ""]?ask)',
+      ' same => n,Set(CR_ROUTE=${CUT(CR_ROUTE,~,2-)})',
     ]);
     expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
     // MAX_CALLS_PER_SECOND (the gate's third field), once the number is known: admitted calls grouped by the second they came in; then the number's cap.

@@ -10,7 +10,6 @@ import {
   applyCallerIdRules,
   callerIdRules,
   dialedForms,
-  ROUTE_TABLE_DIGEST_KEY,
   ROUTE_TABLE_GATE,
   routeTable,
 } from '../../src/telephony/dialplanHook/routeTable.js';
@@ -56,9 +55,9 @@ describe('the routing table the dialplan reads (pure)', () => {
       POLICY,
     );
     expect(Object.fromEntries(table)).toEqual({
-      '+15551230000': '7~0~cr~30~r~+15550001111~',
-      '15551230000': '7~0~cr~30~r~+15550001111~',
-      '5551230000': '7~0~cr~30~r~+15550001111~',
+      '+15551230000': '7~0~cr~30~r1~+15550001111~',
+      '15551230000': '7~0~cr~30~r1~+15550001111~',
+      '5551230000': '7~0~cr~30~r1~+15550001111~',
       '+15551230001': '8~3~cr~30~n~+15550001111~',
       '15551230001': '8~3~cr~30~n~+15550001111~',
       '5551230001': '8~3~cr~30~n~+15550001111~',
@@ -68,6 +67,19 @@ describe('the routing table the dialplan reads (pure)', () => {
       '5551230002': '9~0~stasis',
       // A disabled number is not in it: its calls ask the router, which rejects them with a record.
     });
+  });
+
+  it('carries the do-not-record and restricted callers as q~<account>~<caller> keys, never a dialed form', () => {
+    const table = routeTable([number()], POLICY, [
+      { accountId: 1, callerNumber: '+15559876543', rule: 'do-not-record' },
+      { accountId: 2, callerNumber: '+15559876543', rule: 'restricted' },
+      // Not E.164: no dialplan comparison could match it (caller IDs are normalised first).
+      { accountId: 1, callerNumber: 'anonymous', rule: 'do-not-record' },
+    ]);
+    expect(table.get('q~1~+15559876543')).toBe('do-not-record');
+    expect(table.get('q~2~+15559876543')).toBe('restricted');
+    expect([...table.keys()].filter((k) => k.startsWith('q~'))).toHaveLength(2);
+    expect([...table.keys()].filter((k) => !k.startsWith('q~')).every((k) => /^\+?[0-9]/.test(k))).toBe(true);
   });
 
   it('lists only dialed forms that normalise to the DID', () => {
@@ -132,33 +144,42 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
       intervalMs: 10,
     });
   }
+  /** The gate's generation (its fourth field). */
+  const generationOf = (testbed: SessionTestbed) => (testbed.fake.globals.get(ROUTE_TABLE_GATE) ?? '').split('~')[3] ?? '';
+  const GEN = (1_800_000_000_000).toString(36);
+  /** The current entries as the dialplan reads them: of the gate's generation, without it. */
   const tableIn = (testbed: SessionTestbed) =>
-    Object.fromEntries([...testbed.fake.astdb].filter(([k]) => k.startsWith('callroute_route/')).map(([k, v]) => [k.slice('callroute_route/'.length), v]));
+    Object.fromEntries(
+      [...testbed.fake.astdb]
+        .filter(([k, v]) => k.startsWith('callroute_route/') && v.split('~')[0] === generationOf(testbed) && v !== '')
+        .map(([k, v]) => [k.slice('callroute_route/'.length), v.split('~').slice(1).join('~')]),
+    );
 
-  it('writes the whole table on connect, removing stale keys, then opens the gate', async () => {
+  it('writes the whole table on connect in a new generation, then opens the gate naming it: older entries route nothing', async () => {
     tb = createSessionTestbed({ numbers: [{ did: DID }] });
-    tb.fake.astdb.set('callroute_route/+19990000000', '99~0~cr~30~r~+15550009999~');
+    // Left by an earlier run: the router cannot read AstDB back (ARI evaluates no function it reads).
+    tb.fake.astdb.set('callroute_route/+19990000000', 'old~99~0~cr~30~r~+15550009999~');
     const sync = syncFor(tb);
     sync.start();
     sync.connected();
-    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the gate to open');
+    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === `1800000003~100~20~${GEN}`, 'the gate to open');
     expect(Object.keys(tableIn(tb)).sort()).toEqual(['+15551230000', '15551230000', '5551230000']);
-    expect(tb.fake.astdb.get(ROUTE_TABLE_DIGEST_KEY)).toMatch(/^[0-9a-f]{32}$/);
+    expect(tb.fake.astdb.get('callroute_route/5551230000')).toBe(`${GEN}~1~0~cr~30~r1~+15550001111~`);
     expect(sync.inStep).toBe(true);
     await sync.stop();
-    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100~20');
+    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe(`0~100~20~${GEN}`);
   });
 
-  it('a reconnect with the table already right writes nothing but the gate', async () => {
+  it('a reconnect writes the whole table again, in the next generation', async () => {
     tb = createSessionTestbed({ numbers: [{ did: DID }] });
     const sync = syncFor(tb);
     sync.connected();
     await sync.sync();
-    const writes = () => tb.fake.calls.filter((c) => c.op === 'asterisk.setVariable' && String(c.args[0]).startsWith('DB(')).length;
-    const before = writes();
     sync.connected();
     await sync.sync();
-    expect(writes()).toBe(before);
+    const next = (1_800_000_000_001).toString(36);
+    expect(tb.fake.astdb.get('callroute_route/5551230000')?.split('~')[0]).toBe(next);
+    expect(generationOf(tb)).toBe(next);
     await sync.stop();
   });
 
@@ -171,10 +192,12 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
     expect(sync.inStep).toBe(false);
     await sync.sync();
     expect(Object.keys(tableIn(tb)).sort()).toEqual(['+15551230001', '15551230001', '5551230001']);
+    // Removed as an empty value (AstDB keys cannot be deleted through ARI).
+    expect(tb.fake.astdb.get(`callroute_route/${DID}`)).toBe('');
     tb.fake.calls.length = 0;
     tb.db.update(trackingNumbers).set({ ringTimeoutSeconds: 12 }).where(eq(trackingNumbers.did, '+15551230001')).run();
     await sync.sync();
-    expect(tableIn(tb)['5551230001']).toMatch(/~0~cr~12~r~/);
+    expect(tableIn(tb)['5551230001']).toMatch(/~0~cr~12~r1~/);
     const dbWrites = tb.fake.calls.filter((c) => c.op === 'asterisk.setVariable' && String(c.args[0]).startsWith('DB(callroute_route/'));
     expect(dbWrites).toHaveLength(3);
     await sync.stop();
@@ -185,12 +208,14 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
     const sync = syncFor(tb);
     sync.start();
     sync.connected();
-    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the gate to open');
+    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === `1800000003~100~20~${GEN}`, 'the gate to open');
     tb.db.update(trackingNumbers).set({ ringTimeoutSeconds: 12 }).where(eq(trackingNumbers.did, DID)).run();
     tb.fake.failSetVariable(1);
     await sync.sync();
-    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100~20');
-    await until(() => sync.inStep && tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the table to be rewritten and the gate to reopen');
+    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe(`0~100~20~${GEN}`);
+    // Rewritten whole, in the next generation.
+    const next = (1_800_000_000_001).toString(36);
+    await until(() => sync.inStep && tb.fake.globals.get(ROUTE_TABLE_GATE) === `1800000003~100~20~${next}`, 'the table to be rewritten and the gate to reopen');
     expect(tableIn(tb)['5551230000']).toMatch(/~cr~12~/);
     await sync.stop();
   });
@@ -202,9 +227,9 @@ describe('keeping the table in step in AstDB (fake ARI)', () => {
     sync.start();
     sync.connected();
     await until(() => sync.inStep && tb.fake.calls.some((c) => c.op === 'asterisk.setVariable' && c.args[0] === ROUTE_TABLE_GATE), 'a gate refresh');
-    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe('0~100~20');
+    expect(tb.fake.globals.get(ROUTE_TABLE_GATE)).toBe(`0~100~20~${GEN}`);
     allowed = true;
-    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === '1800000003~100~20', 'the gate to open');
+    await until(() => tb.fake.globals.get(ROUTE_TABLE_GATE) === `1800000003~100~20~${GEN}`, 'the gate to open');
     await sync.stop();
   });
 });
@@ -292,15 +317,13 @@ describe('calls the dialplan routes from its table (registry, fake ARI)', () => 
 });
 
 describe('the fake ARI of these tests', () => {
-  it('keeps AstDB and globals like Asterisk: DB(), DB_KEYS(), DB_DELETE()', async () => {
+  it('keeps AstDB and globals like Asterisk: functions are written, never read (ARI answers "")', async () => {
     const fake = createFakeAri();
     await fake.client.asterisk.setVariable('DB(fam/a)', '1');
-    await fake.client.asterisk.setVariable('DB(fam/b)', '2');
     await fake.client.asterisk.setVariable('G', 'x');
-    expect(await fake.client.asterisk.getVariable('DB_KEYS(fam)')).toBe('a,b');
-    expect(await fake.client.asterisk.getVariable('DB(fam/a)')).toBe('1');
-    expect(await fake.client.asterisk.getVariable('DB_DELETE(fam/a)')).toBe('1');
-    expect(await fake.client.asterisk.getVariable('DB_KEYS(fam)')).toBe('b');
+    expect(fake.astdb.get('fam/a')).toBe('1');
+    expect(await fake.client.asterisk.getVariable('DB(fam/a)')).toBe('');
+    expect(await fake.client.asterisk.getVariable('DB_KEYS(fam)')).toBe('');
     expect(await fake.client.asterisk.getVariable('G')).toBe('x');
   });
 });

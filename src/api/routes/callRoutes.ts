@@ -12,7 +12,7 @@ import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { parseDestinationsTried } from '../../routing/routePlan/recordOutcome.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
-import { canSee, holds, principalOf, requestedAccounts } from '../principal.js';
+import { canSeeRow, holds, principalOf, requestedAccounts, restrictedVisibleIn } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 const nullableStr = { type: ['string', 'null'] } as const;
@@ -49,6 +49,8 @@ const callDto = {
     reconciled: { type: 'boolean' },
     /** The router decided the call and Asterisk's dialplan dialed and recorded it (ops: which path). */
     dialplanHandOff: { type: 'boolean' },
+    /** The caller's processing is restricted (a privacy request): only who handles privacy sees this row. */
+    restricted: { type: 'boolean' },
     visitId: nullableInt,
     landingPage: nullableStr,
     referrer: nullableStr,
@@ -161,6 +163,8 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
       const accountIds = requestedAccounts(request, q.accountId);
       const filter: CallFilter = { limit: q.limit };
       if (accountIds !== undefined) filter.accountIds = accountIds;
+      const restrictedIn = restrictedVisibleIn(request);
+      if (restrictedIn !== undefined) filter.restrictedIn = restrictedIn;
       if (from !== undefined) filter.from = from;
       if (to !== undefined) filter.to = to;
       // Stored DIDs are E.164; a value that cannot be normalised (calls to garbage numbers are
@@ -179,7 +183,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
     { config: { permission: 'calls:read' }, schema: { params: idParams, response: { 200: callDto } } },
     async (request) => {
       const row = getCall(db, request.params.id);
-      if (!row || !canSee(request, row.accountId)) {
+      if (!row || !canSeeRow(request, row)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }
       return forPrincipal(request, toCallDto(row));

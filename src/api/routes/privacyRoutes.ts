@@ -1,26 +1,56 @@
 import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { removeRecordingFiles } from '../../media/removeRecordingFiles.js';
+import { listAccounts } from '../../persistence/accountRepository.js';
+import {
+  addCallerPrivacyRule,
+  listCallerPrivacyRules,
+  removeCallerPrivacyRule,
+  removeCallerPrivacyRules,
+  setCallsRestricted,
+} from '../../persistence/callerPrivacyRepository.js';
+import type { Db } from '../../persistence/openDatabase.js';
 import {
   callsOfCaller,
+  callsOfVisits,
   eraseCallerRows,
   listPrivacyRequests,
   recordingsOfCalls,
   recordPrivacyRequest,
   visitsByIds,
+  visitsOfVisitors,
 } from '../../persistence/privacyRepository.js';
 import { markRecordingRemoved } from '../../persistence/recordingQueries.js';
-import { PRIVACY_REQUEST_KINDS, type PrivacyRequestKind, type PrivacyRequestRow, type VisitRow } from '../../persistence/schema.js';
-import { callerNumberSpellings, erasedCallerNumber } from '../../privacy/subjectNumbers.js';
+import {
+  PRIVACY_REQUEST_KINDS,
+  type CallerPrivacyRuleRow,
+  type CallRow,
+  type PrivacyRequestKind,
+  type PrivacyRequestRow,
+  type RecordingRow,
+  type VisitRow,
+} from '../../persistence/schema.js';
+import { callerNumberSpellings, erasedCallerNumber, subjectHashOf } from '../../privacy/subjectNumbers.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
-import { iso, isoOrNull, listResponse } from '../apiSchemas.js';
+import { iso, isoOrNull, listResponse, type IdParams } from '../apiSchemas.js';
 import { describeActor, principalOf, requestedAccounts } from '../principal.js';
 import { toCallDto } from './callRoutes.js';
 import { toRecordingDto } from './recordingRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
-import { scopedAccount } from './scopedAccount.js';
+import { accountInPath, scopedAccount } from './scopedAccount.js';
 
-type RequestBody = { kind: PrivacyRequestKind; callerNumber: string; accountId?: number };
+type RequestBody = { kind: PrivacyRequestKind; callerNumber?: string; visitorId?: string; visitId?: number; accountId?: number };
+
+/** Who a request is about: a caller (any spelling of the number), a website visitor (the snippet's id), or one visit. */
+type Subject = { callerNumber: string } | { visitorId: string } | { visitId: number };
+
+/** What a privacy request finds of its subject. */
+interface SubjectData {
+  subjectHash: string;
+  calls: CallRow[];
+  recordings: RecordingRow[];
+  visits: VisitRow[];
+}
 
 const requestDto = {
   type: 'object',
@@ -57,13 +87,59 @@ function toVisitDto(v: VisitRow) {
 }
 
 /**
- * Privacy requests by caller number (permission privacy:manage: owners in their accounts, the operator
- * everywhere). They run at once and answer with what was found and done:
- * - access: every call record, recording (metadata) and web visit of the caller;
+ * Everything of a subject in these accounts (undefined: all), with one hop between calls and visits:
+ * a caller's calls, the visits they came from and every other visit of those browsers; a visitor's
+ * visits and the calls that came from them; a visit and its calls.
+ */
+function findSubject(db: Db, subject: Subject, accountIds: readonly number[] | undefined, cfg: { defaultCountryCode: string; hashSecret: string }): SubjectData {
+  let found: CallRow[];
+  let visitRows: VisitRow[];
+  let subjectHash: string;
+  if ('callerNumber' in subject) {
+    subjectHash = erasedCallerNumber(subject.callerNumber, cfg.hashSecret);
+    found = callsOfCaller(db, callerNumberSpellings(subject.callerNumber, cfg.defaultCountryCode), accountIds);
+    const linked = visitsByIds(db, [...new Set(found.flatMap((c) => (c.visitId === null ? [] : [c.visitId])))]);
+    visitRows = visitsOfVisitors(db, [...new Set(linked.map((v) => v.visitorId))], accountIds);
+  } else {
+    subjectHash = subjectHashOf(subject, cfg.hashSecret);
+    visitRows = 'visitorId' in subject ? visitsOfVisitors(db, [subject.visitorId], accountIds) : visitsByIds(db, [subject.visitId]);
+    if (accountIds !== undefined) visitRows = visitRows.filter((v) => accountIds.includes(v.accountId));
+    found = callsOfVisits(db, visitRows.map((v) => v.id), accountIds);
+  }
+  return { subjectHash, calls: found, recordings: recordingsOfCalls(db, found.map((c) => c.id)), visits: visitRows };
+}
+
+/** The subject a request body names: exactly one of callerNumber, visitorId, visitId. */
+function subjectOf(b: RequestBody, defaultCountryCode: string): Subject {
+  const named = (['callerNumber', 'visitorId', 'visitId'] as const).filter((k) => b[k] !== undefined);
+  if (named.length !== 1) {
+    throw new CallrouteError('CR_ERR_VALIDATION', 'body must name the subject once: callerNumber, visitorId or visitId', { field: 'body.callerNumber' });
+  }
+  if (b.callerNumber !== undefined) {
+    const e164 = normalizeNumber(b.callerNumber, defaultCountryCode);
+    if (!e164) throw new CallrouteError('CR_ERR_VALIDATION', 'body.callerNumber is not a phone number', { field: 'body.callerNumber' });
+    return { callerNumber: e164 };
+  }
+  if ((b.kind === 'restriction' || b.kind === 'lift-restriction')) {
+    // Future calls are matched by the number they come from; a browser is known only once it calls.
+    throw new CallrouteError('CR_ERR_VALIDATION', `body.callerNumber is required for ${b.kind}: restriction applies to a caller's number`, { field: 'body.callerNumber' });
+  }
+  return b.visitorId !== undefined ? { visitorId: b.visitorId } : { visitId: b.visitId as number };
+}
+
+/**
+ * Privacy requests (permission privacy:manage: owners in their accounts, the operator everywhere),
+ * about a caller number, a website visitor or a visit. They run at once and answer with what was
+ * found and done:
+ * - access: every call record, recording (metadata) and web visit of the subject;
  * - erasure: the recordings' files deleted (every file a recording has: Asterisk's WAVs, the transcode,
  *   the encrypted copy) and their rows marked deleted, their media jobs gone, the calls kept for the
  *   reports without who called (number → keyed hash, name, visit, click ids, referrer removed), the
- *   visits deleted. The request is stored with the subject as its keyed hash only.
+ *   visits deleted, a restriction of the caller ended (nothing is left to restrict);
+ * - restriction: the caller's records hidden from everyone without privacy:manage, and their next
+ *   calls routed but neither recorded nor attributed (a `restricted` caller rule, which Asterisk's
+ *   routing table carries); lift-restriction undoes both.
+ * The request is stored with the subject as its keyed hash only.
  */
 export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { db, now, defaultCountryCode, recordings: cfg, privacy } = deps;
@@ -77,10 +153,12 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         body: {
           type: 'object',
           additionalProperties: false,
-          required: ['kind', 'callerNumber'],
+          required: ['kind'],
           properties: {
             kind: { type: 'string', enum: [...PRIVACY_REQUEST_KINDS] },
             callerNumber: { type: 'string', minLength: 1, maxLength: 64 },
+            visitorId: { type: 'string', minLength: 1, maxLength: 64 },
+            visitId: { type: 'integer', minimum: 1 },
             accountId: { type: 'integer', minimum: 1 },
           },
         },
@@ -88,8 +166,7 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
     async (request, reply) => {
       const b = request.body;
-      const e164 = normalizeNumber(b.callerNumber, defaultCountryCode);
-      if (!e164) throw new CallrouteError('CR_ERR_VALIDATION', 'body.callerNumber is not a phone number', { field: 'body.callerNumber' });
+      const subject = subjectOf(b, defaultCountryCode);
       if (b.accountId !== undefined) scopedAccount(db, request, b.accountId, 'body.accountId');
       // An owner names the account (the request is theirs to see later); the operator may ask everywhere.
       const scope = requestedAccounts(request, undefined);
@@ -98,40 +175,53 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         throw new CallrouteError('CR_ERR_VALIDATION', 'body.accountId is required: name the account the request is for', { field: 'body.accountId' });
       }
       const accountIds = requestedAccounts(request, accountId);
-      const found = callsOfCaller(db, callerNumberSpellings(e164, defaultCountryCode), accountIds);
-      const recs = recordingsOfCalls(db, found.map((c) => c.id));
-      const visitIds = [...new Set(found.flatMap((c) => (c.visitId === null ? [] : [c.visitId])))];
-      const visitRows = visitsByIds(db, visitIds);
-      const subjectHash = erasedCallerNumber(e164, privacy.hashSecret);
+      const data = findSubject(db, subject, accountIds, { defaultCountryCode, hashSecret: privacy.hashSecret });
       const stored = (result: Record<string, unknown>) =>
         recordPrivacyRequest(db, {
           at: now(),
           kind: b.kind,
-          subjectHash,
+          subjectHash: data.subjectHash,
           accountId: accountId ?? null,
           actor: describeActor(principalOf(request).actor),
           result: JSON.stringify(result),
         });
 
       if (b.kind === 'access') {
-        const row = stored({ calls: found.length, recordings: recs.length, visits: visitRows.length });
+        const row = stored({ calls: data.calls.length, recordings: data.recordings.length, visits: data.visits.length });
         return reply.code(201).send({
           request: toRequestDto(row),
-          calls: found.map(toCallDto),
-          recordings: recs.map(toRecordingDto),
-          visits: visitRows.map(toVisitDto),
+          calls: data.calls.map(toCallDto),
+          recordings: data.recordings.map(toRecordingDto),
+          visits: data.visits.map(toVisitDto),
         });
       }
+      if (b.kind === 'restriction' || b.kind === 'lift-restriction') {
+        const caller = (subject as { callerNumber: string }).callerNumber;
+        const accounts = accountIds ?? listAccounts(db).map((a) => a.id);
+        const restrict = b.kind === 'restriction';
+        const actor = describeActor(principalOf(request).actor);
+        const result = db.transaction(() => {
+          let rules = 0;
+          for (const id of accounts) {
+            if (restrict) rules += addCallerPrivacyRule(db, { accountId: id, callerNumber: caller, rule: 'restricted', createdAt: now(), createdBy: actor }).added ? 1 : 0;
+            else rules += removeCallerPrivacyRules(db, id, callerNumberSpellings(caller, defaultCountryCode), ['restricted']);
+          }
+          const calls = setCallsRestricted(db, data.calls.map((c) => c.id), restrict);
+          return restrict ? { calls, accounts: accounts.length, rulesAdded: rules } : { calls, accounts: accounts.length, rulesRemoved: rules };
+        });
+        request.log.info({ privacyRequest: b.kind, ...result }, 'privacy request done');
+        return reply.code(201).send({ request: toRequestDto(stored(result)) });
+      }
 
-      const inProgress = found.filter((c) => !c.finished);
+      const inProgress = data.calls.filter((c) => !c.finished);
       if (inProgress.length > 0) {
-        throw new CallrouteError('CR_ERR_CALL_IN_PROGRESS', `the caller has ${inProgress.length} call(s) in progress; erase once they have ended`, {
-          field: 'body.callerNumber',
+        throw new CallrouteError('CR_ERR_CALL_IN_PROGRESS', `the subject has ${inProgress.length} call(s) in progress; erase once they have ended`, {
+          field: 'body.callerNumber' in subject ? 'body.callerNumber' : 'body',
         });
       }
       let filesDeleted = 0;
       let bytesFreed = 0;
-      for (const rec of recs) {
+      for (const rec of data.recordings) {
         const removed = await removeRecordingFiles(rec, { recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot });
         if (removed.failures.length > 0) {
           request.log.error({ recordingId: rec.id, failures: removed.failures }, 'privacy erasure: recording files not deleted');
@@ -140,11 +230,37 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         filesDeleted += removed.removed.length;
         bytesFreed += removed.bytesFreed;
       }
-      for (const rec of recs) {
+      for (const rec of data.recordings) {
         if (rec.status !== 'deleted' && rec.status !== 'expired') markRecordingRemoved(db, rec.id, 'deleted', 'erased by a privacy request', now());
       }
-      const { walCheckpointed } = eraseCallerRows(db, found.map((c) => c.id), subjectHash, recs.map((r) => r.id), visitIds);
-      const result = { calls: found.length, recordings: recs.length, filesDeleted, bytesFreed, visits: visitRows.length, walCheckpointed };
+      // Each call's number becomes its keyed hash (a visitor's calls may come from several numbers).
+      const byNumber = new Map<string | null, number[]>();
+      for (const c of data.calls) {
+        const e164 = c.callerNumber === null ? null : (normalizeNumber(c.callerNumber, defaultCountryCode) ?? c.callerNumber);
+        const erased = e164 === null || e164.startsWith('erased:') ? e164 : erasedCallerNumber(e164, privacy.hashSecret);
+        byNumber.set(erased, [...(byNumber.get(erased) ?? []), c.id]);
+      }
+      let restrictionsEnded = 0;
+      if ('callerNumber' in subject) {
+        for (const id of accountIds ?? listAccounts(db).map((a) => a.id)) {
+          restrictionsEnded += removeCallerPrivacyRules(db, id, callerNumberSpellings(subject.callerNumber, defaultCountryCode), ['restricted']);
+        }
+      }
+      const { walCheckpointed } = eraseCallerRows(
+        db,
+        [...byNumber].map(([erasedNumber, callIds]) => ({ erasedNumber, callIds })),
+        data.recordings.map((r) => r.id),
+        data.visits.map((v) => v.id),
+      );
+      const result = {
+        calls: data.calls.length,
+        recordings: data.recordings.length,
+        filesDeleted,
+        bytesFreed,
+        visits: data.visits.length,
+        restrictionsEnded,
+        walCheckpointed,
+      };
       request.log.info({ privacyRequest: 'erasure', ...result }, 'privacy erasure done');
       return reply.code(201).send({ request: toRequestDto(stored(result)) });
     },
@@ -153,4 +269,74 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/privacy/requests', { config: manage, schema: { response: { 200: listResponse('requests', requestDto) } } }, async (request) => ({
     requests: listPrivacyRequests(db, requestedAccounts(request, undefined)).map(toRequestDto),
   }));
+
+  doNotRecordRoutes(app, deps);
+}
+
+const doNotRecordDto = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    id: { type: 'integer' },
+    accountId: { type: 'integer' },
+    callerNumber: { type: 'string' },
+    createdAt: { type: 'string' },
+    createdBy: { type: 'string' },
+  },
+} as const;
+
+function toDoNotRecordDto(row: CallerPrivacyRuleRow) {
+  return { id: row.id, accountId: row.accountId, callerNumber: row.callerNumber, createdAt: iso(row.createdAt), createdBy: row.createdBy };
+}
+
+/**
+ * An account's do-not-record list: callers whose calls are routed as usual but never recorded,
+ * whatever the number's setting (Asterisk checks the routing table's entry before MixMonitor; the
+ * router, its in-memory copy). Kept by whoever configures the account (configuration:write); an
+ * erasure leaves it alone, since it is how the caller's objection is honoured.
+ */
+function doNotRecordRoutes(app: FastifyInstance, { db, now, defaultCountryCode }: RouteDeps): void {
+  const params = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
+
+  app.get<{ Params: IdParams }>(
+    '/accounts/:id/do-not-record',
+    { config: { permission: 'configuration:read' }, schema: { params, response: { 200: listResponse('entries', doNotRecordDto) } } },
+    async (request) => ({ entries: listCallerPrivacyRules(db, 'do-not-record', [accountInPath(db, request, request.params.id)]).map(toDoNotRecordDto) }),
+  );
+
+  app.post<{ Params: IdParams; Body: { callerNumber: string } }>(
+    '/accounts/:id/do-not-record',
+    {
+      config: { permission: 'configuration:write' },
+      schema: {
+        params,
+        body: { type: 'object', additionalProperties: false, required: ['callerNumber'], properties: { callerNumber: { type: 'string', minLength: 1, maxLength: 64 } } },
+        response: { 200: doNotRecordDto, 201: doNotRecordDto },
+      },
+    },
+    async (request, reply) => {
+      const accountId = accountInPath(db, request, request.params.id);
+      const e164 = normalizeNumber(request.body.callerNumber, defaultCountryCode);
+      if (!e164) throw new CallrouteError('CR_ERR_VALIDATION', 'body.callerNumber is not a phone number', { field: 'body.callerNumber' });
+      const { row, added } = addCallerPrivacyRule(db, { accountId, callerNumber: e164, rule: 'do-not-record', createdAt: now(), createdBy: describeActor(principalOf(request).actor) });
+      return reply.code(added ? 201 : 200).send(toDoNotRecordDto(row));
+    },
+  );
+
+  app.delete<{ Params: { id: number; entryId: number } }>(
+    '/accounts/:id/do-not-record/:entryId',
+    {
+      config: { permission: 'configuration:write' },
+      schema: {
+        params: { type: 'object', required: ['id', 'entryId'], properties: { id: { type: 'integer', minimum: 1 }, entryId: { type: 'integer', minimum: 1 } } },
+      },
+    },
+    async (request, reply) => {
+      const accountId = accountInPath(db, request, request.params.id);
+      if (!removeCallerPrivacyRule(db, accountId, request.params.entryId, 'do-not-record')) {
+        throw new CallrouteError('CR_ERR_NOT_FOUND', `do-not-record entry ${request.params.entryId} not found`, { field: 'params.entryId' });
+      }
+      return reply.code(204).send();
+    },
+  );
 }

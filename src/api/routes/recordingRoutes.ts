@@ -6,7 +6,7 @@ import { getCall } from '../../persistence/callQueries.js';
 import { findRecording, markRecordingRemoved, recordingsOfCall } from '../../persistence/recordingQueries.js';
 import type { RecordingRow } from '../../persistence/schema.js';
 import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, listResponse } from '../apiSchemas.js';
-import { canSee, describeActor, principalOf } from '../principal.js';
+import { canSee, canSeeRow, describeActor, principalOf } from '../principal.js';
 import { checkRecordingLink, signRecordingLink } from '../recordingLinks.js';
 import { sendRecordingAudio, type AudioDeps } from '../sendRecordingAudio.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -73,10 +73,15 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
   const { db, recordings: cfg, media, now } = deps;
   const audioDeps: AudioDeps = { recordingsDir: cfg.dir, keys: cfg.keys, readPlaintext: media.readPlaintext };
 
-  /** Another account's recording is a 404, exactly like one that does not exist. */
+  /**
+   * Another account's recording is a 404, exactly like one that does not exist; so is the recording
+   * of a restricted caller's call for anyone who does not handle privacy there (canSeeRow).
+   */
   function visibleRecording(request: FastifyRequest, id: number): RecordingRow {
     const row = findRecording(db, id);
     if (!row || !canSee(request, row.accountId)) throw recordingNotFound(id);
+    const call = getCall(db, row.callId);
+    if (call && !canSeeRow(request, call)) throw recordingNotFound(id);
     return row;
   }
 
@@ -93,7 +98,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
     async (request) => {
       const call = getCall(db, request.params.id);
-      if (!call || !canSee(request, call.accountId)) {
+      if (!call || !canSeeRow(request, call)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }
       return { recordings: recordingsOfCall(db, call.id).map(toRecordingDto) };

@@ -258,7 +258,10 @@ export interface AriClient {
   };
   asterisk: {
     info(): Promise<{ system?: { version?: string; entity_id?: string }; status?: { startup_time?: string; last_reload_time?: string } }>;
-    /** GET /asterisk/variable: a global variable, or a dialplan function read with no channel (e.g. `DB_DELETE(family/key)`). */
+    /**
+     * GET /asterisk/variable: a global variable. Not a dialplan function: Asterisk 22 answers "" for
+     * DB(), DB_KEYS() and the like here without evaluating them (so AstDB can be written, not read).
+     */
     getVariable(variable: string): Promise<string>;
     /** POST /asterisk/variable: sets a global variable, or writes a dialplan function (e.g. `DB(family/key)`). */
     setVariable(variable: string, value: string): Promise<void>;

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
 import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js';
 import type { AriClient } from '../ari/types.js';
-import { gateValue, ROUTE_TABLE_DIGEST_KEY, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTable, routeTableDigest } from './routeTable.js';
+import { gateValue, newGeneration, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTable, tableValue } from './routeTable.js';
 
 export interface RouteTableSyncDeps {
-  ari: Pick<AriClient, 'state' | 'asterisk'>;
+  ari: Pick<AriClient, 'state'> & { asterisk: Pick<AriClient['asterisk'], 'setVariable'> };
   /** Bumped by triggers whenever a tracking number changes (route_table_version). */
   version: () => number;
   /** Every tracking number (a full read, only when the version moved). */
   numbers: () => RoutableNumber[];
+  /** Every do-not-record and restricted caller (read with the numbers). */
+  callerRules?: () => Parameters<typeof routeTable>[2];
   policy: RoutePolicy & { defaultCountryCode: string };
   logger: Logger;
   /** MAX_CONCURRENT_CALLS (0: none), counted by the dialplan for every call. */
@@ -35,10 +37,11 @@ const WRITE_CONCURRENCY = 16;
  * (global CR_GATE) open while it is: see routeTable.ts. Off the call path: it runs on a timer and
  * after API writes, and what it writes is read by the dialplan, never waited for by a call.
  *
- * - After every (re)connect the whole table is checked: its digest in AstDB says whether it is
- *   already right; if not, the gate closes, stale keys go, every entry is written, then the digest.
- * - Afterwards only differences are written, removals first, so a disabled number stops routing
- *   from the table before anything else changes.
+ * - After every (re)connect the whole table is written in a new generation (routeTable.ts): the gate
+ *   closes, every entry is written, and the gate reopens naming the new generation, so whatever AstDB
+ *   still holds from before (the router cannot read it back) routes nothing.
+ * - Afterwards only differences are written, removals (an empty value) first, so a disabled number
+ *   stops routing from the table before anything else changes.
  * - A failure closes the gate (calls ask the router, which answers from the database) and the next
  *   tick writes the whole table again.
  */
@@ -49,6 +52,9 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   /** What AstDB holds, as last written; null: unknown (start, reconnect, failure). */
   let written: Map<string, string> | null = null;
   let writtenVersion = -1;
+  /** The generation of the table in AstDB ('' until the first whole write: nothing in it is current). */
+  let generation = '';
+  let lastGenerationMs = 0;
   let chain: Promise<void> = Promise.resolve();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -56,9 +62,8 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   let lastError = '';
 
   /** The gate open until that epoch second (0: shut), with the limits the dialplan counts against. */
-  const gate = (openUntilSeconds: number): string => gateValue(openUntilSeconds, deps.maxConcurrentCalls, deps.maxCallsPerSecond);
-  const shut = gate(0);
-  const get = (expr: string): Promise<string> => ari.asterisk.getVariable(expr);
+  const gate = (openUntilSeconds: number): string => gateValue(openUntilSeconds, deps.maxConcurrentCalls, deps.maxCallsPerSecond, generation);
+  const shut = (): string => gate(0);
   const set = (name: string, value: string): Promise<void> => ari.asterisk.setVariable(name, value);
   const keyOf = (dialed: string): string => `${ROUTE_TABLE_FAMILY}/${dialed}`;
 
@@ -67,25 +72,19 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   };
 
   const writeWhole = async (desired: Map<string, string>): Promise<void> => {
-    const digest = routeTableDigest(desired);
-    if ((await get(`DB(${ROUTE_TABLE_DIGEST_KEY})`)) === digest) return;
-    await set(ROUTE_TABLE_GATE, shut);
-    await get(`DB_DELETE(${ROUTE_TABLE_DIGEST_KEY})`);
-    const present = (await get(`DB_KEYS(${ROUTE_TABLE_FAMILY})`)).split(',').filter((k) => k !== '');
-    await inParallel(present.filter((k) => !desired.has(k)), (k) => get(`DB_DELETE(${keyOf(k)})`));
-    await inParallel([...desired], ([k, v]) => set(`DB(${keyOf(k)})`, v));
-    await set(`DB(${ROUTE_TABLE_DIGEST_KEY})`, digest);
-    logger.info({ entries: desired.size, removed: present.filter((k) => !desired.has(k)).length }, 'routing table written to asterisk');
+    lastGenerationMs = Math.max(now(), lastGenerationMs + 1);
+    generation = newGeneration(lastGenerationMs);
+    await set(ROUTE_TABLE_GATE, shut());
+    await inParallel([...desired], ([k, v]) => set(`DB(${keyOf(k)})`, tableValue(generation, v)));
+    logger.info({ entries: desired.size, generation }, 'routing table written to asterisk');
   };
 
   const writeChanges = async (before: Map<string, string>, desired: Map<string, string>): Promise<void> => {
     const removed = [...before.keys()].filter((k) => !desired.has(k));
     const changed = [...desired].filter(([k, v]) => before.get(k) !== v);
     if (removed.length === 0 && changed.length === 0) return;
-    await get(`DB_DELETE(${ROUTE_TABLE_DIGEST_KEY})`);
-    await inParallel(removed, (k) => get(`DB_DELETE(${keyOf(k)})`));
-    await inParallel(changed, ([k, v]) => set(`DB(${keyOf(k)})`, v));
-    await set(`DB(${ROUTE_TABLE_DIGEST_KEY})`, routeTableDigest(desired));
+    await inParallel(removed, (k) => set(`DB(${keyOf(k)})`, ''));
+    await inParallel(changed, ([k, v]) => set(`DB(${keyOf(k)})`, tableValue(generation, v)));
     logger.info({ removed: removed.length, changed: changed.length }, 'routing table updated in asterisk');
   };
 
@@ -93,7 +92,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
     if (ari.state !== 'connected') return;
     const version = deps.version();
     if (written !== null && version === writtenVersion) return;
-    const desired = routeTable(deps.numbers(), deps.policy);
+    const desired = routeTable(deps.numbers(), deps.policy, deps.callerRules?.());
     const before = written;
     written = null;
     try {
@@ -101,7 +100,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       else await writeChanges(before, desired);
     } catch (err) {
       // Unknown state: close the gate if Asterisk still listens; the next tick writes it all again.
-      await set(ROUTE_TABLE_GATE, shut).catch(() => undefined);
+      await set(ROUTE_TABLE_GATE, shut()).catch(() => undefined);
       throw err;
     }
     written = desired;
@@ -130,7 +129,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       await sync();
       const open = written !== null && deps.mayRoute();
       const started = performance.now();
-      await set(ROUTE_TABLE_GATE, open ? gate(Math.floor(now() / 1000) + gateSeconds) : shut);
+      await set(ROUTE_TABLE_GATE, open ? gate(Math.floor(now() / 1000) + gateSeconds) : shut());
       deps.observeLatency?.(performance.now() - started);
     } catch (err) {
       logger.debug({ err }, 'routing gate refresh failed');
@@ -160,7 +159,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       stopped = true;
       if (timer) clearInterval(timer);
       if (ari.state !== 'connected') return;
-      await Promise.race([set(ROUTE_TABLE_GATE, shut).catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      await Promise.race([set(ROUTE_TABLE_GATE, shut()).catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     },
   };
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { dialplanVerdict, handOffExtension } from '../session/dialplanHandOff.js';
@@ -8,10 +7,16 @@ import { dialplanVerdict, handOffExtension } from '../session/dialplanHandOff.js
  * without waiting for another process (`DB(callroute_route/<dialed number>)` in `from-carrier`).
  * The router writes it into AstDB and keeps it in step with the tracking numbers; the dialplan asks
  * the router (FastAGI) only for what the table does not answer.
+ *
+ * The router can write AstDB through ARI but never read it back: ARI's GET /asterisk/variable
+ * returns "" for every dialplan function (DB(), DB_KEYS(), DB_DELETE() are not evaluated; measured on
+ * Asterisk 22, docs/asterisk.md), so it cannot list or delete keys. Hence generations: every value
+ * starts with the generation it was written in (tableValue), the gate names the current one, and the
+ * dialplan uses an entry only when the two match. Each whole write (after every connect) is a new
+ * generation, so entries the router no longer knows of (a number disabled or deleted while it was
+ * away, an older installation's) route nothing; a removal between whole writes is an empty value.
  */
 export const ROUTE_TABLE_FAMILY = 'callroute_route';
-/** AstDB key holding the digest of the table last written completely (checked on reconnect). */
-export const ROUTE_TABLE_DIGEST_KEY = 'callroute_meta/route_digest';
 /**
  * Global variable the dialplan checks before reading the table (see gateValue). The router moves
  * it forward while it is connected and the table is in step; when the router goes away, it runs
@@ -27,13 +32,28 @@ export const END_REPORT_FILE = '/var/spool/asterisk/callroute-ended.log';
 
 /**
  * The gate's value: `<epoch second until which the table may route calls, 0: shut>~<MAX_CONCURRENT_CALLS,
- * 0: none>~<MAX_CALLS_PER_SECOND, 0: none>`. The limits travel with it so the dialplan counts calls
- * against the router's own settings, whatever the configuration Asterisk was started with.
+ * 0: none>~<MAX_CALLS_PER_SECOND, 0: none>~<table generation>`. The limits travel with it so the
+ * dialplan counts calls against the router's own settings, whatever the configuration Asterisk was
+ * started with; the generation says which of the table's values are current (see above).
  *
- * @example gateValue(1800000003, 100, 20) // '1800000003~100~20'
+ * @example gateValue(1800000003, 100, 20, 'mf3k2a1') // '1800000003~100~20~mf3k2a1'
  */
-export function gateValue(openUntilSeconds: number, maxConcurrentCalls: number, maxCallsPerSecond: number): string {
-  return `${openUntilSeconds}~${maxConcurrentCalls}~${maxCallsPerSecond}`;
+export function gateValue(openUntilSeconds: number, maxConcurrentCalls: number, maxCallsPerSecond: number, generation: string): string {
+  return `${openUntilSeconds}~${maxConcurrentCalls}~${maxCallsPerSecond}~${generation}`;
+}
+
+/**
+ * A table value as written to AstDB: the generation, then the entry (routeEntry, or a caller's rule).
+ *
+ * @example tableValue('mf3k2a1', '12~0~stasis') // 'mf3k2a1~12~0~stasis'
+ */
+export function tableValue(generation: string, entry: string): string {
+  return `${generation}~${entry}`;
+}
+
+/** A new generation: base-36 milliseconds, so one never comes back (not even after a restart). */
+export function newGeneration(nowMs: number): string {
+  return nowMs.toString(36);
 }
 
 /**
@@ -41,7 +61,7 @@ export function gateValue(openUntilSeconds: number, maxConcurrentCalls: number, 
  * `<tracking number id>~<its concurrent-call cap, 0 for none>~<verdict>`, where the verdict is a
  * `callroute-direct` extension or `stasis`. The dialplan counts calls per number with GROUP().
  *
- * @example routeEntry(12, null, 'cr~30~r~+15550001111~') // '12~0~cr~30~r~+15550001111~'
+ * @example routeEntry(12, null, 'cr~30~r7~+15550001111~') // '12~0~cr~30~r7~+15550001111~'
  */
 export function routeEntry(numberId: number, cap: number | null | undefined, verdict: string): string {
   return `${numberId}~${cap ?? 0}~${verdict}`;
@@ -66,11 +86,31 @@ export function dialedForms(did: string, defaultCountryCode: string): string[] {
 }
 
 /**
- * The whole table for the current tracking numbers: dialed form → entry. Disabled numbers are not
- * in it: their calls ask the router, which rejects them with a record. Pure.
+ * The table's key for a caller whose calls to an account are not recorded (do-not-record list or
+ * restricted): `q~<account id>~<caller number>`. It never collides with a dialed form (the dialplan
+ * looks those up by the dialed extension, which starts with a digit or `+`); `callroute-direct`
+ * reads it before MixMonitor, only for calls its extension says to record, and skips the recording
+ * when its generation is the gate's.
+ *
+ * @example callerPrivacyKey(7, '+15559876543') // 'q~7~+15559876543'
  */
-export function routeTable(numbers: readonly RoutableNumber[], policy: RoutePolicy & { defaultCountryCode: string }): Map<string, string> {
+export function callerPrivacyKey(accountId: number, callerNumber: string): string {
+  return `q~${accountId}~${callerNumber}`;
+}
+
+/**
+ * The whole table for the current tracking numbers: dialed form → entry, and the callers of
+ * callerRules (callerPrivacyKey → their rule). Disabled numbers are not in it: their calls ask the
+ * router, which rejects them with a record. Pure.
+ */
+export function routeTable(
+  numbers: readonly RoutableNumber[],
+  policy: RoutePolicy & { defaultCountryCode: string },
+  callerRules: ReadonlyArray<{ accountId: number; callerNumber: string; rule: string }> = [],
+): Map<string, string> {
   const table = new Map<string, string>();
+  // Only numbers AstDB can hold as a key and the dialplan can compare (a caller ID is normalised to E.164 first).
+  for (const r of callerRules) if (/^\+[0-9]{2,20}$/.test(r.callerNumber)) table.set(callerPrivacyKey(r.accountId, r.callerNumber), r.rule);
   for (const number of numbers) {
     if (!number.enabled) continue;
     const decision = resolveRoute({ did: number.did, number, callerNumber: '' }, policy);
@@ -81,13 +121,6 @@ export function routeTable(numbers: readonly RoutableNumber[], policy: RoutePoli
     for (const form of dialedForms(number.did, policy.defaultCountryCode)) table.set(form, entry);
   }
   return table;
-}
-
-/** A digest of a table, independent of insertion order. */
-export function routeTableDigest(table: ReadonlyMap<string, string>): string {
-  const hash = createHash('sha256');
-  for (const key of [...table.keys()].sort()) hash.update(`${key}\t${table.get(key) as string}\n`);
-  return hash.digest('hex').slice(0, 32);
 }
 
 /**

@@ -9,7 +9,8 @@ import { endEventCause } from '../ari/endEventCause.js';
 import { CallRecorder, type RecordingLayout, type RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome, recordEndedBy, type CallFacts } from './callOutcome.js';
 import { isOver, nextState, type CallState } from './callStates.js';
-import { arrivalRecord, identifyCall } from './identifyCall.js';
+import { arrivalRecord, attributionOf, identifyCall } from './identifyCall.js';
+import type { CallerPrivacyLookup } from '../../privacy/callerPrivacy.js';
 import { OutboundLeg } from './OutboundLeg.js';
 import { attemptResult, singleDestinationProgram, type AttemptRecord, type ProgramAction, type RouteProgram } from './routeProgram.js';
 
@@ -18,6 +19,8 @@ export interface CallSessionDeps {
   records: Pick<CallRecordRepository, 'insertArrival' | 'markAnswered' | 'finish'>;
   /** One indexed lookup: the hot path of call setup. */
   findNumber: (did: string) => RoutableNumber | null | undefined;
+  /** The do-not-record list and restricted callers, in memory. */
+  callerPrivacy?: CallerPrivacyLookup;
   policy: RoutePolicy & { defaultCountryCode: string };
   clock: () => number;
   logger: Logger;
@@ -179,9 +182,9 @@ export class CallSession {
   async start(channel: AriChannel): Promise<void> {
     const { deps } = this;
     const arrivedAt = deps.clock();
-    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber, deps.callerPrivacy);
     const { did, caller, number } = who;
-    const decision = resolveRoute({ did, number, callerNumber: caller ?? '' }, deps.policy);
+    const decision = resolveRoute({ did, number, callerNumber: caller ?? '', privacy: who.privacy }, deps.policy);
     this.state = nextState(this.state, 'routing');
     let program: RouteProgram | null = null;
     if (decision.kind === 'dial' && number) {
@@ -198,7 +201,7 @@ export class CallSession {
         channel,
         who,
         { arrivedAt, destination: decision.kind === 'dial' ? decision.destination : null, bridgeId: this.bridgeId },
-        number && deps.attribute ? deps.attribute(number, caller, arrivedAt) : undefined,
+        number ? attributionOf({ ...who, number }, deps.attribute, arrivedAt) : undefined,
       ),
     );
     this.log = deps.logger.child({ callId: this.recordId, did: did ?? channel.dialplan.exten, account: number?.accountId ?? null });

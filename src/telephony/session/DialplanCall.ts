@@ -6,7 +6,7 @@ import type { AriChannel } from '../ari/types.js';
 import type { RecordingStorePort } from './CallRecorder.js';
 import { CAUSE, callOutcome, recordEndedBy } from './callOutcome.js';
 import { handOffRecordingName, type DialplanHandOff } from './dialplanHandOff.js';
-import { arrivalRecord, type CallIdentity } from './identifyCall.js';
+import { arrivalRecord, attributionOf, type CallIdentity } from './identifyCall.js';
 
 export interface DialplanCallDeps {
   records: Pick<CallRecordRepository, 'insertArrival' | 'finish'>;
@@ -86,6 +86,12 @@ export class DialplanCall {
   private readonly deps: DialplanCallDeps;
   private accountId: number | null = null;
   private recordingName: string | null = null;
+  /**
+   * False for a caller on the do-not-record list or restricted: the dialplan skips MixMonitor for
+   * them (the table's privacy entries), and should a WAV exist all the same (the list changed while
+   * the call was set up), it is removed, never stored.
+   */
+  private keepsRecording = true;
   private answeredAt: number | null = null;
   private ended = false;
   /** Taken over after a restart: whether the number records is not in the row. */
@@ -120,11 +126,12 @@ export class DialplanCall {
     const call = new DialplanCall(channel.id, who.number.id, deps);
     call.accountId = who.number.accountId;
     call.recordingName = handOff.recordingName;
+    call.keepsRecording = who.privacy === null;
     call.pendingArrival = () => {
       call.pendingArrival = null;
       clearTimeout(timer);
       try {
-        const attribution = deps.attribute?.(who.number, who.caller, arrivedAt);
+        const attribution = attributionOf(who, deps.attribute, arrivedAt);
         call.recordId = deps.records.insertArrival({
           ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution),
           dialplanHandOff: true,
@@ -177,6 +184,7 @@ export class DialplanCall {
     call.recordId = row.id;
     call.accountId = row.accountId;
     call.recordingName = handOffRecordingName(row.inboundChannelId);
+    call.keepsRecording = !row.restricted;
     call.resumed = true;
     return call;
   }
@@ -206,6 +214,7 @@ export class DialplanCall {
     const endedAt = this.deps.clock();
     const seconds = this.recordingName === null ? null : await this.deps.recordedAudio(this.recordingName).catch(() => null);
     const answered = seconds !== null && seconds > 0;
+    const kept = answered && this.keepsRecording;
     if (this.recordId !== null) {
       this.deps.records.finish(this.recordId, {
         disposition: answered ? 'answered' : 'failed',
@@ -217,7 +226,7 @@ export class DialplanCall {
         reconciled: true,
       });
     }
-    if (answered) this.handOn(this.recordingName as string, endedAt, endedAt);
+    if (kept) this.handOn(this.recordingName as string, endedAt, endedAt);
     else if (this.recordingName !== null) await this.discard(this.recordingName);
     this.log.info({ answered }, 'handed-off call ended while the router was away; outcome reconciled');
     this.deps.onEnded(this);
@@ -251,7 +260,7 @@ export class DialplanCall {
   private async handOverRecording(endedAt: number): Promise<void> {
     const name = this.recordingName;
     if (name === null || this.recordId === null) return;
-    if (this.answeredAt === null) return this.discard(name);
+    if (this.answeredAt === null || !this.keepsRecording) return this.discard(name);
     // Followed from the start, the call was recorded if its number records (the pipeline reports
     // a missing file); taken over after a restart, only Asterisk's spool knows.
     if (this.resumed && (await this.deps.recordedAudio(name).catch(() => null)) === null) return;

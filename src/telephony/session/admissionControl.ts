@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { arrivalRecord, identifyCall } from './identifyCall.js';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
 import type { RoutableNumber } from '../../routing/resolveRoute.js';
+import type { CallerPrivacyLookup } from '../../privacy/callerPrivacy.js';
 import { isChannelGone } from '../ari/AriHttpError.js';
 import type { AriClient, StasisStartEvent } from '../ari/types.js';
 import { CAUSE } from './callOutcome.js';
@@ -151,6 +152,7 @@ export interface RefuseCallDeps {
   ari: AriClient;
   records: Pick<CallRecordRepository, 'insertRefused'>;
   findNumber: (did: string) => RoutableNumber | null | undefined;
+  callerPrivacy?: CallerPrivacyLookup;
   defaultCountryCode: string;
   clock: () => number;
   logger: Logger;
@@ -167,7 +169,7 @@ export const REFUSED_SIP_CODE = 503;
 export function refuseCall(event: StasisStartEvent, why: Exclude<AdmissionDecision, { admit: true }>, deps: RefuseCallDeps): void {
   const channel = event.channel;
   const arrivedAt = deps.clock();
-  const who = identifyCall(channel, deps.defaultCountryCode, deps.findNumber);
+  const who = identifyCall(channel, deps.defaultCountryCode, deps.findNumber, deps.callerPrivacy);
   const { did } = who;
   let recordId: number | null = null;
   try {

@@ -13,11 +13,14 @@ import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, DialplanCall, type DialplanC
 import { dialplanHandOff, dialplanVerdict, handOffFromExtension } from './dialplanHandOff.js';
 import { routeEntry } from '../dialplanHook/routeTable.js';
 import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
+import type { CallerPrivacyLookup } from '../../privacy/callerPrivacy.js';
 
 export interface SessionRegistryDeps {
   ari: AriClient;
   records: CallRecordRepository;
   findNumber: (did: string) => RoutableNumber | null | undefined;
+  /** The do-not-record list and restricted callers (in memory): routed, not recorded. */
+  callerPrivacy?: CallerPrivacyLookup;
   policy: RoutePolicy & { defaultCountryCode: string };
   logger: Logger;
   clock?: () => number;
@@ -96,6 +99,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     ari: admission ? timeAriRequests(ari, (ms) => admission.observe(ms)) : ari,
     records: deps.records,
     findNumber: deps.findNumber,
+    callerPrivacy: deps.callerPrivacy,
     policy: deps.policy,
     logger,
     clock: deps.clock ?? (() => Date.now()),
@@ -166,7 +170,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
    */
   const followRouted = (channel: DialplanChannel, extension: string, arrivedAt: number): DialplanCall | null => {
     const routed = handOffFromExtension(extension, channel.id);
-    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber, deps.callerPrivacy);
     if (!routed || !who.number) {
       logger.warn({ channel: channel.id, dialed: channel.dialplan.exten, extension }, 'a call routed by the dialplan names no known number');
       return null;
@@ -217,7 +221,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     const { why, ...outcome } = DIALPLAN_REFUSALS[reason];
     // Asked about before (its answer came from the router): its own row, if written, says so.
     if (handedOff.get(channel.id)?.refuse(outcome)) return;
-    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+    const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber, deps.callerPrivacy);
     recordRefusal(channel, who, outcome, why, at);
   };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
@@ -253,6 +257,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
         ari,
         records: deps.records,
         findNumber: deps.findNumber,
+    callerPrivacy: deps.callerPrivacy,
         defaultCountryCode: deps.policy.defaultCountryCode,
         clock: sessionDeps.clock,
         logger,
@@ -296,7 +301,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
      */
     routeFromDialplan(channel: DialplanChannel): string {
       if (!accepting) return dialplanVerdict.reject(CAUSE.noCircuit);
-      const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber);
+      const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber, deps.callerPrivacy);
       // Concurrent-call caps are counted by the dialplan (GROUP) for every call, routed from its
       // table or not; the router's own count adds the latency brake and what it knows of.
       const admitted = admission?.decide(liveCalls());
@@ -304,7 +309,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
         recordRefusal(channel, who, { sipCode: REFUSED_SIP_CODE, cause: CAUSE.noCircuit, disposition: 'rejected' }, `over capacity: ${admitted.reason}`);
         return dialplanVerdict.reject(CAUSE.noCircuit);
       }
-      const decision = resolveRoute({ did: who.did, number: who.number, callerNumber: who.caller ?? '' }, deps.policy);
+      const decision = resolveRoute({ did: who.did, number: who.number, callerNumber: who.caller ?? '', privacy: who.privacy }, deps.policy);
       if (decision.kind === 'reject') {
         recordRefusal(channel, who, { sipCode: decision.sipCode, cause: decision.cause, disposition: 'rejected' }, decision.reason);
         return dialplanVerdict.reject(decision.cause);

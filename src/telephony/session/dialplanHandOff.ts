@@ -36,15 +36,18 @@ export function handOffRecordingName(inboundChannelId: string): string {
  * plain `Dial()` does.
  * Pure: the extension carries everything the dialplan needs, as `~`-separated fields:
  *
- *   cr~<ring seconds>~<r: record | n: do not>~<destination>~<caller ID to present, or empty>
+ *   cr~<ring seconds>~<r<account id>: record | n: do not>~<destination>~<caller ID to present, or empty>
+ *
+ * The account id lets the dialplan skip the recording of a caller on that account's do-not-record
+ * list or restricted (the table's privacy entries, callerPrivacyKey in routeTable.ts).
  *
  * @example dialplanHandOff({ kind: 'dial', destination: '+15550001111', ringTimeoutSeconds: 30, recording: { channels: 'mixed' }, announcementMedia: null, callerIdNumber: '+15559876543', endpoint: '' },
- *   { routePlanId: null }, { channelId: '17.3', callerIdAsSent: '5559876543' })
- * // { context: 'callroute-direct', extension: 'cr~30~r~+15550001111~+15559876543', recordingName: 'cr-17-3' }
+ *   { routePlanId: null, accountId: 7 }, { channelId: '17.3', callerIdAsSent: '5559876543' })
+ * // { context: 'callroute-direct', extension: 'cr~30~r7~+15550001111~+15559876543', recordingName: 'cr-17-3' }
  */
 export function dialplanHandOff(
   decision: RouteDecision,
-  number: Pick<RoutableNumber, 'routePlanId'>,
+  number: Pick<RoutableNumber, 'routePlanId' | 'accountId'>,
   call: { channelId: string; callerIdAsSent: string },
 ): DialplanHandOff | null {
   if (decision.kind !== 'dial') return null;
@@ -60,15 +63,15 @@ export function dialplanHandOff(
  * The `callroute-direct` extension for a dial decision, or null when the router must run the call
  * itself (see dialplanHandOff). `callerId`: the caller ID to present, empty to leave it as it is.
  *
- * @example handOffExtension(decision, { routePlanId: null }, '') // 'cr~30~r~+15550001111~'
+ * @example handOffExtension(decision, { routePlanId: null, accountId: 7 }, '') // 'cr~30~r7~+15550001111~'
  */
-export function handOffExtension(decision: Extract<RouteDecision, { kind: 'dial' }>, number: Pick<RoutableNumber, 'routePlanId'>, callerId: string): string | null {
+export function handOffExtension(decision: Extract<RouteDecision, { kind: 'dial' }>, number: Pick<RoutableNumber, 'routePlanId' | 'accountId'>, callerId: string): string | null {
   if (number.routePlanId != null || decision.announcementMedia !== null) return null;
   if (decision.recording !== null && decision.recording.channels !== 'mixed') return null;
   if (!SAFE_DESTINATION.test(decision.destination)) return null;
   if (callerId !== '' && !/^\+?[0-9]{2,20}$/.test(callerId)) return null;
   const recorded = decision.recording !== null;
-  const extension = ['cr', String(decision.ringTimeoutSeconds), recorded ? 'r' : 'n', decision.destination, callerId].join('~');
+  const extension = ['cr', String(decision.ringTimeoutSeconds), recorded ? `r${number.accountId}` : 'n', decision.destination, callerId].join('~');
   return extension.length > MAX_EXTENSION_LENGTH ? null : extension;
 }
 
@@ -76,13 +79,13 @@ export function handOffExtension(decision: Extract<RouteDecision, { kind: 'dial'
  * A `callroute-direct` extension read back (from a channel Asterisk runs, or an end report): the
  * hand-off it describes and its destination; null when it is not one.
  *
- * @example handOffFromExtension('cr~30~r~+15550001111~', '17.3')
- * // { handOff: { context: 'callroute-direct', extension: 'cr~30~r~+15550001111~', recordingName: 'cr-17-3' }, destination: '+15550001111' }
+ * @example handOffFromExtension('cr~30~r7~+15550001111~', '17.3')
+ * // { handOff: { context: 'callroute-direct', extension: 'cr~30~r7~+15550001111~', recordingName: 'cr-17-3' }, destination: '+15550001111' }
  */
 export function handOffFromExtension(extension: string, channelId: string): { handOff: DialplanHandOff; destination: string } | null {
   const [kind, , record, destination] = extension.split('~');
   if (kind !== 'cr' || !destination) return null;
-  return { handOff: { context: HANDOFF_CONTEXT, extension, recordingName: record === 'r' ? handOffRecordingName(channelId) : null }, destination };
+  return { handOff: { context: HANDOFF_CONTEXT, extension, recordingName: record?.startsWith('r') ? handOffRecordingName(channelId) : null }, destination };
 }
 
 /**

@@ -1,6 +1,8 @@
 import type { CallArrival } from '../../persistence/callRecordRepository.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import type { RoutableNumber } from '../../routing/resolveRoute.js';
+import type { CallerPrivacyLookup } from '../../privacy/callerPrivacy.js';
+import type { CallerPrivacyRule } from '../../persistence/schema.js';
 import type { AriChannel } from '../ari/types.js';
 
 export interface CallIdentity {
@@ -10,6 +12,8 @@ export interface CallIdentity {
   caller: string | null;
   /** The tracking number dialed (one indexed lookup), if any. */
   number: RoutableNumber | undefined;
+  /** The caller is on the account's do-not-record list, or restricted (in-memory lookup); null: neither. */
+  privacy: CallerPrivacyRule | null;
 }
 
 /** Who is calling which tracking number, from the inbound channel. */
@@ -17,11 +21,27 @@ export function identifyCall(
   channel: Pick<AriChannel, 'dialplan' | 'caller'>,
   defaultCountryCode: string,
   findNumber: (did: string) => RoutableNumber | null | undefined,
+  callerPrivacy?: CallerPrivacyLookup,
 ): CallIdentity {
   const did = normalizeNumber(channel.dialplan.exten, defaultCountryCode);
   const raw = channel.caller.number;
   const caller = raw ? (normalizeNumber(raw, defaultCountryCode) ?? raw) : null;
-  return { did, caller, number: (did ? findNumber(did) : undefined) ?? undefined };
+  const number = (did ? findNumber(did) : undefined) ?? undefined;
+  const privacy = number && callerPrivacy ? callerPrivacy(number.accountId, caller) : null;
+  return { did, caller, number, privacy };
+}
+
+/**
+ * The web-visit attribution of a call (one indexed lookup), or none for a restricted caller: their
+ * calls are routed but not tied to what they did on the website.
+ */
+export function attributionOf<T>(
+  who: Pick<CallIdentity, 'caller' | 'privacy'> & { number: RoutableNumber },
+  attribute: ((number: RoutableNumber, caller: string | null, at: number) => T) | undefined,
+  arrivedAt: number,
+): T | undefined {
+  if (who.privacy === 'restricted' || !attribute) return undefined;
+  return attribute(who.number, who.caller, arrivedAt);
 }
 
 /**
@@ -50,6 +70,7 @@ export function arrivalRecord(
     inboundChannelId: channel.id,
     outboundChannelId: null,
     bridgeId: extra.bridgeId,
+    restricted: who.privacy === 'restricted',
     ...attribution,
   };
 }

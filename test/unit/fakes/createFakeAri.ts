@@ -234,16 +234,9 @@ export function createFakeAri(app = 'callroute') {
       },
       async getVariable(variable) {
         calls.push({ op: 'asterisk.getVariable', args: [variable] });
-        const fn = /^(DB|DB_DELETE|DB_KEYS)\((.+)\)$/.exec(variable);
-        if (!fn) return globals.get(variable) ?? '';
-        const [, name, arg] = fn as unknown as [string, string, string];
-        if (name === 'DB_KEYS') {
-          const prefix = `${arg}/`;
-          return [...astdb.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).join(',');
-        }
-        const value = astdb.get(arg) ?? '';
-        if (name === 'DB_DELETE') astdb.delete(arg);
-        return value;
+        // As Asterisk 22 does: GET /asterisk/variable reads variables only; a function (DB(), DB_KEYS())
+        // is not evaluated and reads as "".
+        return variable.includes('(') ? '' : (globals.get(variable) ?? '');
       },
       async setVariable(variable, value) {
         calls.push({ op: 'asterisk.setVariable', args: [variable, value] });
