@@ -19,8 +19,8 @@ fail() {
 
 # Host tools: debootstrap builds the sandbox; sipp (sip-tester), ffmpeg, sox, tcpdump drive and
 # inspect calls; iproute2 (ip, ss) and util-linux (unshare) give tests a private network namespace;
-# systemd's systemd-analyze checks the units production runs.
-PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium systemd)
+# systemd's systemd-analyze checks the units production runs; unzip reads the privacy exports back.
+PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium systemd unzip)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

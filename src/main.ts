@@ -10,6 +10,7 @@ import { createCallRecordRepository } from './persistence/callRecordRepository.j
 import { openDatabase } from './persistence/openDatabase.js';
 import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js';
 import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
+import { removeExpiredExports } from './privacy/exportFiles.js';
 import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
@@ -74,6 +75,15 @@ async function main(config: Config): Promise<void> {
     app: config.ari.app,
     logger: logger.child({ component: 'ari' }),
   });
+  // A privacy export lives as long as its link: archives past it are removed every minute.
+  const exportSettings = { dir: config.privacy.exportsDir, ttlSeconds: config.privacy.exportTtlSeconds };
+  const exportSweep = setInterval(() => {
+    removeExpiredExports(exportSettings, Date.now()).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'expired privacy exports removed'),
+      (err: unknown) => logger.warn({ err }, 'removing expired privacy exports failed'),
+    );
+  }, 60_000);
+  exportSweep.unref();
   // The do-not-record list and restricted callers, in memory: the call path never reads them from disk.
   const callerPrivacy = createCallerPrivacyCache({ version: () => routeTableVersion(db), rules: () => allCallerPrivacyRules(db) });
   callerPrivacy.start();
@@ -190,6 +200,7 @@ async function main(config: Config): Promise<void> {
     apiRateLimits: apiRateLimits(config.http.apiRequestsPerSecond, config.http.authFailuresPerMinute),
     sessions: { idleMs: config.http.sessionIdleMinutes * 60_000, maxMs: config.http.sessionMaxHours * 3_600_000 },
     privacyHashSecret: config.privacy.hashSecret,
+    privacyExports: exportSettings,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).
@@ -225,6 +236,7 @@ async function main(config: Config): Promise<void> {
     await app.close();
     registry.close();
     callerPrivacy.stop();
+    clearInterval(exportSweep);
     await ari.close();
     await reconciling;
     await stopRetention();

@@ -1,3 +1,4 @@
+import { dirname, join, resolve } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { convertAnnouncement } from '../media/convertAnnouncement.js';
@@ -14,6 +15,8 @@ import { accountRoutes } from './routes/accountRoutes.js';
 import { auditRoutes } from './routes/auditRoutes.js';
 import { authRoutes } from './routes/authRoutes.js';
 import { peopleRoutes } from './routes/peopleRoutes.js';
+import type { PrivacyExportSettings } from '../privacy/exportFiles.js';
+import { privacyExportLinkRoutes } from './routes/privacyExport.js';
 import { privacyRoutes } from './routes/privacyRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
 import { attributionRoutes } from './routes/attributionRoutes.js';
@@ -83,6 +86,8 @@ export interface BuildAppDeps {
   signInFailures?: BucketLimit;
   /** config.privacy.hashSecret; derived from the admin token when absent. */
   privacyHashSecret?: string;
+  /** Where privacy exports go and how long they live; default: `exports/` beside the recordings directory, 1 hour. */
+  privacyExports?: PrivacyExportSettings;
 }
 
 /** Five wrong passwords for one e-mail, then one try a minute. */
@@ -170,7 +175,10 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       deviceSecret: `device:${deps.adminToken}`,
       resetTtlMs: 72 * 3_600_000,
     },
-    privacy: { hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}` },
+    privacy: {
+      hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}`,
+      exports: deps.privacyExports ?? { dir: join(dirname(resolve(recordings.dir)), 'exports'), ttlSeconds: 3600 },
+    },
   };
   const audit = createAuditHook(deps.db, now);
 
@@ -179,6 +187,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   void app.register(async (links) => {
     links.addHook('onResponse', audit);
     signedLinkRoutes(links, routeDeps);
+    privacyExportLinkRoutes(links, { db: deps.db, now, linkSecret: recordings.linkSecret, exports: routeDeps.privacy.exports });
   });
   snippetRoutes(app, routeDeps, deps.publicApi);
   void app.register(

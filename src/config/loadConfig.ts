@@ -109,6 +109,10 @@ export interface Config {
      * unless set). Set it before the first erasure and keep it: the same number then keeps one hash.
      */
     readonly hashSecret: string;
+    /** Where privacy exports (ZIP archives of one person's data) are written (PRIVACY_EXPORTS_DIR). */
+    readonly exportsDir: string;
+    /** How long an export's download link, and the archive itself, live (PRIVACY_EXPORT_TTL_SECONDS). */
+    readonly exportTtlSeconds: number;
   };
   readonly recordings: {
     /** Where finished recordings are stored, by account and date. */
@@ -348,7 +352,11 @@ export function loadConfig(env: Env = process.env): Config {
       destination: fallbackDestination,
       ringTimeoutSeconds: int('FALLBACK_RING_TIMEOUT', 30, 1, 600),
     },
-    privacy: { hashSecret: str('PRIVACY_HASH_SECRET', '') || `privacy:${adminToken}` },
+    privacy: {
+      hashSecret: str('PRIVACY_HASH_SECRET', '') || `privacy:${adminToken}`,
+      exportsDir: str('PRIVACY_EXPORTS_DIR', 'data/exports'),
+      exportTtlSeconds: int('PRIVACY_EXPORT_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    },
     recordings: {
       dir: str('RECORDINGS_DIR', 'data/recordings'),
       asteriskRoot: str('ASTERISK_FS_ROOT', '/'),

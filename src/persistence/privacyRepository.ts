@@ -79,6 +79,15 @@ export function recordPrivacyRequest(db: Db, row: Omit<PrivacyRequestRow, 'id'>)
   return db.insert(privacyRequests).values(row).returning().get();
 }
 
+export function findPrivacyRequest(db: Db, id: number): PrivacyRequestRow | undefined {
+  return db.select().from(privacyRequests).where(eq(privacyRequests.id, id)).get();
+}
+
+/** Stores what a request did once it has its id (an export names its archive after the request). */
+export function setPrivacyRequestResult(db: Db, id: number, result: string): void {
+  db.update(privacyRequests).set({ result }).where(eq(privacyRequests.id, id)).run();
+}
+
 export function listPrivacyRequests(db: Db, accountIds: readonly number[] | undefined): PrivacyRequestRow[] {
   const q = db.select().from(privacyRequests);
   return (accountIds === undefined ? q : q.where(inAccounts(privacyRequests.accountId, accountIds))).orderBy(desc(privacyRequests.id)).all();

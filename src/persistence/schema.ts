@@ -193,8 +193,8 @@ export const callReportDays = sqliteTable(
 );
 
 /**
- * One row (id 1) whose `version` triggers on `tracking_numbers` bump on every insert, update and
- * delete: the router compares it to the version it last copied into Asterisk's routing table
+ * One row (id 1) whose `version` triggers on `tracking_numbers` and `caller_privacy_rules` bump on
+ * every insert, update and delete: the router compares it to the version it last copied into Asterisk's routing table
  * (src/telephony/dialplanHook/routeTable.ts), so no write path can forget to tell it.
  */
 export const routeTableVersion = sqliteTable('route_table_version', {
@@ -586,7 +586,7 @@ export type MembershipRow = typeof memberships.$inferSelect;
 export type SessionRow = typeof sessions.$inferSelect;
 export type AuditRow = typeof auditLog.$inferSelect;
 
-export const PRIVACY_REQUEST_KINDS = ['access', 'erasure', 'restriction', 'lift-restriction'] as const;
+export const PRIVACY_REQUEST_KINDS = ['access', 'export', 'erasure', 'restriction', 'lift-restriction'] as const;
 export type PrivacyRequestKind = (typeof PRIVACY_REQUEST_KINDS)[number];
 
 /**

@@ -1,16 +1,18 @@
 /**
  * Privacy with real calls through Asterisk and the real router.
  *
- * A privacy erasure after a real call: the caller's recording is made and transcoded
- * by the real router, then erased through the API; the database file (and its WAL), the recordings
- * directory, Asterisk's spool and log directories and the router's log are scanned for the caller's
- * number in the usual spellings, finding nothing. The report totals are the same before and after.
+ * A real call's recording is made and transcoded by the real router; an export of the caller holds
+ * it in a ZIP behind a signed link; then an erasure through the API, after which the database file
+ * (and its WAL), the recordings and exports directories, Asterisk's spool and log directories and the
+ * router's log are scanned for the caller's number in the usual spellings, finding nothing. The
+ * report totals are the same before and after.
  *
  * A caller on the do-not-record list (a number Asterisk's dialplan dials and records itself) and a
  * restricted caller (a two-channel number, which the router runs over ARI with snoop recordings):
  * both calls are routed and answered, neither leaves a recording row or a file anywhere.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness/waitFor.js';
@@ -67,6 +69,24 @@ describe('privacy erasure after a real call', () => {
     // The number is where it should be before the erasure: the scan can see it.
     expect(inDb().length).toBeGreaterThan(0);
 
+    // An export first: one ZIP with the call and its real recording's audio, behind a signed link.
+    const exported = await stack.api.call<{ download: { url: string }; request: { result: Record<string, unknown> } }>('POST', '/v1/privacy/requests', {
+      kind: 'export',
+      callerNumber: '+15559876543',
+    });
+    expect(exported.status, JSON.stringify(exported.body)).toBe(201);
+    expect(exported.body.request.result).toMatchObject({ calls: 1, recordings: 1, audioFiles: 1 });
+    const link = new URL(exported.body.download.url);
+    const zip = await fetch(`${stack.baseUrl}${link.pathname}${link.search}`);
+    expect(zip.status).toBe(200);
+    const zipPath = join(stack.dir, 'downloaded-export.zip');
+    writeFileSync(zipPath, Buffer.from(await zip.arrayBuffer()));
+    const listing = execFileSync('unzip', ['-Z', '-l', zipPath]).toString();
+    const audio = /^\S+\s+\S+\s+\S+\s+(\d+)\s.*recordings\/call-\d+-recording-\d+\.mp3$/m.exec(listing);
+    expect(audio, listing).not.toBeNull();
+    expect(Number(audio![1])).toBeGreaterThan(4_000);
+    rmSync(zipPath);
+
     const res = await stack.api.call<{ request: { result: Record<string, unknown> } }>('POST', '/v1/privacy/requests', {
       kind: 'erasure',
       callerNumber: '(555) 987-6543',
@@ -74,6 +94,7 @@ describe('privacy erasure after a real call', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.request.result).toMatchObject({ calls: 1, recordings: 1, visits: 0 });
     expect(Number(res.body.request.result.filesDeleted)).toBeGreaterThanOrEqual(1);
+    expect(res.body.request.result.exportsDeleted).toBe(1);
 
     const after = await stack.api.call<{ callerNumber: string; recordingStatus: string }>('GET', `/v1/calls/${call.id}`);
     expect(after.body.callerNumber).toMatch(/^erased:/);
@@ -89,6 +110,7 @@ describe('privacy erasure after a real call', () => {
       // The database file and its WAL, and the router's recordings directory.
       ...inDb(),
       ...filesHolding(stack.env.RECORDINGS_DIR!, NEEDLES),
+      ...filesHolding(stack.env.PRIVACY_EXPORTS_DIR!, NEEDLES),
       // Asterisk's recordings spool and its logs, inside the sandbox.
       ...filesHolding(spool, NEEDLES),
       ...filesHolding(join(stack.asterisk.rootDir, 'var', 'log', 'asterisk'), NEEDLES),

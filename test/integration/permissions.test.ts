@@ -17,6 +17,7 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'HEAD /health': 'public',
   'GET /r/:id': 'public',
   'HEAD /r/:id': 'public',
+  'GET /privacy-exports/:id': 'public',
   'GET /snippet.js': 'public',
   'GET /sign-in': 'public',
   'HEAD /sign-in': 'public',

@@ -4,6 +4,7 @@
  * files and media jobs, the visits, and who called from the calls, keeps the report totals, and leaves
  * the number nowhere in the database file, its WAL, the recordings directory or the log.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { createLogger } from '../../src/logging/createLogger.js';
+import { removeExpiredExports } from '../../src/privacy/exportFiles.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { calls, mediaJobs, privacyRequests, recordings, visits } from '../../src/persistence/schema.js';
 
@@ -28,8 +30,11 @@ let db: Db;
 let app: FastifyInstance;
 let logged: string;
 let recordingsDir: string;
+/** The app's clock: link expiry is tested by moving it. */
+let clock = T0 + 3_600_000;
 
 beforeEach(() => {
+  clock = T0 + 3_600_000;
   tmp = mkdtempSync(join(tmpdir(), 'callroute-privacy-'));
   recordingsDir = join(tmp, 'recordings');
   db = openDatabase(join(tmp, 'callroute.db'));
@@ -46,7 +51,7 @@ beforeEach(() => {
     adminToken: ADMIN,
     defaultCountryCode: '1',
     telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }),
-    now: () => T0 + 3_600_000,
+    now: () => clock,
     recordings: { dir: recordingsDir, asteriskRoot: join(tmp, 'asterisk'), keys: new Map(), linkSecret: 'l', linkTtlSeconds: 300, publicBaseUrl: 'http://x', ffmpegPath: null },
   });
 });
@@ -88,7 +93,7 @@ function insertRecording(callId: number, accountId: number): { id: number; file:
   writeFileSync(file, Buffer.from('ID3 pretend audio'));
   const id = db
     .insert(recordings)
-    .values({ callId, accountId, status: 'ready', channels: 'mixed', asteriskNames: JSON.stringify([`callroute-${callId}`]), startedAt: T0, path: rel, sizeBytes: 17 })
+    .values({ callId, accountId, status: 'ready', channels: 'mixed', format: 'mp3', asteriskNames: JSON.stringify([`callroute-${callId}`]), startedAt: T0, path: rel, sizeBytes: 17 })
     .returning()
     .get().id;
   db.insert(mediaJobs).values({ recordingId: id, status: 'done', createdAt: T0, updatedAt: T0 }).run();
@@ -155,7 +160,7 @@ describe('privacy requests by caller number', () => {
 
     const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'erasure', callerNumber: '(555) 765-4321' } });
     expect(res.statusCode, res.body).toBe(201);
-    expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, restrictionsEnded: 0, walCheckpointed: true });
+    expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, restrictionsEnded: 0, exportsDeleted: 0, walCheckpointed: true });
 
     expect(existsSync(r1.file) || existsSync(r2.file)).toBe(false);
     expect(db.select().from(mediaJobs).all().map((j) => j.recordingId)).toEqual([3]);
@@ -315,6 +320,72 @@ describe('restriction of processing and the do-not-record list', () => {
     expect((await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: manager })).statusCode).toBe(204);
     expect((await app.inject({ method: 'DELETE', url: `${url}/${id}`, headers: manager })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url, headers: manager })).json().entries).toEqual([]);
+  });
+});
+
+describe('privacy export', () => {
+  it('writes one ZIP of the subject’s calls, visits and recordings’ audio, downloadable once signed and until the link expires; erasure removes it', async () => {
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
+    const visit = insertVisit(a, 'browser-9', { landingPage: 'https://acme.test/?gclid=abc' });
+    const c1 = insertCall(a, SUBJECT, { visitId: visit });
+    const c2 = insertCall(a, '5557654321');
+    insertCall(a, '+15550000001');
+    const rec = insertRecording(c1, a);
+    const headers = await owner(a);
+
+    const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'export', callerNumber: SUBJECT } });
+    expect(res.statusCode, res.body).toBe(201);
+    const { request: stored, download } = res.json();
+    expect(stored.result).toMatchObject({ calls: 2, recordings: 1, visits: 1, audioFiles: 1 });
+    expect(download.expiresAt).toBe(new Date(clock + 3_600_000).toISOString());
+    const url = new URL(download.url);
+    expect(url.pathname).toBe(`/privacy-exports/${stored.id}`);
+
+    const got = await app.inject({ method: 'GET', url: `${url.pathname}${url.search}` });
+    expect(got.statusCode, got.body).toBe(200);
+    expect(got.headers['content-type']).toBe('application/zip');
+    expect(got.headers['content-disposition']).toContain('attachment');
+    const zip = join(tmp, 'got.zip');
+    writeFileSync(zip, got.rawPayload);
+    expect(execFileSync('unzip', ['-tq', zip]).toString()).toMatch(/No errors detected/);
+    expect(execFileSync('unzip', ['-Z1', zip]).toString().trim().split('\n')).toEqual([
+      'README.txt',
+      'subject.json',
+      'calls.csv',
+      'visits.csv',
+      `recordings/call-${c1}-recording-${rec.id}.mp3`,
+    ]);
+    const subject = JSON.parse(execFileSync('unzip', ['-p', zip, 'subject.json']).toString());
+    expect(subject.calls.map((c: { id: number }) => c.id)).toEqual([c1, c2]);
+    expect(subject.visits.map((v: { visitorId: string }) => v.visitorId)).toEqual(['browser-9']);
+    expect(execFileSync('unzip', ['-p', zip, `recordings/call-${c1}-recording-${rec.id}.mp3`]).equals(readFileSync(rec.file))).toBe(true);
+    expect(execFileSync('unzip', ['-p', zip, 'calls.csv']).toString().split('\r\n')).toHaveLength(4);
+    const audited = db.$client.prepare("SELECT account_id, actor FROM audit_log WHERE action = 'privacy.export.download'").all();
+    expect(audited).toEqual([{ account_id: a, actor: 'signed link' }]);
+
+    // A link altered or for another thing opens nothing; an old one has expired.
+    const tampered = await app.inject({ method: 'GET', url: `${url.pathname}${url.search.replace(/sig=./, 'sig=A')}` });
+    expect(tampered.json().error.code).toBe('CR_ERR_LINK_INVALID');
+    const asRecording = await app.inject({ method: 'GET', url: `/r/${stored.id}${url.search}` });
+    expect(asRecording.statusCode).toBeGreaterThanOrEqual(400);
+    clock += 3_601_000;
+    expect((await app.inject({ method: 'GET', url: `${url.pathname}${url.search}` })).json().error.code).toBe('CR_ERR_LINK_EXPIRED');
+
+    // Erasing the subject removes the archive too: it is a copy of what goes.
+    const erased = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: SUBJECT, accountId: a } });
+    expect(erased.statusCode, erased.body).toBe(201);
+    expect(erased.json().request.result).toMatchObject({ calls: 2, exportsDeleted: 1 });
+    expect(readdirSync(join(tmp, 'exports'))).toEqual([]);
+  });
+
+  it('archives past their link’s life are removed by the sweep', async () => {
+    const dir = join(tmp, 'sweep');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'export-7-0123456789abcdef.zip'), 'x');
+    writeFileSync(join(dir, 'not-ours.txt'), 'x');
+    expect(await removeExpiredExports({ dir, ttlSeconds: 60 }, Date.now())).toBe(0);
+    expect(await removeExpiredExports({ dir, ttlSeconds: 60 }, Date.now() + 61_000)).toBe(1);
+    expect(readdirSync(dir)).toEqual(['not-ours.txt']);
   });
 });
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { removeRecordingFiles } from '../../media/removeRecordingFiles.js';
@@ -16,7 +18,9 @@ import {
   eraseCallerRows,
   listPrivacyRequests,
   recordingsOfCalls,
+  privacyRequestsOfSubject,
   recordPrivacyRequest,
+  setPrivacyRequestResult,
   visitsByIds,
   visitsOfVisitors,
 } from '../../persistence/privacyRepository.js';
@@ -37,6 +41,8 @@ import { describeActor, principalOf, requestedAccounts } from '../principal.js';
 import { toCallDto } from './callRoutes.js';
 import { toRecordingDto } from './recordingRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
+import { exportFileOf, removeExpiredExports } from '../../privacy/exportFiles.js';
+import { exportEntries, writeExport } from './privacyExport.js';
 import { accountInPath, scopedAccount } from './scopedAccount.js';
 
 type RequestBody = { kind: PrivacyRequestKind; callerNumber?: string; visitorId?: string; visitId?: number; accountId?: number };
@@ -142,7 +148,7 @@ function subjectOf(b: RequestBody, defaultCountryCode: string): Subject {
  * The request is stored with the subject as its keyed hash only.
  */
 export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, defaultCountryCode, recordings: cfg, privacy } = deps;
+  const { db, now, defaultCountryCode, recordings: cfg, privacy, media } = deps;
   const manage = { permission: 'privacy:manage' } as const;
 
   app.post<{ Body: RequestBody }>(
@@ -186,14 +192,18 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
           result: JSON.stringify(result),
         });
 
-      if (b.kind === 'access') {
-        const row = stored({ calls: data.calls.length, recordings: data.recordings.length, visits: data.visits.length });
-        return reply.code(201).send({
-          request: toRequestDto(row),
-          calls: data.calls.map(toCallDto),
-          recordings: data.recordings.map(toRecordingDto),
-          visits: data.visits.map(toVisitDto),
-        });
+      const counts = { calls: data.calls.length, recordings: data.recordings.length, visits: data.visits.length };
+      const shown = { calls: data.calls.map(toCallDto), recordings: data.recordings.map(toRecordingDto), visits: data.visits.map(toVisitDto) };
+      if (b.kind === 'access') return reply.code(201).send({ request: toRequestDto(stored(counts)), ...shown });
+      if (b.kind === 'export') {
+        await removeExpiredExports(privacy.exports, now());
+        const row = stored(counts);
+        const { entries, audioFiles } = await exportEntries(data, { generatedAt: iso(now()), request: row.id, ...shown }, { recordings: cfg, media });
+        const written = await writeExport(row.id, entries, privacy.exports, { secret: cfg.linkSecret, publicBaseUrl: cfg.publicBaseUrl, nowMs: now() });
+        const result = { ...counts, audioFiles, bytes: written.bytes, file: written.file, expiresAt: written.expiresAt };
+        setPrivacyRequestResult(db, row.id, JSON.stringify(result));
+        request.log.info({ privacyRequest: 'export', requestId: row.id, ...counts, audioFiles, bytes: written.bytes }, 'privacy export written');
+        return reply.code(201).send({ request: toRequestDto({ ...row, result: JSON.stringify(result) }), download: { url: written.url, expiresAt: written.expiresAt } });
       }
       if (b.kind === 'restriction' || b.kind === 'lift-restriction') {
         const caller = (subject as { callerNumber: string }).callerNumber;
@@ -240,6 +250,8 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         const erased = e164 === null || e164.startsWith('erased:') ? e164 : erasedCallerNumber(e164, privacy.hashSecret);
         byNumber.set(erased, [...(byNumber.get(erased) ?? []), c.id]);
       }
+      // Archives exported for the subject earlier are copies of what is being erased.
+      const exportsDeleted = await removeExportsOf(data.subjectHash);
       let restrictionsEnded = 0;
       if ('callerNumber' in subject) {
         for (const id of accountIds ?? listAccounts(db).map((a) => a.id)) {
@@ -259,12 +271,25 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         bytesFreed,
         visits: data.visits.length,
         restrictionsEnded,
+        exportsDeleted,
         walCheckpointed,
       };
       request.log.info({ privacyRequest: 'erasure', ...result }, 'privacy erasure done');
       return reply.code(201).send({ request: toRequestDto(stored(result)) });
     },
   );
+
+  async function removeExportsOf(subjectHash: string): Promise<number> {
+    let removed = 0;
+    for (const r of privacyRequestsOfSubject(db, subjectHash)) {
+      const path = r.kind === 'export' ? exportFileOf(privacy.exports, r.result) : null;
+      if (path && existsSync(path)) {
+        await rm(path, { force: true });
+        removed += 1;
+      }
+    }
+    return removed;
+  }
 
   app.get('/privacy/requests', { config: manage, schema: { response: { 200: listResponse('requests', requestDto) } } }, async (request) => ({
     requests: listPrivacyRequests(db, requestedAccounts(request, undefined)).map(toRequestDto),

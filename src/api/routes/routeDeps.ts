@@ -37,8 +37,8 @@ export interface RouteDeps {
   /** Milliseconds since the epoch; injected so link expiry and retention can be tested. */
   now: () => number;
   auth: AuthSettings;
-  /** Keys the hash erased caller numbers become (config.privacy.hashSecret). */
-  privacy: { hashSecret: string };
+  /** Keys the hash erased caller numbers become (config.privacy.hashSecret); where exports go. */
+  privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number } };
 }
 
 /** Sign-in settings the auth and people routes share with the auth hook. */
