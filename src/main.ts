@@ -11,6 +11,7 @@ import { openDatabase } from './persistence/openDatabase.js';
 import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js';
 import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
 import { removeExpiredExports } from './privacy/exportFiles.js';
+import { RETENTION_INTERVAL_MS, runRetention } from './privacy/runRetention.js';
 import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
@@ -33,7 +34,6 @@ import { reconcileCalls } from './telephony/session/reconcileCalls.js';
 const OUTBOUND_ENDPOINT = 'destinations';
 /** How long shutdown waits for live calls; bridged calls left after it keep talking and are resumed at the next start. */
 const DRAIN_MS = 5_000;
-const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 /** Above this share of CPU at normal priority the machine counts as busy with calls (transcodes wait). */
 const BUSY_CPU_PERCENT = 50;
 
@@ -67,6 +67,17 @@ async function main(config: Config): Promise<void> {
     asteriskRoot: config.recordings.asteriskRoot,
     logger: logger.child({ component: 'retention' }),
     intervalMs: RETENTION_INTERVAL_MS,
+    job: () =>
+      runRetention({
+        db,
+        now: Date.now,
+        recordingsDir: config.recordings.dir,
+        asteriskRoot: config.recordings.asteriskRoot,
+        hashSecret: config.privacy.hashSecret,
+        defaultCountryCode: config.routing.defaultCountryCode,
+        installationAuditDays: config.privacy.installationAuditDays,
+        logger: logger.child({ component: 'retention' }),
+      }),
   });
   const ari = createAriClient({
     url: config.ari.url,
@@ -201,6 +212,7 @@ async function main(config: Config): Promise<void> {
     sessions: { idleMs: config.http.sessionIdleMinutes * 60_000, maxMs: config.http.sessionMaxHours * 3_600_000 },
     privacyHashSecret: config.privacy.hashSecret,
     privacyExports: exportSettings,
+    installationAuditDays: config.privacy.installationAuditDays,
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).

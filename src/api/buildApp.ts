@@ -18,6 +18,7 @@ import { peopleRoutes } from './routes/peopleRoutes.js';
 import type { PrivacyExportSettings } from '../privacy/exportFiles.js';
 import { privacyExportLinkRoutes } from './routes/privacyExport.js';
 import { privacyRoutes } from './routes/privacyRoutes.js';
+import { retentionRoutes } from './routes/retentionRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
 import { attributionRoutes } from './routes/attributionRoutes.js';
 import { callRoutes } from './routes/callRoutes.js';
@@ -88,6 +89,8 @@ export interface BuildAppDeps {
   privacyHashSecret?: string;
   /** Where privacy exports go and how long they live; default: `exports/` beside the recordings directory, 1 hour. */
   privacyExports?: PrivacyExportSettings;
+  /** AUDIT_RETENTION_DAYS: how long audit entries of no account are kept (default 365). */
+  installationAuditDays?: number;
 }
 
 /** Five wrong passwords for one e-mail, then one try a minute. */
@@ -178,6 +181,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     privacy: {
       hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}`,
       exports: deps.privacyExports ?? { dir: join(dirname(resolve(recordings.dir)), 'exports'), ttlSeconds: 3600 },
+      installationAuditDays: deps.installationAuditDays ?? 365,
     },
   };
   const audit = createAuditHook(deps.db, now);
@@ -207,6 +211,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       peopleRoutes(v1, routeDeps);
       auditRoutes(v1, routeDeps);
       privacyRoutes(v1, routeDeps);
+      retentionRoutes(v1, routeDeps);
       accountRoutes(v1, routeDeps);
       tokenRoutes(v1, routeDeps);
       trackingNumberRoutes(v1, routeDeps);

@@ -113,6 +113,8 @@ export interface Config {
     readonly exportsDir: string;
     /** How long an export's download link, and the archive itself, live (PRIVACY_EXPORT_TTL_SECONDS). */
     readonly exportTtlSeconds: number;
+    /** Audit entries of no account (the operator's, failed sign-ins) are kept this many days (AUDIT_RETENTION_DAYS). */
+    readonly installationAuditDays: number;
   };
   readonly recordings: {
     /** Where finished recordings are stored, by account and date. */
@@ -356,6 +358,7 @@ export function loadConfig(env: Env = process.env): Config {
       hashSecret: str('PRIVACY_HASH_SECRET', '') || `privacy:${adminToken}`,
       exportsDir: str('PRIVACY_EXPORTS_DIR', 'data/exports'),
       exportTtlSeconds: int('PRIVACY_EXPORT_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+      installationAuditDays: int('AUDIT_RETENTION_DAYS', 365, 1, 3650),
     },
     recordings: {
       dir: str('RECORDINGS_DIR', 'data/recordings'),

@@ -65,6 +65,8 @@ export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeRepo
 
 export interface RetentionTimerDeps extends PurgeDeps {
   intervalMs: number;
+  /** The job to run; default: the recordings' purge alone (main runs the whole retention job, src/privacy/runRetention.ts). */
+  job?: () => Promise<unknown>;
 }
 
 /**
@@ -77,9 +79,9 @@ export function startRetentionTimer(deps: RetentionTimerDeps): () => Promise<voi
   const run = (): void => {
     if (busy) return;
     busy = true;
-    running = purgeExpiredRecordings(deps)
+    running = (deps.job ?? (() => purgeExpiredRecordings(deps)))()
       .then(() => undefined)
-      .catch((err: unknown) => deps.logger.error({ err }, 'recording purge failed'))
+      .catch((err: unknown) => deps.logger.error({ err }, 'retention run failed'))
       .finally(() => {
         busy = false;
       });

@@ -10,6 +10,10 @@ export interface AccountInput {
   agencyId?: number | null;
   /** Members must sign in with a second factor. */
   requireTwoFactor?: boolean;
+  /** Days call records, web visits and audit entries are kept (null: forever; absent: the defaults, 730 / 90 / 365). */
+  callRetentionDays?: number | null;
+  visitRetentionDays?: number | null;
+  auditRetentionDays?: number | null;
 }
 
 export type AccountPatch = Partial<AccountInput>;
@@ -22,6 +26,9 @@ export function createAccount(db: Db, input: AccountInput, now: number = Date.no
       recordingRetentionDays: input.recordingRetentionDays ?? null,
       agencyId: input.agencyId ?? null,
       requireTwoFactor: input.requireTwoFactor ?? false,
+      ...(input.callRetentionDays !== undefined ? { callRetentionDays: input.callRetentionDays } : {}),
+      ...(input.visitRetentionDays !== undefined ? { visitRetentionDays: input.visitRetentionDays } : {}),
+      ...(input.auditRetentionDays !== undefined ? { auditRetentionDays: input.auditRetentionDays } : {}),
       createdAt: now,
       updatedAt: now,
     })

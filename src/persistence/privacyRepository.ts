@@ -49,6 +49,17 @@ export function eraseCallerRows(
   recordingIds: readonly number[],
   visitIds: readonly number[],
 ): { walCheckpointed: boolean } {
+  anonymiseCallRows(db, callers, recordingIds, visitIds);
+  return checkpointWal(db);
+}
+
+/** eraseCallerRows' transaction, for callers that checkpoint once after many batches (retention). */
+export function anonymiseCallRows(
+  db: Db,
+  callers: ReadonlyArray<{ callIds: readonly number[]; erasedNumber: string | null }>,
+  recordingIds: readonly number[],
+  visitIds: readonly number[],
+): void {
   // Freed space is zeroed as the changes are made (openDatabase sets secure_delete).
   db.transaction((tx) => {
     for (const { callIds, erasedNumber } of callers) {
@@ -69,9 +80,11 @@ export function eraseCallerRows(
     if (recordingIds.length > 0) tx.delete(mediaJobs).where(inArray(mediaJobs.recordingId, [...recordingIds])).run();
     if (visitIds.length > 0) tx.delete(visits).where(inArray(visits.id, [...visitIds])).run();
   });
-  const sqlite = db.$client;
-  // The old pages still sit in the write-ahead log until a checkpoint copies the new ones over them.
-  const [checkpoint] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+}
+
+/** The old pages still sit in the write-ahead log until a checkpoint copies the new ones over them. */
+export function checkpointWal(db: Db): { walCheckpointed: boolean } {
+  const [checkpoint] = db.$client.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
   return { walCheckpointed: checkpoint?.busy === 0 };
 }
 

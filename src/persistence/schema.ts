@@ -22,6 +22,15 @@ export const accounts = sqliteTable('accounts', {
   requireTwoFactor: integer('require_two_factor', { mode: 'boolean' }).notNull().default(false),
   /** Recordings older than this many days are purged; null keeps them. */
   recordingRetentionDays: integer('recording_retention_days'),
+  /**
+   * Call records older than this many days are anonymised (who called goes, as in an erasure; their
+   * recordings are deleted); null keeps them. On by default (about two years).
+   */
+  callRetentionDays: integer('call_retention_days').default(730),
+  /** Web visits last seen longer ago than this are deleted (the snippet's visitor id lives as long); null keeps them. */
+  visitRetentionDays: integer('visit_retention_days').default(90),
+  /** Audit entries of the account older than this are deleted; null keeps them. */
+  auditRetentionDays: integer('audit_retention_days').default(365),
   /** Public key in the website snippet's <script> tag (not a secret: it only selects the account). */
   publicKey: text('public_key'),
   /** JSON array of host names the snippet may be used on (exact, or `*.example.com`). */
@@ -642,3 +651,16 @@ export const callerPrivacyRules = sqliteTable(
 );
 
 export type CallerPrivacyRuleRow = typeof callerPrivacyRules.$inferSelect;
+
+/**
+ * Where the retention job got to in anonymising an account's call records (keyset: arrival, id):
+ * each run goes on from here in small batches, so it never holds the database for long and a
+ * restart loses nothing.
+ */
+export const retentionCursors = sqliteTable('retention_cursors', {
+  accountId: integer('account_id')
+    .primaryKey()
+    .references(() => accounts.id, { onDelete: 'cascade' }),
+  callsArrivedAt: integer('calls_arrived_at').notNull(),
+  callsId: integer('calls_id').notNull(),
+});

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { normalizeNumber } from '../routing/normalizeNumber.js';
 
 /**
  * The ways one caller number can sit in a call record. Carriers deliver caller id as they like:
@@ -35,4 +36,22 @@ export function erasedCallerNumber(e164: string, secret: string): string {
 export function subjectHashOf(subject: { visitorId: string } | { visitId: number }, secret: string): string {
   const name = 'visitorId' in subject ? `visitor:${subject.visitorId}` : `visit:${subject.visitId}`;
   return `erased:${createHmac('sha256', secret).update(name).digest('base64url').slice(0, 22)}`;
+}
+
+/**
+ * Calls grouped by what their caller number becomes when they are anonymised: each caller's own keyed
+ * hash (a visitor's calls may come from several numbers); a number already erased stays as it is.
+ */
+export function anonymisedCallers(
+  rows: ReadonlyArray<{ id: number; callerNumber: string | null }>,
+  defaultCountryCode: string,
+  secret: string,
+): Array<{ erasedNumber: string | null; callIds: number[] }> {
+  const byNumber = new Map<string | null, number[]>();
+  for (const c of rows) {
+    const e164 = c.callerNumber === null ? null : (normalizeNumber(c.callerNumber, defaultCountryCode) ?? c.callerNumber);
+    const erased = e164 === null || e164.startsWith('erased:') ? e164 : erasedCallerNumber(e164, secret);
+    byNumber.set(erased, [...(byNumber.get(erased) ?? []), c.id]);
+  }
+  return [...byNumber].map(([erasedNumber, callIds]) => ({ erasedNumber, callIds }));
 }

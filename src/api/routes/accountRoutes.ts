@@ -16,11 +16,14 @@ import type { RouteDeps } from './routeDeps.js';
 const accountDto = {
   type: 'object',
   additionalProperties: false,
-  required: ['id', 'name', 'recordingRetentionDays', 'agencyId', 'requireTwoFactor', 'createdAt', 'updatedAt'],
+  required: ['id', 'name', 'recordingRetentionDays', 'callRetentionDays', 'visitRetentionDays', 'auditRetentionDays', 'agencyId', 'requireTwoFactor', 'createdAt', 'updatedAt'],
   properties: {
     id: { type: 'integer' },
     name: { type: 'string' },
     recordingRetentionDays: { type: ['integer', 'null'] },
+    callRetentionDays: { type: ['integer', 'null'] },
+    visitRetentionDays: { type: ['integer', 'null'] },
+    auditRetentionDays: { type: ['integer', 'null'] },
     agencyId: { type: ['integer', 'null'] },
     requireTwoFactor: { type: 'boolean' },
     createdAt: isoTime,
@@ -28,21 +31,37 @@ const accountDto = {
   },
 } as const;
 
-/** Days recordings are kept; null keeps them forever. */
+/** Days recordings (and call records, visits, audit entries) are kept; null keeps them forever. */
 const recordingRetentionDays = { type: ['integer', 'null'], minimum: 1, maximum: 3650 } as const;
+const retention = {
+  recordingRetentionDays,
+  callRetentionDays: recordingRetentionDays,
+  visitRetentionDays: recordingRetentionDays,
+  auditRetentionDays: recordingRetentionDays,
+} as const;
+type RetentionBody = { callRetentionDays?: number | null; visitRetentionDays?: number | null; auditRetentionDays?: number | null };
+/** The retention fields a body sets (absent ones are left as they are, or at their defaults). */
+function retentionOf(b: RetentionBody): RetentionBody {
+  const out: RetentionBody = {};
+  for (const k of ['callRetentionDays', 'visitRetentionDays', 'auditRetentionDays'] as const) if (b[k] !== undefined) out[k] = b[k];
+  return out;
+}
 
 // At least one non-space character: the name is stored trimmed.
 const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
 const requireTwoFactor = { type: 'boolean' } as const;
 const agencyId = { type: ['integer', 'null'], minimum: 1 } as const;
 
-type AccountBody = { name: string; recordingRetentionDays?: number | null; agencyId?: number | null; requireTwoFactor?: boolean };
+type AccountBody = { name: string; recordingRetentionDays?: number | null; agencyId?: number | null; requireTwoFactor?: boolean } & RetentionBody;
 
 export function toAccountDto(row: AccountRow) {
   return {
     id: row.id,
     name: row.name,
     recordingRetentionDays: row.recordingRetentionDays,
+    callRetentionDays: row.callRetentionDays,
+    visitRetentionDays: row.visitRetentionDays,
+    auditRetentionDays: row.auditRetentionDays,
     agencyId: row.agencyId,
     requireTwoFactor: row.requireTwoFactor,
     createdAt: iso(row.createdAt),
@@ -81,7 +100,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     {
       config: { permission: 'accounts:create' },
       schema: {
-        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, recordingRetentionDays, agencyId, requireTwoFactor } },
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, ...retention, agencyId, requireTwoFactor } },
         response: { 201: accountDto },
       },
     },
@@ -90,7 +109,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       const agency = agencyFor(request, request.body.agencyId);
       return reply
         .code(201)
-        .send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor })));
+        .send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor, ...retentionOf(request.body) })));
     },
   );
 
@@ -123,14 +142,14 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       config: { permission: 'accounts:write' },
       schema: {
         params: idParams,
-        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, recordingRetentionDays, agencyId, requireTwoFactor } },
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, ...retention, agencyId, requireTwoFactor } },
         response: { 200: accountDto },
       },
     },
     async (request) => {
       if (!canSee(request, request.params.id)) throw notFound(request.params.id);
       const { name: newName, recordingRetentionDays: days, requireTwoFactor: twoFactor } = request.body;
-      const patch: AccountPatch = {};
+      const patch: AccountPatch = retentionOf(request.body);
       if (twoFactor !== undefined) patch.requireTwoFactor = twoFactor;
       // Moving an account between agencies is the operator's (it changes who sees it).
       if (request.body.agencyId !== undefined) {

@@ -34,7 +34,7 @@ import {
   type RecordingRow,
   type VisitRow,
 } from '../../persistence/schema.js';
-import { callerNumberSpellings, erasedCallerNumber, subjectHashOf } from '../../privacy/subjectNumbers.js';
+import { anonymisedCallers, callerNumberSpellings, erasedCallerNumber, subjectHashOf } from '../../privacy/subjectNumbers.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { iso, isoOrNull, listResponse, type IdParams } from '../apiSchemas.js';
 import { describeActor, principalOf, requestedAccounts } from '../principal.js';
@@ -243,13 +243,6 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       for (const rec of data.recordings) {
         if (rec.status !== 'deleted' && rec.status !== 'expired') markRecordingRemoved(db, rec.id, 'deleted', 'erased by a privacy request', now());
       }
-      // Each call's number becomes its keyed hash (a visitor's calls may come from several numbers).
-      const byNumber = new Map<string | null, number[]>();
-      for (const c of data.calls) {
-        const e164 = c.callerNumber === null ? null : (normalizeNumber(c.callerNumber, defaultCountryCode) ?? c.callerNumber);
-        const erased = e164 === null || e164.startsWith('erased:') ? e164 : erasedCallerNumber(e164, privacy.hashSecret);
-        byNumber.set(erased, [...(byNumber.get(erased) ?? []), c.id]);
-      }
       // Archives exported for the subject earlier are copies of what is being erased.
       const exportsDeleted = await removeExportsOf(data.subjectHash);
       let restrictionsEnded = 0;
@@ -260,7 +253,7 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
       const { walCheckpointed } = eraseCallerRows(
         db,
-        [...byNumber].map(([erasedNumber, callIds]) => ({ erasedNumber, callIds })),
+        anonymisedCallers(data.calls, defaultCountryCode, privacy.hashSecret),
         data.recordings.map((r) => r.id),
         data.visits.map((v) => v.id),
       );

@@ -38,7 +38,7 @@ export interface RouteDeps {
   now: () => number;
   auth: AuthSettings;
   /** Keys the hash erased caller numbers become (config.privacy.hashSecret); where exports go. */
-  privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number } };
+  privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number }; installationAuditDays: number };
 }
 
 /** Sign-in settings the auth and people routes share with the auth hook. */

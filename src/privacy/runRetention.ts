@@ -1,0 +1,163 @@
+import type { Logger } from 'pino';
+import { purgeExpiredRecordings } from '../media/purgeExpiredRecordings.js';
+import { removeRecordingFiles } from '../media/removeRecordingFiles.js';
+import { appendAudit } from '../persistence/auditRepository.js';
+import type { Db } from '../persistence/openDatabase.js';
+import { anonymiseCallRows, checkpointWal, recordingsOfCalls } from '../persistence/privacyRepository.js';
+import { markRecordingRemoved } from '../persistence/recordingQueries.js';
+import {
+  accountRetention,
+  callsCursor,
+  callsPastRetention,
+  deleteAuditBefore,
+  deleteDeadSignIns,
+  deleteVisitsBefore,
+  saveCallsCursor,
+} from '../persistence/retentionRepository.js';
+import { anonymisedCallers } from './subjectNumbers.js';
+
+export const DAY_MS = 86_400_000;
+/** How often main runs the job (and once at start). */
+export const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
+/** Rows per batch: each batch is one short transaction, and the job yields to calls between batches. */
+export const RETENTION_BATCH = 500;
+/** Ended sign-in sessions and reset tokens are kept this long after they stop working (for "where am I signed in"). */
+export const SIGN_IN_GRACE_MS = 7 * DAY_MS;
+
+export interface RetentionDeps {
+  db: Db;
+  now: () => number;
+  recordingsDir: string;
+  asteriskRoot?: string;
+  /** config.privacy.hashSecret: anonymised calls keep their caller as the same keyed hash an erasure gives. */
+  hashSecret: string;
+  defaultCountryCode: string;
+  /** Audit entries of no account (the operator's, sign-in failures) are kept this many days. */
+  installationAuditDays: number;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  batchSize?: number;
+}
+
+export interface RetentionReport {
+  recordingsExpired: number;
+  callsAnonymised: number;
+  /** Recordings of anonymised calls, deleted with them. */
+  callRecordingsDeleted: number;
+  visitsDeleted: number;
+  auditDeleted: number;
+  signInsDeleted: number;
+  /** Work left for the next run (a file that could not be removed). */
+  failures: number;
+}
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs a batch delete until a batch comes back short, yielding between batches; returns how many went. */
+async function deleteInBatches(deleteBatch: () => number, batch: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = deleteBatch();
+    total += n;
+    if (n < batch) return total;
+    await nextTurn();
+  }
+}
+
+/**
+ * The retention job: everything past its account's retention goes, in batches.
+ * - recordings past recordingRetentionDays (purgeExpiredRecordings);
+ * - call records past callRetentionDays are anonymised as an erasure does (who called → keyed hash,
+ *   name, visit, click ids, referrer gone) and their recordings deleted, the report totals unchanged;
+ *   a cursor per account (retention_cursors) makes it resumable;
+ * - web visits last seen before visitRetentionDays, audit entries before auditRetentionDays (the
+ *   installation's own before installationAuditDays), sign-ins that ended a week ago.
+ * Each batch is one short transaction and the job yields between batches, so a call arriving never
+ * waits behind it; the write-ahead log is checkpointed at the end so the old pages go too.
+ */
+export function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
+  // One run at a time per database (the hourly timer and POST /v1/privacy/retention/run may meet).
+  const previous = inFlight.get(deps.db) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => runOnce(deps));
+  inFlight.set(deps.db, run);
+  return run;
+}
+
+const inFlight = new WeakMap<Db, Promise<unknown>>();
+
+async function runOnce(deps: RetentionDeps): Promise<RetentionReport> {
+  const { db, logger } = deps;
+  const now = deps.now();
+  const batch = deps.batchSize ?? RETENTION_BATCH;
+  const report: RetentionReport = { recordingsExpired: 0, callsAnonymised: 0, callRecordingsDeleted: 0, visitsDeleted: 0, auditDeleted: 0, signInsDeleted: 0, failures: 0 };
+  const purged = await purgeExpiredRecordings({ db, recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot, now: () => now, logger });
+  report.recordingsExpired = purged.purged;
+  report.failures += purged.failures.length;
+
+  const audit = (accountId: number, action: string, detail: Record<string, unknown>): void =>
+    appendAudit(db, { actorKind: 'system', actorUserId: null, actorKeyId: null, actor: 'retention', accountId, action, target: null, detail: JSON.stringify(detail), ip: null }, now);
+
+  for (const account of accountRetention(db)) {
+    if (account.callRetentionDays !== null) {
+      const days = account.callRetentionDays;
+      const done = await anonymiseOldCalls(deps, account.id, now - days * DAY_MS, days, batch);
+      report.callsAnonymised += done.calls;
+      report.callRecordingsDeleted += done.recordings;
+      report.failures += done.failures;
+      if (done.calls > 0) audit(account.id, 'retention.calls-anonymised', { calls: done.calls, recordings: done.recordings, days });
+    }
+    if (account.visitRetentionDays !== null) {
+      const cutoff = now - account.visitRetentionDays * DAY_MS;
+      const deleted = await deleteInBatches(() => deleteVisitsBefore(db, account.id, cutoff, batch), batch);
+      report.visitsDeleted += deleted;
+      if (deleted > 0) audit(account.id, 'retention.visits-deleted', { visits: deleted, days: account.visitRetentionDays });
+    }
+    if (account.auditRetentionDays !== null) {
+      const cutoff = now - account.auditRetentionDays * DAY_MS;
+      report.auditDeleted += await deleteInBatches(() => deleteAuditBefore(db, account.id, cutoff, batch), batch);
+    }
+  }
+  const installationCutoff = now - deps.installationAuditDays * DAY_MS;
+  report.auditDeleted += await deleteInBatches(() => deleteAuditBefore(db, null, installationCutoff, batch), batch);
+  report.signInsDeleted = deleteDeadSignIns(db, now - SIGN_IN_GRACE_MS);
+
+  const changed = report.recordingsExpired + report.callsAnonymised + report.visitsDeleted + report.auditDeleted + report.signInsDeleted;
+  if (changed > 0) {
+    checkpointWal(db);
+    logger.info(report, 'retention run');
+  }
+  return report;
+}
+
+/** One account's calls past the cutoff, a batch at a time from its cursor. */
+async function anonymiseOldCalls(
+  deps: RetentionDeps,
+  accountId: number,
+  cutoff: number,
+  days: number,
+  batch: number,
+): Promise<{ calls: number; recordings: number; failures: number }> {
+  const { db } = deps;
+  const out = { calls: 0, recordings: 0, failures: 0 };
+  for (;;) {
+    const rows = callsPastRetention(db, accountId, cutoff, callsCursor(db, accountId), batch);
+    if (rows.length === 0) return out;
+    const recs = recordingsOfCalls(db, rows.map((c) => c.id)).filter((r) => r.status !== 'deleted' && r.status !== 'expired');
+    for (const rec of recs) {
+      const removed = await removeRecordingFiles(rec, { recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot });
+      if (removed.failures.length > 0) {
+        // The cursor stays before this batch: the next run tries again, nothing is anonymised around a file left behind.
+        deps.logger.warn({ recordingId: rec.id, failures: removed.failures }, 'retention: recording files not deleted');
+        out.failures += 1;
+        return out;
+      }
+    }
+    for (const rec of recs) markRecordingRemoved(db, rec.id, 'expired', `call record retention of ${days} days`, deps.now());
+    anonymiseCallRows(db, anonymisedCallers(rows, deps.defaultCountryCode, deps.hashSecret), recs.map((r) => r.id), []);
+    const last = rows[rows.length - 1]!;
+    saveCallsCursor(db, accountId, { arrivedAt: last.arrivedAt, id: last.id });
+    out.calls += rows.length;
+    out.recordings += recs.length;
+    if (rows.length < batch) return out;
+    await nextTurn();
+  }
+}
