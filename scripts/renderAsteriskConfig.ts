@@ -11,6 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, SIP_CODE_TO_CAUSE, type Config } from '../src/config/loadConfig.js';
+import { amiSecret } from '../src/telephony/ami/sendAmiAction.js';
 import { dialplanHookSecret } from '../src/telephony/dialplanHook/dialplanHookSecret.js';
 import { callerIdRules, END_REPORT_FILE, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE } from '../src/telephony/dialplanHook/routeTable.js';
 
@@ -288,6 +289,8 @@ function placeholders(config: Config): Record<string, string> {
     ARI_USERNAME: confName('ARI_USERNAME', config.ari.username),
     ARI_PASSWORD: confValue('ARI_PASSWORD', config.ari.password),
     ARI_APP: confName('ARI_APP', config.ari.app),
+    AMI_PORT: String(config.ari.amiPort),
+    AMI_SECRET: amiSecret(config.ari.password),
     SIP_BIND_HOST: confValue('SIP_BIND_HOST', bind),
     SIP_PORT: String(config.sip.port),
     RTP_PORT_START: String(config.sip.rtpPortStart),

@@ -96,7 +96,13 @@ export function renderSystemdUnits(config: Config, opts: UnitOptions = DEFAULT_U
     ...INSTALL,
   ].join('\n');
 
-  const writable = [dirname(resolve(opts.installDir, config.dbPath)), resolve(opts.installDir, config.recordings.dir), ...asteriskPathsForRouter(config)];
+  const writable = [
+    dirname(resolve(opts.installDir, config.dbPath)),
+    resolve(opts.installDir, config.recordings.dir),
+    // Privacy exports: ZIP archives written for a download link, removed when it expires.
+    resolve(opts.installDir, config.privacy.exportsDir),
+    ...asteriskPathsForRouter(config),
+  ];
   const router = [
     '# Rendered by scripts/renderSystemdUnits.ts from the callroute configuration.',
     '[Unit]',

@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   CR_ERR_SECOND_FACTOR_REQUIRED: 'a code from the authenticator app (or a recovery code) is needed to sign in',
   CR_ERR_TWO_FACTOR_REQUIRED: 'two-factor sign-in must be set up before anything else',
   CR_ERR_CALL_IN_PROGRESS: 'the subject has a call in progress',
+  CR_ERR_CALL_ENDED: 'the call is not in progress',
+  CR_ERR_NOT_RECORDING: 'the call is not being recorded',
   CR_ERR_CSRF: 'a request signed in by cookie must come from the same origin',
   CR_ERR_RECORDING_NOT_READY: 'recording has no audio to serve in its current status',
   CR_ERR_RANGE_NOT_SATISFIABLE: 'requested range is outside the file',

@@ -12,6 +12,7 @@ import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js'
 import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
 import { removeExpiredExports } from './privacy/exportFiles.js';
 import { RETENTION_INTERVAL_MS, runRetention } from './privacy/runRetention.js';
+import { amiSecret, sendAmiAction } from './telephony/ami/sendAmiAction.js';
 import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
@@ -122,6 +123,7 @@ async function main(config: Config): Promise<void> {
         return null;
       }
     },
+    amiAction: (action) => sendAmiAction({ host: config.ari.host, port: config.ari.amiPort, secret: amiSecret(config.ari.password) }, action),
     discardRecording: async (name) => {
       await rm(asteriskRecordingWavPath(config.recordings.asteriskRoot, name), { force: true });
     },
@@ -213,6 +215,7 @@ async function main(config: Config): Promise<void> {
     privacyHashSecret: config.privacy.hashSecret,
     privacyExports: exportSettings,
     installationAuditDays: config.privacy.installationAuditDays,
+    recordingControl: (callId, paused) => registry.setRecordingPaused(callId, paused),
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).

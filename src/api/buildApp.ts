@@ -19,6 +19,7 @@ import type { PrivacyExportSettings } from '../privacy/exportFiles.js';
 import { privacyExportLinkRoutes } from './routes/privacyExport.js';
 import { privacyRoutes } from './routes/privacyRoutes.js';
 import { retentionRoutes } from './routes/retentionRoutes.js';
+import { recordingPauseRoutes } from './routes/recordingPauseRoutes.js';
 import { announcementRoutes } from './routes/announcementRoutes.js';
 import { attributionRoutes } from './routes/attributionRoutes.js';
 import { callRoutes } from './routes/callRoutes.js';
@@ -89,6 +90,8 @@ export interface BuildAppDeps {
   privacyHashSecret?: string;
   /** Where privacy exports go and how long they live; default: `exports/` beside the recordings directory, 1 hour. */
   privacyExports?: PrivacyExportSettings;
+  /** Pauses and resumes the recording of a call in progress (the session registry); absent: 409 for every call. */
+  recordingControl?: RouteDeps['recordingControl'];
   /** AUDIT_RETENTION_DAYS: how long audit entries of no account are kept (default 365). */
   installationAuditDays?: number;
 }
@@ -178,6 +181,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       deviceSecret: `device:${deps.adminToken}`,
       resetTtlMs: 72 * 3_600_000,
     },
+    ...(deps.recordingControl ? { recordingControl: deps.recordingControl } : {}),
     privacy: {
       hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}`,
       exports: deps.privacyExports ?? { dir: join(dirname(resolve(recordings.dir)), 'exports'), ttlSeconds: 3600 },
@@ -212,6 +216,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       auditRoutes(v1, routeDeps);
       privacyRoutes(v1, routeDeps);
       retentionRoutes(v1, routeDeps);
+      recordingPauseRoutes(v1, routeDeps);
       accountRoutes(v1, routeDeps);
       tokenRoutes(v1, routeDeps);
       trackingNumberRoutes(v1, routeDeps);

@@ -24,6 +24,8 @@ export const PERMISSIONS = [
   /** Recording audio: play, download, signed links. */
   'recordings:listen',
   'recordings:delete',
+  /** Pause and resume the recording of a call in progress (an agent taking a card number). */
+  'recordings:pause',
   /** Reports: calls by day/source, pool utilisation. */
   'reports:read',
   /** People of the account: invite, change roles, remove, issue password-reset tokens. */
@@ -70,7 +72,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
     (p) => !(['accounts:write', 'users:manage', 'keys:manage', 'audit:read', 'privacy:manage'] as readonly Permission[]).includes(p),
   ),
   analyst: ['accounts:read', 'calls:read', 'reports:read'],
-  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen'],
+  // Pausing a recording removes audio and reveals none: the staff on calls (listeners) may.
+  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:pause'],
 };
 
 /** What an API key may be given: everything a person of an account may hold (an owner's rights). */

@@ -34,6 +34,11 @@ export interface Config {
     /** Asterisk's HTTP bind address and port, derived from `url`. */
     readonly host: string;
     readonly port: number;
+    /**
+     * Asterisk's manager interface (AMI), on the same host, for the one thing ARI cannot do: muting
+     * the MixMonitor recording of a call the dialplan runs (recording pause). AMI_PORT.
+     */
+    readonly amiPort: number;
   };
   readonly sip: {
     readonly bindHost: string;
@@ -323,6 +328,7 @@ export function loadConfig(env: Env = process.env): Config {
       app: str('ARI_APP', 'callroute'),
       host: ariHost,
       port: ariPort,
+      amiPort: int('AMI_PORT', 5038, 1, 65535),
     },
     sip: {
       bindHost: str('SIP_BIND_HOST', '127.0.0.1'),

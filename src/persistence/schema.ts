@@ -164,6 +164,12 @@ export const calls = sqliteTable(
      * shown only to those who handle privacy in its account (owners, the operator).
      */
     restricted: integer('restricted', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * JSON array of the recording's pauses while the call was up (POST /v1/calls/:id/recording/pause):
+     * `[{ pausedAt, resumedAt }]` in ms, resumedAt null for a pause the call ended in. The paused spans
+     * are silence in the recording.
+     */
+    recordingPauses: text('recording_pauses'),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),

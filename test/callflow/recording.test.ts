@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { analyzeAudio } from './harness/audioAnalysis.js';
+import { analyzeAudio, analyzeSamples, decodeChannels, longestSilence } from './harness/audioAnalysis.js';
+import { listChannels } from './harness/asteriskState.js';
 import { ADMIN_TOKEN as TOKEN, startCallflowStack, useStackHooks, type CallflowStack } from './harness/callflowStack.js';
 import { adminApi } from './harness/routerProcess.js';
 import { parsePcap, decodeUdp, isRtp, startRtpCapture } from './harness/rtpCapture.js';
@@ -25,6 +26,11 @@ const UNRECORDED_DID = '+15551240003';
 const DESTINATION = '+15550001111';
 const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8871 } as const;
 const PHONE = { localPort: 5080, mediaPort: 6100, controlPort: 8872 } as const;
+/** RTP packets the answering party's sipp sends (its g711a.pcap, with its own silence gaps). */
+const SPEECH_PACKETS = parsePcap(readFileSync('/usr/share/sip-tester/g711a.pcap')).filter((p) => {
+  const udp = decodeUdp(p);
+  return udp !== undefined && isRtp(udp.payload);
+}).length;
 const ENCRYPTION_KEY = Buffer.alloc(32, 7).toString('base64');
 
 interface CallDto {
@@ -170,6 +176,84 @@ describe('call recordings', () => {
     expect(left!.speechFraction, audio.describe()).toBeLessThan(0.1);
     expect(right!.speechFraction, audio.describe()).toBeGreaterThan(0.2);
     expect(right!.toneFraction, audio.describe()).toBeLessThan(0.1);
+  }, 60_000);
+
+  /**
+   * A call held 9 s whose recording is paused for 2.5 s while it is up: the file holds silence of the
+   * paused length (±0.3 s, against the span the record lists), the tone before and after it, and the
+   * call's own audio kept flowing to the caller throughout.
+   */
+  async function pausedCall(did: string): Promise<{ call: CallDto & { recordingPauses: Array<{ pausedAt: string; resumedAt: string | null }> }; channels: Float64Array[]; rtpToCaller: number }> {
+    const before = await newestCallId();
+    const capture = await startRtpCapture({ portRange: [CARRIER.mediaPort, CARRIER.mediaPort] });
+    const dest = phone({ scenario: 'destination-answers' });
+    const sipps = carrier({ dialed: did, holdMs: 9000 });
+    await waitFor(async () => (await listChannels(stack.config)).filter((c) => c.state === 'Up' && !c.name.startsWith('Snoop')).length >= 2, {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      message: 'the call to be answered',
+    });
+    let id = 0;
+    await waitFor(async () => (id = await newestCallId()) > before, { timeoutMs: 5_000, intervalMs: 50, message: 'the call record' });
+    await new Promise((r) => setTimeout(r, 2_000));
+    const paused = await api.call<{ paused: boolean }>('POST', `/v1/calls/${id}/recording/pause`);
+    expect(paused.status, JSON.stringify(paused.body)).toBe(200);
+    expect(paused.body.paused).toBe(true);
+    // Asking again changes nothing.
+    expect((await api.call('POST', `/v1/calls/${id}/recording/pause`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 2_500));
+    const resumed = await api.call<{ paused: boolean; pauses: unknown[] }>('POST', `/v1/calls/${id}/recording/resume`);
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body.pauses).toHaveLength(1);
+    const [c, d] = await Promise.all([sipps.done, dest.done]);
+    const rtp = await capture.stop();
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    const call = await stack.finishedCall<CallDto & { recordingPauses: Array<{ pausedAt: string; resumedAt: string | null }> }>(before, 10_000);
+    expect(call.id).toBe(id);
+    // After the call: no call is in progress to pause.
+    expect((await api.call<{ error: { code: string } }>('POST', `/v1/calls/${id}/recording/pause`)).body.error.code).toBe('CR_ERR_CALL_ENDED');
+    const rec = await readyRecording(id);
+    return { call, channels: await decodeChannels(await saveAudio(rec.id)), rtpToCaller: rtp.packetsTo(CARRIER.mediaPort) };
+  }
+
+  function expectPausedSpan(call: { recordingPauses: Array<{ pausedAt: string; resumedAt: string | null }>; talkSeconds: number | null }, x: Float64Array, label: string) {
+    const [span] = call.recordingPauses;
+    const pausedFor = (Date.parse(span!.resumedAt!) - Date.parse(span!.pausedAt)) / 1000;
+    const gap = longestSilence(x);
+    const message = `${label}: silence ${gap.seconds.toFixed(2)} s at ${gap.startSeconds.toFixed(2)} s, paused for ${pausedFor.toFixed(2)} s, talk ${call.talkSeconds} s`;
+    expect(Math.abs(gap.seconds - pausedFor), message).toBeLessThanOrEqual(0.3);
+    // The tone is there before and after the pause: only the paused span went silent.
+    const rate = 8000;
+    const toneBefore = analyzeSamples(x.subarray(0, Math.floor(gap.startSeconds * rate)));
+    const toneAfter = analyzeSamples(x.subarray(Math.ceil((gap.startSeconds + gap.seconds) * rate)));
+    expect(toneBefore.toneFraction, message).toBeGreaterThan(0.8);
+    expect(toneAfter.toneFraction, message).toBeGreaterThan(0.8);
+    expect(Math.abs(x.length / rate - (call.talkSeconds ?? 0)), message).toBeLessThan(0.5);
+  }
+
+  it('a pause during a call the dialplan records (MixMonitor, muted through AMI) leaves silence of the paused length; the call audio is untouched', async () => {
+    const { call, channels, rtpToCaller } = await pausedCall(MIXED_DID);
+    expect(call.dialplanHandOff).toBe(true);
+    expect(channels).toHaveLength(1);
+    expectPausedSpan(call, channels[0]!, 'mix');
+    // Everything the answering party sent reached the caller, the paused span included (it falls within it).
+    expect(rtpToCaller).toBeGreaterThanOrEqual(Math.floor(0.95 * SPEECH_PACKETS));
+  }, 60_000);
+
+  it('a pause during a call the router records (ARI snoops, both channels muted) leaves silence of the paused length on both', async () => {
+    const { call, channels, rtpToCaller } = await pausedCall(DUAL_DID);
+    expect(call.dialplanHandOff).toBe(false);
+    expect(channels).toHaveLength(2);
+    expectPausedSpan(call, channels[0]!, 'caller (left)');
+    // The answering party's side: silent at least for the paused span (its speech has gaps of its own).
+    const [span] = call.recordingPauses;
+    const pausedFor = (Date.parse(span!.resumedAt!) - Date.parse(span!.pausedAt)) / 1000;
+    const left = longestSilence(channels[0]!);
+    const rightDuringPause = channels[1]!.subarray(Math.ceil(left.startSeconds * 8000), Math.floor((left.startSeconds + left.seconds) * 8000));
+    expect(analyzeSamples(rightDuringPause).rmsDbfs).toBeLessThan(-50);
+    expect(left.seconds).toBeGreaterThan(pausedFor - 0.3);
+    expect(rtpToCaller).toBeGreaterThanOrEqual(Math.floor(0.95 * SPEECH_PACKETS));
   }, 60_000);
 
   it('the announcement is heard by the caller before connecting, not by the answering party, and is not recorded', async () => {

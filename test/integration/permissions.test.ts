@@ -67,6 +67,8 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'POST /v1/privacy/requests': 'privacy:manage',
   'GET /v1/privacy/requests': 'privacy:manage',
   'HEAD /v1/privacy/requests': 'privacy:manage',
+  'POST /v1/calls/:id/recording/pause': 'recordings:pause',
+  'POST /v1/calls/:id/recording/resume': 'recordings:pause',
   'GET /v1/privacy/retention': 'privacy:manage',
   'HEAD /v1/privacy/retention': 'privacy:manage',
   'POST /v1/privacy/retention/run': 'installation',
@@ -213,14 +215,14 @@ describe('the permission wall', () => {
  * recordings (deleting too) and reports; analyst calls and reports, no audio; listener calls and
  * recordings, no configuration. `self` is everyone's own sign-in.
  */
-const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'privacy:manage', 'self'];
+const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'privacy:manage', 'self'];
 const EXPECTED_RIGHTS: Record<string, string[]> = {
   operator: [...OWNER, 'accounts:create', 'installation'],
   'agency owner': [...OWNER, 'accounts:create'],
   owner: OWNER,
-  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'self'],
+  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'self'],
   analyst: ['accounts:read', 'calls:read', 'reports:read', 'self'],
-  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'self'],
+  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:pause', 'self'],
   'customer token (from before scopes)': ['calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'self'],
 };
 

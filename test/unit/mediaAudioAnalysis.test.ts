@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
-import { analyzeAudio, analyzeSamples, sineSamples, wavFromSamples } from '../callflow/harness/audioAnalysis.js';
+import { analyzeAudio, analyzeSamples, decodeChannels, longestSilence, sineSamples, wavFromSamples } from '../callflow/harness/audioAnalysis.js';
 import { decodeUdp, isRtp, parsePcap, rtpFlows } from '../callflow/harness/rtpCapture.js';
 import { alawToLinear, decodePcmaRtp, linearToAlaw, pcmaSamplesFromPcap, writeTonePcap } from '../callflow/harness/tonePcap.js';
 
@@ -108,5 +108,21 @@ describe('analyzeAudio', () => {
     const p = join(work, 'junk.mp3');
     writeFileSync(p, 'hello');
     await expect(analyzeAudio(p)).rejects.toThrow(/could not decode/);
+  });
+});
+
+describe('longestSilence (a paused recording’s span)', () => {
+  it('finds a 2 s gap in a tone to the 20 ms frame, through an MP3 round trip', async () => {
+    const tone = sineSamples(1000, 5);
+    tone.fill(0, 8000 * 1.5, 8000 * 3.5);
+    const wav = join(work, 'gap.wav');
+    writeFileSync(wav, wavFromSamples([tone]));
+    const mp3 = join(work, 'gap.mp3');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-i', wav, '-ac', '1', '-b:a', '32k', mp3]);
+    const [mono] = await decodeChannels(mp3);
+    const gap = longestSilence(mono!);
+    expect(Math.abs(gap.seconds - 2)).toBeLessThan(0.1);
+    expect(Math.abs(gap.startSeconds - 1.5)).toBeLessThan(0.1);
+    expect(longestSilence(sineSamples(1000, 1)).seconds).toBe(0);
   });
 });

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { ASTERISK_UNIT, DEFAULT_UNIT_OPTIONS, renderSystemdUnits, ROUTER_UNIT } from '../../scripts/renderSystemdUnits.js';
 
-const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret', CALLROUTE_DB_PATH: '/var/lib/callroute/calls.db', RECORDINGS_DIR: '/var/lib/callroute/recordings' };
+const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret', CALLROUTE_DB_PATH: '/var/lib/callroute/calls.db', RECORDINGS_DIR: '/var/lib/callroute/recordings', PRIVACY_EXPORTS_DIR: '/var/lib/callroute/exports' };
 
 describe('the systemd units production runs', () => {
   it('both restart always; the router comes after Asterisk without being bound to it, as its own user in the asterisk group', () => {
@@ -28,9 +28,9 @@ describe('the systemd units production runs', () => {
     expect(router).toContain('User=callroute\nGroup=callroute\nSupplementaryGroups=asterisk\n');
     expect(router).toContain('ExecStart=/usr/bin/node --enable-source-maps /opt/callroute/dist/src/main.js\n');
     expect(router).toContain('Environment=CALLROUTE_CONFIG_FILE=/etc/callroute/callroute.env\n');
-    // Rendered from the configuration: it may write its database, its recordings and Asterisk's spool and sounds, nothing else.
+    // Rendered from the configuration: it may write its database, its recordings, its privacy exports and Asterisk's spool and sounds, nothing else.
     expect(router).toContain('ProtectSystem=strict\n');
-    expect(router).toContain('ReadWritePaths=-/var/lib/callroute -/var/lib/callroute/recordings -/var/spool/asterisk -/var/spool/asterisk/recording -/var/lib/asterisk/sounds/callroute\n');
+    expect(router).toContain('ReadWritePaths=-/var/lib/callroute -/var/lib/callroute/recordings -/var/lib/callroute/exports -/var/spool/asterisk -/var/spool/asterisk/recording -/var/lib/asterisk/sounds/callroute\n');
     expect(router).not.toContain('ari-secret');
   });
 

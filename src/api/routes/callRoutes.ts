@@ -1,3 +1,4 @@
+import { recordingPausesDto, recordingPausesSchema } from './recordingPauseRoutes.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import {
@@ -51,6 +52,8 @@ const callDto = {
     dialplanHandOff: { type: 'boolean' },
     /** The caller's processing is restricted (a privacy request): only who handles privacy sees this row. */
     restricted: { type: 'boolean' },
+    /** The recording's pauses while the call was up (their spans are silence in it). */
+    recordingPauses: recordingPausesSchema,
     visitId: nullableInt,
     landingPage: nullableStr,
     referrer: nullableStr,
@@ -86,6 +89,7 @@ export function toCallDto(row: CallRow) {
     utm: parseJsonObject(row.utm),
     clickIds: parseJsonObject(row.clickIds),
     firstVisitAt: isoOrNull(row.firstVisitAt),
+    recordingPauses: recordingPausesDto(row.recordingPauses),
   };
 }
 

@@ -37,6 +37,8 @@ export interface RouteDeps {
   /** Milliseconds since the epoch; injected so link expiry and retention can be tested. */
   now: () => number;
   auth: AuthSettings;
+  /** Pauses or resumes the recording of a call in progress (telephony's setRecordingPaused); absent without telephony. */
+  recordingControl?: (callId: number, paused: boolean) => Promise<'done' | 'not-found' | 'not-recorded'>;
   /** Keys the hash erased caller numbers become (config.privacy.hashSecret); where exports go. */
   privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number }; installationAuditDays: number };
 }

@@ -530,6 +530,9 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
       stopLive: async (name) => {
         await request<void>('POST', `/recordings/live/${enc(name)}/stop`);
       },
+      muteLive: async (name, muted) => {
+        await request<void>(muted ? 'POST' : 'DELETE', `/recordings/live/${enc(name)}/mute`);
+      },
       getStored: async (name) => {
         try {
           const stored = await request<{ name: string; format: string }>('GET', `/recordings/stored/${enc(name)}`);

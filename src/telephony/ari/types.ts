@@ -245,6 +245,8 @@ export interface AriClient {
   };
   recordings: {
     stopLive(name: string): Promise<void>;
+    /** POST / DELETE /recordings/live/{name}/mute: the recording writes silence meanwhile; the call is untouched. */
+    muteLive(name: string, muted: boolean): Promise<void>;
     getStored(name: string): Promise<{ name: string; format: string } | null>;
   };
   endpoints: {

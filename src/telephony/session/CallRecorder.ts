@@ -121,6 +121,18 @@ export class CallRecorder {
   }
 
   /**
+   * Mutes or unmutes every recording of the call (a recording pause): Asterisk writes silence into
+   * the files meanwhile, so the paused span keeps its length, and the call's own audio is untouched.
+   * False when nothing is being recorded yet (not answered) or any more.
+   */
+  async setMuted(muted: boolean): Promise<boolean> {
+    const live = this.names.filter((n) => this.started.has(n) && !this.finished.has(n) && !this.failed.has(n));
+    if (this.stopping || live.length === 0) return false;
+    await Promise.all(live.map((name) => this.deps.ari.recordings.muteLive(name, muted)));
+    return true;
+  }
+
+  /**
    * Stops the recordings (before the call's bridge goes: destroying it first lost
    * RecordingFinished), waits for them to be finished on disk, hangs up the snoops, and hands
    * the recording on, or marks it missing. Idempotent.

@@ -420,6 +420,12 @@ export class CallSession {
     this.endAnnouncement();
   }
 
+  /** A recording pause (or its end) for this call: false when it is not being recorded now. */
+  async muteRecording(muted: boolean): Promise<boolean> {
+    if (this.isOver || !this.recorder) return false;
+    return this.recorder.setMuted(muted);
+  }
+
   /** Routes a snoop channel's StasisStart to the recorder waiting for it. */
   onSnoopStasisStart(channelId: string): void {
     this.recorder?.onSnoopStasisStart(channelId);

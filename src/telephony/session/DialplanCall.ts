@@ -177,6 +177,16 @@ export class DialplanCall {
     this.pendingArrival?.();
   }
 
+  /**
+   * A recording pause (or its end): MixMonitor runs on the caller's channel in the dialplan, which
+   * only AMI can mute (`mute`). False when the call is not recorded or is over.
+   */
+  async muteRecording(muted: boolean, mute: (channelId: string, muted: boolean) => Promise<void>): Promise<boolean> {
+    if (this.ended || this.recordingName === null || !this.keepsRecording) return false;
+    await mute(this.inboundId, muted);
+    return true;
+  }
+
   /** A handed-off call known from its unfinished record (a router restart): its end report completes it. */
   static resume(row: CallRow, deps: DialplanCallDeps): DialplanCall {
     const call = new DialplanCall(row.inboundChannelId, row.trackingNumberId, deps);

@@ -36,6 +36,8 @@ export interface SessionRegistryDeps {
   recordedAudio: DialplanCallDeps['recordedAudio'];
   /** Removes the empty WAV a handed-off call that was never answered leaves in Asterisk's spool. */
   discardRecording?: DialplanCallDeps['discardRecording'];
+  /** Sends an AMI action (sendAmiAction): the MixMonitor of a handed-off call is muted through AMI. */
+  amiAction?: (action: Record<string, string>) => Promise<Record<string, string>>;
 }
 
 /** Channel events routed to the session that owns the channel. */
@@ -288,6 +290,25 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     /** Live calls whose channels vanished while events were not flowing end now. */
     sweep(alive: ReadonlySet<string>): void {
       for (const session of [...sessions]) session.noticeMissingChannels(alive);
+    },
+    /**
+     * Pauses (mutes) or resumes the recording of a call in progress, by its record id: the ARI
+     * snoop recordings of a call the router runs, the MixMonitor of one the dialplan runs (AMI, by
+     * the caller channel's name). `not-found`: no call in progress has that record; `not-recorded`:
+     * it is not being recorded now.
+     */
+    async setRecordingPaused(callId: number, paused: boolean): Promise<'done' | 'not-found' | 'not-recorded'> {
+      const session = [...sessions].find((s) => s.recordId === callId);
+      if (session) return (await session.muteRecording(paused)) ? 'done' : 'not-recorded';
+      const handed = [...handedOff.values()].find((c) => c.recordId === callId);
+      if (!handed) return 'not-found';
+      const amiAction = deps.amiAction;
+      if (!amiAction) return 'not-recorded';
+      const muted = await handed.muteRecording(paused, async (channelId, muted) => {
+        const { name } = await ari.channels.get(channelId);
+        await amiAction({ Action: 'MixMonitorMute', Channel: name, Direction: 'both', State: muted ? '1' : '0' });
+      });
+      return muted ? 'done' : 'not-recorded';
     },
     ownsChannel(channelId: string): boolean {
       return byChannel.has(channelId) || handedOff.has(channelId);

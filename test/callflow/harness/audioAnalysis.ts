@@ -146,14 +146,7 @@ export function analyzeSamples(x: Float64Array, opts: AnalyzeOptions = {}): Chan
  * expect(a.channels[1]!.speechFraction).toBeGreaterThan(0.3); // right: speech
  */
 export async function analyzeAudio(path: string, opts: AnalyzeOptions = {}): Promise<AudioAnalysis> {
-  const { pcm, channels } = await decodeToPcm(path, opts.ffmpeg);
-  const perChannel = Math.floor(pcm.length / 2 / channels);
-  const result: ChannelAnalysis[] = [];
-  for (let ch = 0; ch < channels; ch++) {
-    const x = new Float64Array(perChannel);
-    for (let i = 0; i < perChannel; i++) x[i] = pcm.readInt16LE((i * channels + ch) * 2) / 32768;
-    result.push(analyzeSamples(x, opts));
-  }
+  const result = (await decodeChannels(path, opts.ffmpeg)).map((x) => analyzeSamples(x, opts));
   return {
     sampleRate: RATE,
     channels: result,
@@ -165,6 +158,41 @@ export async function analyzeAudio(path: string, opts: AnalyzeOptions = {}): Pro
         )
         .join('\n'),
   };
+}
+
+/**
+ * The longest run of silent 20 ms frames (RMS below `thresholdDbfs`, default −50 dBFS): where a paused
+ * recording wrote silence. Start and length in seconds; length 0 when no frame is silent.
+ */
+export function longestSilence(x: Float64Array, thresholdDbfs = -50): { startSeconds: number; seconds: number } {
+  let best = { start: 0, frames: 0 };
+  let runStart = -1;
+  const frames = Math.floor(x.length / FRAME);
+  for (let f = 0; f <= frames; f++) {
+    let silent = false;
+    if (f < frames) {
+      let e = 0;
+      for (let i = f * FRAME; i < (f + 1) * FRAME; i++) e += (x[i] ?? 0) ** 2;
+      silent = dbfs(Math.sqrt(e / FRAME)) < thresholdDbfs;
+    }
+    if (silent && runStart < 0) runStart = f;
+    if (!silent && runStart >= 0) {
+      if (f - runStart > best.frames) best = { start: runStart, frames: f - runStart };
+      runStart = -1;
+    }
+  }
+  return { startSeconds: (best.start * FRAME) / RATE, seconds: (best.frames * FRAME) / RATE };
+}
+
+/** Decodes `path` into one Float64Array per channel (full scale = 1). */
+export async function decodeChannels(path: string, ffmpeg?: string): Promise<Float64Array[]> {
+  const { pcm, channels } = await decodeToPcm(path, ffmpeg);
+  const perChannel = Math.floor(pcm.length / 2 / channels);
+  return Array.from({ length: channels }, (_, ch) => {
+    const x = new Float64Array(perChannel);
+    for (let i = 0; i < perChannel; i++) x[i] = pcm.readInt16LE((i * channels + ch) * 2) / 32768;
+    return x;
+  });
 }
 
 /**

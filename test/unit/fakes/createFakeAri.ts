@@ -211,6 +211,10 @@ export function createFakeAri(app = 'callroute') {
         if (!live.has(name)) throw new AriHttpError({ status: 404, method: 'POST', path: `/recordings/live/${name}/stop`, ariMessage: 'Recording not found' });
         finishRecording(name);
       },
+      async muteLive(name, muted) {
+        calls.push({ op: 'recordings.muteLive', args: [name, muted] });
+        if (!live.has(name)) throw new AriHttpError({ status: 404, method: muted ? 'POST' : 'DELETE', path: `/recordings/live/${name}/mute`, ariMessage: 'Recording not found' });
+      },
       async getStored(name) {
         return stored.has(name) ? { name, format: 'wav' } : null;
       },
