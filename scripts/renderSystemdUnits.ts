@@ -101,6 +101,8 @@ export function renderSystemdUnits(config: Config, opts: UnitOptions = DEFAULT_U
     resolve(opts.installDir, config.recordings.dir),
     // Privacy exports: ZIP archives written for a download link, removed when it expires.
     resolve(opts.installDir, config.privacy.exportsDir),
+    // The erasure list (appended to by every erasure).
+    dirname(resolve(opts.installDir, config.privacy.erasureList)),
     ...asteriskPathsForRouter(config),
   ];
   const router = [

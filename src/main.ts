@@ -215,6 +215,7 @@ async function main(config: Config): Promise<void> {
     privacyHashSecret: config.privacy.hashSecret,
     privacyExports: exportSettings,
     installationAuditDays: config.privacy.installationAuditDays,
+    erasureList: config.privacy.erasureList,
     recordingControl: (callId, paused) => registry.setRecordingPaused(callId, paused),
   });
   await app.listen({ host: config.http.host, port: config.http.port });

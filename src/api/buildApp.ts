@@ -92,6 +92,8 @@ export interface BuildAppDeps {
   privacyExports?: PrivacyExportSettings;
   /** Pauses and resumes the recording of a call in progress (the session registry); absent: 409 for every call. */
   recordingControl?: RouteDeps['recordingControl'];
+  /** PRIVACY_ERASURE_LIST: the erasure list file; default `erasures.jsonl` beside the recordings directory. */
+  erasureList?: string;
   /** AUDIT_RETENTION_DAYS: how long audit entries of no account are kept (default 365). */
   installationAuditDays?: number;
 }
@@ -186,6 +188,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}`,
       exports: deps.privacyExports ?? { dir: join(dirname(resolve(recordings.dir)), 'exports'), ttlSeconds: 3600 },
       installationAuditDays: deps.installationAuditDays ?? 365,
+      erasureList: deps.erasureList ?? join(dirname(resolve(recordings.dir)), 'erasures.jsonl'),
     },
   };
   const audit = createAuditHook(deps.db, now);

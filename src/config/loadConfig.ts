@@ -120,6 +120,11 @@ export interface Config {
     readonly exportTtlSeconds: number;
     /** Audit entries of no account (the operator's, failed sign-ins) are kept this many days (AUDIT_RETENTION_DAYS). */
     readonly installationAuditDays: number;
+    /**
+     * The erasure list (PRIVACY_ERASURE_LIST): every erasure's keyed hash, appended before it runs, so a
+     * restore from an older backup re-applies them. Keep it where restores do not roll it back.
+     */
+    readonly erasureList: string;
   };
   readonly recordings: {
     /** Where finished recordings are stored, by account and date. */
@@ -365,6 +370,7 @@ export function loadConfig(env: Env = process.env): Config {
       exportsDir: str('PRIVACY_EXPORTS_DIR', 'data/exports'),
       exportTtlSeconds: int('PRIVACY_EXPORT_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
       installationAuditDays: int('AUDIT_RETENTION_DAYS', 365, 1, 3650),
+      erasureList: str('PRIVACY_ERASURE_LIST', 'data/erasures.jsonl'),
     },
     recordings: {
       dir: str('RECORDINGS_DIR', 'data/recordings'),

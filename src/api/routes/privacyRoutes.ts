@@ -1,8 +1,5 @@
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
-import { removeRecordingFiles } from '../../media/removeRecordingFiles.js';
 import { listAccounts } from '../../persistence/accountRepository.js';
 import {
   addCallerPrivacyRule,
@@ -11,52 +8,29 @@ import {
   removeCallerPrivacyRules,
   setCallsRestricted,
 } from '../../persistence/callerPrivacyRepository.js';
-import type { Db } from '../../persistence/openDatabase.js';
-import {
-  callsOfCaller,
-  callsOfVisits,
-  eraseCallerRows,
-  listPrivacyRequests,
-  recordingsOfCalls,
-  privacyRequestsOfSubject,
-  recordPrivacyRequest,
-  setPrivacyRequestResult,
-  visitsByIds,
-  visitsOfVisitors,
-} from '../../persistence/privacyRepository.js';
-import { markRecordingRemoved } from '../../persistence/recordingQueries.js';
+import { listPrivacyRequests, recordPrivacyRequest, setPrivacyRequestResult } from '../../persistence/privacyRepository.js';
 import {
   PRIVACY_REQUEST_KINDS,
   type CallerPrivacyRuleRow,
-  type CallRow,
   type PrivacyRequestKind,
   type PrivacyRequestRow,
-  type RecordingRow,
   type VisitRow,
 } from '../../persistence/schema.js';
-import { anonymisedCallers, callerNumberSpellings, erasedCallerNumber, subjectHashOf } from '../../privacy/subjectNumbers.js';
+import { callerNumberSpellings } from '../../privacy/subjectNumbers.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { iso, isoOrNull, listResponse, type IdParams } from '../apiSchemas.js';
 import { describeActor, principalOf, requestedAccounts } from '../principal.js';
 import { toCallDto } from './callRoutes.js';
 import { toRecordingDto } from './recordingRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
-import { exportFileOf, removeExpiredExports } from '../../privacy/exportFiles.js';
+import { eraseFound } from '../../privacy/eraseSubject.js';
+import { findSubject, type Subject } from '../../privacy/findSubject.js';
+import { appendErasure } from '../../privacy/erasureList.js';
+import { removeExpiredExports } from '../../privacy/exportFiles.js';
 import { exportEntries, writeExport } from './privacyExport.js';
 import { accountInPath, scopedAccount } from './scopedAccount.js';
 
 type RequestBody = { kind: PrivacyRequestKind; callerNumber?: string; visitorId?: string; visitId?: number; accountId?: number };
-
-/** Who a request is about: a caller (any spelling of the number), a website visitor (the snippet's id), or one visit. */
-type Subject = { callerNumber: string } | { visitorId: string } | { visitId: number };
-
-/** What a privacy request finds of its subject. */
-interface SubjectData {
-  subjectHash: string;
-  calls: CallRow[];
-  recordings: RecordingRow[];
-  visits: VisitRow[];
-}
 
 const requestDto = {
   type: 'object',
@@ -90,29 +64,6 @@ function toVisitDto(v: VisitRow) {
     lastSeenAt: iso(v.lastSeenAt),
     releasedAt: isoOrNull(v.releasedAt),
   };
-}
-
-/**
- * Everything of a subject in these accounts (undefined: all), with one hop between calls and visits:
- * a caller's calls, the visits they came from and every other visit of those browsers; a visitor's
- * visits and the calls that came from them; a visit and its calls.
- */
-function findSubject(db: Db, subject: Subject, accountIds: readonly number[] | undefined, cfg: { defaultCountryCode: string; hashSecret: string }): SubjectData {
-  let found: CallRow[];
-  let visitRows: VisitRow[];
-  let subjectHash: string;
-  if ('callerNumber' in subject) {
-    subjectHash = erasedCallerNumber(subject.callerNumber, cfg.hashSecret);
-    found = callsOfCaller(db, callerNumberSpellings(subject.callerNumber, cfg.defaultCountryCode), accountIds);
-    const linked = visitsByIds(db, [...new Set(found.flatMap((c) => (c.visitId === null ? [] : [c.visitId])))]);
-    visitRows = visitsOfVisitors(db, [...new Set(linked.map((v) => v.visitorId))], accountIds);
-  } else {
-    subjectHash = subjectHashOf(subject, cfg.hashSecret);
-    visitRows = 'visitorId' in subject ? visitsOfVisitors(db, [subject.visitorId], accountIds) : visitsByIds(db, [subject.visitId]);
-    if (accountIds !== undefined) visitRows = visitRows.filter((v) => accountIds.includes(v.accountId));
-    found = callsOfVisits(db, visitRows.map((v) => v.id), accountIds);
-  }
-  return { subjectHash, calls: found, recordings: recordingsOfCalls(db, found.map((c) => c.id)), visits: visitRows };
 }
 
 /** The subject a request body names: exactly one of callerNumber, visitorId, visitId. */
@@ -182,7 +133,7 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
       const accountIds = requestedAccounts(request, accountId);
       const data = findSubject(db, subject, accountIds, { defaultCountryCode, hashSecret: privacy.hashSecret });
-      const stored = (result: Record<string, unknown>) =>
+      const stored = (result: object) =>
         recordPrivacyRequest(db, {
           at: now(),
           kind: b.kind,
@@ -229,60 +180,17 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
           field: 'body.callerNumber' in subject ? 'body.callerNumber' : 'body',
         });
       }
-      let filesDeleted = 0;
-      let bytesFreed = 0;
-      for (const rec of data.recordings) {
-        const removed = await removeRecordingFiles(rec, { recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot });
-        if (removed.failures.length > 0) {
-          request.log.error({ recordingId: rec.id, failures: removed.failures }, 'privacy erasure: recording files not deleted');
-          throw new Error(`recording ${rec.id}: files could not be deleted; nothing else was changed, retry the request`);
-        }
-        filesDeleted += removed.removed.length;
-        bytesFreed += removed.bytesFreed;
-      }
-      for (const rec of data.recordings) {
-        if (rec.status !== 'deleted' && rec.status !== 'expired') markRecordingRemoved(db, rec.id, 'deleted', 'erased by a privacy request', now());
-      }
-      // Archives exported for the subject earlier are copies of what is being erased.
-      const exportsDeleted = await removeExportsOf(data.subjectHash);
-      let restrictionsEnded = 0;
-      if ('callerNumber' in subject) {
-        for (const id of accountIds ?? listAccounts(db).map((a) => a.id)) {
-          restrictionsEnded += removeCallerPrivacyRules(db, id, callerNumberSpellings(subject.callerNumber, defaultCountryCode), ['restricted']);
-        }
-      }
-      const { walCheckpointed } = eraseCallerRows(
-        db,
-        anonymisedCallers(data.calls, defaultCountryCode, privacy.hashSecret),
-        data.recordings.map((r) => r.id),
-        data.visits.map((v) => v.id),
+      // Written before anything is erased: a database restored from an older backup re-applies it (scripts/restore.ts).
+      await appendErasure(privacy.erasureList, { at: now(), subjectHash: data.subjectHash, accountId: accountId ?? null });
+      const result = await eraseFound(
+        data,
+        { db, now, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, hashSecret: privacy.hashSecret, defaultCountryCode, exports: privacy.exports, logger: request.log },
+        'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? listAccounts(db).map((a) => a.id) } : null,
       );
-      const result = {
-        calls: data.calls.length,
-        recordings: data.recordings.length,
-        filesDeleted,
-        bytesFreed,
-        visits: data.visits.length,
-        restrictionsEnded,
-        exportsDeleted,
-        walCheckpointed,
-      };
       request.log.info({ privacyRequest: 'erasure', ...result }, 'privacy erasure done');
       return reply.code(201).send({ request: toRequestDto(stored(result)) });
     },
   );
-
-  async function removeExportsOf(subjectHash: string): Promise<number> {
-    let removed = 0;
-    for (const r of privacyRequestsOfSubject(db, subjectHash)) {
-      const path = r.kind === 'export' ? exportFileOf(privacy.exports, r.result) : null;
-      if (path && existsSync(path)) {
-        await rm(path, { force: true });
-        removed += 1;
-      }
-    }
-    return removed;
-  }
 
   app.get('/privacy/requests', { config: manage, schema: { response: { 200: listResponse('requests', requestDto) } } }, async (request) => ({
     requests: listPrivacyRequests(db, requestedAccounts(request, undefined)).map(toRequestDto),

@@ -40,7 +40,7 @@ export interface RouteDeps {
   /** Pauses or resumes the recording of a call in progress (telephony's setRecordingPaused); absent without telephony. */
   recordingControl?: (callId: number, paused: boolean) => Promise<'done' | 'not-found' | 'not-recorded'>;
   /** Keys the hash erased caller numbers become (config.privacy.hashSecret); where exports go. */
-  privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number }; installationAuditDays: number };
+  privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number }; installationAuditDays: number; erasureList: string };
 }
 
 /** Sign-in settings the auth and people routes share with the auth hook. */

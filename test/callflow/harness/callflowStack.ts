@@ -87,6 +87,7 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
     CALLROUTE_HTTP_PORT: String(opts.httpPort),
     RECORDINGS_DIR: join(dir, 'recordings'),
     PRIVACY_EXPORTS_DIR: join(dir, 'exports'),
+    PRIVACY_ERASURE_LIST: join(dir, 'erasures.jsonl'),
     FALLBACK_MODE: 'reject',
     FALLBACK_SIP_CODE: '503',
     // The test run itself keeps the machine busy at times; recordings must not wait the default 2 min.

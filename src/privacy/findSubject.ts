@@ -1,0 +1,32 @@
+import type { Db } from '../persistence/openDatabase.js';
+import type { CallRow, VisitRow } from '../persistence/schema.js';
+import { callsOfCaller, callsOfVisits, recordingsOfCalls, visitsByIds, visitsOfVisitors } from '../persistence/privacyRepository.js';
+import type { FoundSubject } from './eraseSubject.js';
+import { callerNumberSpellings, erasedCallerNumber, subjectHashOf } from './subjectNumbers.js';
+
+/** Who a request is about: a caller (any spelling of the number), a website visitor (the snippet's id), or one visit. */
+export type Subject = { callerNumber: string } | { visitorId: string } | { visitId: number };
+
+
+/**
+ * Everything of a subject in these accounts (undefined: all), with one hop between calls and visits:
+ * a caller's calls, the visits they came from and every other visit of those browsers; a visitor's
+ * visits and the calls that came from them; a visit and its calls.
+ */
+export function findSubject(db: Db, subject: Subject, accountIds: readonly number[] | undefined, cfg: { defaultCountryCode: string; hashSecret: string }): FoundSubject {
+  let found: CallRow[];
+  let visitRows: VisitRow[];
+  let subjectHash: string;
+  if ('callerNumber' in subject) {
+    subjectHash = erasedCallerNumber(subject.callerNumber, cfg.hashSecret);
+    found = callsOfCaller(db, callerNumberSpellings(subject.callerNumber, cfg.defaultCountryCode), accountIds);
+    const linked = visitsByIds(db, [...new Set(found.flatMap((c) => (c.visitId === null ? [] : [c.visitId])))]);
+    visitRows = visitsOfVisitors(db, [...new Set(linked.map((v) => v.visitorId))], accountIds);
+  } else {
+    subjectHash = subjectHashOf(subject, cfg.hashSecret);
+    visitRows = 'visitorId' in subject ? visitsOfVisitors(db, [subject.visitorId], accountIds) : visitsByIds(db, [subject.visitId]);
+    if (accountIds !== undefined) visitRows = visitRows.filter((v) => accountIds.includes(v.accountId));
+    found = callsOfVisits(db, visitRows.map((v) => v.id), accountIds);
+  }
+  return { subjectHash, calls: found, recordings: recordingsOfCalls(db, found.map((c) => c.id)), visits: visitRows };
+}
