@@ -24,7 +24,8 @@ const HTTP_PORT = '8096';
 const API = `http://127.0.0.1:${HTTP_PORT}`;
 const DESTINATION = '+15550001111';
 const CALLER = '+15559876543';
-const POOL_DIDS = ['+15557770001', '+15557770002'];
+// Three: the first test's two visitors hold two of them while the last test's visitor is shown the third.
+const POOL_DIDS = ['+15557770001', '+15557770002', '+15557770003'];
 const FALLBACK_DID = '+15557770000';
 const CARRIER = { localPort: 5070, mediaPort: 6000, controlPort: 8891 } as const;
 const PHONE = { localPort: 5080, mediaPort: 6100, controlPort: 8892 } as const;
@@ -212,4 +213,28 @@ describe('calls attributed to web visits', () => {
     await other.close();
     await context.close();
   });
+
+  it('a restricted caller’s call to the pool number a visitor was shown is routed and answered, but tied to no visit', async () => {
+    const accountId = (await ok<{ accounts: Array<{ id: number }> }>('GET', '/v1/accounts')).accounts[0]!.id;
+    await ok('POST', '/v1/privacy/requests', { kind: 'restriction', callerNumber: CALLER, accountId });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${site.origin}/landing${UTM}`);
+    await page.waitForFunction(() => document.querySelector('#tel')?.getAttribute('href') !== 'tel:+15551230000', undefined, { timeout: 10_000 });
+    const shown = ((await page.getAttribute('#tel', 'href')) ?? '').replace(/^tel:/, '');
+    expect(POOL_DIDS).toContain(shown);
+
+    const before = query<{ id: number }>('SELECT coalesce(max(id), 0) AS id FROM calls')[0]?.id ?? 0;
+    const dest = phone({ scenario: 'destination-answers' });
+    const call = carrier({ scenario: 'carrier-call-answered-hangs-up', dialed: shown, holdMs: 500 });
+    const [c, d] = await Promise.all([call.done, dest.done]);
+    expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+    expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+    const record = await finishedCallTo(shown, before);
+    expect(record).toMatchObject({ caller_number: CALLER, disposition: 'answered', visit_id: null, landing_page: null, utm: null, click_ids: null, first_time_caller: null });
+    expect(query<{ restricted: number }>('SELECT restricted FROM calls WHERE id = ?', record.id)[0]?.restricted).toBe(1);
+    await ok('POST', '/v1/privacy/requests', { kind: 'lift-restriction', callerNumber: CALLER, accountId });
+    await context.close();
+  });
 });
+
