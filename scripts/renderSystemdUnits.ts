@@ -104,7 +104,7 @@ export function renderSystemdUnits(config: Config, opts: UnitOptions = DEFAULT_U
     // The erasure list (appended to by every erasure).
     dirname(resolve(opts.installDir, config.privacy.erasureList)),
     ...asteriskPathsForRouter(config),
-  ];
+  ].filter((path, i, all) => all.indexOf(path) === i);
   const router = [
     '# Rendered by scripts/renderSystemdUnits.ts from the callroute configuration.',
     '[Unit]',

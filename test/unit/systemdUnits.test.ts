@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/loadConfig.js';
 import { ASTERISK_UNIT, DEFAULT_UNIT_OPTIONS, renderSystemdUnits, ROUTER_UNIT } from '../../scripts/renderSystemdUnits.js';
 
-const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret', CALLROUTE_DB_PATH: '/var/lib/callroute/calls.db', RECORDINGS_DIR: '/var/lib/callroute/recordings', PRIVACY_EXPORTS_DIR: '/var/lib/callroute/exports' };
+const env = { CALLROUTE_ADMIN_TOKEN: 'a'.repeat(32), ARI_PASSWORD: 'ari-secret', CALLROUTE_DB_PATH: '/var/lib/callroute/calls.db', RECORDINGS_DIR: '/var/lib/callroute/recordings', PRIVACY_EXPORTS_DIR: '/var/lib/callroute/exports', PRIVACY_ERASURE_LIST: '/var/lib/callroute/erasures.jsonl' };
 
 describe('the systemd units production runs', () => {
   it('both restart always; the router comes after Asterisk without being bound to it, as its own user in the asterisk group', () => {
