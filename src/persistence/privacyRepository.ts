@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import { calls, mediaJobs, privacyRequests, recordings, visits, type CallRow, type PrivacyRequestRow, type RecordingRow, type VisitRow } from './schema.js';
@@ -101,9 +101,11 @@ export function setPrivacyRequestResult(db: Db, id: number, result: string): voi
   db.update(privacyRequests).set({ result }).where(eq(privacyRequests.id, id)).run();
 }
 
-export function listPrivacyRequests(db: Db, accountIds: readonly number[] | undefined): PrivacyRequestRow[] {
+/** The requests about these accounts, or about an agency in `agencyIds` (undefined: every request). */
+export function listPrivacyRequests(db: Db, accountIds: readonly number[] | undefined, agencyIds: readonly number[] = []): PrivacyRequestRow[] {
   const q = db.select().from(privacyRequests);
-  return (accountIds === undefined ? q : q.where(inAccounts(privacyRequests.accountId, accountIds))).orderBy(desc(privacyRequests.id)).all();
+  const mine = or(inAccounts(privacyRequests.accountId, accountIds ?? []), inAccounts(privacyRequests.agencyId, agencyIds));
+  return (accountIds === undefined ? q : q.where(mine)).orderBy(desc(privacyRequests.id)).all();
 }
 
 export function privacyRequestsOfSubject(db: Db, subjectHash: string): PrivacyRequestRow[] {

@@ -617,8 +617,10 @@ export const privacyRequests = sqliteTable(
     kind: text('kind').$type<PrivacyRequestKind>().notNull(),
     /** The keyed hash of the subject (`erased:…`), never the number. */
     subjectHash: text('subject_hash').notNull(),
-    /** The one account asked about; null: every account the asker may act in (the operator: all). */
+    /** The one account asked about; null: an agency's accounts (agencyId) or, for the operator, all. */
     accountId: integer('account_id'),
+    /** The agency whose accounts were asked about (its client accounts the asker handles privacy in). */
+    agencyId: integer('agency_id'),
     /** Who asked, in words (describeActor). */
     actor: text('actor').notNull(),
     /** JSON: counts found and done (no personal data). */

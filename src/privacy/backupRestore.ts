@@ -25,7 +25,12 @@ function erasuresIn(path: string): ErasureEntry[] {
   try {
     const has = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'privacy_requests'").get();
     if (!has) return [];
-    return (db.prepare("SELECT at, subject_hash AS subjectHash, account_id AS accountId FROM privacy_requests WHERE kind = 'erasure'").all() as ErasureEntry[]).map((e) => ({ ...e }));
+    // An agency's erasure keeps the accounts it reached in its result.
+    const rows = db.prepare("SELECT at, subject_hash AS subjectHash, account_id AS accountId, result FROM privacy_requests WHERE kind = 'erasure'").all() as Array<ErasureEntry & { result: string }>;
+    return rows.map(({ result, ...e }) => {
+      const accounts = (JSON.parse(result) as { accounts?: unknown }).accounts;
+      return Array.isArray(accounts) && e.accountId === null ? { ...e, accountIds: accounts as number[] } : e;
+    });
   } finally {
     db.close();
   }
@@ -34,7 +39,7 @@ function erasuresIn(path: string): ErasureEntry[] {
 /** Entries once each (a subject erased in one account, or everywhere). */
 function unique(entries: readonly ErasureEntry[]): ErasureEntry[] {
   const seen = new Map<string, ErasureEntry>();
-  for (const e of entries) seen.set(`${e.subjectHash}|${e.accountId ?? '*'}`, e);
+  for (const e of entries) seen.set(`${e.subjectHash}|${e.accountId ?? e.accountIds?.join(',') ?? '*'}`, e);
   return [...seen.values()].sort((a, b) => a.at - b.at);
 }
 
@@ -70,7 +75,7 @@ function subjectsOnList(db: Db, entries: readonly ErasureEntry[], deps: Pick<Era
   for (const e of entries) wanted.set(e.subjectHash, [...(wanted.get(e.subjectHash) ?? []), e]);
   const found = new Map<string, { entry: ErasureEntry; subject: Subject }>();
   const consider = (hash: string, subject: Subject): void => {
-    for (const entry of wanted.get(hash) ?? []) found.set(`${hash}|${entry.accountId ?? '*'}`, { entry, subject });
+    for (const entry of wanted.get(hash) ?? []) found.set(`${hash}|${entry.accountId ?? entry.accountIds?.join(',') ?? '*'}`, { entry, subject });
   };
   const sqlite = db.$client;
   for (const row of sqlite.prepare("SELECT DISTINCT caller_number AS n FROM calls WHERE caller_number IS NOT NULL AND caller_number NOT LIKE 'erased:%'").iterate() as Iterable<{ n: string }>) {
@@ -114,7 +119,7 @@ export async function restoreDatabase(
   try {
     const deps: ErasureDeps = { ...opts, db, logger: opts.logger };
     for (const { entry, subject } of subjectsOnList(db, entries, deps)) {
-      const accountIds = entry.accountId === null ? undefined : [entry.accountId];
+      const accountIds = entry.accountId !== null ? [entry.accountId] : entry.accountIds;
       const found = findSubject(db, subject, accountIds, deps);
       if (found.calls.length === 0 && found.visits.length === 0) continue;
       const everywhere = (): number[] => (db.$client.prepare('SELECT id FROM accounts').pluck().all() as number[]);
@@ -124,8 +129,9 @@ export async function restoreDatabase(
         kind: 'erasure',
         subjectHash: entry.subjectHash,
         accountId: entry.accountId,
+        agencyId: null,
         actor: 'restore (re-applied erasure)',
-        result: JSON.stringify({ ...result, erasedAt: new Date(entry.at).toISOString() }),
+        result: JSON.stringify({ ...result, ...(entry.accountIds ? { accounts: entry.accountIds } : {}), erasedAt: new Date(entry.at).toISOString() }),
       });
       report.reapplied += 1;
       report.calls += result.calls;
@@ -135,7 +141,10 @@ export async function restoreDatabase(
     // Erasures the backup predates are recorded in it too, so the next restore finds them here.
     for (const entry of entries) {
       const known = db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, entry.subjectHash)).all().some((r) => r.kind === 'erasure');
-      if (!known) recordPrivacyRequest(db, { at: entry.at, kind: 'erasure', subjectHash: entry.subjectHash, accountId: entry.accountId, actor: 'restore (erasure list)', result: '{}' });
+      if (!known) {
+        const result = JSON.stringify(entry.accountIds ? { accounts: entry.accountIds } : {});
+        recordPrivacyRequest(db, { at: entry.at, kind: 'erasure', subjectHash: entry.subjectHash, accountId: entry.accountId, agencyId: null, actor: 'restore (erasure list)', result });
+      }
     }
     opts.logger.info(report, 'database restored; erasures re-applied');
   } finally {

@@ -10,6 +10,8 @@ export interface ErasureEntry {
   at: number;
   subjectHash: string;
   accountId: number | null;
+  /** For a request about an agency: the accounts it reached (accountId is then null). */
+  accountIds?: number[];
 }
 
 /**
@@ -42,7 +44,10 @@ export async function readErasureList(path: string): Promise<ErasureEntry[]> {
     if (line.trim() === '') continue;
     try {
       const e = JSON.parse(line) as Partial<ErasureEntry>;
-      if (typeof e.subjectHash === 'string' && typeof e.at === 'number') out.push({ at: e.at, subjectHash: e.subjectHash, accountId: typeof e.accountId === 'number' ? e.accountId : null });
+      if (typeof e.subjectHash !== 'string' || typeof e.at !== 'number') continue;
+      const entry: ErasureEntry = { at: e.at, subjectHash: e.subjectHash, accountId: typeof e.accountId === 'number' ? e.accountId : null };
+      if (Array.isArray(e.accountIds) && e.accountIds.every((id) => typeof id === 'number')) entry.accountIds = e.accountIds;
+      out.push(entry);
     } catch {
       // A torn last line (a crash mid-append) holds no complete entry.
     }

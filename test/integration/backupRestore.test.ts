@@ -145,4 +145,23 @@ describe('backup and restore keep erasures erased', () => {
     start();
     expect(db.select().from(visits).all()).toEqual([]);
   });
+
+  it('an erasure about an agency is re-applied in its accounts only', async () => {
+    const agency = (await app.inject({ method: 'POST', url: '/v1/agencies', headers: admin, payload: { name: 'Agency' } })).json().id;
+    const client = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Client', agencyId: agency } })).json().id;
+    const outside = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Elsewhere' } })).json().id;
+    insertCall(client, '+15557654321');
+    insertCall(outside, '+15557654321');
+    const backup = await backupDatabase({ dbPath, erasureList: listPath, outDir: join(tmp, 'backups'), now: NOW });
+    const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: '+15557654321', agencyId: agency } });
+    expect(res.json().request.result).toMatchObject({ calls: 1 });
+    await stop();
+    for (const f of readdirSync(tmp).filter((x) => x.startsWith('callroute.db'))) rmSync(join(tmp, f));
+    expect(await restoreDatabase({ backup: backup.database, ...restoreDeps() })).toMatchObject({ reapplied: 1, calls: 1 });
+    start();
+    const rows = db.select().from(calls).all();
+    expect(rows.find((c) => c.accountId === client)?.callerNumber).toMatch(/^erased:/);
+    expect(rows.find((c) => c.accountId === outside)?.callerNumber).toBe('+15557654321');
+  });
 });
+

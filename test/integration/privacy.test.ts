@@ -389,3 +389,40 @@ describe('privacy export', () => {
   });
 });
 
+
+describe('privacy requests about an agency’s accounts', () => {
+  it('an agency owner asks once for all its client accounts and sees the request; other accounts stay out', async () => {
+    const agency = (await app.inject({ method: 'POST', url: '/v1/agencies', headers: admin, payload: { name: 'Agency' } })).json().id;
+    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A', agencyId: agency } })).json().id;
+    const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'B', agencyId: agency } })).json().id;
+    const outside = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Elsewhere' } })).json().id;
+    const mine = [insertCall(a, SUBJECT), insertCall(b, '5557654321')];
+    insertCall(outside, SUBJECT);
+    const invited = await app.inject({ method: 'PUT', url: `/v1/agencies/${agency}/users`, headers: admin, payload: { email: 'boss@agency.test', role: 'owner' } });
+    expect(invited.statusCode, invited.body).toBe(200);
+    await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: 'a passphrase long enough' } });
+    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'boss@agency.test', password: 'a passphrase long enough' } });
+    const headers = { cookie: ([] as string[]).concat(login.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; '), origin: 'http://localhost:80' };
+    const ask = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload });
+
+    // Two accounts: the agency owner names one, or the agency.
+    expect((await ask({ kind: 'access', callerNumber: SUBJECT })).json().error.field).toBe('body.accountId');
+    const access = await ask({ kind: 'access', callerNumber: SUBJECT, agencyId: agency });
+    expect(access.statusCode, access.body).toBe(201);
+    expect(access.json().calls.map((c: { id: number }) => c.id)).toEqual(mine);
+    expect(access.json().request).toMatchObject({ accountId: null, agencyId: agency, result: { calls: 2, accounts: [a, b] } });
+    expect((await ask({ kind: 'access', callerNumber: SUBJECT, agencyId: agency, accountId: a })).json().error.field).toBe('body.agencyId');
+    const otherAgency = (await app.inject({ method: 'POST', url: '/v1/agencies', headers: admin, payload: { name: 'Other' } })).json().id;
+    expect((await ask({ kind: 'access', callerNumber: SUBJECT, agencyId: otherAgency })).json().error).toMatchObject({ field: 'body.agencyId', message: `agency ${otherAgency} does not exist` });
+
+    const erased = await ask({ kind: 'erasure', callerNumber: SUBJECT, agencyId: agency });
+    expect(erased.json().request.result).toMatchObject({ calls: 2 });
+    const left = db.select().from(calls).all();
+    expect(left.filter((c) => c.callerNumber === SUBJECT).map((c) => c.accountId)).toEqual([outside]);
+    const listed = (await app.inject({ method: 'GET', url: '/v1/privacy/requests', headers })).json().requests;
+    expect(listed.map((r: { kind: string }) => r.kind)).toEqual(['erasure', 'access']);
+    // The erasure list keeps where it reached, for a restore.
+    const list = readFileSync(join(tmp, 'erasures.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(list).toEqual([expect.objectContaining({ accountId: null, accountIds: [a, b] })]);
+  });
+});

@@ -30,7 +30,7 @@ import { removeExpiredExports } from '../../privacy/exportFiles.js';
 import { exportEntries, writeExport } from './privacyExport.js';
 import { accountInPath, scopedAccount } from './scopedAccount.js';
 
-type RequestBody = { kind: PrivacyRequestKind; callerNumber?: string; visitorId?: string; visitId?: number; accountId?: number };
+type RequestBody = { kind: PrivacyRequestKind; callerNumber?: string; visitorId?: string; visitId?: number; accountId?: number; agencyId?: number };
 
 const requestDto = {
   type: 'object',
@@ -39,13 +39,14 @@ const requestDto = {
     at: { type: 'string' },
     kind: { type: 'string' },
     accountId: { type: ['integer', 'null'] },
+    agencyId: { type: ['integer', 'null'] },
     actor: { type: 'string' },
     result: { type: 'object', additionalProperties: true },
   },
 } as const;
 
 function toRequestDto(row: PrivacyRequestRow) {
-  return { id: row.id, at: iso(row.at), kind: row.kind, accountId: row.accountId, actor: row.actor, result: JSON.parse(row.result) as Record<string, unknown> };
+  return { id: row.id, at: iso(row.at), kind: row.kind, accountId: row.accountId, agencyId: row.agencyId, actor: row.actor, result: JSON.parse(row.result) as Record<string, unknown> };
 }
 
 function toVisitDto(v: VisitRow) {
@@ -117,6 +118,7 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
             visitorId: { type: 'string', minLength: 1, maxLength: 64 },
             visitId: { type: 'integer', minimum: 1 },
             accountId: { type: 'integer', minimum: 1 },
+            agencyId: { type: 'integer', minimum: 1 },
           },
         },
       },
@@ -124,14 +126,19 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request, reply) => {
       const b = request.body;
       const subject = subjectOf(b, defaultCountryCode);
-      if (b.accountId !== undefined) scopedAccount(db, request, b.accountId, 'body.accountId');
-      // An owner names the account (the request is theirs to see later); the operator may ask everywhere.
-      const scope = requestedAccounts(request, undefined);
-      const accountId = b.accountId ?? (scope !== undefined && scope.length === 1 ? scope[0]! : undefined);
-      if (accountId === undefined && scope !== undefined) {
-        throw new CallrouteError('CR_ERR_VALIDATION', 'body.accountId is required: name the account the request is for', { field: 'body.accountId' });
+      if (b.accountId !== undefined && b.agencyId !== undefined) {
+        throw new CallrouteError('CR_ERR_VALIDATION', 'body.agencyId: name one account or one agency, not both', { field: 'body.agencyId' });
       }
-      const accountIds = requestedAccounts(request, accountId);
+      if (b.accountId !== undefined) scopedAccount(db, request, b.accountId, 'body.accountId');
+      // An owner names the account (the request is theirs to see later), an agency's owner the agency;
+      // the operator may ask everywhere.
+      const scope = requestedAccounts(request, undefined);
+      const agencyId = b.agencyId ?? null;
+      const accountId = agencyId !== null ? undefined : (b.accountId ?? (scope !== undefined && scope.length === 1 ? scope[0]! : undefined));
+      if (accountId === undefined && agencyId === null && scope !== undefined) {
+        throw new CallrouteError('CR_ERR_VALIDATION', 'body.accountId is required: name the account (or agencyId) the request is for', { field: 'body.accountId' });
+      }
+      const accountIds = agencyId !== null ? agencyAccounts(agencyId, scope) : requestedAccounts(request, accountId);
       const data = findSubject(db, subject, accountIds, { defaultCountryCode, hashSecret: privacy.hashSecret });
       const stored = (result: object) =>
         recordPrivacyRequest(db, {
@@ -139,8 +146,10 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
           kind: b.kind,
           subjectHash: data.subjectHash,
           accountId: accountId ?? null,
+          agencyId,
           actor: describeActor(principalOf(request).actor),
-          result: JSON.stringify(result),
+          // A request about an agency keeps the accounts it reached (a restore re-applies an erasure there).
+          result: JSON.stringify(agencyId !== null ? { ...result, accounts: accountIds } : result),
         });
 
       const counts = { calls: data.calls.length, recordings: data.recordings.length, visits: data.visits.length };
@@ -181,7 +190,12 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         });
       }
       // Written before anything is erased: a database restored from an older backup re-applies it (scripts/restore.ts).
-      await appendErasure(privacy.erasureList, { at: now(), subjectHash: data.subjectHash, accountId: accountId ?? null });
+      await appendErasure(privacy.erasureList, {
+        at: now(),
+        subjectHash: data.subjectHash,
+        accountId: accountId ?? null,
+        ...(agencyId !== null && accountIds ? { accountIds: [...accountIds] } : {}),
+      });
       const result = await eraseFound(
         data,
         { db, now, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, hashSecret: privacy.hashSecret, defaultCountryCode, exports: privacy.exports, logger: request.log },
@@ -192,9 +206,20 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
     },
   );
 
-  app.get('/privacy/requests', { config: manage, schema: { response: { 200: listResponse('requests', requestDto) } } }, async (request) => ({
-    requests: listPrivacyRequests(db, requestedAccounts(request, undefined)).map(toRequestDto),
-  }));
+  /** The client accounts of an agency the request handles privacy in; none (or no such agency) is a 400, as for an account. */
+  function agencyAccounts(agencyId: number, scope: readonly number[] | undefined): number[] {
+    const ids = listAccounts(db)
+      .filter((a) => a.agencyId === agencyId && (scope === undefined || scope.includes(a.id)))
+      .map((a) => a.id);
+    if (ids.length === 0) throw new CallrouteError('CR_ERR_VALIDATION', `agency ${agencyId} does not exist`, { field: 'body.agencyId' });
+    return ids;
+  }
+
+  app.get('/privacy/requests', { config: manage, schema: { response: { 200: listResponse('requests', requestDto) } } }, async (request) => {
+    const scope = requestedAccounts(request, undefined);
+    const agencies = scope === undefined ? [] : [...new Set(listAccounts(db).flatMap((a) => (scope.includes(a.id) && a.agencyId !== null ? [a.agencyId] : [])))];
+    return { requests: listPrivacyRequests(db, scope, agencies).map(toRequestDto) };
+  });
 
   doNotRecordRoutes(app, deps);
 }
