@@ -199,7 +199,7 @@ describe('privacy requests by caller number', () => {
     const c = insertCall(a, SUBJECT, { finished: false, disposition: null });
     const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: SUBJECT } });
     expect(res.statusCode).toBe(409);
-    expect(res.json().error.code).toBe('CR_ERR_CALL_IN_PROGRESS');
+    expect(res.json().error).toMatchObject({ code: 'CR_ERR_CALL_IN_PROGRESS', field: 'body.callerNumber' });
     expect(db.select().from(calls).all().find((x) => x.id === c)?.callerNumber).toBe(SUBJECT);
   });
 });

@@ -186,7 +186,7 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const inProgress = data.calls.filter((c) => !c.finished);
       if (inProgress.length > 0) {
         throw new CallrouteError('CR_ERR_CALL_IN_PROGRESS', `the subject has ${inProgress.length} call(s) in progress; erase once they have ended`, {
-          field: 'body.callerNumber' in subject ? 'body.callerNumber' : 'body',
+          field: 'callerNumber' in subject ? 'body.callerNumber' : 'body',
         });
       }
       // Written before anything is erased: a database restored from an older backup re-applies it (scripts/restore.ts).
