@@ -4,14 +4,13 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { openDatabase, type Db } from '../persistence/openDatabase.js';
-import { privacyRequests } from '../persistence/schema.js';
-import { recordPrivacyRequest } from '../persistence/privacyRepository.js';
+import { listAccounts } from '../persistence/accountRepository.js';
+import { privacyRequestsOfSubject, recordPrivacyRequest } from '../persistence/privacyRepository.js';
 import { normalizeNumber } from '../routing/normalizeNumber.js';
 import { eraseFound, type ErasureDeps } from './eraseSubject.js';
 import { readErasureList, type ErasureEntry } from './erasureList.js';
 import { findSubject, type Subject } from './findSubject.js';
 import { erasedCallerNumber, subjectHashOf } from './subjectNumbers.js';
-import { eq } from 'drizzle-orm';
 
 /** `2026-12-06T23-40-12Z`: a timestamp safe in a file name. */
 function stamp(at: number): string {
@@ -36,10 +35,15 @@ function erasuresIn(path: string): ErasureEntry[] {
   }
 }
 
-/** Entries once each (a subject erased in one account, or everywhere). */
+/** An entry's subject and where it was erased (one account, an agency's accounts, everywhere). */
+function entryKey(e: ErasureEntry): string {
+  return `${e.subjectHash}|${e.accountId ?? e.accountIds?.join(',') ?? '*'}`;
+}
+
+/** Entries once each. */
 function unique(entries: readonly ErasureEntry[]): ErasureEntry[] {
   const seen = new Map<string, ErasureEntry>();
-  for (const e of entries) seen.set(`${e.subjectHash}|${e.accountId ?? e.accountIds?.join(',') ?? '*'}`, e);
+  for (const e of entries) seen.set(entryKey(e), e);
   return [...seen.values()].sort((a, b) => a.at - b.at);
 }
 
@@ -75,7 +79,7 @@ function subjectsOnList(db: Db, entries: readonly ErasureEntry[], deps: Pick<Era
   for (const e of entries) wanted.set(e.subjectHash, [...(wanted.get(e.subjectHash) ?? []), e]);
   const found = new Map<string, { entry: ErasureEntry; subject: Subject }>();
   const consider = (hash: string, subject: Subject): void => {
-    for (const entry of wanted.get(hash) ?? []) found.set(`${hash}|${entry.accountId ?? entry.accountIds?.join(',') ?? '*'}`, { entry, subject });
+    for (const entry of wanted.get(hash) ?? []) found.set(entryKey(entry), { entry, subject });
   };
   const sqlite = db.$client;
   for (const row of sqlite.prepare("SELECT DISTINCT caller_number AS n FROM calls WHERE caller_number IS NOT NULL AND caller_number NOT LIKE 'erased:%'").iterate() as Iterable<{ n: string }>) {
@@ -122,8 +126,7 @@ export async function restoreDatabase(
       const accountIds = entry.accountId !== null ? [entry.accountId] : entry.accountIds;
       const found = findSubject(db, subject, accountIds, deps);
       if (found.calls.length === 0 && found.visits.length === 0) continue;
-      const everywhere = (): number[] => (db.$client.prepare('SELECT id FROM accounts').pluck().all() as number[]);
-      const result = await eraseFound(found, deps, 'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? everywhere() } : null);
+      const result = await eraseFound(found, deps, 'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? listAccounts(db).map((a) => a.id) } : null);
       recordPrivacyRequest(db, {
         at: opts.now(),
         kind: 'erasure',
@@ -140,7 +143,7 @@ export async function restoreDatabase(
     }
     // Erasures the backup predates are recorded in it too, so the next restore finds them here.
     for (const entry of entries) {
-      const known = db.select().from(privacyRequests).where(eq(privacyRequests.subjectHash, entry.subjectHash)).all().some((r) => r.kind === 'erasure');
+      const known = privacyRequestsOfSubject(db, entry.subjectHash).some((r) => r.kind === 'erasure');
       if (!known) {
         const result = JSON.stringify(entry.accountIds ? { accounts: entry.accountIds } : {});
         recordPrivacyRequest(db, { at: entry.at, kind: 'erasure', subjectHash: entry.subjectHash, accountId: entry.accountId, agencyId: null, actor: 'restore (erasure list)', result });

@@ -138,8 +138,9 @@ async function anonymiseOldCalls(
 ): Promise<{ calls: number; recordings: number; failures: number }> {
   const { db } = deps;
   const out = { calls: 0, recordings: 0, failures: 0 };
+  let cursor = callsCursor(db, accountId);
   for (;;) {
-    const rows = callsPastRetention(db, accountId, cutoff, callsCursor(db, accountId), batch);
+    const rows = callsPastRetention(db, accountId, cutoff, cursor, batch);
     if (rows.length === 0) return out;
     const recs = recordingsOfCalls(db, rows.map((c) => c.id)).filter((r) => r.status !== 'deleted' && r.status !== 'expired');
     for (const rec of recs) {
@@ -154,7 +155,8 @@ async function anonymiseOldCalls(
     for (const rec of recs) markRecordingRemoved(db, rec.id, 'expired', `call record retention of ${days} days`, deps.now());
     anonymiseCallRows(db, anonymisedCallers(rows, deps.defaultCountryCode, deps.hashSecret), recs.map((r) => r.id), []);
     const last = rows[rows.length - 1]!;
-    saveCallsCursor(db, accountId, { arrivedAt: last.arrivedAt, id: last.id });
+    cursor = { arrivedAt: last.arrivedAt, id: last.id };
+    saveCallsCursor(db, accountId, cursor);
     out.calls += rows.length;
     out.recordings += recs.length;
     if (rows.length < batch) return out;

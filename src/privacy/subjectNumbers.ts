@@ -26,7 +26,12 @@ export function callerNumberSpellings(e164: string, defaultCountryCode: string):
  * nobody can find the number again by hashing every phone number there is.
  */
 export function erasedCallerNumber(e164: string, secret: string): string {
-  return `erased:${createHmac('sha256', secret).update(e164).digest('base64url').slice(0, 22)}`;
+  return keyedHash(e164, secret);
+}
+
+/** `erased:` and 22 characters of HMAC-SHA256: what every erased identifier becomes. */
+function keyedHash(value: string, secret: string): string {
+  return `erased:${createHmac('sha256', secret).update(value).digest('base64url').slice(0, 22)}`;
 }
 
 /**
@@ -34,8 +39,7 @@ export function erasedCallerNumber(e164: string, secret: string): string {
  * stored under, so the request's own record does not keep the identifier it erased.
  */
 export function subjectHashOf(subject: { visitorId: string } | { visitId: number }, secret: string): string {
-  const name = 'visitorId' in subject ? `visitor:${subject.visitorId}` : `visit:${subject.visitId}`;
-  return `erased:${createHmac('sha256', secret).update(name).digest('base64url').slice(0, 22)}`;
+  return keyedHash('visitorId' in subject ? `visitor:${subject.visitorId}` : `visit:${subject.visitId}`, secret);
 }
 
 /**

@@ -20,6 +20,25 @@ function dosDateTime(at: Date): { time: number; date: number } {
 }
 
 /**
+ * The fields a local header and its central directory entry share, from "version needed" to the
+ * extra field's length: version 2.0, UTF-8 names, stored, time and date, CRC-32, sizes, name length.
+ */
+function entryFields(e: { crc: number; size: number; nameLength: number; time: number; date: number }): Buffer {
+  const b = Buffer.alloc(26);
+  b.writeUInt16LE(20, 0);
+  b.writeUInt16LE(0x0800, 2);
+  b.writeUInt16LE(0, 4);
+  b.writeUInt16LE(e.time, 6);
+  b.writeUInt16LE(e.date, 8);
+  b.writeUInt32LE(e.crc, 10);
+  b.writeUInt32LE(e.size, 14);
+  b.writeUInt32LE(e.size, 18);
+  b.writeUInt16LE(e.nameLength, 22);
+  b.writeUInt16LE(0, 24);
+  return b;
+}
+
+/**
  * Writes a ZIP archive of stored (uncompressed) entries: the audio in a privacy export is already
  * compressed (mp3, opus) and the JSON and CSV are small, so no deflate is needed, and any unzip reads
  * it (`unzip -t` checks it in the tests). Written to `<path>.part`, then renamed, so a half-written
@@ -37,34 +56,20 @@ export async function writeZip(path: string, entries: readonly ZipEntry[], at: D
       const crc = crc32(entry.data);
       const size = entry.data.length;
       if (offset + 30 + name.length + size > ZIP32_LIMIT) throw new Error('the export is over 4 GiB: too big for one archive');
-      const local = Buffer.alloc(30);
+      const fields = entryFields({ crc, size, nameLength: name.length, time, date });
+      const local = Buffer.alloc(4);
       local.writeUInt32LE(0x04034b50, 0);
-      local.writeUInt16LE(20, 4); // version needed: 2.0
-      local.writeUInt16LE(0x0800, 6); // names are UTF-8
-      local.writeUInt16LE(0, 8); // stored
-      local.writeUInt16LE(time, 10);
-      local.writeUInt16LE(date, 12);
-      local.writeUInt32LE(crc, 14);
-      local.writeUInt32LE(size, 18);
-      local.writeUInt32LE(size, 22);
-      local.writeUInt16LE(name.length, 26);
-      local.writeUInt16LE(0, 28);
-      await file.write(Buffer.concat([local, name]));
+      await file.write(Buffer.concat([local, fields, name]));
       await file.write(entry.data);
-      const header = Buffer.alloc(46);
-      header.writeUInt32LE(0x02014b50, 0);
-      header.writeUInt16LE(0x0314, 4); // made by: Unix, 2.0
-      header.writeUInt16LE(20, 6);
-      header.writeUInt16LE(0x0800, 8);
-      header.writeUInt16LE(0, 10);
-      header.writeUInt16LE(time, 12);
-      header.writeUInt16LE(date, 14);
-      header.writeUInt32LE(crc, 16);
-      header.writeUInt32LE(size, 20);
-      header.writeUInt32LE(size, 24);
-      header.writeUInt16LE(name.length, 28);
-      header.writeUInt32LE((0o100600 << 16) >>> 0, 38); // a regular file, rw for its owner
-      header.writeUInt32LE(offset, 42);
+      // Central directory: signature, made by (Unix, 2.0), the same fields, then comment, disk,
+      // attributes (a regular file, rw for its owner) and where the local header is.
+      const head = Buffer.alloc(6);
+      head.writeUInt32LE(0x02014b50, 0);
+      head.writeUInt16LE(0x0314, 4);
+      const tail = Buffer.alloc(14);
+      tail.writeUInt32LE((0o100600 << 16) >>> 0, 6);
+      tail.writeUInt32LE(offset, 10);
+      const header = Buffer.concat([head, fields, tail]);
       central.push(header, name);
       offset += 30 + name.length + size;
     }

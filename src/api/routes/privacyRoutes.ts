@@ -26,7 +26,6 @@ import type { RouteDeps } from './routeDeps.js';
 import { eraseFound } from '../../privacy/eraseSubject.js';
 import { findSubject, type Subject } from '../../privacy/findSubject.js';
 import { appendErasure } from '../../privacy/erasureList.js';
-import { removeExpiredExports } from '../../privacy/exportFiles.js';
 import { exportEntries, writeExport } from './privacyExport.js';
 import { accountInPath, scopedAccount } from './scopedAccount.js';
 
@@ -156,7 +155,6 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const shown = { calls: data.calls.map(toCallDto), recordings: data.recordings.map(toRecordingDto), visits: data.visits.map(toVisitDto) };
       if (b.kind === 'access') return reply.code(201).send({ request: toRequestDto(stored(counts)), ...shown });
       if (b.kind === 'export') {
-        await removeExpiredExports(privacy.exports, now());
         const row = stored(counts);
         const { entries, audioFiles } = await exportEntries(data, { generatedAt: iso(now()), request: row.id, ...shown }, { recordings: cfg, media });
         const written = await writeExport(row.id, entries, privacy.exports, { secret: cfg.linkSecret, publicBaseUrl: cfg.publicBaseUrl, nowMs: now() });
