@@ -16,6 +16,7 @@ import { amiSecret, sendAmiAction } from './telephony/ami/sendAmiAction.js';
 import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
+import { createWebhookDispatcher } from './integrations/webhooks/createWebhookDispatcher.js';
 import { createCpuBusyGauge } from './media/createCpuBusyGauge.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
 import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
@@ -77,6 +78,7 @@ async function main(config: Config): Promise<void> {
         hashSecret: config.privacy.hashSecret,
         defaultCountryCode: config.routing.defaultCountryCode,
         installationAuditDays: config.privacy.installationAuditDays,
+        eventRetentionDays: config.webhooks.eventRetentionDays,
         logger: logger.child({ component: 'retention' }),
       }),
   });
@@ -197,6 +199,10 @@ async function main(config: Config): Promise<void> {
       .catch((err: unknown) => logger.error({ err }, 'reconciliation failed'));
   });
 
+  // Events reach webhook endpoints from the outbox, on their own timer: no call waits for a receiver.
+  const webhooks = createWebhookDispatcher({ db, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) });
+  webhooks.start();
+
   const app = buildApp({
     db,
     logger,
@@ -217,6 +223,7 @@ async function main(config: Config): Promise<void> {
     installationAuditDays: config.privacy.installationAuditDays,
     erasureList: config.privacy.erasureList,
     recordingControl: (callId, paused) => registry.setRecordingPaused(callId, paused),
+    webhooks: { allowedNetworks: config.webhooks.allowedNetworks, retryHours: config.webhooks.retryHours, eventRetentionDays: config.webhooks.eventRetentionDays, poke: webhooks.poke },
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).
@@ -255,6 +262,7 @@ async function main(config: Config): Promise<void> {
     clearInterval(exportSweep);
     await ari.close();
     await reconciling;
+    await webhooks.stop();
     await stopRetention();
     await pipeline.stop();
     db.$client.close();

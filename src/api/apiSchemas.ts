@@ -30,13 +30,7 @@ export const isoTime = { type: 'string' } as const;
 export const nullableIsoTime = { type: ['string', 'null'] } as const;
 
 /** Renders a stored millisecond time as ISO 8601 (UTC). */
-export function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-export function isoOrNull(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
+export { iso, isoOrNull } from '../isoTime.js';
 
 /** A date-time query parameter in ms; undefined when absent, a 400 naming the field when not a date. */
 export function parseIsoTime(value: string | undefined, field: string): number | undefined {

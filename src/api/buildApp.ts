@@ -29,6 +29,7 @@ import { recordingRoutes, signedLinkRoutes } from './routes/recordingRoutes.js';
 import { routePlanRoutes } from './routes/routePlanRoutes.js';
 import { reportRoutes } from './routes/reportRoutes.js';
 import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDeps.js';
+import { webhookRoutes } from './routes/webhookRoutes.js';
 import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { webRoutes } from './routes/webRoutes.js';
@@ -96,6 +97,8 @@ export interface BuildAppDeps {
   erasureList?: string;
   /** AUDIT_RETENTION_DAYS: how long audit entries of no account are kept (default 365). */
   installationAuditDays?: number;
+  /** WEBHOOK_ALLOWED_NETWORKS and WEBHOOK_RETRY_HOURS, and the dispatcher's wake-up; default: no private network, 24 h. */
+  webhooks?: RouteDeps['webhooks'];
 }
 
 /** Five wrong passwords for one e-mail, then one try a minute. */
@@ -184,6 +187,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       resetTtlMs: 72 * 3_600_000,
     },
     ...(deps.recordingControl ? { recordingControl: deps.recordingControl } : {}),
+    webhooks: deps.webhooks ?? { allowedNetworks: [], retryHours: 24 },
     privacy: {
       hashSecret: deps.privacyHashSecret ?? `privacy:${deps.adminToken}`,
       exports: deps.privacyExports ?? { dir: join(dirname(resolve(recordings.dir)), 'exports'), ttlSeconds: 3600 },
@@ -230,6 +234,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       reportRoutes(v1, routeDeps);
       routePlanRoutes(v1, routeDeps);
       dialAllowlistRoutes(v1, routeDeps);
+      webhookRoutes(v1, routeDeps);
     },
     { prefix: '/v1' },
   );

@@ -34,6 +34,8 @@ export const PERMISSIONS = [
   'keys:manage',
   /** The account's audit log. */
   'audit:read',
+  /** Webhook endpoints (their secrets, delivery log, redelivery) and ad-platform conversions. */
+  'integrations:manage',
   /** Privacy requests of callers: access, erasure. */
   'privacy:manage',
   /** The whole installation: dial allowlist, recordings purge, agencies. The operator only. */

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { CallrouteError } from '../errors.js';
 
 /**
@@ -125,6 +126,24 @@ export interface Config {
      * restore from an older backup re-applies them. Keep it where restores do not roll it back.
      */
     readonly erasureList: string;
+  };
+  /** Webhook deliveries (src/integrations/webhooks) and how long the event stream keeps events. */
+  readonly webhooks: {
+    /** A delivery's whole request, connect to last byte (WEBHOOK_TIMEOUT_MS). */
+    readonly timeoutMs: number;
+    /** Retries of a failing delivery stop this long after its first attempt; the endpoint is then disabled (WEBHOOK_RETRY_HOURS). */
+    readonly retryHours: number;
+    /** The first retry's delay; each next one doubles it (with jitter), up to an hour (WEBHOOK_RETRY_BASE_MS). */
+    readonly retryBaseMs: number;
+    /** Deliveries in flight at once, all endpoints together (WEBHOOK_CONCURRENCY). */
+    readonly concurrency: number;
+    /**
+     * Private, loopback and link-local networks deliveries may reach anyway (WEBHOOK_ALLOWED_NETWORKS:
+     * comma-separated CIDRs): none by default, so an endpoint cannot be pointed at the box's own services.
+     */
+    readonly allowedNetworks: readonly string[];
+    /** Events (and their delivery log) are kept this many days (EVENT_RETENTION_DAYS). */
+    readonly eventRetentionDays: number;
   };
   readonly recordings: {
     /** Where finished recordings are stored, by account and date. */
@@ -314,6 +333,11 @@ export function loadConfig(env: Env = process.env): Config {
     if (!proxyEntry.test(p)) problems.push(`TRUST_PROXY must list proxy addresses, CIDRs or "loopback" (got "${p}"; "true" would believe any client)`);
   }
 
+  const allowedNetworks = str('WEBHOOK_ALLOWED_NETWORKS', '').split(',').map((n) => n.trim()).filter(Boolean);
+  for (const n of allowedNetworks) {
+    if (!isCidr(n)) problems.push(`WEBHOOK_ALLOWED_NETWORKS must list CIDRs such as 127.0.0.1/32 or fd00::/8 (got "${n}")`);
+  }
+
   const config: Config = {
     dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
     http: {
@@ -372,6 +396,14 @@ export function loadConfig(env: Env = process.env): Config {
       installationAuditDays: int('AUDIT_RETENTION_DAYS', 365, 1, 3650),
       erasureList: str('PRIVACY_ERASURE_LIST', 'data/erasures.jsonl'),
     },
+    webhooks: {
+      timeoutMs: int('WEBHOOK_TIMEOUT_MS', 10_000, 100, 120_000),
+      retryHours: int('WEBHOOK_RETRY_HOURS', 24, 0, 24 * 7),
+      retryBaseMs: int('WEBHOOK_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+      concurrency: int('WEBHOOK_CONCURRENCY', 16, 1, 256),
+      allowedNetworks,
+      eventRetentionDays: int('EVENT_RETENTION_DAYS', 30, 1, 3650),
+    },
     recordings: {
       dir: str('RECORDINGS_DIR', 'data/recordings'),
       asteriskRoot: str('ASTERISK_FS_ROOT', '/'),
@@ -399,6 +431,14 @@ export function loadConfig(env: Env = process.env): Config {
     throw new CallrouteError('CR_ERR_CONFIG', `invalid configuration: ${problems.join('; ')}`);
   }
   return deepFreeze(config);
+}
+
+/** `address/prefix` with an IPv4 or IPv6 address and a prefix that fits it. */
+function isCidr(value: string): boolean {
+  const [addr, prefix, extra] = value.split('/');
+  const family = isIP(addr ?? '');
+  const bits = Number(prefix);
+  return extra === undefined && family !== 0 && Number.isInteger(bits) && bits >= 0 && bits <= (family === 4 ? 32 : 128) && prefix !== '';
 }
 
 function deepFreeze<T extends object>(o: T): T {

@@ -1,6 +1,6 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './openDatabase.js';
-import { calls, type CallDisposition, type CallRow } from './schema.js';
+import { calls, events, type CallDisposition, type CallRow } from './schema.js';
 
 export interface CallArrival {
   accountId: number | null;
@@ -40,6 +40,12 @@ export interface CallFinish {
   reconciled?: boolean;
   /** Route-plan outcome: the step that answered, who answered, and every destination tried. */
   route?: { step: string | null; answeredDestination: string | null; tried: Array<{ step: string; target: string; result: string }> };
+}
+
+/** Where the router sends a call: the route-plan step ('destination' for a number without a plan) and what it rings. */
+export interface CallRouting {
+  step: string | null;
+  destinations: string[];
 }
 
 /** Seconds between two ms timestamps, to the millisecond; null when either is missing. */
@@ -121,6 +127,10 @@ export function createCallRecordRepository(db: Db) {
     arrivedAt: db.select({ arrivedAt: calls.arrivedAt }).from(calls).where(eq(calls.id, byId)).prepare(),
     byInboundChannel: db.select().from(calls).where(eq(calls.inboundChannelId, slot('channel'))).prepare(),
     byId: db.select().from(calls).where(eq(calls.id, byId)).prepare(),
+    insertEvent: db
+      .insert(events)
+      .values({ type: slot('type'), accountId: slot('accountId'), callId: slot('callId'), occurredAt: slot('occurredAt'), payload: slot('payload') })
+      .prepare(),
   };
   const outcome = {
     finished: true,
@@ -145,9 +155,29 @@ export function createCallRecordRepository(db: Db) {
   };
 
   return {
-    /** Inserts the unfinished row of an arriving call and returns its id. */
-    insertArrival(a: CallArrival): number {
-      return (statements.insertArrival.get(arrivalValues(a)) as { id: number }).id;
+    /**
+     * Inserts the unfinished row of an arriving call and returns its id. With `routedTo` (a call
+     * whose destination is already decided) its call.routed event is written in the same transaction.
+     */
+    insertArrival(a: CallArrival, routedTo?: CallRouting): number {
+      if (!routedTo) return (statements.insertArrival.get(arrivalValues(a)) as { id: number }).id;
+      return db.$client.transaction(() => {
+        const id = (statements.insertArrival.get(arrivalValues(a)) as { id: number }).id;
+        this.routed(id, routedTo, a.arrivedAt);
+        return id;
+      })();
+    },
+
+    /**
+     * The call.routed event: the router decided where the call goes (a route-plan step and the
+     * destinations it rings). Calls the dialplan routes by itself from the table get theirs with
+     * their arrival row. The other call events come from triggers (migration 0020).
+     */
+    routed(id: number, route: CallRouting, at: number): void {
+      const row = statements.byId.get({ id });
+      if (!row || row.accountId === null) return;
+      const payload = JSON.stringify({ call: row, step: route.step, destinations: route.destinations });
+      statements.insertEvent.run({ type: 'call.routed', accountId: row.accountId, callId: id, occurredAt: at, payload });
     },
 
     /**

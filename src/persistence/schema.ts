@@ -101,6 +101,10 @@ export const trackingNumbers = sqliteTable(
 export const CALL_DISPOSITIONS = ['answered', 'busy', 'no-answer', 'failed', 'caller-abandoned', 'rejected', 'voicemail'] as const;
 export type CallDisposition = (typeof CALL_DISPOSITIONS)[number];
 
+/** A person's verdict on a call (as CallRail's lead status). */
+export const LEAD_STATUSES = ['good-lead', 'not-a-lead', 'unknown'] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
 export const calls = sqliteTable(
   'calls',
   {
@@ -170,6 +174,12 @@ export const calls = sqliteTable(
      * are silence in the recording.
      */
     recordingPauses: text('recording_pauses'),
+    /** What the account's people (or their CRM) say about the call: PATCH /v1/calls/:id. JSON array of tags. */
+    tags: text('tags'),
+    notes: text('notes'),
+    /** What the call was worth to the business (the account's currency), e.g. for ad-platform conversions. */
+    value: real('value'),
+    leadStatus: text('lead_status').$type<LeadStatus>(),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),
@@ -672,3 +682,139 @@ export const retentionCursors = sqliteTable('retention_cursors', {
   callsArrivedAt: integer('calls_arrived_at').notNull(),
   callsId: integer('calls_id').notNull(),
 });
+
+/**
+ * What other systems are told (src/events): every event, in order (`id`), is one row written in the
+ * same transaction as the change it describes, so none is lost when the process dies (an outbox).
+ * Call and recording events and configuration changes are written by triggers (migration 0020);
+ * routed and modified by the code that makes them. The payload (JSON, `version` its shape) is the
+ * state at that moment: for call events the call row's columns as they were (see src/events/eventView.ts).
+ */
+export const EVENT_TYPES = [
+  'call.arrived',
+  'call.routed',
+  'call.answered',
+  'call.ended',
+  'call.modified',
+  'recording.ready',
+  'recording.deleted',
+  'recording.expired',
+  'voicemail.left',
+  'number.changed',
+  'configuration.changed',
+  'webhook.endpoint-disabled',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    /** The public id and every delivery's idempotency key: random, so a restored database never reuses one. */
+    uid: text('uid').notNull().default(sql`(lower(hex(randomblob(16))))`),
+    type: text('type').$type<EventType>().notNull(),
+    /** No foreign key: an event outlives nothing it describes but must never block a delete. */
+    accountId: integer('account_id'),
+    callId: integer('call_id'),
+    occurredAt: integer('occurred_at').notNull(),
+    version: integer('version').notNull().default(1),
+    payload: text('payload').notNull(),
+  },
+  (t) => [
+    uniqueIndex('events_uid_unique').on(t.uid),
+    index('events_call_idx').on(t.callId),
+    index('events_account_idx').on(t.accountId, t.id),
+    index('events_occurred_idx').on(t.occurredAt),
+  ],
+);
+export type EventRow = typeof events.$inferSelect;
+
+/** How far each consumer of the event stream has read (webhook fan-out, conversions). */
+export const eventConsumers = sqliteTable('event_consumers', {
+  name: text('name').primaryKey(),
+  lastEventId: integer('last_event_id').notNull(),
+});
+
+/** A receiver of an account's events: where, which types, the secrets it verifies signatures with. */
+export const webhookEndpoints = sqliteTable(
+  'webhook_endpoints',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    description: text('description'),
+    /** JSON array of event types; ["*"] for all. */
+    eventTypes: text('event_types').notNull(),
+    secret: text('secret').notNull(),
+    /** After a rotation the old secret also signs until this time, so receivers can switch over. */
+    previousSecret: text('previous_secret'),
+    previousSecretExpiresAt: integer('previous_secret_expires_at'),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    /** Why it was disabled by callroute (deliveries kept failing); null when enabled or disabled by a person. */
+    disabledReason: text('disabled_reason'),
+    disabledAt: integer('disabled_at'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('webhook_endpoints_account_idx').on(t.accountId)],
+);
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+/** One event for one endpoint: pending until a 2xx, failed when its retry time ran out (or the endpoint went). */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    endpointId: integer('endpoint_id')
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: 'cascade' }),
+    eventId: integer('event_id')
+      .notNull()
+      .references(() => events.id, { onDelete: 'cascade' }),
+    /** Copied from the event: a call's deliveries to one endpoint go in event order. */
+    callId: integer('call_id'),
+    status: text('status').$type<WebhookDeliveryStatus>().notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    /** Retries stop after this time (the first attempt plus WEBHOOK_RETRY_HOURS). */
+    giveUpAt: integer('give_up_at').notNull(),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    deliveredAt: integer('delivered_at'),
+    /** redelivery: asked for through the API. */
+    redelivery: integer('redelivery', { mode: 'boolean' }).notNull().default(false),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    index('webhook_deliveries_due_idx').on(t.status, t.nextAttemptAt),
+    index('webhook_deliveries_call_order_idx').on(t.endpointId, t.callId, t.eventId),
+    index('webhook_deliveries_endpoint_idx').on(t.endpointId, t.id),
+    index('webhook_deliveries_event_idx').on(t.eventId),
+  ],
+);
+export type WebhookDeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+/** Every attempt of a delivery: the endpoint's delivery log. */
+export const webhookAttempts = sqliteTable(
+  'webhook_attempts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    deliveryId: integer('delivery_id')
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: 'cascade' }),
+    at: integer('at').notNull(),
+    /** HTTP status; null when no response came (refused address, timeout, connection error). */
+    statusCode: integer('status_code'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+    /** The first bytes of the response body (capped). */
+    responseExcerpt: text('response_excerpt'),
+  },
+  (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id)],
+);
+export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;

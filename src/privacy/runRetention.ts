@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { purgeExpiredRecordings } from '../media/purgeExpiredRecordings.js';
 import { removeRecordingFiles } from '../media/removeRecordingFiles.js';
 import { appendAudit } from '../persistence/auditRepository.js';
+import { deleteEventsBefore } from '../persistence/eventRepository.js';
 import type { Db } from '../persistence/openDatabase.js';
 import { anonymiseCallRows, checkpointWal, recordingsOfCalls } from '../persistence/privacyRepository.js';
 import { markRecordingRemoved } from '../persistence/recordingQueries.js';
@@ -23,6 +24,8 @@ export const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 export const RETENTION_BATCH = 500;
 /** Ended sign-in sessions and reset tokens are kept this long after they stop working (for "where am I signed in"). */
 export const SIGN_IN_GRACE_MS = 7 * DAY_MS;
+/** Events are kept this long unless EVENT_RETENTION_DAYS says otherwise: long past any retry or redelivery need. */
+export const DEFAULT_EVENT_RETENTION_DAYS = 30;
 
 export interface RetentionDeps {
   db: Db;
@@ -36,6 +39,8 @@ export interface RetentionDeps {
   installationAuditDays: number;
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   batchSize?: number;
+  /** Events of the stream (and their webhook delivery log) are kept this many days (EVENT_RETENTION_DAYS, default 30). */
+  eventRetentionDays?: number;
 }
 
 export interface RetentionReport {
@@ -46,6 +51,8 @@ export interface RetentionReport {
   visitsDeleted: number;
   auditDeleted: number;
   signInsDeleted: number;
+  /** Events (with their webhook deliveries and attempts) past EVENT_RETENTION_DAYS. */
+  eventsDeleted: number;
   /** Work left for the next run (a file that could not be removed). */
   failures: number;
 }
@@ -88,7 +95,7 @@ async function runOnce(deps: RetentionDeps): Promise<RetentionReport> {
   const { db, logger } = deps;
   const now = deps.now();
   const batch = deps.batchSize ?? RETENTION_BATCH;
-  const report: RetentionReport = { recordingsExpired: 0, callsAnonymised: 0, callRecordingsDeleted: 0, visitsDeleted: 0, auditDeleted: 0, signInsDeleted: 0, failures: 0 };
+  const report: RetentionReport = { recordingsExpired: 0, callsAnonymised: 0, callRecordingsDeleted: 0, visitsDeleted: 0, auditDeleted: 0, signInsDeleted: 0, eventsDeleted: 0, failures: 0 };
   const purged = await purgeExpiredRecordings({ db, recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot, now: () => now, logger });
   report.recordingsExpired = purged.purged;
   report.failures += purged.failures.length;
@@ -119,8 +126,10 @@ async function runOnce(deps: RetentionDeps): Promise<RetentionReport> {
   const installationCutoff = now - deps.installationAuditDays * DAY_MS;
   report.auditDeleted += await deleteInBatches(() => deleteAuditBefore(db, null, installationCutoff, batch), batch);
   report.signInsDeleted = deleteDeadSignIns(db, now - SIGN_IN_GRACE_MS);
+  const eventCutoff = now - (deps.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS;
+  report.eventsDeleted = await deleteInBatches(() => deleteEventsBefore(db, eventCutoff, batch), batch);
 
-  const changed = report.recordingsExpired + report.callsAnonymised + report.visitsDeleted + report.auditDeleted + report.signInsDeleted;
+  const changed = report.recordingsExpired + report.callsAnonymised + report.visitsDeleted + report.auditDeleted + report.signInsDeleted + report.eventsDeleted;
   if (changed > 0) {
     checkpointWal(db);
     logger.info(report, 'retention run');

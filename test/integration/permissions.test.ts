@@ -76,6 +76,19 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'HEAD /v1/accounts/:id/do-not-record': 'configuration:read',
   'POST /v1/accounts/:id/do-not-record': 'configuration:write',
   'DELETE /v1/accounts/:id/do-not-record/:entryId': 'configuration:write',
+  'GET /v1/webhooks': 'integrations:manage',
+  'HEAD /v1/webhooks': 'integrations:manage',
+  'POST /v1/webhooks': 'integrations:manage',
+  'GET /v1/webhooks/:id': 'integrations:manage',
+  'HEAD /v1/webhooks/:id': 'integrations:manage',
+  'PATCH /v1/webhooks/:id': 'integrations:manage',
+  'DELETE /v1/webhooks/:id': 'integrations:manage',
+  'POST /v1/webhooks/:id/rotate-secret': 'integrations:manage',
+  'GET /v1/webhooks/:id/deliveries': 'integrations:manage',
+  'HEAD /v1/webhooks/:id/deliveries': 'integrations:manage',
+  'POST /v1/webhooks/:id/redeliver': 'integrations:manage',
+  'GET /v1/events': 'integrations:manage',
+  'HEAD /v1/events': 'integrations:manage',
   'GET /v1/audit': 'audit:read',
   'HEAD /v1/audit': 'audit:read',
   'POST /v1/accounts': 'accounts:create',
@@ -215,12 +228,12 @@ describe('the permission wall', () => {
  * recordings (deleting too) and reports; analyst calls and reports, no audio; listener calls and
  * recordings, no configuration. `self` is everyone's own sign-in.
  */
-const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'privacy:manage', 'self'];
+const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'integrations:manage', 'privacy:manage', 'self'];
 const EXPECTED_RIGHTS: Record<string, string[]> = {
   operator: [...OWNER, 'accounts:create', 'installation'],
   'agency owner': [...OWNER, 'accounts:create'],
   owner: OWNER,
-  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'self'],
+  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'integrations:manage', 'self'],
   analyst: ['accounts:read', 'calls:read', 'reports:read', 'self'],
   listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:pause', 'self'],
   'customer token (from before scopes)': ['calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'self'],

@@ -1,4 +1,5 @@
-import { recordingPausesDto, recordingPausesSchema } from './recordingPauseRoutes.js';
+import { recordingPausesSchema } from './recordingPauseRoutes.js';
+import { callView } from '../../events/callView.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import {
@@ -10,8 +11,7 @@ import {
 } from '../../persistence/callQueries.js';
 import { CALL_DISPOSITIONS, type CallDisposition, type CallRow } from '../../persistence/schema.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
-import { parseDestinationsTried } from '../../routing/routePlan/recordOutcome.js';
-import { idParams, iso, isoOrNull, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
+import { idParams, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
 import { canSeeRow, holds, principalOf, requestedAccounts, restrictedVisibleIn } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -64,6 +64,11 @@ const callDto = {
     firstTimeCaller: { type: ['boolean', 'null'] },
     /** null for those who may not see recordings (analysts): whether a call was recorded is theirs to know. */
     recordingStatus: nullableStr,
+    /** What the account's people or their CRM said about the call (PATCH /v1/calls/:id). */
+    tags: { type: 'array', items: { type: 'string' } },
+    notes: nullableStr,
+    value: nullableNum,
+    leadStatus: nullableStr,
     /** Route plan step that answered (else the last one rung); null without a plan. */
     routeStep: nullableStr,
     answeredDestination: nullableStr,
@@ -79,36 +84,14 @@ const callDto = {
   },
 } as const;
 
-export function toCallDto(row: CallRow) {
-  return {
-    ...row,
-    arrivedAt: iso(row.arrivedAt),
-    answeredAt: isoOrNull(row.answeredAt),
-    endedAt: isoOrNull(row.endedAt),
-    destinationsTried: parseDestinationsTried(row.destinationsTried),
-    utm: parseJsonObject(row.utm),
-    clickIds: parseJsonObject(row.clickIds),
-    firstVisitAt: isoOrNull(row.firstVisitAt),
-    recordingPauses: recordingPausesDto(row.recordingPauses),
-  };
-}
+/** The call resource: the same view the events carry (src/events/callView.ts). */
+export const toCallDto = callView;
 
 /** The call as the principal may see it: no recording status without the right to recordings. */
 function forPrincipal<T extends { accountId: number | null; recordingStatus: string | null }>(request: FastifyRequest, dto: T): T {
   const p = principalOf(request);
   if (p.operator || (dto.accountId !== null && holds(p, 'recordings:read', dto.accountId))) return dto;
   return { ...dto, recordingStatus: null };
-}
-
-/** A JSON object column (utm tags, click ids) as an object; null when absent or unreadable. */
-function parseJsonObject(json: string | null): Record<string, string> | null {
-  if (!json) return null;
-  try {
-    const v: unknown = JSON.parse(json);
-    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : null;
-  } catch {
-    return null;
-  }
 }
 
 interface CallsQuery {

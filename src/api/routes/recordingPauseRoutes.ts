@@ -3,25 +3,10 @@ import { eq } from 'drizzle-orm';
 import { CallrouteError } from '../../errors.js';
 import { getCall } from '../../persistence/callQueries.js';
 import { calls } from '../../persistence/schema.js';
-import { idParams, iso, isoOrNull, type IdParams } from '../apiSchemas.js';
+import { parseRecordingPauses, recordingPausesView, type RecordingPause } from '../../events/callView.js';
+import { idParams, type IdParams } from '../apiSchemas.js';
 import { canSeeRow } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
-
-export interface RecordingPause {
-  pausedAt: number;
-  resumedAt: number | null;
-}
-
-/** calls.recording_pauses as stored (JSON), [] when none. */
-export function parseRecordingPauses(json: string | null): RecordingPause[] {
-  if (json === null) return [];
-  const parsed = JSON.parse(json) as unknown;
-  return Array.isArray(parsed) ? (parsed as RecordingPause[]) : [];
-}
-
-export function recordingPausesDto(json: string | null) {
-  return parseRecordingPauses(json).map((p) => ({ pausedAt: iso(p.pausedAt), resumedAt: isoOrNull(p.resumedAt) }));
-}
 
 export const recordingPausesSchema = {
   type: 'array',
@@ -58,7 +43,7 @@ export function recordingPauseRoutes(app: FastifyInstance, deps: RouteDeps): voi
       db.update(calls).set({ recordingPauses: JSON.stringify(pauses) }).where(eq(calls.id, id)).run();
       request.log.info({ callId: id, paused }, paused ? 'recording paused' : 'recording resumed');
     }
-    return { callId: id, paused, pauses: recordingPausesDto(JSON.stringify(pauses)) };
+    return { callId: id, paused, pauses: recordingPausesView(JSON.stringify(pauses)) };
   };
 
   const schema = {

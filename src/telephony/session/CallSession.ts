@@ -16,7 +16,7 @@ import { attemptResult, singleDestinationProgram, type AttemptRecord, type Progr
 
 export interface CallSessionDeps {
   ari: AriClient;
-  records: Pick<CallRecordRepository, 'insertArrival' | 'markAnswered' | 'finish'>;
+  records: Pick<CallRecordRepository, 'insertArrival' | 'routed' | 'markAnswered' | 'finish'>;
   /** One indexed lookup: the hot path of call setup. */
   findNumber: (did: string) => RoutableNumber | null | undefined;
   /** The do-not-record list and restricted callers, in memory. */
@@ -281,6 +281,7 @@ export class CallSession {
     // Early media only where it cannot mislead: one leg, and nothing to play to it before connecting.
     const early = legs.length === 1 && !program.whisperMedia && !program.screening;
     this.log.info({ step: action.step, destinations: legs.map((l) => l.target) }, 'ringing');
+    if (this.recordId !== null) this.deps.records.routed(this.recordId, { step: action.step, destinations: legs.map((l) => l.target) }, this.deps.clock());
     await Promise.all(
       legs.map(async (leg) => {
         try {

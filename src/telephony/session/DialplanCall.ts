@@ -132,10 +132,10 @@ export class DialplanCall {
       clearTimeout(timer);
       try {
         const attribution = attributionOf(who, deps.attribute, arrivedAt);
-        call.recordId = deps.records.insertArrival({
-          ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution),
-          dialplanHandOff: true,
-        });
+        call.recordId = deps.records.insertArrival(
+          { ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution), dialplanHandOff: true },
+          { step: 'destination', destinations: [destination] },
+        );
       } catch (err) {
         call.log.error({ err }, 'writing the arrival of a handed-off call failed');
         return;

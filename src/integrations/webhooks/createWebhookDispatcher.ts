@@ -1,0 +1,201 @@
+import type { Logger } from 'pino';
+import { eventView, isRestrictedCall } from '../../events/eventView.js';
+import { consumerPosition, eventsAfter, saveConsumerPosition } from '../../persistence/eventRepository.js';
+import type { Db } from '../../persistence/openDatabase.js';
+import {
+  deliveredSince,
+  disableEndpoint,
+  dueDeliveries,
+  fanOut,
+  recordAttempt,
+  signingSecrets,
+  type DueDelivery,
+} from '../../persistence/webhookRepository.js';
+import { allowedNetworkList } from './deliveryAddress.js';
+import { postWebhook, type PostWebhookOptions, type WebhookResult } from './postWebhook.js';
+import { SIGNATURE_HEADER, signatureHeader } from './webhookSignature.js';
+
+export interface WebhookSettings {
+  timeoutMs: number;
+  retryHours: number;
+  retryBaseMs: number;
+  concurrency: number;
+  allowedNetworks: readonly string[];
+}
+
+export interface WebhookDispatcherDeps {
+  db: Db;
+  settings: WebhookSettings;
+  logger: Logger;
+  now?: () => number;
+  /** 0..1; the jitter of retry delays. */
+  random?: () => number;
+  post?: (o: PostWebhookOptions) => Promise<WebhookResult>;
+  /** How often the outbox and the due deliveries are looked at (ms). */
+  pollMs?: number;
+}
+
+/** The stream consumer's name in event_consumers. */
+export const WEBHOOK_CONSUMER = 'webhooks';
+/** The longest wait between two retries, whatever the attempt. */
+const MAX_RETRY_DELAY_MS = 3_600_000;
+/** One endpoint may hold this many of the shared delivery slots: a slow receiver cannot starve the rest. */
+const PER_ENDPOINT_IN_FLIGHT = 4;
+const FAN_OUT_BATCH = 500;
+
+/**
+ * The delay before retry number `attempt` (1 = the first retry): base · 2^(attempt−1), capped at an
+ * hour, with "equal jitter" (half fixed, half random) so endpoints that failed together do not all
+ * come back at the same instant.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, random: number): number {
+  const exp = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp / 2 + (exp / 2) * random);
+}
+
+/**
+ * Delivers the event stream to webhook endpoints. It reads the outbox after its saved position
+ * (event_consumers), so events written while it was down, or just before a kill -9, are delivered
+ * after the restart; deliveries are rows too, so a retry survives a restart as well. Nothing here
+ * runs on a call's path: it polls the database on its own timer.
+ */
+export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
+  const { db, settings, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const post = deps.post ?? postWebhook;
+  const allowed = allowedNetworkList(settings.allowedNetworks);
+  const retryMs = settings.retryHours * 3_600_000;
+  const inFlight = new Map<number, Promise<void>>();
+  const inFlightPerEndpoint = new Map<number, number>();
+  let timer: NodeJS.Timeout | undefined;
+  let ticking = false;
+  let again = false;
+  let stopped = false;
+
+  function fanOutNew(): void {
+    let position = consumerPosition(db, WEBHOOK_CONSUMER);
+    for (;;) {
+      const batch = eventsAfter(db, position, FAN_OUT_BATCH);
+      const last = batch[batch.length - 1];
+      if (!last) return;
+      fanOut(db, batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
+      position = last.id;
+      saveConsumerPosition(db, WEBHOOK_CONSUMER, position);
+      if (batch.length < FAN_OUT_BATCH) return;
+    }
+  }
+
+  async function deliver(d: DueDelivery): Promise<void> {
+    const body = JSON.stringify(eventView(d.event));
+    const sentAt = now();
+    const timestamp = Math.floor(sentAt / 1000);
+    const result = await post({
+      url: d.endpoint.url,
+      body,
+      timeoutMs: settings.timeoutMs,
+      allowedNetworks: allowed,
+      headers: {
+        [SIGNATURE_HEADER]: signatureHeader(signingSecrets(d.endpoint, sentAt), timestamp, body),
+        'callroute-event-id': d.event.uid,
+        'callroute-event-type': d.event.type,
+        'idempotency-key': d.event.uid,
+        'callroute-delivery-attempt': String(d.delivery.attempts + 1),
+        'user-agent': 'callroute-webhooks/1',
+      },
+    });
+    const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    const attempt = { at: sentAt, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error, responseExcerpt: result.responseExcerpt };
+    const log = logger.child({ endpoint: d.endpoint.id, event: d.event.uid, type: d.event.type, attempt: d.delivery.attempts + 1 });
+    if (ok) {
+      recordAttempt(db, d.delivery, attempt, { kind: 'delivered' });
+      log.debug({ status: result.statusCode, ms: result.latencyMs }, 'webhook delivered');
+      return;
+    }
+    if (result.refused) {
+      // Not a passing fault: the URL now leads somewhere callroute must not go.
+      recordAttempt(db, d.delivery, attempt, { kind: 'failed' });
+      disableEndpoint(db, d.endpoint, result.error ?? 'address refused', now());
+      log.warn({ reason: result.error }, 'webhook endpoint disabled: its address is refused');
+      return;
+    }
+    const nextAt = now() + retryDelayMs(d.delivery.attempts + 1, settings.retryBaseMs, random());
+    if (nextAt <= d.delivery.giveUpAt) {
+      recordAttempt(db, d.delivery, attempt, { kind: 'retry', at: nextAt });
+      log.info({ status: result.statusCode, error: result.error, retryInMs: nextAt - now() }, 'webhook delivery failed; will retry');
+      return;
+    }
+    recordAttempt(db, d.delivery, attempt, { kind: 'failed' });
+    log.warn({ status: result.statusCode, error: result.error }, 'webhook delivery gave up');
+    const current = d.endpoint;
+    if (current.enabled && !deliveredSince(db, current.id, d.delivery.createdAt)) {
+      disableEndpoint(db, current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now());
+      log.warn('webhook endpoint disabled after failing deliveries');
+    }
+  }
+
+  function startDeliveries(): void {
+    const free = settings.concurrency - inFlight.size;
+    if (free <= 0) return;
+    const due = dueDeliveries(db, now(), free * 2, new Set(inFlight.keys()));
+    let started = 0;
+    for (const d of due) {
+      if (started >= free) break;
+      const busy = inFlightPerEndpoint.get(d.endpoint.id) ?? 0;
+      if (busy >= PER_ENDPOINT_IN_FLIGHT || !d.endpoint.enabled) continue;
+      inFlightPerEndpoint.set(d.endpoint.id, busy + 1);
+      started++;
+      const run = deliver(d)
+        .catch((err: unknown) => logger.error({ err, delivery: d.delivery.id }, 'webhook delivery crashed'))
+        .finally(() => {
+          inFlight.delete(d.delivery.id);
+          inFlightPerEndpoint.set(d.endpoint.id, (inFlightPerEndpoint.get(d.endpoint.id) ?? 1) - 1);
+          // A call's next event may be waiting for this one.
+          tick();
+        });
+      inFlight.set(d.delivery.id, run);
+    }
+  }
+
+  function tick(): void {
+    if (stopped) return;
+    if (ticking) {
+      again = true;
+      return;
+    }
+    ticking = true;
+    try {
+      do {
+        again = false;
+        fanOutNew();
+        startDeliveries();
+      } while (again);
+    } catch (err) {
+      logger.error({ err }, 'webhook dispatch failed');
+    } finally {
+      ticking = false;
+    }
+  }
+
+  return {
+    start(): void {
+      stopped = false;
+      tick();
+      timer = setInterval(tick, deps.pollMs ?? 200);
+      timer.unref();
+    },
+    /** Looks at the outbox now (tests, and after the API queued a redelivery). */
+    poke: tick,
+    /** Stops taking work and waits for deliveries in flight (each ends within its timeout). */
+    async stop(): Promise<void> {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.allSettled([...inFlight.values()]);
+    },
+    get inFlight(): number {
+      return inFlight.size;
+    },
+  };
+}
+
+export type WebhookDispatcher = ReturnType<typeof createWebhookDispatcher>;

@@ -1,0 +1,77 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { BlockList } from 'node:net';
+import { checkDeliveryAddress } from './deliveryAddress.js';
+
+/** Bytes of a response kept for the delivery log; the rest is not even read. */
+export const RESPONSE_EXCERPT_BYTES = 1024;
+
+export interface WebhookResult {
+  /** The HTTP status; null when no response came. */
+  statusCode: number | null;
+  latencyMs: number;
+  /** Why it failed without a status (refused address, timeout, connection error). */
+  error: string | null;
+  responseExcerpt: string | null;
+  /** The address refused (SSRF): retrying will not help until the operator or the DNS changes it. */
+  refused: boolean;
+}
+
+export interface PostWebhookOptions {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  allowedNetworks: BlockList;
+}
+
+/**
+ * One POST of a delivery. The host is resolved and checked once, and the connection goes to that
+ * address (a lookup that answers only it). Redirects are not followed (a 3xx is a failure: the
+ * endpoint should name where it is); the response body is read up to RESPONSE_EXCERPT_BYTES, then
+ * the socket is dropped. The whole exchange has one timeout.
+ */
+export async function postWebhook(o: PostWebhookOptions): Promise<WebhookResult> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const url = new URL(o.url);
+  const target = await checkDeliveryAddress(url, o.allowedNetworks);
+  if (!target.ok) return { statusCode: null, latencyMs: elapsed(), error: target.reason, responseExcerpt: null, refused: true };
+  const pinned: LookupFunction = (_host, options, callback) => {
+    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: Array<{ address: string; family: number }>) => void)(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  };
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise<WebhookResult>((resolve) => {
+    let settled = false;
+    const finish = (r: Omit<WebhookResult, 'latencyMs' | 'refused'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      req.destroy();
+      resolve({ ...r, latencyMs: elapsed(), refused: false });
+    };
+    const req = send(url, {
+      method: 'POST',
+      headers: { ...o.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(o.body)) },
+      lookup: pinned,
+      agent: false,
+    });
+    const timer = setTimeout(() => finish({ statusCode: null, error: `no answer within ${o.timeoutMs} ms`, responseExcerpt: null }), o.timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => finish({ statusCode: null, error: err.code ?? err.message, responseExcerpt: null }));
+    req.on('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const done = () => finish({ statusCode: res.statusCode ?? null, error: null, responseExcerpt: Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_EXCERPT_BYTES) });
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size >= RESPONSE_EXCERPT_BYTES) done();
+      });
+      res.on('end', done);
+      res.on('error', done);
+    });
+    req.end(o.body);
+  });
+}
