@@ -30,6 +30,8 @@ import { routePlanRoutes } from './routes/routePlanRoutes.js';
 import { reportRoutes } from './routes/reportRoutes.js';
 import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDeps.js';
 import { webhookRoutes } from './routes/webhookRoutes.js';
+import { liveRoutes } from './routes/liveRoutes.js';
+import { createEventHub, type EventHub } from '../events/createEventHub.js';
 import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { webRoutes } from './routes/webRoutes.js';
@@ -97,6 +99,8 @@ export interface BuildAppDeps {
   erasureList?: string;
   /** AUDIT_RETENTION_DAYS: how long audit entries of no account are kept (default 365). */
   installationAuditDays?: number;
+  /** Hands committed events to the live feed; one is made (and closed with the app) when absent. */
+  eventHub?: EventHub;
   /** WEBHOOK_ALLOWED_NETWORKS and WEBHOOK_RETRY_HOURS, and the dispatcher's wake-up; default: no private network, 24 h. */
   webhooks?: RouteDeps['webhooks'];
 }
@@ -196,6 +200,8 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     },
   };
   const audit = createAuditHook(deps.db, now);
+  const eventHub = deps.eventHub ?? createEventHub({ db: deps.db, logger });
+  if (!deps.eventHub) app.addHook('onClose', async () => eventHub.close());
 
   healthRoutes(app, deps.telephonyStatus);
   webRoutes(app);
@@ -235,6 +241,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       routePlanRoutes(v1, routeDeps);
       dialAllowlistRoutes(v1, routeDeps);
       webhookRoutes(v1, routeDeps);
+      liveRoutes(v1, routeDeps, eventHub);
     },
     { prefix: '/v1' },
   );

@@ -93,3 +93,9 @@ export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
 export function getCall(db: Db, id: number): CallRow | undefined {
   return db.select().from(calls).where(eq(calls.id, id)).get();
 }
+
+/** Calls not finished yet (in progress, or left by a crash until reconciled), oldest first; the partial index on finished serves it. */
+export function callsInProgress(db: Db, accountIds?: readonly number[], limit = 1000): CallRow[] {
+  const where = accountIds === undefined ? eq(calls.finished, false) : and(eq(calls.finished, false), inAccounts(calls.accountId, accountIds));
+  return db.select().from(calls).where(where).orderBy(calls.arrivedAt).limit(limit).all();
+}
