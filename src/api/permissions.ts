@@ -19,6 +19,8 @@ export const PERMISSIONS = [
   'configuration:write',
   /** Call records (no audio). */
   'calls:read',
+  /** Tag a call, note on it, give it a value and a lead status (PATCH /v1/calls/:id). */
+  'calls:annotate',
   /** Recording metadata (status, duration, size). */
   'recordings:read',
   /** Recording audio: play, download, signed links. */
@@ -75,7 +77,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly Permission[]>> = {
   ),
   analyst: ['accounts:read', 'calls:read', 'reports:read'],
   // Pausing a recording removes audio and reveals none: the staff on calls (listeners) may.
-  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:pause'],
+  // The staff on calls say what a call was (a lead or not): listeners annotate; analysts only read.
+  listener: ['accounts:read', 'calls:read', 'calls:annotate', 'recordings:read', 'recordings:listen', 'recordings:pause'],
 };
 
 /** What an API key may be given: everything a person of an account may hold (an owner's rights). */

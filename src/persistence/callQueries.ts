@@ -1,8 +1,8 @@
-import { and, desc, eq, gte, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
-import { calls, type CallDisposition, type CallRow } from './schema.js';
+import { calls, type CallDisposition, type CallRow, type LeadStatus } from './schema.js';
 
 export const CALLS_DEFAULT_LIMIT = 50;
 export const CALLS_MAX_LIMIT = 500;
@@ -18,6 +18,9 @@ export interface CallFilter {
   did?: string;
   disposition?: CallDisposition;
   source?: string;
+  /** Calls carrying this tag (compared without case). */
+  tag?: string;
+  leadStatus?: LeadStatus;
   /** Restricted records (calls.restricted) only in these accounts; undefined: everywhere. */
   restrictedIn?: readonly number[];
   /** Opaque cursor from a previous page's `nextCursor`. */
@@ -68,6 +71,8 @@ export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
   if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
   if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
   if (filter.source !== undefined) where.push(eq(calls.source, filter.source));
+  if (filter.tag !== undefined) where.push(hasTag(filter.tag));
+  if (filter.leadStatus !== undefined) where.push(eq(calls.leadStatus, filter.leadStatus));
   if (filter.restrictedIn !== undefined) {
     const shown = or(eq(calls.restricted, false), inAccounts(calls.accountId, filter.restrictedIn));
     if (shown) where.push(shown);
@@ -98,4 +103,9 @@ export function getCall(db: Db, id: number): CallRow | undefined {
 export function callsInProgress(db: Db, accountIds?: readonly number[], limit = 1000): CallRow[] {
   const where = accountIds === undefined ? eq(calls.finished, false) : and(eq(calls.finished, false), inAccounts(calls.accountId, accountIds));
   return db.select().from(calls).where(where).orderBy(calls.arrivedAt).limit(limit).all();
+}
+
+/** The call's tags (a JSON array) hold this one, compared without case. */
+export function hasTag(tag: string): SQL {
+  return sql`exists (select 1 from json_each(${calls.tags}) where lower(json_each.value) = lower(${tag}))`;
 }

@@ -1,7 +1,8 @@
 import { and, eq, gte, isNotNull, lt, sql, type SQL } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
-import { callReportDays, calls } from './schema.js';
+import { hasTag } from './callQueries.js';
+import { callReportDays, calls, type LeadStatus } from './schema.js';
 
 export const REPORT_GROUPS = ['source', 'medium', 'campaign', 'landingPage'] as const;
 export type ReportGroup = (typeof REPORT_GROUPS)[number];
@@ -14,6 +15,9 @@ export interface CallReportFilter {
   to: number;
   /** Only these accounts (an empty list matches nothing); undefined: every account. */
   accountIds?: readonly number[];
+  /** Only calls with this tag / lead status (PATCH /v1/calls/:id); such reports read the calls themselves. */
+  tag?: string;
+  leadStatus?: LeadStatus;
 }
 
 export interface CallReportRow {
@@ -58,6 +62,8 @@ type Counts = { value: string | null; calls: number; answered: number; firstTime
 function countFromCalls(db: Db, f: CallReportFilter, from: number, to: number): Counts[] {
   const where: SQL[] = [gte(calls.arrivedAt, from), lt(calls.arrivedAt, to), isNotNull(calls.accountId)];
   if (f.accountIds !== undefined) where.push(inAccounts(calls.accountId, f.accountIds));
+  if (f.tag !== undefined) where.push(hasTag(f.tag));
+  if (f.leadStatus !== undefined) where.push(eq(calls.leadStatus, f.leadStatus));
   const value = groupExpr(f.groupBy);
   return db
     .select({
@@ -100,7 +106,9 @@ export function callReport(db: Db, f: CallReportFilter): CallReport {
   const parts: Counts[][] = [];
   const firstDay = Math.ceil(f.from / DAY_MS);
   const endDay = Math.floor(f.to / DAY_MS);
-  if (f.groupBy !== 'landingPage' && endDay > firstDay) {
+  // The rollup counts every call: a report of tagged calls (or of one lead status) counts them one by one.
+  const annotated = f.tag !== undefined || f.leadStatus !== undefined;
+  if (f.groupBy !== 'landingPage' && !annotated && endDay > firstDay) {
     parts.push(countFromDays(db, { ...f, groupBy: f.groupBy }, firstDay, endDay));
     if (f.from < firstDay * DAY_MS) parts.push(countFromCalls(db, f, f.from, firstDay * DAY_MS));
     if (endDay * DAY_MS < f.to) parts.push(countFromCalls(db, f, endDay * DAY_MS, f.to));

@@ -89,6 +89,7 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'POST /v1/webhooks/:id/redeliver': 'integrations:manage',
   'GET /v1/events': 'integrations:manage',
   'GET /v1/live': 'calls:read',
+  'PATCH /v1/calls/:id': 'calls:annotate',
   'HEAD /v1/events': 'integrations:manage',
   'GET /v1/audit': 'audit:read',
   'HEAD /v1/audit': 'audit:read',
@@ -229,14 +230,14 @@ describe('the permission wall', () => {
  * recordings (deleting too) and reports; analyst calls and reports, no audio; listener calls and
  * recordings, no configuration. `self` is everyone's own sign-in.
  */
-const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'integrations:manage', 'privacy:manage', 'self'];
+const OWNER = ['accounts:read', 'accounts:write', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'users:manage', 'keys:manage', 'audit:read', 'integrations:manage', 'privacy:manage', 'calls:annotate', 'self'];
 const EXPECTED_RIGHTS: Record<string, string[]> = {
   operator: [...OWNER, 'accounts:create', 'installation'],
   'agency owner': [...OWNER, 'accounts:create'],
   owner: OWNER,
-  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'integrations:manage', 'self'],
+  manager: ['accounts:read', 'configuration:read', 'configuration:write', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'recordings:pause', 'reports:read', 'integrations:manage', 'calls:annotate', 'self'],
   analyst: ['accounts:read', 'calls:read', 'reports:read', 'self'],
-  listener: ['accounts:read', 'calls:read', 'recordings:read', 'recordings:listen', 'recordings:pause', 'self'],
+  listener: ['accounts:read', 'calls:read', 'calls:annotate', 'recordings:read', 'recordings:listen', 'recordings:pause', 'self'],
   'customer token (from before scopes)': ['calls:read', 'recordings:read', 'recordings:listen', 'recordings:delete', 'reports:read', 'self'],
 };
 

@@ -9,7 +9,8 @@ import {
   listCalls,
   type CallFilter,
 } from '../../persistence/callQueries.js';
-import { CALL_DISPOSITIONS, type CallDisposition, type CallRow } from '../../persistence/schema.js';
+import { CALL_DISPOSITIONS, LEAD_STATUSES, type CallDisposition, type LeadStatus } from '../../persistence/schema.js';
+import { annotateCall } from '../../persistence/callAnnotationRepository.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { idParams, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
 import { inRequestPart } from '../errorHandler.js';
@@ -101,12 +102,39 @@ interface CallsQuery {
   did?: string;
   disposition?: CallDisposition;
   source?: string;
+  tag?: string;
+  leadStatus?: LeadStatus;
   cursor?: string;
   limit: number;
 }
 
+interface CallPatch {
+  tags?: string[];
+  notes?: string | null;
+  value?: number | null;
+  leadStatus?: LeadStatus | null;
+}
 
-export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: RouteDeps): void {
+/** Tags are short labels; a call carries a handful (CallRail's limits are of the same order). */
+export const MAX_TAGS_PER_CALL = 20;
+const tagSchema = { type: 'string', minLength: 1, maxLength: 50, pattern: '\\S' } as const;
+
+
+/** Trimmed, and one per spelling without case: the first spelling given stays. */
+function distinctTags(tags: readonly string[]): string[] {
+  const byKey = new Map<string, string>();
+  for (const t of tags) if (!byKey.has(t.trim().toLowerCase())) byKey.set(t.trim().toLowerCase(), t.trim());
+  return [...byKey.values()];
+}
+
+/** The fields of `o` among `keys` that are present (undefined stays out: PATCH leaves them alone). */
+function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pick<T, K> {
+  const out = {} as Pick<T, K>;
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}
+
+export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }: RouteDeps): void {
   app.get<{ Querystring: CallsQuery }>(
     '/calls',
     {
@@ -122,6 +150,8 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
             did: { type: 'string', minLength: 1, maxLength: 64 },
             disposition: { type: 'string', enum: [...CALL_DISPOSITIONS] },
             source: { type: 'string', minLength: 1, maxLength: 200 },
+            tag: tagSchema,
+            leadStatus: { type: 'string', enum: [...LEAD_STATUSES] },
             cursor: { type: 'string', minLength: 1, maxLength: 200 },
             limit: { type: 'integer', minimum: 1, maximum: CALLS_MAX_LIMIT, default: CALLS_DEFAULT_LIMIT },
           },
@@ -159,9 +189,45 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode }: Rou
       if (q.did !== undefined) filter.did = normalizeNumber(q.did, defaultCountryCode) ?? q.did.trim();
       if (q.disposition !== undefined) filter.disposition = q.disposition;
       if (q.source !== undefined) filter.source = q.source;
+      if (q.tag !== undefined) filter.tag = q.tag.trim();
+      if (q.leadStatus !== undefined) filter.leadStatus = q.leadStatus;
       if (q.cursor !== undefined) filter.cursor = q.cursor;
       const page = inRequestPart('querystring', () => listCalls(db, filter));
       return { calls: page.calls.map((row) => forPrincipal(request, toCallDto(row))), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.patch<{ Params: IdParams; Body: CallPatch }>(
+    '/calls/:id',
+    {
+      config: { permission: 'calls:annotate' },
+      schema: {
+        params: idParams,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          minProperties: 1,
+          properties: {
+            tags: { type: 'array', maxItems: MAX_TAGS_PER_CALL, items: tagSchema },
+            notes: { type: ['string', 'null'], maxLength: 5000 },
+            value: { type: ['number', 'null'], minimum: 0, maximum: 1_000_000_000 },
+            leadStatus: { type: ['string', 'null'], enum: [...LEAD_STATUSES, null] },
+          },
+        },
+        response: { 200: callDto },
+      },
+    },
+    async (request) => {
+      const found = getCall(db, request.params.id);
+      if (!found || !canSeeRow(request, found)) {
+        throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
+      }
+      const b = request.body;
+      // Tags compare trimmed and without case ("Booked" and "booked " are one tag); the first spelling stays.
+      const tags = b.tags === undefined ? undefined : distinctTags(b.tags);
+      const row = annotateCall(db, found.id, { ...(tags !== undefined ? { tags } : {}), ...pick(b, ['notes', 'value', 'leadStatus']) }, now());
+      if (!row) throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
+      return forPrincipal(request, toCallDto(row));
     },
   );
 

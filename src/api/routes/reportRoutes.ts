@@ -6,6 +6,7 @@ import { callReport, callReportCsv, REPORT_GROUPS, type ReportGroup } from '../.
 import { requestedAccounts, visibleRows } from '../principal.js';
 import { poolReportDto } from './attributionRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
+import { LEAD_STATUSES, type LeadStatus } from '../../persistence/schema.js';
 
 interface CallReportQuery {
   groupBy: ReportGroup;
@@ -13,6 +14,8 @@ interface CallReportQuery {
   to?: string;
   accountId?: number;
   format?: 'json' | 'csv';
+  tag?: string;
+  leadStatus?: LeadStatus;
 }
 
 const DAY_MS = 86_400_000;
@@ -55,6 +58,8 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
             to: { type: 'string', format: 'date-time' },
             accountId: { type: 'integer', minimum: 1 },
             format: { type: 'string', enum: ['json', 'csv'] },
+            tag: { type: 'string', minLength: 1, maxLength: 50 },
+            leadStatus: { type: 'string', enum: [...LEAD_STATUSES] },
           },
         },
         response: {
@@ -82,7 +87,14 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
       }
       // Another tenant's report looks exactly like an empty one (no hint that the account exists).
       const accountIds = requestedAccounts(request, q.accountId);
-      const report = callReport(db, { groupBy: q.groupBy, from, to, ...(accountIds === undefined ? {} : { accountIds }) });
+      const report = callReport(db, {
+        groupBy: q.groupBy,
+        from,
+        to,
+        ...(accountIds === undefined ? {} : { accountIds }),
+        ...(q.tag === undefined ? {} : { tag: q.tag.trim() }),
+        ...(q.leadStatus === undefined ? {} : { leadStatus: q.leadStatus }),
+      });
       const wantsCsv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(request.headers.accept ?? ''));
       if (wantsCsv) {
         const name = `calls-by-${q.groupBy}-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;
