@@ -17,6 +17,7 @@ import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence
 import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
 import { createWebhookDispatcher } from './integrations/webhooks/createWebhookDispatcher.js';
+import { createConversionSender } from './integrations/conversions/createConversionSender.js';
 import { createCpuBusyGauge } from './media/createCpuBusyGauge.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
 import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
@@ -202,6 +203,12 @@ async function main(config: Config): Promise<void> {
   // Events reach webhook endpoints from the outbox, on their own timer: no call waits for a receiver.
   const webhooks = createWebhookDispatcher({ db, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) });
   webhooks.start();
+  const conversions = createConversionSender({
+    db,
+    settings: { ...config.webhooks, platformUrls: config.webhooks.conversionPlatformUrls },
+    logger: logger.child({ component: 'conversions' }),
+  });
+  conversions.start();
 
   const app = buildApp({
     db,
@@ -223,7 +230,7 @@ async function main(config: Config): Promise<void> {
     installationAuditDays: config.privacy.installationAuditDays,
     erasureList: config.privacy.erasureList,
     recordingControl: (callId, paused) => registry.setRecordingPaused(callId, paused),
-    webhooks: { allowedNetworks: config.webhooks.allowedNetworks, retryHours: config.webhooks.retryHours, eventRetentionDays: config.webhooks.eventRetentionDays, poke: webhooks.poke },
+    webhooks: { allowedNetworks: config.webhooks.allowedNetworks, retryHours: config.webhooks.retryHours, eventRetentionDays: config.webhooks.eventRetentionDays, poke: webhooks.poke, pokeConversions: conversions.poke },
   });
   await app.listen({ host: config.http.host, port: config.http.port });
   // The dialplan's routing door: without it every call takes the Stasis path (the dialplan's AGI fails fast).
@@ -263,6 +270,7 @@ async function main(config: Config): Promise<void> {
     await ari.close();
     await reconciling;
     await webhooks.stop();
+    await conversions.stop();
     await stopRetention();
     await pipeline.stop();
     db.$client.close();

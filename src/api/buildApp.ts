@@ -31,6 +31,7 @@ import { reportRoutes } from './routes/reportRoutes.js';
 import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDeps.js';
 import { webhookRoutes } from './routes/webhookRoutes.js';
 import { liveRoutes } from './routes/liveRoutes.js';
+import { conversionRoutes } from './routes/conversionRoutes.js';
 import { createEventHub, type EventHub } from '../events/createEventHub.js';
 import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
@@ -242,6 +243,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       dialAllowlistRoutes(v1, routeDeps);
       webhookRoutes(v1, routeDeps);
       liveRoutes(v1, routeDeps, eventHub);
+      conversionRoutes(v1, routeDeps);
     },
     { prefix: '/v1' },
   );

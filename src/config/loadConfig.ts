@@ -144,6 +144,12 @@ export interface Config {
     readonly allowedNetworks: readonly string[];
     /** Events (and their delivery log) are kept this many days (EVENT_RETENTION_DAYS). */
     readonly eventRetentionDays: number;
+    /**
+     * Where ad platforms are reached instead of their public hosts (CONVERSION_PLATFORM_URLS:
+     * `google-ads=https://…,meta=…`; names: google-ads, ga4, meta, microsoft-ads, google-oauth,
+     * microsoft-oauth): a forward proxy, or stand-ins in tests. Conversions share the webhook retry settings.
+     */
+    readonly conversionPlatformUrls: Readonly<Record<string, string>>;
   };
   readonly recordings: {
     /** Where finished recordings are stored, by account and date. */
@@ -338,6 +344,18 @@ export function loadConfig(env: Env = process.env): Config {
     if (!isCidr(n)) problems.push(`WEBHOOK_ALLOWED_NETWORKS must list CIDRs such as 127.0.0.1/32 or fd00::/8 (got "${n}")`);
   }
 
+  const conversionPlatformUrls: Record<string, string> = {};
+  for (const entry of str('CONVERSION_PLATFORM_URLS', '').split(',').map((e) => e.trim()).filter(Boolean)) {
+    const eq = entry.indexOf('=');
+    const name = entry.slice(0, eq);
+    const url = entry.slice(eq + 1).replace(/\/+$/, '');
+    if (eq <= 0 || !CONVERSION_URL_NAMES.includes(name) || !/^https?:\/\/[^/\s]+/.test(url)) {
+      problems.push(`CONVERSION_PLATFORM_URLS must list name=url pairs with names among ${CONVERSION_URL_NAMES.join(', ')} (got "${entry}")`);
+      continue;
+    }
+    conversionPlatformUrls[name] = url;
+  }
+
   const config: Config = {
     dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
     http: {
@@ -403,6 +421,7 @@ export function loadConfig(env: Env = process.env): Config {
       concurrency: int('WEBHOOK_CONCURRENCY', 16, 1, 256),
       allowedNetworks,
       eventRetentionDays: int('EVENT_RETENTION_DAYS', 30, 1, 3650),
+      conversionPlatformUrls,
     },
     recordings: {
       dir: str('RECORDINGS_DIR', 'data/recordings'),
@@ -432,6 +451,9 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return deepFreeze(config);
 }
+
+/** The services CONVERSION_PLATFORM_URLS may redirect (src/integrations/conversions/platformAdapter.ts). */
+const CONVERSION_URL_NAMES = ['google-ads', 'ga4', 'meta', 'microsoft-ads', 'google-oauth', 'microsoft-oauth'];
 
 /** `address/prefix` with an IPv4 or IPv6 address and a prefix that fits it. */
 function isCidr(value: string): boolean {

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
+import { deleteConversionsOfCalls } from './conversionRepository.js';
 import { deleteCallEventsOf } from './eventRepository.js';
 import type { Db } from './openDatabase.js';
 import { calls, mediaJobs, privacyRequests, recordings, visits, type CallRow, type PrivacyRequestRow, type RecordingRow, type VisitRow } from './schema.js';
@@ -80,6 +81,8 @@ export function anonymiseCallRows(
       // The call events hold the caller as the call was (number, name, click ids): they go, and
       // any delivery of them not yet made with them. Recording events hold no caller and stay.
       deleteCallEventsOf(tx as unknown as Db, callIds);
+      // Conversions hold the click ids (and a hashed number sent to Meta): they go too.
+      deleteConversionsOfCalls(tx as unknown as Db, callIds);
     }
     if (recordingIds.length > 0) tx.delete(mediaJobs).where(inArray(mediaJobs.recordingId, [...recordingIds])).run();
     if (visitIds.length > 0) tx.delete(visits).where(inArray(visits.id, [...visitIds])).run();

@@ -818,3 +818,78 @@ export const webhookAttempts = sqliteTable(
   (t) => [index('webhook_attempts_delivery_idx').on(t.deliveryId, t.id)],
 );
 export type WebhookAttemptRow = typeof webhookAttempts.$inferSelect;
+
+export const CONVERSION_PLATFORMS = ['google-ads', 'ga4', 'meta', 'microsoft-ads'] as const;
+export type ConversionPlatform = (typeof CONVERSION_PLATFORMS)[number];
+
+/**
+ * Where an account's qualified calls go as conversions: one ad platform account (its settings,
+ * secrets included, in `settings` JSON, never shown back), the rules a call must meet (`rules` JSON:
+ * src/integrations/conversions/qualifyCall.ts), and whether callroute sends them (`api`) or only
+ * lists them for the platform's upload file (`csv`).
+ */
+export const conversionDestinations = sqliteTable(
+  'conversion_destinations',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    accountId: integer('account_id')
+      .notNull()
+      .references(() => accounts.id, { onDelete: 'cascade' }),
+    platform: text('platform').$type<ConversionPlatform>().notNull(),
+    name: text('name').notNull(),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    delivery: text('delivery').$type<'api' | 'csv'>().notNull().default('api'),
+    settings: text('settings').notNull(),
+    rules: text('rules').notNull(),
+    /** The platform's name for the conversion: a Google Ads conversion action id, a GA4 event, a Meta event, a Microsoft goal. */
+    conversionName: text('conversion_name').notNull(),
+    /** Used when the call has no value of its own (PATCH /v1/calls/:id). */
+    defaultValue: real('default_value'),
+    currency: text('currency').notNull().default('USD'),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+  },
+  (t) => [index('conversion_destinations_account_idx').on(t.accountId)],
+);
+export type ConversionDestinationRow = typeof conversionDestinations.$inferSelect;
+
+export const CONVERSION_STATUSES = ['pending', 'sent', 'failed', 'csv'] as const;
+export type ConversionStatus = (typeof CONVERSION_STATUSES)[number];
+
+/** A call that qualified for a destination: at most one per call and destination, with how sending it went. */
+export const conversions = sqliteTable(
+  'conversions',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    destinationId: integer('destination_id')
+      .notNull()
+      .references(() => conversionDestinations.id, { onDelete: 'cascade' }),
+    callId: integer('call_id')
+      .notNull()
+      .references(() => calls.id),
+    accountId: integer('account_id').notNull(),
+    status: text('status').$type<ConversionStatus>().notNull(),
+    /** The click id it is credited to (gclid, msclkid, fbclid), when the platform takes one. */
+    clickId: text('click_id'),
+    conversionTime: integer('conversion_time').notNull(),
+    value: real('value'),
+    currency: text('currency').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: integer('next_attempt_at').notNull(),
+    giveUpAt: integer('give_up_at').notNull(),
+    /** The request body last sent (JSON), for the record of what the platform was told. */
+    payload: text('payload'),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    responseExcerpt: text('response_excerpt'),
+    sentAt: integer('sent_at'),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('conversions_destination_call_unique').on(t.destinationId, t.callId),
+    index('conversions_due_idx').on(t.status, t.nextAttemptAt),
+    index('conversions_call_idx').on(t.callId),
+    index('conversions_account_idx').on(t.accountId, t.conversionTime),
+  ],
+);
+export type ConversionRow = typeof conversions.$inferSelect;

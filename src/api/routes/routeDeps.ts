@@ -39,8 +39,11 @@ export interface RouteDeps {
   auth: AuthSettings;
   /** Pauses or resumes the recording of a call in progress (telephony's setRecordingPaused); absent without telephony. */
   recordingControl?: (callId: number, paused: boolean) => Promise<'done' | 'not-found' | 'not-recorded'>;
-  /** Webhook settings the API checks endpoints with; `poke` wakes the dispatcher after a redelivery is queued. */
-  webhooks: { allowedNetworks: readonly string[]; retryHours: number; eventRetentionDays?: number; poke?: () => void };
+  /**
+   * Webhook settings the API checks endpoints with (the retry time serves conversions too); `poke`
+   * wakes the webhook dispatcher after a redelivery is queued, `pokeConversions` the conversion sender after a retry.
+   */
+  webhooks: { allowedNetworks: readonly string[]; retryHours: number; eventRetentionDays?: number; poke?: () => void; pokeConversions?: () => void };
   /** Keys the hash erased caller numbers become (config.privacy.hashSecret); where exports go. */
   privacy: { hashSecret: string; exports: { dir: string; ttlSeconds: number }; installationAuditDays: number; erasureList: string };
 }

@@ -11,8 +11,9 @@ import {
   signingSecrets,
   type DueDelivery,
 } from '../../persistence/webhookRepository.js';
+import { createPollingWorker } from '../createPollingWorker.js';
 import { allowedNetworkList } from './deliveryAddress.js';
-import { postWebhook, type PostWebhookOptions, type WebhookResult } from './postWebhook.js';
+import { guardedPost, type GuardedPostOptions, type GuardedPostResult } from '../guardedPost.js';
 import { SIGNATURE_HEADER, signatureHeader } from './webhookSignature.js';
 
 export interface WebhookSettings {
@@ -30,7 +31,7 @@ export interface WebhookDispatcherDeps {
   now?: () => number;
   /** 0..1; the jitter of retry delays. */
   random?: () => number;
-  post?: (o: PostWebhookOptions) => Promise<WebhookResult>;
+  post?: (o: GuardedPostOptions) => Promise<GuardedPostResult>;
   /** How often the outbox and the due deliveries are looked at (ms). */
   pollMs?: number;
 }
@@ -63,15 +64,12 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   const { db, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const post = deps.post ?? postWebhook;
+  const post = deps.post ?? guardedPost;
   const allowed = allowedNetworkList(settings.allowedNetworks);
   const retryMs = settings.retryHours * 3_600_000;
-  const inFlight = new Map<number, Promise<void>>();
   const inFlightPerEndpoint = new Map<number, number>();
-  let timer: NodeJS.Timeout | undefined;
   let ticking = false;
   let again = false;
-  let stopped = false;
 
   function fanOutNew(): void {
     let position = consumerPosition(db, WEBHOOK_CONSUMER);
@@ -135,9 +133,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   }
 
   function startDeliveries(): void {
-    const free = settings.concurrency - inFlight.size;
+    const free = settings.concurrency - worker.inFlight.size;
     if (free <= 0) return;
-    const due = dueDeliveries(db, now(), free * 2, new Set(inFlight.keys()));
+    const due = dueDeliveries(db, now(), free * 2, new Set(worker.inFlight.keys()));
     let started = 0;
     for (const d of due) {
       if (started >= free) break;
@@ -145,20 +143,17 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       if (busy >= PER_ENDPOINT_IN_FLIGHT || !d.endpoint.enabled) continue;
       inFlightPerEndpoint.set(d.endpoint.id, busy + 1);
       started++;
-      const run = deliver(d)
-        .catch((err: unknown) => logger.error({ err, delivery: d.delivery.id }, 'webhook delivery crashed'))
-        .finally(() => {
-          inFlight.delete(d.delivery.id);
-          inFlightPerEndpoint.set(d.endpoint.id, (inFlightPerEndpoint.get(d.endpoint.id) ?? 1) - 1);
-          // A call's next event may be waiting for this one.
-          tick();
-        });
-      inFlight.set(d.delivery.id, run);
+      const run = deliver(d).catch((err: unknown) => logger.error({ err, delivery: d.delivery.id }, 'webhook delivery crashed'));
+      worker.track(d.delivery.id, run, () => {
+        inFlightPerEndpoint.set(d.endpoint.id, (inFlightPerEndpoint.get(d.endpoint.id) ?? 1) - 1);
+        // A call's next event may be waiting for this one.
+        tick();
+      });
     }
   }
 
   function tick(): void {
-    if (stopped) return;
+    if (worker.stopped) return;
     if (ticking) {
       again = true;
       return;
@@ -177,23 +172,15 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     }
   }
 
+  const worker = createPollingWorker(tick, deps.pollMs ?? 200);
   return {
-    start(): void {
-      stopped = false;
-      tick();
-      timer = setInterval(tick, deps.pollMs ?? 200);
-      timer.unref();
-    },
+    start: worker.start,
     /** Looks at the outbox now (tests, and after the API queued a redelivery). */
-    poke: tick,
+    poke: worker.poke,
     /** Stops taking work and waits for deliveries in flight (each ends within its timeout). */
-    async stop(): Promise<void> {
-      stopped = true;
-      clearInterval(timer);
-      await Promise.allSettled([...inFlight.values()]);
-    },
+    stop: worker.stop,
     get inFlight(): number {
-      return inFlight.size;
+      return worker.inFlight.size;
     },
   };
 }

@@ -2,12 +2,12 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { BlockList } from 'node:net';
-import { checkDeliveryAddress } from './deliveryAddress.js';
+import { checkDeliveryAddress } from './webhooks/deliveryAddress.js';
 
 /** Bytes of a response kept for the delivery log; the rest is not even read. */
 export const RESPONSE_EXCERPT_BYTES = 1024;
 
-export interface WebhookResult {
+export interface GuardedPostResult {
   /** The HTTP status; null when no response came. */
   statusCode: number | null;
   latencyMs: number;
@@ -18,21 +18,24 @@ export interface WebhookResult {
   refused: boolean;
 }
 
-export interface PostWebhookOptions {
+export interface GuardedPostOptions {
   url: string;
+  /** content-type defaults to application/json. */
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
   allowedNetworks: BlockList;
+  /** How much of the answer is read (RESPONSE_EXCERPT_BYTES unless the answer itself is needed, as a token's). */
+  maxResponseBytes?: number;
 }
 
 /**
- * One POST of a delivery. The host is resolved and checked once, and the connection goes to that
+ * One POST to a receiver outside callroute (a webhook endpoint, an ad platform). The host is resolved and checked once, and the connection goes to that
  * address (a lookup that answers only it). Redirects are not followed (a 3xx is a failure: the
- * endpoint should name where it is); the response body is read up to RESPONSE_EXCERPT_BYTES, then
+ * endpoint should name where it is); the response body is read up to RESPONSE_EXCERPT_BYTES (or maxResponseBytes), then
  * the socket is dropped. The whole exchange has one timeout.
  */
-export async function postWebhook(o: PostWebhookOptions): Promise<WebhookResult> {
+export async function guardedPost(o: GuardedPostOptions): Promise<GuardedPostResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const url = new URL(o.url);
@@ -43,9 +46,9 @@ export async function postWebhook(o: PostWebhookOptions): Promise<WebhookResult>
     else callback(null, target.address, target.family);
   };
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise<WebhookResult>((resolve) => {
+  return new Promise<GuardedPostResult>((resolve) => {
     let settled = false;
-    const finish = (r: Omit<WebhookResult, 'latencyMs' | 'refused'>) => {
+    const finish = (r: Omit<GuardedPostResult, 'latencyMs' | 'refused'>) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -54,7 +57,7 @@ export async function postWebhook(o: PostWebhookOptions): Promise<WebhookResult>
     };
     const req = send(url, {
       method: 'POST',
-      headers: { ...o.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(o.body)) },
+      headers: { 'content-type': 'application/json', ...o.headers, 'content-length': String(Buffer.byteLength(o.body)) },
       lookup: pinned,
       agent: false,
     });
@@ -63,11 +66,12 @@ export async function postWebhook(o: PostWebhookOptions): Promise<WebhookResult>
     req.on('response', (res: IncomingMessage) => {
       const chunks: Buffer[] = [];
       let size = 0;
-      const done = () => finish({ statusCode: res.statusCode ?? null, error: null, responseExcerpt: Buffer.concat(chunks).toString('utf8').slice(0, RESPONSE_EXCERPT_BYTES) });
+      const cap = o.maxResponseBytes ?? RESPONSE_EXCERPT_BYTES;
+      const done = () => finish({ statusCode: res.statusCode ?? null, error: null, responseExcerpt: Buffer.concat(chunks).subarray(0, cap).toString('utf8') });
       res.on('data', (chunk: Buffer) => {
         chunks.push(chunk);
         size += chunk.length;
-        if (size >= RESPONSE_EXCERPT_BYTES) done();
+        if (size >= cap) done();
       });
       res.on('end', done);
       res.on('error', done);

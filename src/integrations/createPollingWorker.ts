@@ -1,0 +1,42 @@
+/**
+ * The loop shared by the outbox's consumers that send things out (webhooks, conversions): `tick`
+ * runs at start, on a timer and when poked; the work it starts is tracked by id, so `stop` waits
+ * for what is in flight (each piece ends within its own timeout) and nothing starts twice.
+ */
+export function createPollingWorker(tick: () => void, pollMs: number) {
+  const inFlight = new Map<number, Promise<void>>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = true;
+  return {
+    /** Work started and not yet finished, by its row id. */
+    inFlight,
+    get stopped(): boolean {
+      return stopped;
+    },
+    /** Starts one piece of work; it leaves `inFlight` when it settles, then `after` runs. */
+    track(id: number, work: Promise<void>, after?: () => void): void {
+      inFlight.set(
+        id,
+        work.finally(() => {
+          inFlight.delete(id);
+          after?.();
+        }),
+      );
+    },
+    start(): void {
+      stopped = false;
+      tick();
+      timer = setInterval(tick, pollMs);
+      timer.unref();
+    },
+    /** Looks for work now (after the API queued some, and in tests). */
+    poke(): void {
+      if (!stopped) tick();
+    },
+    async stop(): Promise<void> {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.allSettled([...inFlight.values()]);
+    },
+  };
+}
