@@ -32,6 +32,8 @@ import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDe
 import { webhookRoutes } from './routes/webhookRoutes.js';
 import { liveRoutes } from './routes/liveRoutes.js';
 import { conversionRoutes } from './routes/conversionRoutes.js';
+import { DOCS_PREFIX, registerOpenApi } from './openApi.js';
+import { packageVersion } from '../packageRoot.js';
 import { createEventHub, type EventHub } from '../events/createEventHub.js';
 import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js';
 import { tokenRoutes } from './routes/tokenRoutes.js';
@@ -155,7 +157,8 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   app.decorate('registeredRoutes', routes);
   app.addHook('onRoute', (route) => {
     const permission = route.config?.permission;
-    const open = route.config?.public === true;
+    // Swagger UI's own routes (its page and files) are public like the document they show.
+    const open = route.config?.public === true || route.url === DOCS_PREFIX || route.url.startsWith(`${DOCS_PREFIX}/`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // Exactly one of the two; outside /v1 only public routes (health, signed links, the snippet) live.
     if (isPermission(permission) === open || (!open && !route.url.startsWith('/v1/'))) {
@@ -204,14 +207,18 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   const eventHub = deps.eventHub ?? createEventHub({ db: deps.db, logger });
   if (!deps.eventHub) app.addHook('onClose', async () => eventHub.close());
 
-  healthRoutes(app, deps.telephonyStatus);
-  webRoutes(app);
+  registerOpenApi(app, packageVersion());
+  // In a plugin, so the OpenAPI document (registered just above, loaded first) sees these routes too.
+  void app.register(async (root) => {
+    healthRoutes(root, deps.telephonyStatus);
+    webRoutes(root);
+    snippetRoutes(root, routeDeps, deps.publicApi);
+  });
   void app.register(async (links) => {
     links.addHook('onResponse', audit);
     signedLinkRoutes(links, routeDeps);
     privacyExportLinkRoutes(links, { db: deps.db, now, linkSecret: recordings.linkSecret, exports: routeDeps.privacy.exports });
   });
-  snippetRoutes(app, routeDeps, deps.publicApi);
   void app.register(
     async (v1) => {
       v1.addHook('onRequest', createRateLimitedAuth(auth, limiter));

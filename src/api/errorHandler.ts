@@ -6,7 +6,8 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string };
 }
 
-const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+/** The HTTP status of each code that is not a 500 (the OpenAPI document lists them per status). */
+export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   CR_ERR_VALIDATION: 400,
   CR_ERR_INVALID_NUMBER: 400,
   CR_ERR_NOT_AUDIO: 400,

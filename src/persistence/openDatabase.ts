@@ -1,23 +1,12 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { drizzle, type BetterSQLite3Database } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { packageRoot } from '../packageRoot.js';
 import * as schema from './schema.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
-
-/** The `drizzle/` folder of the package, found from this file in `src/` and in compiled `dist/src/`. */
-function migrationsFolder(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(resolve(dir, 'drizzle/meta/_journal.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('drizzle/ migrations folder not found');
-    dir = parent;
-  }
-  return resolve(dir, 'drizzle');
-}
 
 /**
  * Opens (creating if needed) the SQLite file, sets the pragmas and applies pending migrations.
@@ -34,6 +23,6 @@ export function openDatabase(path: string): Db {
   // not survive in a page a row moved out of (privacy requests, src/api/routes/privacyRoutes.ts).
   sqlite.pragma('secure_delete = ON');
   const db = drizzle(sqlite, { schema }) as Db;
-  migrate(db, { migrationsFolder: migrationsFolder() });
+  migrate(db, { migrationsFolder: resolve(packageRoot(), 'drizzle') });
   return db;
 }
