@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only pdd,capacity,overload,sqlite,transcode,signin] [-- --overload-cap N]`
+ * `npm run bench [-- --quick] [-- --only pdd,cpu,capacity,overload,webhooks,sqlite,transcode,signin] [-- --overload-cap N]`
  * (`--overload-cap`: the cap the overload phase uses when capacity did not run in the same invocation)
  *
  * The router against Asterisk's own dialplan doing the same job (MixMonitor + Dial), on one real
@@ -26,6 +26,7 @@ import { boxJiffies, startSampler, type SamplerResult } from './lib/proc.js';
 import { callTimings, startSipCapture, type CallTiming, type SipPacket } from './lib/sipCapture.js';
 import { startLoadSipp } from './lib/sippLoad.js';
 import { startTwinTranscodes } from './lib/twinTranscodes.js';
+import { startWebhookReceivers } from './lib/webhookReceivers.js';
 import { byDso, msPerCall, parsePerfReport, profileDifference } from './lib/perfProfile.js';
 import { geometricMean95, round, summarize, type Summary } from './lib/stats.js';
 import { runSignInBench, type SignInResult } from './signInBench.js';
@@ -116,6 +117,7 @@ const PLAN = QUICK
       sqliteWrites: 5_000,
       transcodeSeconds: 60,
       signInAttempts: 30,
+      webhooks: { level: 100, calls: 150, rate: 20, holdMs: 5_000, pairs: 2 },
       budgetSeconds: 15 * 60,
     }
   : {
@@ -141,6 +143,7 @@ const PLAN = QUICK
       sqliteWrites: 20_000,
       transcodeSeconds: 120,
       signInAttempts: 100,
+      webhooks: { level: 100, calls: 300, rate: 10, holdMs: 10_000, pairs: 2 },
       budgetSeconds: 45 * 60,
     };
 
@@ -246,6 +249,16 @@ interface OverloadResult {
   problems: string[];
 }
 
+interface WebhookRun {
+  endpoints: number;
+  result: LoadResult;
+  /** Deliveries the receivers got for the run, and per answered call. */
+  deliveries: number;
+  deliveriesPerCall: number | null;
+  /** From a call.ended event's occurredAt (its row written) to its arrival at a receiver (ms). */
+  lagMs: Summary;
+}
+
 const results: {
   machine: Record<string, unknown>;
   command: string;
@@ -264,6 +277,8 @@ const results: {
   sqlite?: SqliteResult;
   transcode?: TranscodeCase[];
   signIn?: SignInResult;
+  /** The same router load without webhooks and with three endpoints taking every event (phase webhooks). */
+  webhooks?: WebhookRun[];
   notes: string[];
   durationSeconds?: number;
 } = {
@@ -1016,6 +1031,26 @@ function table(): string {
     const ok = r.plan.limit > 100 ? 'n/a (> 100)' : dp50 !== null && dp99 !== null && dp50 <= 3 && dp99 <= 10 ? 'met' : 'missed';
     lines.push(row([r.plan.limit, dp50, dp99, diff(r.okToOk.p50, d.okToOk.p50), diff(r.okToOk.p99, d.okToOk.p99), ok]));
   }
+  if (results.webhooks?.length) {
+    const w = results.webhooks;
+    lines.push('', `### Webhook fan-out (router, ${w[0]?.result.plan.limit} concurrent; runs alternating; every event to each endpoint)`, '');
+    lines.push(row(['endpoints', 'INVITE→INVITE p50', 'p95', 'p99', '200→200 p50', 'p99', 'Asterisk CPU-s per call', 'router CPU ms/call', 'answered/placed', 'deliveries (per call)', 'call.ended delivered after p50 ms', 'p99']));
+    lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
+    for (const x of w) {
+      const r = x.result;
+      lines.push(row([x.endpoints, r.inviteToInvite.p50, r.inviteToInvite.p95, r.inviteToInvite.p99, r.okToOk.p50, r.okToOk.p99, r.asteriskCpuPerCallSeconds, r.routerCpuPerCallMs, `${r.answered}/${r.placed}`, `${x.deliveries} (${x.deliveriesPerCall})`, x.lagMs.p50, x.lagMs.p99]));
+    }
+    const mean = (endpoints: number, pick: (r: LoadResult) => number | null): number | null => {
+      const v = w.filter((x) => x.endpoints === endpoints).map((x) => pick(x.result)).filter((n): n is number => n !== null);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+    };
+    const ratio = (pick: (r: LoadResult) => number | null): string => {
+      const a = mean(3, pick);
+      const b = mean(0, pick);
+      return a !== null && b ? (a / b).toFixed(2) : '—';
+    };
+    lines.push(`- with ÷ without webhooks: INVITE→INVITE p50 ${ratio((r) => r.inviteToInvite.p50)}, p99 ${ratio((r) => r.inviteToInvite.p99)}; Asterisk CPU per call ${ratio((r) => r.asteriskCpuPerCallSeconds)}; router CPU per call ${ratio((r) => r.routerCpuPerCallMs)}`);
+  }
   lines.push('', `### Capacity (recorded calls of ${PLAN.capacityHoldMs / 1000} s, RTP both ways)`, '');
   lines.push(row(['level', 'design', 'answered/placed', 'failed', 'peak up', 'Asterisk CPU-s per call', 'Asterisk peak %', 'box peak %', 'other load %', 'router CPU ms/call', 'router kB/call', 'left ch/br', 'integrity']));
   lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---', '---']));
@@ -1112,6 +1147,47 @@ function table(): string {
 }
 
 // ---------------------------------------------------------------- main
+/** The bench account (main creates it); the webhook phase's endpoints belong to it. */
+let benchAccountId = 0;
+
+/**
+ * Webhook fan-out against the call path: the same router load at one level, without webhooks and
+ * with three endpoints that take every event (5 per call each), alternating A-B-B-A. The figures
+ * that must not move are the post-dial delay and Asterisk's CPU per call; the deliveries and their
+ * lag say the fan-out kept up.
+ */
+async function phaseWebhooks(): Promise<void> {
+  const w = PLAN.webhooks;
+  say(`\n== webhook fan-out (${w.level} concurrent, ${w.calls} calls per run, 0 and 3 endpoints, ${w.pairs} pair(s))`);
+  const receivers = await startWebhookReceivers(3);
+  await startRouterWith({ WEBHOOK_ALLOWED_NETWORKS: '127.0.0.1/32' });
+  const endpoints: number[] = [];
+  for (const url of receivers.urls) {
+    const res = await api.call<{ id: number }>('POST', '/v1/webhooks', { accountId: benchAccountId, url, eventTypes: ['*'], enabled: false });
+    if (res.status !== 201) throw new Error(`creating a webhook endpoint: ${res.status} ${JSON.stringify(res.body)}`);
+    endpoints.push(res.body.id);
+  }
+  const order: number[] = [];
+  for (let i = 0; i < w.pairs; i++) order.push(...(i % 2 === 0 ? [0, 3] : [3, 0]));
+  results.webhooks = [];
+  for (const [i, count] of order.entries()) {
+    for (const [j, id] of endpoints.entries()) await api.call('PATCH', `/v1/webhooks/${id}`, { enabled: j < count });
+    receivers.reset();
+    const r = await runLoad('router', `webhooks-${count}-${i}`, { calls: w.calls, limit: w.level, rate: w.rate, holdMs: w.holdMs }, w.level);
+    await receivers.settle();
+    const run: WebhookRun = { endpoints: count, result: r, deliveries: receivers.received, deliveriesPerCall: round(receivers.received / Math.max(1, r.answered), 1), lagMs: roundSummary(receivers.lag('call.ended')) };
+    results.webhooks.push(run);
+    say(
+      `  ${count} endpoints: INVITE→INVITE p50 ${r.inviteToInvite.p50} p95 ${r.inviteToInvite.p95} p99 ${r.inviteToInvite.p99} ms; Asterisk ${r.asteriskCpuPerCallSeconds} CPU-s/call; ` +
+        `router ${r.routerCpuPerCallMs} ms/call; ${run.deliveries} deliveries (${run.deliveriesPerCall}/call), lag p50 ${run.lagMs.p50} p99 ${run.lagMs.p99} ms`,
+    );
+    await quiesce();
+  }
+  for (const id of endpoints) await api.call('DELETE', `/v1/webhooks/${id}`);
+  await receivers.stop();
+  await startRouterWith();
+}
+
 async function main(): Promise<number> {
   // `--render FILE.json`: the table of an earlier run, printed and written to latest(-quick).md.
   if (argv.includes('--render')) {
@@ -1139,7 +1215,7 @@ async function main(): Promise<number> {
     results.signIn = await runSignInBench(PLAN.signInAttempts);
     say(`  ${results.signIn.cases.map((c) => `${c.name} ${c.status} ${c.medianMs} ms`).join('; ')}; unknown/wrong ${results.signIn.unknownOverWrong}`);
   }
-  const telephony = want('pdd') || want('cpu') || want('capacity') || want('overload');
+  const telephony = want('pdd') || want('cpu') || want('capacity') || want('overload') || want('webhooks');
   if (telephony) {
     prepareScenarios(Math.max(PLAN.capacityHoldMs, ...PLAN.pdd.map((p) => p.holdMs)));
     asterisk = await startAsterisk(config, { instance: 'bench', bench: true, readyTimeoutMs: 30_000 });
@@ -1147,6 +1223,7 @@ async function main(): Promise<number> {
     clearEndReports(asterisk.rootDir);
     await startRouterWith();
     const account = await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Bench' });
+    benchAccountId = account.body.id;
     const tn = await api.call('POST', '/v1/tracking-numbers', { accountId: account.body.id, did: DID, destination: DESTINATION, source: 'bench' });
     if (tn.status !== 201) throw new Error(`creating the tracking number: ${tn.status} ${JSON.stringify(tn.body)}`);
     startPhone();
@@ -1155,6 +1232,7 @@ async function main(): Promise<number> {
     if (want('cpu')) await phaseCpu();
     if (want('capacity')) await phaseCapacity();
     if (want('overload')) await phaseOverload();
+    if (want('webhooks')) await phaseWebhooks();
   }
   results.durationSeconds = Math.round(elapsed());
   const text = table();

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, like, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, like, lt, sql } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import { eventConsumers, events, type EventRow, type EventType } from './schema.js';
@@ -25,10 +25,26 @@ export function appendEvent(db: Db, e: NewEvent): EventRow {
     .get();
 }
 
+/** The consumers' read of the stream, prepared once per database: they poll it several times a second. */
+const afterStatements = new WeakMap<Db, { all: (p: { afterId: number; limit: number }) => EventRow[] }>();
+
 /** Events after `afterId`, oldest first: one range read of the primary key. `accountIds`: only theirs. */
 export function eventsAfter(db: Db, afterId: number, limit: number, accountIds?: readonly number[]): EventRow[] {
-  const where = accountIds === undefined ? gt(events.id, afterId) : and(gt(events.id, afterId), inAccounts(events.accountId, accountIds));
-  return db.select().from(events).where(where).orderBy(asc(events.id)).limit(limit).all();
+  if (accountIds !== undefined) {
+    return db.select().from(events).where(and(gt(events.id, afterId), inAccounts(events.accountId, accountIds))).orderBy(asc(events.id)).limit(limit).all();
+  }
+  let statement = afterStatements.get(db);
+  if (!statement) {
+    statement = db
+      .select()
+      .from(events)
+      .where(gt(events.id, sql.placeholder('afterId')))
+      .orderBy(asc(events.id))
+      .limit(sql.placeholder('limit'))
+      .prepare();
+    afterStatements.set(db, statement);
+  }
+  return statement.all({ afterId, limit });
 }
 
 export function lastEventId(db: Db): number {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { appendAudit } from './auditRepository.js';
 import { appendEvent } from './eventRepository.js';
 import { inAccounts } from './inAccounts.js';
@@ -83,105 +83,6 @@ export function signingSecrets(e: WebhookEndpointRow, now: number): string[] {
 export function endpointWants(e: WebhookEndpointRow, type: EventType): boolean {
   const types = JSON.parse(e.eventTypes) as string[];
   return types.includes(ALL_EVENT_TYPES) || types.includes(type);
-}
-
-/**
- * Turns events into pending deliveries, one per enabled endpoint of the event's account that wants
- * its type. `skip` leaves an event undelivered (a restricted caller's call). One transaction.
- */
-export function fanOut(db: Db, batch: readonly EventRow[], now: number, retryMs: number, skip: (e: EventRow) => boolean): number {
-  const accounts = [...new Set(batch.map((e) => e.accountId).filter((a): a is number => a !== null))];
-  if (accounts.length === 0) return 0;
-  const endpoints = db
-    .select()
-    .from(webhookEndpoints)
-    .where(and(inAccounts(webhookEndpoints.accountId, accounts), eq(webhookEndpoints.enabled, true)))
-    .all();
-  if (endpoints.length === 0) return 0;
-  let queued = 0;
-  db.transaction((tx) => {
-    for (const e of batch) {
-      if (skip(e)) continue;
-      for (const endpoint of endpoints) {
-        if (endpoint.accountId !== e.accountId || !endpointWants(endpoint, e.type)) continue;
-        tx.insert(webhookDeliveries)
-          .values({ endpointId: endpoint.id, eventId: e.id, callId: e.callId, status: 'pending', nextAttemptAt: now, giveUpAt: now + retryMs, createdAt: now })
-          .run();
-        queued++;
-      }
-    }
-  });
-  return queued;
-}
-
-export interface DueDelivery {
-  delivery: WebhookDeliveryRow;
-  endpoint: WebhookEndpointRow;
-  event: EventRow;
-}
-
-/**
- * Deliveries whose time has come, oldest event first, and only the first pending one of each
- * call per endpoint: a call's events reach an endpoint in order (ended never before answered),
- * whatever retries the earlier ones need. `exclude`: deliveries already in flight.
- */
-export function dueDeliveries(db: Db, now: number, limit: number, exclude: ReadonlySet<number>): DueDelivery[] {
-  const rows = db.$client
-    .prepare(
-      `SELECT d.id AS id FROM webhook_deliveries d
-       WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-         AND (d.call_id IS NULL OR NOT EXISTS (
-           SELECT 1 FROM webhook_deliveries p
-           WHERE p.endpoint_id = d.endpoint_id AND p.call_id = d.call_id AND p.event_id < d.event_id AND p.status = 'pending'))
-       ORDER BY d.event_id, d.id LIMIT ?`,
-    )
-    .all(now, limit + exclude.size) as Array<{ id: number }>;
-  const ids = rows.map((r) => r.id).filter((id) => !exclude.has(id)).slice(0, limit);
-  if (ids.length === 0) return [];
-  return db
-    .select({ delivery: webhookDeliveries, endpoint: webhookEndpoints, event: events })
-    .from(webhookDeliveries)
-    .innerJoin(webhookEndpoints, eq(webhookEndpoints.id, webhookDeliveries.endpointId))
-    .innerJoin(events, eq(events.id, webhookDeliveries.eventId))
-    .where(inArray(webhookDeliveries.id, ids))
-    .orderBy(asc(webhookDeliveries.eventId), asc(webhookDeliveries.id))
-    .all();
-}
-
-export interface AttemptRecord {
-  at: number;
-  statusCode: number | null;
-  latencyMs: number;
-  error: string | null;
-  responseExcerpt: string | null;
-}
-
-export type AttemptOutcome = { kind: 'delivered' } | { kind: 'retry'; at: number } | { kind: 'failed' };
-
-/** One attempt into the log, and what it means for the delivery, in one transaction. */
-export function recordAttempt(db: Db, delivery: WebhookDeliveryRow, a: AttemptRecord, outcome: AttemptOutcome): void {
-  db.transaction((tx) => {
-    tx.insert(webhookAttempts).values({ deliveryId: delivery.id, ...a }).run();
-    const common = { attempts: delivery.attempts + 1, lastStatusCode: a.statusCode, lastError: a.error };
-    const set =
-      outcome.kind === 'delivered'
-        ? { ...common, status: 'delivered' as const, deliveredAt: a.at }
-        : outcome.kind === 'retry'
-          ? { ...common, nextAttemptAt: outcome.at }
-          : { ...common, status: 'failed' as const };
-    tx.update(webhookDeliveries).set(set).where(eq(webhookDeliveries.id, delivery.id)).run();
-  });
-}
-
-/** Whether the endpoint took any delivery since `since` (a give-up after successes elsewhere is not a dead endpoint). */
-export function deliveredSince(db: Db, endpointId: number, since: number): boolean {
-  const row = db
-    .select({ id: webhookDeliveries.id })
-    .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.endpointId, endpointId), eq(webhookDeliveries.status, 'delivered'), gte(webhookDeliveries.deliveredAt, since)))
-    .limit(1)
-    .get();
-  return row !== undefined;
 }
 
 /**

@@ -2,15 +2,8 @@ import type { Logger } from 'pino';
 import { eventView, isRestrictedCall } from '../../events/eventView.js';
 import { consumerPosition, eventsAfter, saveConsumerPosition } from '../../persistence/eventRepository.js';
 import type { Db } from '../../persistence/openDatabase.js';
-import {
-  deliveredSince,
-  disableEndpoint,
-  dueDeliveries,
-  fanOut,
-  recordAttempt,
-  signingSecrets,
-  type DueDelivery,
-} from '../../persistence/webhookRepository.js';
+import { createDeliveryQueue, type DueDelivery } from '../../persistence/webhookDeliveryQueue.js';
+import { disableEndpoint, signingSecrets } from '../../persistence/webhookRepository.js';
 import { createPollingWorker } from '../createPollingWorker.js';
 import { allowedNetworkList } from './deliveryAddress.js';
 import { guardedPost, type GuardedPostOptions, type GuardedPostResult } from '../guardedPost.js';
@@ -43,6 +36,8 @@ const MAX_RETRY_DELAY_MS = 3_600_000;
 /** One endpoint may hold this many of the shared delivery slots: a slow receiver cannot starve the rest. */
 const PER_ENDPOINT_IN_FLIGHT = 4;
 const FAN_OUT_BATCH = 500;
+/** Rendered bodies kept (oldest dropped first): enough for every endpoint of a burst of calls. */
+const BODY_CACHE_SIZE = 2_000;
 
 /**
  * The delay before retry number `attempt` (1 = the first retry): base · 2^(attempt−1), capped at an
@@ -71,21 +66,36 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   let ticking = false;
   let again = false;
 
+  const queue = createDeliveryQueue(db);
+  // Read from the database once; afterwards this process is the only writer of its position.
+  let position: number | undefined;
   function fanOutNew(): void {
-    let position = consumerPosition(db, WEBHOOK_CONSUMER);
+    position ??= consumerPosition(db, WEBHOOK_CONSUMER);
     for (;;) {
       const batch = eventsAfter(db, position, FAN_OUT_BATCH);
       const last = batch[batch.length - 1];
       if (!last) return;
-      fanOut(db, batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
+      queue.fanOut(batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
       position = last.id;
       saveConsumerPosition(db, WEBHOOK_CONSUMER, position);
       if (batch.length < FAN_OUT_BATCH) return;
     }
   }
 
+  /** Each event's body, rendered once for all the endpoints it goes to (and its retries). */
+  const bodies = new Map<number, string>();
+  function bodyOf(e: DueDelivery['event']): string {
+    let body = bodies.get(e.id);
+    if (body === undefined) {
+      body = JSON.stringify(eventView(e));
+      if (bodies.size >= BODY_CACHE_SIZE) bodies.delete(bodies.keys().next().value as number);
+      bodies.set(e.id, body);
+    }
+    return body;
+  }
+
   async function deliver(d: DueDelivery): Promise<void> {
-    const body = JSON.stringify(eventView(d.event));
+    const body = bodyOf(d.event);
     const sentAt = now();
     const timestamp = Math.floor(sentAt / 1000);
     const result = await post({
@@ -106,27 +116,27 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     const attempt = { at: sentAt, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error, responseExcerpt: result.responseExcerpt };
     const log = logger.child({ endpoint: d.endpoint.id, event: d.event.uid, type: d.event.type, attempt: d.delivery.attempts + 1 });
     if (ok) {
-      recordAttempt(db, d.delivery, attempt, { kind: 'delivered' });
+      queue.recordAttempt(d.delivery, attempt, { kind: 'delivered' });
       log.debug({ status: result.statusCode, ms: result.latencyMs }, 'webhook delivered');
       return;
     }
     if (result.refused) {
       // Not a passing fault: the URL now leads somewhere callroute must not go.
-      recordAttempt(db, d.delivery, attempt, { kind: 'failed' });
+      queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
       disableEndpoint(db, d.endpoint, result.error ?? 'address refused', now());
       log.warn({ reason: result.error }, 'webhook endpoint disabled: its address is refused');
       return;
     }
     const nextAt = now() + retryDelayMs(d.delivery.attempts + 1, settings.retryBaseMs, random());
     if (nextAt <= d.delivery.giveUpAt) {
-      recordAttempt(db, d.delivery, attempt, { kind: 'retry', at: nextAt });
+      queue.recordAttempt(d.delivery, attempt, { kind: 'retry', at: nextAt });
       log.info({ status: result.statusCode, error: result.error, retryInMs: nextAt - now() }, 'webhook delivery failed; will retry');
       return;
     }
-    recordAttempt(db, d.delivery, attempt, { kind: 'failed' });
+    queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
     log.warn({ status: result.statusCode, error: result.error }, 'webhook delivery gave up');
     const current = d.endpoint;
-    if (current.enabled && !deliveredSince(db, current.id, d.delivery.createdAt)) {
+    if (current.enabled && !queue.deliveredSince(current.id, d.delivery.createdAt)) {
       disableEndpoint(db, current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now());
       log.warn('webhook endpoint disabled after failing deliveries');
     }
@@ -135,7 +145,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   function startDeliveries(): void {
     const free = settings.concurrency - worker.inFlight.size;
     if (free <= 0) return;
-    const due = dueDeliveries(db, now(), free * 2, new Set(worker.inFlight.keys()));
+    const due = queue.due(now(), free * 2, new Set(worker.inFlight.keys()));
     let started = 0;
     for (const d of due) {
       if (started >= free) break;
@@ -146,10 +156,19 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       const run = deliver(d).catch((err: unknown) => logger.error({ err, delivery: d.delivery.id }, 'webhook delivery crashed'));
       worker.track(d.delivery.id, run, () => {
         inFlightPerEndpoint.set(d.endpoint.id, (inFlightPerEndpoint.get(d.endpoint.id) ?? 1) - 1);
-        // A call's next event may be waiting for this one.
-        tick();
+        // A call's next event may be waiting for this one: look again soon, once for all the
+        // deliveries that finish together (one look per delivery cost more than the delivery).
+        tickSoon();
       });
     }
+  }
+
+  let soon: NodeJS.Immediate | undefined;
+  function tickSoon(): void {
+    soon ??= setImmediate(() => {
+      soon = undefined;
+      tick();
+    });
   }
 
   function tick(): void {
