@@ -1179,7 +1179,7 @@ async function phaseWebhooks(): Promise<void> {
     results.webhooks.push(run);
     say(
       `  ${count} endpoints: INVITE→INVITE p50 ${r.inviteToInvite.p50} p95 ${r.inviteToInvite.p95} p99 ${r.inviteToInvite.p99} ms; Asterisk ${r.asteriskCpuPerCallSeconds} CPU-s/call; ` +
-        `router ${r.routerCpuPerCallMs} ms/call; ${run.deliveries} deliveries (${run.deliveriesPerCall}/call), lag p50 ${run.lagMs.p50} p99 ${run.lagMs.p99} ms`,
+        `router ${r.routerCpuPerCallMs} ms/call; ${run.deliveries} deliveries (${run.deliveriesPerCall}/call), call.ended delivered after p50 ${run.lagMs.p50} p99 ${run.lagMs.p99} ms`,
     );
     await quiesce();
   }

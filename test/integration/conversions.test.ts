@@ -219,4 +219,16 @@ describe('conversions', () => {
     expect(shown.json().settings).toEqual({ customerId: '1234567890', developerToken: '(set)', clientId: 'client', clientSecret: '(set)', refreshToken: '(set)' });
     expect(shown.body).not.toContain('refresh"');
   });
+
+  it('are named in a privacy access request as recipients, and go with an erasure', async () => {
+    await destination({ platform: 'google-ads', settings: GOOGLE, conversionName: '555' });
+    const id = call({ gclid: 'gclid-private' }, 60);
+    await until('sent', async () => (await conversionsOf(id))[0]?.status === 'sent');
+    const access = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'access', callerNumber: '+15557654321', accountId } });
+    expect(access.statusCode, access.body).toBe(201);
+    expect(access.json().disclosures.conversions).toEqual([{ callId: id, platform: 'google-ads', destination: 'd', status: 'sent', clickId: 'gclid-private', sentAt: expect.any(String) }]);
+    const erased = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: '+15557654321', accountId } });
+    expect(erased.statusCode, erased.body).toBe(201);
+    expect(await conversionsOf(id)).toEqual([]);
+  });
 });

@@ -21,6 +21,7 @@ import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { iso, isoOrNull, listResponse, type IdParams } from '../apiSchemas.js';
 import { describeActor, principalOf, requestedAccounts } from '../principal.js';
 import { toCallDto } from './callRoutes.js';
+import { disclosuresOfCalls } from '../../persistence/disclosureQueries.js';
 import { toRecordingDto } from './recordingRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
 import { eraseFound } from '../../privacy/eraseSubject.js';
@@ -152,7 +153,13 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
         });
 
       const counts = { calls: data.calls.length, recordings: data.recordings.length, visits: data.visits.length };
-      const shown = { calls: data.calls.map(toCallDto), recordings: data.recordings.map(toRecordingDto), visits: data.visits.map(toVisitDto) };
+      // Who outside callroute was told of the calls (ad platforms, webhook receivers): the recipients an access request names.
+      const told = disclosuresOfCalls(db, data.calls.map((c) => c.id));
+      const disclosures = {
+        conversions: told.conversions.map((c) => ({ ...c, sentAt: isoOrNull(c.sentAt) })),
+        webhooks: told.webhooks.map((w) => ({ ...w, firstAt: iso(w.firstAt), lastAt: iso(w.lastAt) })),
+      };
+      const shown = { calls: data.calls.map(toCallDto), recordings: data.recordings.map(toRecordingDto), visits: data.visits.map(toVisitDto), disclosures };
       if (b.kind === 'access') return reply.code(201).send({ request: toRequestDto(stored(counts)), ...shown });
       if (b.kind === 'export') {
         const row = stored(counts);
