@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lt, notInArray, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import {
@@ -84,18 +84,24 @@ export function recordQualified(db: Db, c: QualifiedConversion, now: number, ret
   return res.changes > 0;
 }
 
-/** Pending conversions whose time has come, oldest first, with their destination. */
+/** The sender's look for due conversions, prepared once per database: it runs every second. */
+const dueStatements = new WeakMap<Db, { all: (p: { now: number; limit: number }) => Array<{ conversion: ConversionRow; destination: ConversionDestinationRow }> }>();
+
+/** Pending conversions whose time has come, oldest first, with their destination. `exclude`: in flight. */
 export function dueConversions(db: Db, now: number, limit: number, exclude: ReadonlySet<number>): Array<{ conversion: ConversionRow; destination: ConversionDestinationRow }> {
-  const where: SQL[] = [eq(conversions.status, 'pending'), lt(conversions.nextAttemptAt, now + 1)];
-  if (exclude.size > 0) where.push(notInArray(conversions.id, [...exclude]));
-  return db
-    .select({ conversion: conversions, destination: conversionDestinations })
-    .from(conversions)
-    .innerJoin(conversionDestinations, eq(conversionDestinations.id, conversions.destinationId))
-    .where(and(...where))
-    .orderBy(asc(conversions.nextAttemptAt), asc(conversions.id))
-    .limit(limit)
-    .all();
+  let statement = dueStatements.get(db);
+  if (!statement) {
+    statement = db
+      .select({ conversion: conversions, destination: conversionDestinations })
+      .from(conversions)
+      .innerJoin(conversionDestinations, eq(conversionDestinations.id, conversions.destinationId))
+      .where(and(eq(conversions.status, 'pending'), lte(conversions.nextAttemptAt, sql.placeholder('now'))))
+      .orderBy(asc(conversions.nextAttemptAt), asc(conversions.id))
+      .limit(sql.placeholder('limit'))
+      .prepare();
+    dueStatements.set(db, statement);
+  }
+  return statement.all({ now, limit: limit + exclude.size }).filter((r) => !exclude.has(r.conversion.id)).slice(0, limit);
 }
 
 export type ConversionOutcome =

@@ -152,7 +152,8 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
     }
   }
 
-  const worker = createPollingWorker(tick, deps.pollMs ?? 500);
+  // Once a second: a conversion a second later changes nothing for an ad platform.
+  const worker = createPollingWorker(tick, deps.pollMs ?? 1_000);
   return { start: worker.start, poke: worker.poke, stop: worker.stop };
 }
 

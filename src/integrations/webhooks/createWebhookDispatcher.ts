@@ -3,7 +3,7 @@ import { eventView, isRestrictedCall } from '../../events/eventView.js';
 import { consumerPosition, eventsAfter, saveConsumerPosition } from '../../persistence/eventRepository.js';
 import type { Db } from '../../persistence/openDatabase.js';
 import { createDeliveryQueue, type DueDelivery } from '../../persistence/webhookDeliveryQueue.js';
-import { disableEndpoint, signingSecrets } from '../../persistence/webhookRepository.js';
+import { disableEndpoint, getEndpoint, signingSecrets } from '../../persistence/webhookRepository.js';
 import { createPollingWorker } from '../createPollingWorker.js';
 import { allowedNetworkList } from './deliveryAddress.js';
 import { guardedPost, type GuardedPostOptions, type GuardedPostResult } from '../guardedPost.js';
@@ -135,8 +135,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     }
     queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
     log.warn({ status: result.statusCode, error: result.error }, 'webhook delivery gave up');
-    const current = d.endpoint;
-    if (current.enabled && !queue.deliveredSince(current.id, d.delivery.createdAt)) {
+    // Read again: other deliveries of the endpoint may have given up (and disabled it) meanwhile.
+    const current = getEndpoint(db, d.endpoint.id);
+    if (current?.enabled && !queue.deliveredSince(current.id, d.delivery.createdAt)) {
       disableEndpoint(db, current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now());
       log.warn('webhook endpoint disabled after failing deliveries');
     }
