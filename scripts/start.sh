@@ -27,6 +27,7 @@ export CALLROUTE_CONFIG_FILE="$CONFIG_FILE"
 
 echo "building"
 npx tsc -p tsconfig.build.json
+npx vite build --config web/vite.config.ts
 npx tsx scripts/seedDemo.ts --sign-in-file data/first-sign-in.txt
 
 npx tsx scripts/asterisk-sandbox.ts start --instance dev
@@ -54,7 +55,8 @@ API="http://127.0.0.1:${PORT:-8080}"
 cat <<INFO
 
 callroute is running on loopback.
-  admin API      $API/v1   (Authorization: Bearer $TOKEN)
+  dashboard      $API/app/   (sign in with a person below)
+  admin API      $API/v1   (Authorization: Bearer $TOKEN)   API reference $API/docs
   health         curl -s $API/health
   Asterisk SIP   127.0.0.1:5060 (carrier trunk accepted from 127.0.0.1:5070; destinations on 127.0.0.1:5080)
   database       $PWD/data/callroute.db       router log: data/router.log

@@ -10,6 +10,9 @@ bash scripts/setup.sh || exit 1
 
 typecheck=0
 npx tsc -p tsconfig.json --noEmit || { typecheck=1; echo "test: typecheck failed" >&2; }
+npx tsc -p web/tsconfig.json || { typecheck=1; echo "test: dashboard typecheck failed" >&2; }
+# The dashboard the browser tests open, built as npm start builds it.
+npx vite build --config web/vite.config.ts || { echo "test: dashboard build failed" >&2; exit 1; }
 
 mkdir -p test-results
 rm -f test-results/vitest.json

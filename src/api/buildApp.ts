@@ -32,6 +32,7 @@ import type { MediaDeps, RecordingsApiConfig, RouteDeps } from './routes/routeDe
 import { webhookRoutes } from './routes/webhookRoutes.js';
 import { liveRoutes } from './routes/liveRoutes.js';
 import { conversionRoutes } from './routes/conversionRoutes.js';
+import { dashboardRoutes } from './routes/dashboardRoutes.js';
 import { DOCS_PREFIX, registerOpenApi } from './openApi.js';
 import { packageVersion } from '../packageRoot.js';
 import { createEventHub, type EventHub } from '../events/createEventHub.js';
@@ -102,6 +103,8 @@ export interface BuildAppDeps {
   erasureList?: string;
   /** AUDIT_RETENTION_DAYS: how long audit entries of no account are kept (default 365). */
   installationAuditDays?: number;
+  /** The built dashboard (dist/web unless given). */
+  dashboardDir?: string;
   /** Hands committed events to the live feed; one is made (and closed with the app) when absent. */
   eventHub?: EventHub;
   /** WEBHOOK_ALLOWED_NETWORKS and WEBHOOK_RETRY_HOURS, and the dispatcher's wake-up; default: no private network, 24 h. */
@@ -213,6 +216,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     healthRoutes(root, deps.telephonyStatus);
     webRoutes(root);
     snippetRoutes(root, routeDeps, deps.publicApi);
+    dashboardRoutes(root, deps.dashboardDir);
   });
   void app.register(async (links) => {
     links.addHook('onResponse', audit);

@@ -18,6 +18,11 @@ export interface CallFilter {
   did?: string;
   disposition?: CallDisposition;
   source?: string;
+  medium?: string;
+  campaign?: string;
+  firstTimeCaller?: boolean;
+  /** E.164, as stored. */
+  callerNumber?: string;
   /** Calls carrying this tag (compared without case). */
   tag?: string;
   leadStatus?: LeadStatus;
@@ -71,6 +76,10 @@ export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
   if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
   if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
   if (filter.source !== undefined) where.push(eq(calls.source, filter.source));
+  if (filter.medium !== undefined) where.push(eq(calls.medium, filter.medium));
+  if (filter.campaign !== undefined) where.push(eq(calls.campaign, filter.campaign));
+  if (filter.firstTimeCaller !== undefined) where.push(eq(calls.firstTimeCaller, filter.firstTimeCaller));
+  if (filter.callerNumber !== undefined) where.push(eq(calls.callerNumber, filter.callerNumber));
   if (filter.tag !== undefined) where.push(hasTag(filter.tag));
   if (filter.leadStatus !== undefined) where.push(eq(calls.leadStatus, filter.leadStatus));
   if (filter.restrictedIn !== undefined) {

@@ -56,7 +56,8 @@ export const SIGN_IN_JS = `'use strict';
     say('');
     fetch('/v1/auth/login', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
       .then(function (res) {
-        if (res.ok) { location.assign('/account'); return; }
+        // Back where the person was sent from (the dashboard), only ever a path on this site.
+        if (res.ok) { var next = new URLSearchParams(location.search).get('next'); location.assign(next && next.charAt(0) === '/' && next.charAt(1) !== '/' && next.charAt(1) !== '\\\\' ? next : '/account'); return; }
         return res.json().then(function (answer) {
           var error = answer.error || {};
           if (error.code === 'CR_ERR_SECOND_FACTOR_REQUIRED') {
@@ -80,6 +81,7 @@ export const ACCOUNT_HTML = page(
   `<section id="account" hidden>
 <h2>Signed in as <span id="who"></span></h2>
 <p id="two-factor"></p>
+<p><a href="/app/">Open the dashboard</a> (calls, recordings, live).</p>
 <table id="places"><thead><tr><th>Account</th><th>What you may do</th></tr></thead><tbody></tbody></table>
 <button id="sign-out" type="button">Sign out</button>
 </section>

@@ -14,6 +14,12 @@ const ADMIN = 'test-admin-token-0123456789';
  */
 export const EXPECTED_ROUTES: Record<string, string> = {
   'GET /health': 'public',
+  'GET /app': 'public',
+  'HEAD /app': 'public',
+  'GET /app/': 'public',
+  'HEAD /app/': 'public',
+  'GET /app/assets/:file': 'public',
+  'HEAD /app/assets/:file': 'public',
   'GET /openapi.json': 'public',
   'HEAD /openapi.json': 'public',
   'GET /docs': 'public',

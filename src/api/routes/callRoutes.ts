@@ -9,7 +9,8 @@ import {
   listCalls,
   type CallFilter,
 } from '../../persistence/callQueries.js';
-import { CALL_DISPOSITIONS, LEAD_STATUSES, type CallDisposition, type LeadStatus } from '../../persistence/schema.js';
+import { CALL_DISPOSITIONS, LEAD_STATUSES, type CallDisposition, type CallRow, type LeadStatus } from '../../persistence/schema.js';
+import { csvField } from '../../persistence/callReports.js';
 import { annotateCall } from '../../persistence/callAnnotationRepository.js';
 import { normalizeNumber } from '../../routing/normalizeNumber.js';
 import { idParams, isoTime, nullableIsoTime, type IdParams, parseIsoTime } from '../apiSchemas.js';
@@ -102,6 +103,11 @@ interface CallsQuery {
   did?: string;
   disposition?: CallDisposition;
   source?: string;
+  medium?: string;
+  campaign?: string;
+  firstTimeCaller?: boolean;
+  callerNumber?: string;
+  format?: 'json' | 'csv';
   tag?: string;
   leadStatus?: LeadStatus;
   cursor?: string;
@@ -113,6 +119,17 @@ interface CallPatch {
   notes?: string | null;
   value?: number | null;
   leadStatus?: LeadStatus | null;
+}
+
+/** A CSV export of the call log holds at most this many calls (narrow the filter for more). */
+export const CALLS_CSV_MAX_ROWS = 10_000;
+
+const CSV_COLUMNS = ['id', 'arrivedAt', 'answeredAt', 'endedAt', 'did', 'callerNumber', 'callerName', 'source', 'medium', 'campaign', 'disposition', 'ringSeconds', 'talkSeconds', 'firstTimeCaller', 'landingPage', 'destination', 'recordingStatus', 'tags', 'leadStatus', 'value'] as const;
+
+/** The calls as a spreadsheet: the columns a marketer filters by, one row per call. */
+function callsCsv(rows: ReadonlyArray<ReturnType<typeof callView>>): string {
+  const cell = (v: unknown) => csvField(v === null || v === undefined ? null : Array.isArray(v) ? v.join(' ') : typeof v === 'number' ? v : String(v));
+  return `${[CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => cell(r[c])).join(','))].join('\r\n')}\r\n`;
 }
 
 /** Tags are short labels; a call carries a handful (CallRail's limits are of the same order). */
@@ -150,6 +167,12 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
             did: { type: 'string', minLength: 1, maxLength: 64 },
             disposition: { type: 'string', enum: [...CALL_DISPOSITIONS] },
             source: { type: 'string', minLength: 1, maxLength: 200 },
+            medium: { type: 'string', minLength: 1, maxLength: 200 },
+            campaign: { type: 'string', minLength: 1, maxLength: 200 },
+            firstTimeCaller: { type: 'boolean' },
+            callerNumber: { type: 'string', minLength: 1, maxLength: 64 },
+            /** csv: the filtered calls (every page, up to CALLS_CSV_MAX_ROWS) as a spreadsheet. */
+            format: { type: 'string', enum: ['json', 'csv'] },
             tag: tagSchema,
             leadStatus: { type: 'string', enum: [...LEAD_STATUSES] },
             cursor: { type: 'string', minLength: 1, maxLength: 200 },
@@ -166,7 +189,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
       const from = parseIsoTime(q.from, 'querystring.from');
       const to = parseIsoTime(q.to, 'querystring.to');
@@ -189,9 +212,26 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
       if (q.did !== undefined) filter.did = normalizeNumber(q.did, defaultCountryCode) ?? q.did.trim();
       if (q.disposition !== undefined) filter.disposition = q.disposition;
       if (q.source !== undefined) filter.source = q.source;
+      if (q.medium !== undefined) filter.medium = q.medium;
+      if (q.campaign !== undefined) filter.campaign = q.campaign;
+      if (q.firstTimeCaller !== undefined) filter.firstTimeCaller = q.firstTimeCaller;
+      if (q.callerNumber !== undefined) filter.callerNumber = normalizeNumber(q.callerNumber, defaultCountryCode) ?? q.callerNumber.trim();
       if (q.tag !== undefined) filter.tag = q.tag.trim();
       if (q.leadStatus !== undefined) filter.leadStatus = q.leadStatus;
       if (q.cursor !== undefined) filter.cursor = q.cursor;
+      if (q.format === 'csv') {
+        const rows: CallRow[] = [];
+        let cursor = filter.cursor;
+        do {
+          const page = inRequestPart('querystring', () => listCalls(db, { ...filter, limit: CALLS_MAX_LIMIT, ...(cursor !== undefined ? { cursor } : {}) }));
+          rows.push(...page.calls);
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor !== undefined && rows.length < CALLS_CSV_MAX_ROWS);
+        return reply
+          .header('content-type', 'text/csv; charset=utf-8')
+          .header('content-disposition', 'attachment; filename="calls.csv"')
+          .send(callsCsv(rows.slice(0, CALLS_CSV_MAX_ROWS).map((row) => forPrincipal(request, toCallDto(row)))));
+      }
       const page = inRequestPart('querystring', () => listCalls(db, filter));
       return { calls: page.calls.map((row) => forPrincipal(request, toCallDto(row))), nextCursor: page.nextCursor };
     },

@@ -1,0 +1,158 @@
+/**
+ * The web dashboard in real headless chromium (Debian's), built by Vite from web/ and served by the
+ * app: a person signs in and lands on the call log; a call that arrives shows up without a reload and
+ * changes state in place as it is answered and ends; a filter narrows the list; a call's page shows
+ * its record and plays its recording; the page runs under a CSP without inline script and fetches
+ * nothing from elsewhere. Screenshots: test-results/dashboard-*.png.
+ */
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import type { Browser, Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/buildApp.js';
+import { dashboardDir } from '../../src/api/routes/dashboardRoutes.js';
+import { createCallRecordRepository, type CallArrival } from '../../src/persistence/callRecordRepository.js';
+import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import { recordings } from '../../src/persistence/schema.js';
+import { toneWav } from '../support/toneWav.js';
+import { launchChromium } from './browser.js';
+
+const ADMIN = 'e2e-dashboard-admin-token-0123456789';
+const admin = { authorization: `Bearer ${ADMIN}` };
+const PASSWORD = 'a dashboard passphrase 9';
+
+let db: Db;
+let api: FastifyInstance;
+let origin: string;
+let browser: Browser;
+let accountId: number;
+let recordingsDir: string;
+
+beforeAll(async () => {
+  mkdirSync('test-results', { recursive: true });
+  // The build npm start and npm test make; a single run of this file makes it when missing.
+  if (!existsSync(join(dashboardDir(), 'index.html'))) await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
+  db = openDatabase(':memory:');
+  recordingsDir = mkdtempSync(join(tmpdir(), 'callroute-dashboard-'));
+  api = buildApp({
+    db,
+    logger: pino({ level: 'silent' }),
+    adminToken: ADMIN,
+    defaultCountryCode: '1',
+    telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }),
+    recordings: { dir: recordingsDir, asteriskRoot: '/', keys: new Map(), linkSecret: 'l', linkTtlSeconds: 300, publicBaseUrl: 'http://x', ffmpegPath: null },
+  });
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  origin = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
+  accountId = (await api.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme Plumbing' } })).json().id;
+  const invited = await api.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email: 'sam@acme.test', name: 'Sam', role: 'manager' } });
+  const reset = await api.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: PASSWORD } });
+  expect(reset.statusCode, reset.body).toBeLessThan(300);
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+});
+
+let channel = 0;
+function arrival(over: Partial<CallArrival> = {}): CallArrival {
+  return {
+    accountId, trackingNumberId: null, did: '+15551230000', callerNumber: '+15557654321', callerName: null, source: 'google', medium: 'cpc', campaign: 'spring',
+    destination: '+15559870000', arrivedAt: Date.now(), inboundChannelId: `dash-${++channel}`, outboundChannelId: null, bridgeId: null, firstTimeCaller: true, ...over,
+  };
+}
+
+async function signIn(page: Page): Promise<void> {
+  await page.goto(`${origin}/app/`);
+  await page.waitForURL(/\/sign-in\?next=/);
+  await page.fill('#email', 'sam@acme.test');
+  await page.fill('#password', PASSWORD);
+  await page.click('#submit');
+  await page.waitForURL(/\/app\/(#\/calls)?$/);
+  await page.locator('#calls-heading').waitFor();
+}
+
+describe('the dashboard', () => {
+  it('signs in to a live call log: a new call appears and changes state without a reload; a filter narrows it', async () => {
+    const records = createCallRecordRepository(db);
+    const old = records.insertArrival(arrival({ arrivedAt: Date.now() - 3_600_000, source: 'bing', medium: 'cpc' }));
+    records.finish(old, { disposition: 'busy', sipCode: 486, hangupCause: 17, endedBy: 'destination', answeredAt: null, endedAt: Date.now() - 3_590_000 });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const refused: string[] = [];
+    const elsewhere: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) refused.push(m.text());
+    });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(origin)) elsewhere.push(r.url());
+    });
+    await signIn(page);
+    await page.locator(`tr[data-call-id="${old}"]`).waitFor();
+
+    // A call arrives: its row appears at the top, then changes as it is answered and ends.
+    const live = records.insertArrival(arrival({ callerNumber: '+15550102030' }));
+    const row = page.locator(`tr[data-call-id="${live}"]`);
+    await row.waitFor({ timeout: 5_000 });
+    expect(await row.getAttribute('data-state')).toBe('ringing');
+    expect(await page.locator('tbody tr').first().getAttribute('data-call-id')).toBe(String(live));
+    records.markAnswered(live, Date.now());
+    await page.locator(`tr[data-call-id="${live}"][data-state="in progress"]`).waitFor({ timeout: 5_000 });
+    await page.screenshot({ path: 'test-results/dashboard-calls-live.png' });
+    records.finish(live, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: Date.now() - 1_000, endedAt: Date.now() });
+    await page.locator(`tr[data-call-id="${live}"][data-state="answered"]`).waitFor({ timeout: 5_000 });
+
+    await page.selectOption('select[name="disposition"]', 'busy');
+    await page.click('button[type="submit"]');
+    await page.locator(`tr[data-call-id="${live}"]`).waitFor({ state: 'detached' });
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.screenshot({ path: 'test-results/dashboard-calls-filtered.png' });
+    // The export is what the filter shows.
+    const csv = await page.request.get(`${origin}${await page.locator('a[download]').getAttribute('href')}`);
+    expect(csv.status()).toBe(200);
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(new RegExp(`^${old},`));
+
+    // Phone-sized: nothing is cut off sideways but the table, which scrolls.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
+    await page.screenshot({ path: 'test-results/dashboard-calls-phone.png' });
+    expect(refused).toEqual([]);
+    expect(elsewhere).toEqual([]);
+    await page.close();
+  }, 60_000);
+
+  it('shows a call’s record and plays its recording through the API', async () => {
+    const records = createCallRecordRepository(db);
+    const id = records.insertArrival(arrival({ arrivedAt: Date.now() - 5_000, landingPage: 'https://acme.test/offer', clickIds: '{"gclid":"abc"}' }));
+    records.finish(id, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: Date.now() - 2_000, endedAt: Date.now() });
+    mkdirSync(join(recordingsDir, 'x'), { recursive: true });
+    writeFileSync(join(recordingsDir, 'x', 'call.wav'), toneWav(2, 8000));
+    db.insert(recordings)
+      .values({ callId: id, accountId, status: 'ready', channels: 'mixed', asteriskNames: '[]', startedAt: Date.now() - 2_000, path: 'x/call.wav', format: 'wav', contentType: 'audio/wav', durationSeconds: 2, sizeBytes: 32_044 })
+      .run();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await signIn(page);
+    await page.goto(`${origin}/app/#/calls/${id}`);
+    await page.locator('#call-heading').waitFor();
+    expect(await page.textContent('main')).toContain('gclid=abc');
+    const audio = page.locator('audio');
+    await audio.waitFor();
+    const played = await audio.evaluate(async (el: HTMLAudioElement) => {
+      el.muted = true;
+      await el.play();
+      await new Promise((r) => setTimeout(r, 300));
+      return { playing: !el.paused && el.currentTime > 0, duration: el.duration };
+    });
+    expect(played.playing).toBe(true);
+    expect(Math.abs(played.duration - 2)).toBeLessThan(0.1);
+    await page.screenshot({ path: 'test-results/dashboard-call.png' });
+    await page.close();
+  }, 60_000);
+});
