@@ -54,6 +54,8 @@ export interface Call {
   campaign: string | null;
   destination: string | null;
   finished: boolean;
+  /** Asterisk's dialplan dialed it (the router decided): its answer time comes at its end. */
+  dialplanHandOff: boolean;
   disposition: string | null;
   arrivedAt: string;
   answeredAt: string | null;

@@ -17,8 +17,11 @@ export function formatNumber(e164: string | null): string {
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
 }
 
-/** What a call's state is, in words, for the log. */
-export function callState(c: { finished: boolean; answeredAt: string | null; disposition: string | null }): string {
-  if (!c.finished) return c.answeredAt ? 'in progress' : 'ringing';
+/**
+ * What a call's state is, in words, for the log. A call Asterisk's dialplan runs by itself tells its
+ * answer only at its end: until then it is "in progress", not "ringing".
+ */
+export function callState(c: { finished: boolean; answeredAt: string | null; disposition: string | null; dialplanHandOff?: boolean }): string {
+  if (!c.finished) return c.answeredAt || c.dialplanHandOff ? 'in progress' : 'ringing';
   return c.disposition ?? 'ended';
 }

@@ -1,0 +1,85 @@
+/**
+ * The dashboard with a real call: sipp calls a tracking number through the real Asterisk and the real
+ * router while a person watches the call log in headless chromium (Debian's). The call appears while
+ * it is up, without a reload, then shows as answered; its page plays the real recording, whose
+ * duration matches the record's talk time within a second. Screenshots: test-results/dashboard-real-*.png.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardDir } from '../../src/api/routes/dashboardRoutes.js';
+import { launchChromium } from '../e2e/browser.js';
+import { startCallflowStack, useStackHooks, type CallflowStack, type CallSummary } from './harness/callflowStack.js';
+
+const DID = '+15551270000';
+const PASSWORD = 'a listener passphrase 4';
+
+let stack: CallflowStack;
+let browser: Browser;
+
+describe('the dashboard with a real call', () => {
+  beforeAll(async () => {
+    mkdirSync('test-results', { recursive: true });
+    if (!existsSync(join(dashboardDir(), 'index.html'))) await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
+    stack = await startCallflowStack({ instance: 'dashboard', httpPort: 8094 });
+    const { accountId } = await stack.addNumbers([{ did: DID }]);
+    // A listener: the staff who take calls and listen to them.
+    const invited = await stack.api.call<{ invitation: { token: string } }>('PUT', `/v1/accounts/${accountId}/users`, { email: 'lee@acme.test', name: 'Lee', role: 'listener' });
+    const reset = await fetch(`${stack.baseUrl}/v1/auth/password-reset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: invited.body.invitation.token, newPassword: PASSWORD }),
+    });
+    expect(reset.status).toBeLessThan(300);
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  useStackHooks(() => stack);
+
+  it('shows the call as it happens and plays its recording for its talk time', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${stack.baseUrl}/app/`);
+    await page.waitForURL(/\/sign-in\?next=/);
+    await page.fill('#email', 'lee@acme.test');
+    await page.fill('#password', PASSWORD);
+    await page.click('#submit');
+    await page.locator('#calls-heading').waitFor();
+
+    const before = await stack.newestCallId();
+    let callOver = false;
+    const placed = stack.answeredCall(DID, 4_000).then(() => (callOver = true));
+    // The row appears while the call is up: the live feed, not a reload.
+    const row = page.locator('tbody tr[data-state="ringing"], tbody tr[data-state="in progress"]').first();
+    await row.waitFor({ timeout: 10_000 });
+    expect(callOver).toBe(false);
+    await page.screenshot({ path: 'test-results/dashboard-real-live.png' });
+    await placed;
+    const call = await stack.finishedCall<CallSummary & { talkSeconds: number }>(before);
+    expect(call.id).toBeGreaterThan(before);
+    await page.locator(`tr[data-call-id="${call.id}"][data-state="answered"]`).waitFor({ timeout: 10_000 });
+
+    const recs = await stack.finishedRecordings(call.id);
+    expect(recs.map((r) => r.status)).toEqual(['ready']);
+    await page.click(`tr[data-call-id="${call.id}"] a`);
+    const audio = page.locator('audio');
+    await audio.waitFor({ timeout: 10_000 });
+    const played = await audio.evaluate(async (el: HTMLAudioElement) => {
+      el.muted = true;
+      await el.play();
+      await new Promise((r) => setTimeout(r, 500));
+      return { playing: !el.paused && el.currentTime > 0, duration: el.duration };
+    });
+    expect(played.playing).toBe(true);
+    expect(Math.abs(played.duration - call.talkSeconds)).toBeLessThan(1);
+    // A listener may play, not delete.
+    expect(await page.locator('button.danger').count()).toBe(0);
+    await page.screenshot({ path: 'test-results/dashboard-real-call.png' });
+    await page.close();
+  }, 90_000);
+});
