@@ -153,3 +153,44 @@ export function callReportCsv(report: CallReport, groupBy: ReportGroup): string 
   lines.push(['(total)', t.calls, t.answered, t.answeredRate, t.firstTimeCallers].map(csvField).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
+
+export const TIMELINE_INTERVALS = ['hour', 'day'] as const;
+export type TimelineInterval = (typeof TIMELINE_INTERVALS)[number];
+
+export interface TimelinePoint {
+  /** Start of the bucket (ms, UTC). */
+  at: number;
+  calls: number;
+  answered: number;
+  firstTimeCallers: number;
+}
+
+/**
+ * Calls of accounts per hour or UTC day over [from, to), every bucket present (zeros included), so a
+ * chart's x axis is the range itself. One range read of calls_account_arrived_idx / calls_arrived_idx.
+ */
+export function callsOverTime(db: Db, f: { from: number; to: number; interval: TimelineInterval; accountIds?: readonly number[] }): TimelinePoint[] {
+  const size = f.interval === 'hour' ? 3_600_000 : DAY_MS;
+  const where: SQL[] = [gte(calls.arrivedAt, f.from), lt(calls.arrivedAt, f.to), isNotNull(calls.accountId)];
+  if (f.accountIds !== undefined) where.push(inAccounts(calls.accountId, f.accountIds));
+  const rows = db
+    .select({
+      // The bucket size written into the SQL: bound as a parameter it arrives as a float (better-sqlite3
+      // binds JS numbers as REAL) and the division would no longer round down to the bucket.
+      bucket: sql<number>`(${calls.arrivedAt} / ${sql.raw(String(size))}) * ${sql.raw(String(size))}`.as('bucket'),
+      calls: sql<number>`count(*)`,
+      answered: sql<number>`coalesce(sum(${calls.disposition} = 'answered'), 0)`,
+      firstTimeCallers: sql<number>`coalesce(sum(${calls.firstTimeCaller} = 1), 0)`,
+    })
+    .from(calls)
+    .where(and(...where))
+    .groupBy(sql`1`)
+    .all();
+  const byBucket = new Map(rows.map((r) => [r.bucket, r]));
+  const out: TimelinePoint[] = [];
+  for (let at = Math.floor(f.from / size) * size; at < f.to; at += size) {
+    const r = byBucket.get(at);
+    out.push({ at, calls: r?.calls ?? 0, answered: r?.answered ?? 0, firstTimeCallers: r?.firstTimeCallers ?? 0 });
+  }
+  return out;
+}

@@ -155,4 +155,37 @@ describe('the dashboard', () => {
     await page.screenshot({ path: 'test-results/dashboard-call.png' });
     await page.close();
   }, 60_000);
+
+  it('draws the calls per day and the calls by source with the numbers the API gives', async () => {
+    const records = createCallRecordRepository(db);
+    for (const [daysAgo, source, answered] of [[1, 'google', true], [1, 'google', false], [3, 'facebook', true], [5, 'google', true]] as const) {
+      const at = Date.now() - daysAgo * 86_400_000;
+      const id = records.insertArrival(arrival({ arrivedAt: at, source }));
+      records.finish(id, answered
+        ? { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: at + 2_000, endedAt: at + 60_000 }
+        : { disposition: 'no-answer', sipCode: 480, hangupCause: 19, endedBy: 'router', answeredAt: null, endedAt: at + 30_000 });
+    }
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await signIn(page);
+    await page.click('a[href="#/reports"]');
+    await page.locator('#reports-heading').waitFor();
+    const chart = page.locator('.chart canvas');
+    await chart.waitFor();
+    const to = new Date();
+    const from = new Date(to.getTime() - 30 * 86_400_000);
+    const range = `from=${from.toISOString()}&to=${to.toISOString()}&accountId=${accountId}`;
+    const report = (await api.inject({ method: 'GET', url: `/v1/reports/calls?groupBy=source&${range}`, headers: admin })).json();
+    const timeline = (await api.inject({ method: 'GET', url: `/v1/reports/calls-over-time?${range}`, headers: admin })).json();
+    const apiTotal = timeline.points.reduce((a: number, p: { calls: number }) => a + p.calls, 0);
+    // The two reports count the same calls; the chart has a point per day of the range.
+    expect(apiTotal).toBe(report.totals.calls);
+    expect(apiTotal).toBeGreaterThanOrEqual(4);
+    await page.locator(`.chart[data-total-calls="${apiTotal}"]`).waitFor();
+    expect(await page.textContent('tfoot [data-total="calls"]')).toBe(String(report.totals.calls));
+    for (const row of report.rows as Array<{ value: string | null; calls: number }>) {
+      expect(await page.locator(`tr[data-value="${row.value ?? ''}"] td:nth-child(2)`).textContent()).toBe(String(row.calls));
+    }
+    await page.screenshot({ path: 'test-results/dashboard-reports.png' });
+    await page.close();
+  }, 60_000);
 });

@@ -110,6 +110,8 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'POST /v1/webhooks/:id/redeliver': 'integrations:manage',
   'GET /v1/events': 'integrations:manage',
   'GET /v1/live': 'calls:read',
+  'GET /v1/reports/calls-over-time': 'reports:read',
+  'HEAD /v1/reports/calls-over-time': 'reports:read',
   'GET /v1/conversion-destinations': 'integrations:manage',
   'HEAD /v1/conversion-destinations': 'integrations:manage',
   'POST /v1/conversion-destinations': 'integrations:manage',

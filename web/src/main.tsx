@@ -1,11 +1,12 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Account, type Me } from './api.js';
+import { api, may, type Account, type Me } from './api.js';
 import { CallDetail } from './pages/CallDetail.js';
 import { CallLog } from './pages/CallLog.js';
+import { Reports } from './pages/Reports.js';
 import './app.css';
 
-/** The page the address's hash names: #/calls, #/calls/:id. */
+/** The page the address's hash names: #/calls, #/calls/:id, #/reports. */
 function useRoute(): string {
   const [hash, setHash] = useState(location.hash || '#/calls');
   useEffect(() => {
@@ -50,6 +51,11 @@ function App() {
           <a href="#/calls" aria-current={route.startsWith('#/calls') ? 'page' : undefined}>
             Calls
           </a>
+          {may(me, 'reports:read', accountId) && (
+            <a href="#/reports" aria-current={route === '#/reports' ? 'page' : undefined}>
+              Reports
+            </a>
+          )}
         </nav>
         {accounts.length > 1 && (
           <label class="account">
@@ -76,6 +82,8 @@ function App() {
           <p>No account to show.</p>
         ) : detail ? (
           <CallDetail id={Number(detail[1])} me={me} />
+        ) : route === '#/reports' ? (
+          <Reports key={accountId} accountId={accountId} />
         ) : (
           <CallLog key={accountId} accountId={accountId} />
         )}

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { accountFilterQuery, parseIsoTime } from '../apiSchemas.js';
 import { CallrouteError } from '../../errors.js';
 import { listPools, poolReport } from '../../persistence/attributionRepository.js';
-import { callReport, callReportCsv, REPORT_GROUPS, type ReportGroup } from '../../persistence/callReports.js';
+import { callReport, callReportCsv, callsOverTime, REPORT_GROUPS, TIMELINE_INTERVALS, type ReportGroup, type TimelineInterval } from '../../persistence/callReports.js';
 import { requestedAccounts, visibleRows } from '../principal.js';
 import { poolReportDto } from './attributionRoutes.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -21,6 +21,8 @@ interface CallReportQuery {
 const DAY_MS = 86_400_000;
 /** Without `from`, a report covers the 30 days before `to` (or now). */
 const DEFAULT_RANGE_MS = 30 * DAY_MS;
+/** Buckets one calls-over-time report holds at most. */
+const MAX_TIMELINE_BUCKETS = 800;
 
 
 const reportRow = {
@@ -110,6 +112,57 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
         rows: report.rows,
         totals: { value: null, ...report.totals },
       };
+    },
+  );
+
+  app.get<{ Querystring: { from?: string; to?: string; accountId?: number; interval: TimelineInterval } }>(
+    '/reports/calls-over-time',
+    {
+      config: { permission: 'reports:read' },
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            from: { type: 'string', format: 'date-time' },
+            to: { type: 'string', format: 'date-time' },
+            accountId: { type: 'integer', minimum: 1 },
+            interval: { type: 'string', enum: [...TIMELINE_INTERVALS], default: 'day' },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['interval', 'from', 'to', 'points'],
+            properties: {
+              interval: { type: 'string' },
+              from: { type: 'string' },
+              to: { type: 'string' },
+              points: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  additionalProperties: false,
+                  properties: { at: { type: 'string' }, calls: { type: 'integer' }, answered: { type: 'integer' }, firstTimeCallers: { type: 'integer' } },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const to = parseIsoTime(q.to, 'querystring.to') ?? now();
+      const from = parseIsoTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
+      if (from > to) throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
+      // At most ~a year of days or a month of hours: a chart, not an export.
+      const buckets = (to - from) / (q.interval === 'hour' ? 3_600_000 : DAY_MS);
+      if (buckets > MAX_TIMELINE_BUCKETS) throw new CallrouteError('CR_ERR_VALIDATION', `querystring.from: at most ${MAX_TIMELINE_BUCKETS} ${q.interval}s in one report`, { field: 'querystring.from' });
+      const accountIds = requestedAccounts(request, q.accountId);
+      const points = callsOverTime(db, { from, to, interval: q.interval, ...(accountIds === undefined ? {} : { accountIds }) });
+      return { interval: q.interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map((p) => ({ ...p, at: new Date(p.at).toISOString() })) };
     },
   );
 

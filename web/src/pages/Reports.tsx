@@ -1,0 +1,150 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { api } from '../api.js';
+
+interface ReportRow {
+  value: string | null;
+  calls: number;
+  answered: number;
+  answeredRate: number;
+  firstTimeCallers: number;
+}
+
+interface Point {
+  at: string;
+  calls: number;
+  answered: number;
+  firstTimeCallers: number;
+}
+
+const GROUPS = [
+  ['source', 'Source'],
+  ['medium', 'Medium'],
+  ['campaign', 'Campaign'],
+  ['landingPage', 'Landing page'],
+] as const;
+const RANGES = [7, 30, 90] as const;
+
+/** Calls and answered calls per day as a line chart (uPlot draws on a canvas; the table says the same in text). */
+function Timeline({ points }: { points: Point[] }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const data: uPlot.AlignedData = [points.map((p) => Date.parse(p.at) / 1000), points.map((p) => p.calls), points.map((p) => p.answered)];
+    const chart = new uPlot(
+      {
+        width: Math.max(280, el.clientWidth),
+        height: 240,
+        series: [{}, { label: 'Calls', stroke: '#1f5fbf', width: 2 }, { label: 'Answered', stroke: '#1b7a3d', width: 2 }],
+        axes: [{}, { label: 'calls' }],
+      },
+      data,
+      el,
+    );
+    const resize = () => chart.setSize({ width: Math.max(280, el.clientWidth), height: 240 });
+    addEventListener('resize', resize);
+    return () => {
+      removeEventListener('resize', resize);
+      chart.destroy();
+    };
+  }, [points]);
+  const total = points.reduce((a, p) => a + p.calls, 0);
+  return <div class="chart" ref={box} role="img" aria-label={`Calls per day: ${total} in all`} data-total-calls={total} data-points={points.length} />;
+}
+
+/** Where calls came from and which sources produce answered calls, over the last 7, 30 or 90 days. */
+export function Reports({ accountId }: { accountId: number }) {
+  const [days, setDays] = useState<(typeof RANGES)[number]>(30);
+  const [groupBy, setGroupBy] = useState<(typeof GROUPS)[number][0]>('source');
+  const [rows, setRows] = useState<ReportRow[]>([]);
+  const [totals, setTotals] = useState<ReportRow | null>(null);
+  const [points, setPoints] = useState<Point[]>([]);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const to = new Date();
+    const from = new Date(to.getTime() - days * 86_400_000);
+    const range = `from=${from.toISOString()}&to=${to.toISOString()}&accountId=${accountId}`;
+    Promise.all([
+      api<{ rows: ReportRow[]; totals: ReportRow }>('GET', `/v1/reports/calls?groupBy=${groupBy}&${range}`),
+      api<{ points: Point[] }>('GET', `/v1/reports/calls-over-time?interval=day&${range}`),
+    ])
+      .then(([report, timeline]) => {
+        setRows(report.rows);
+        setTotals(report.totals);
+        setPoints(timeline.points);
+        setError(null);
+      })
+      .catch((e: Error) => setError(e.message));
+  }, [accountId, days, groupBy]);
+
+  return (
+    <section aria-labelledby="reports-heading">
+      <h1 id="reports-heading">Reports</h1>
+      <div class="filters">
+        <label>
+          Range
+          <select name="days" value={String(days)} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value) as (typeof RANGES)[number])}>
+            {RANGES.map((d) => (
+              <option value={String(d)}>last {d} days</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          By
+          <select name="groupBy" value={groupBy} onChange={(e) => setGroupBy((e.target as HTMLSelectElement).value as (typeof GROUPS)[number][0])}>
+            {GROUPS.map(([value, label]) => (
+              <option value={value}>{label}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error && <p role="alert" class="error">{error}</p>}
+      <h2>Calls per day</h2>
+      <Timeline points={points} />
+      <h2>By {GROUPS.find(([g]) => g === groupBy)?.[1].toLowerCase()}</h2>
+      <div class="table-wrap">
+        <table class="report">
+          <thead>
+            <tr>
+              <th scope="col">{GROUPS.find(([g]) => g === groupBy)?.[1]}</th>
+              <th scope="col">Calls</th>
+              <th scope="col">Answered</th>
+              <th scope="col">Answered rate</th>
+              <th scope="col">First-time callers</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr data-value={r.value ?? ''}>
+                <td>{r.value ?? '(unknown)'}</td>
+                <td>{r.calls}</td>
+                <td>{r.answered}</td>
+                <td>
+                  <span class="bar-track" aria-hidden="true">
+                    <span class="bar" style={{ width: `${Math.round(r.answeredRate * 100)}%` }} />
+                  </span>
+                  {Math.round(r.answeredRate * 100)} %
+                </td>
+                <td>{r.firstTimeCallers}</td>
+              </tr>
+            ))}
+          </tbody>
+          {totals && (
+            <tfoot>
+              <tr>
+                <th scope="row">All</th>
+                <td data-total="calls">{totals.calls}</td>
+                <td>{totals.answered}</td>
+                <td>{Math.round(totals.answeredRate * 100)} %</td>
+                <td>{totals.firstTimeCallers}</td>
+              </tr>
+            </tfoot>
+          )}
+        </table>
+      </div>
+    </section>
+  );
+}
