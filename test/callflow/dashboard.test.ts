@@ -14,6 +14,8 @@ import { launchChromium } from '../e2e/browser.js';
 import { startCallflowStack, useStackHooks, type CallflowStack, type CallSummary } from './harness/callflowStack.js';
 
 const DID = '+15551270000';
+/** The number the manager adds in the dashboard. */
+const NEW_DID = '+15551270009';
 const PASSWORD = 'a listener passphrase 4';
 
 let stack: CallflowStack;
@@ -25,14 +27,16 @@ describe('the dashboard with a real call', () => {
     if (!existsSync(join(dashboardDir(), 'index.html'))) await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
     stack = await startCallflowStack({ instance: 'dashboard', httpPort: 8094 });
     const { accountId } = await stack.addNumbers([{ did: DID }]);
-    // A listener: the staff who take calls and listen to them.
-    const invited = await stack.api.call<{ invitation: { token: string } }>('PUT', `/v1/accounts/${accountId}/users`, { email: 'lee@acme.test', name: 'Lee', role: 'listener' });
-    const reset = await fetch(`${stack.baseUrl}/v1/auth/password-reset`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: invited.body.invitation.token, newPassword: PASSWORD }),
-    });
-    expect(reset.status).toBeLessThan(300);
+    // A listener (the staff who take calls and listen to them) and a manager (who configures).
+    for (const [email, role] of [['lee@acme.test', 'listener'], ['max@acme.test', 'manager']] as const) {
+      const invited = await stack.api.call<{ invitation: { token: string } }>('PUT', `/v1/accounts/${accountId}/users`, { email, name: email, role });
+      const reset = await fetch(`${stack.baseUrl}/v1/auth/password-reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: invited.body.invitation.token, newPassword: PASSWORD }),
+      });
+      expect(reset.status).toBeLessThan(300);
+    }
     browser = await launchChromium();
   }, 180_000);
 
@@ -42,14 +46,19 @@ describe('the dashboard with a real call', () => {
 
   useStackHooks(() => stack);
 
-  it('shows the call as it happens and plays its recording for its talk time', async () => {
+  async function signIn(email: string) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${stack.baseUrl}/app/`);
     await page.waitForURL(/\/sign-in\?next=/);
-    await page.fill('#email', 'lee@acme.test');
+    await page.fill('#email', email);
     await page.fill('#password', PASSWORD);
     await page.click('#submit');
     await page.locator('#calls-heading').waitFor();
+    return page;
+  }
+
+  it('shows the call as it happens and plays its recording for its talk time', async () => {
+    const page = await signIn('lee@acme.test');
 
     const before = await stack.newestCallId();
     let callOver = false;
@@ -81,5 +90,32 @@ describe('the dashboard with a real call', () => {
     expect(await page.locator('button.danger').count()).toBe(0);
     await page.screenshot({ path: 'test-results/dashboard-real-call.png' });
     await page.close();
+  }, 90_000);
+
+  it('lets a manager add a tracking number that then routes a real call; a listener sees no configuration and the API refuses it', async () => {
+    const manager = await signIn('max@acme.test');
+    await manager.click('a[href="#/numbers"]');
+    await manager.locator('#numbers-heading').waitFor();
+    await manager.fill('form[aria-label="Add a tracking number"] input[name="did"]', NEW_DID);
+    await manager.fill('form[aria-label="Add a tracking number"] input[name="destination"]', '+15550001111');
+    await manager.fill('form[aria-label="Add a tracking number"] input[name="label"]', 'Spring flyer');
+    await manager.click('form[aria-label="Add a tracking number"] button[type="submit"]');
+    await manager.locator(`tr[data-did="${NEW_DID}"]`).waitFor({ timeout: 10_000 });
+    await manager.screenshot({ path: 'test-results/dashboard-real-numbers.png' });
+    // The API answered once Asterisk's routing table had the number: a call to it is routed now.
+    const before = await stack.newestCallId();
+    await stack.answeredCall(NEW_DID, 1_000);
+    const call = await stack.finishedCall<CallSummary & { did: string; disposition: string; destination: string }>(before);
+    expect(call).toMatchObject({ did: NEW_DID, disposition: 'answered', destination: '+15550001111' });
+    await manager.close();
+
+    const listener = await signIn('lee@acme.test');
+    expect(await listener.locator('a[href="#/numbers"]').count()).toBe(0);
+    await listener.goto(`${stack.baseUrl}/app/#/numbers`);
+    await listener.locator('#calls-heading').waitFor();
+    expect(await listener.locator('#numbers-heading').count()).toBe(0);
+    const refused = await listener.evaluate(async () => (await fetch('/v1/tracking-numbers', { credentials: 'same-origin' })).status);
+    expect(refused).toBe(403);
+    await listener.close();
   }, 90_000);
 });

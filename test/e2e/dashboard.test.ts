@@ -188,4 +188,33 @@ describe('the dashboard', () => {
     await page.screenshot({ path: 'test-results/dashboard-reports.png' });
     await page.close();
   }, 60_000);
+
+  it('lets an agency’s person switch between client accounts, showing only the chosen one’s calls', async () => {
+    const agency = (await api.inject({ method: 'POST', url: '/v1/agencies', headers: admin, payload: { name: 'Pixel & Co' } })).json().id;
+    const clientA = (await api.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Bay Dental', agencyId: agency } })).json().id;
+    const clientB = (await api.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Hill Roofing', agencyId: agency } })).json().id;
+    const invited = await api.inject({ method: 'PUT', url: `/v1/agencies/${agency}/users`, headers: admin, payload: { email: 'ana@pixel.test', name: 'Ana', role: 'manager' } });
+    expect(invited.statusCode, invited.body).toBe(200);
+    await api.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: PASSWORD } });
+    const records = createCallRecordRepository(db);
+    const a = records.insertArrival(arrival({ accountId: clientA, callerNumber: '+15550000001' }));
+    const b = records.insertArrival(arrival({ accountId: clientB, callerNumber: '+15550000002' }));
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${origin}/app/`);
+    await page.waitForURL(/\/sign-in\?next=/);
+    await page.fill('#email', 'ana@pixel.test');
+    await page.fill('#password', PASSWORD);
+    await page.click('#submit');
+    await page.locator('#calls-heading').waitFor();
+    const select = page.locator('header select');
+    expect((await select.locator('option').allTextContents()).sort()).toEqual(['Bay Dental', 'Hill Roofing']);
+    for (const [account, mine, theirs] of [[clientA, a, b], [clientB, b, a]] as const) {
+      await select.selectOption(String(account));
+      await page.locator(`tr[data-call-id="${mine}"]`).waitFor();
+      expect(await page.locator(`tr[data-call-id="${theirs}"]`).count()).toBe(0);
+      expect(await page.locator('tbody tr').count()).toBe(1);
+    }
+    await page.screenshot({ path: 'test-results/dashboard-agency-switch.png' });
+    await page.close();
+  }, 60_000);
 });

@@ -3,10 +3,11 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, may, type Account, type Me } from './api.js';
 import { CallDetail } from './pages/CallDetail.js';
 import { CallLog } from './pages/CallLog.js';
+import { Numbers } from './pages/Numbers.js';
 import { Reports } from './pages/Reports.js';
 import './app.css';
 
-/** The page the address's hash names: #/calls, #/calls/:id, #/reports. */
+/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/reports. */
 function useRoute(): string {
   const [hash, setHash] = useState(location.hash || '#/calls');
   useEffect(() => {
@@ -51,6 +52,11 @@ function App() {
           <a href="#/calls" aria-current={route.startsWith('#/calls') ? 'page' : undefined}>
             Calls
           </a>
+          {may(me, 'configuration:read', accountId) && (
+            <a href="#/numbers" aria-current={route === '#/numbers' ? 'page' : undefined}>
+              Numbers
+            </a>
+          )}
           {may(me, 'reports:read', accountId) && (
             <a href="#/reports" aria-current={route === '#/reports' ? 'page' : undefined}>
               Reports
@@ -82,6 +88,8 @@ function App() {
           <p>No account to show.</p>
         ) : detail ? (
           <CallDetail id={Number(detail[1])} me={me} />
+        ) : route === '#/numbers' && may(me, 'configuration:read', accountId) ? (
+          <Numbers key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
         ) : route === '#/reports' ? (
           <Reports key={accountId} accountId={accountId} />
         ) : (
