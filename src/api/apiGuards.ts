@@ -58,7 +58,7 @@ export function createRateLimitedAuth(
     try {
       await auth(request);
     } catch (err) {
-      if (err instanceof CallrouteError && err.code === 'CR_ERR_UNAUTHORIZED') failures.take(request.ip);
+      if (err instanceof CallrouteError && err.code === 'CR_ERR_UNAUTHORIZED' && err.details?.notAGuess !== true) failures.take(request.ip);
       throw err;
     }
   };

@@ -109,8 +109,11 @@ export function createAuthenticator(adminToken: string, options: AuthOptions): (
   function session(request: FastifyRequest, id: string): void {
     const row = findSessionByHash(db, hashSecret(id));
     const t = now();
-    if (!row || row.revokedAt !== null || t >= row.expiresAt || t - row.lastSeenAt >= options.sessions.idleMs) {
-      throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in, or the session has ended; sign in again');
+    // A session that ended is someone's own old cookie, not a guess: it does not spend the address's
+    // failed-sign-in budget (a person whose session ended reopening the dashboard would lock themselves out).
+    if (!row) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in, or the session has ended; sign in again');
+    if (row.revokedAt !== null || t >= row.expiresAt || t - row.lastSeenAt >= options.sessions.idleMs) {
+      throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in, or the session has ended; sign in again', { notAGuess: true });
     }
     const user = getUser(db, row.userId);
     if (!user) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in, or the session has ended; sign in again');
@@ -130,7 +133,8 @@ export function createAuthenticator(adminToken: string, options: AuthOptions): (
       bearer(request, match[1]!);
     } else {
       const id = readCookies(request).get(SESSION_COOKIE);
-      if (!id) throw new CallrouteError('CR_ERR_UNAUTHORIZED');
+      // No credential at all (a signed-out browser opening a page) is no guess either.
+      if (!id) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in: send a bearer token or sign in', { notAGuess: true });
       session(request, id);
     }
     checkRoutePermission(request);

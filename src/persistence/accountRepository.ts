@@ -14,6 +14,8 @@ export interface AccountInput {
   callRetentionDays?: number | null;
   visitRetentionDays?: number | null;
   auditRetentionDays?: number | null;
+  /** IANA time zone the account reads times in; null: each viewer's own. */
+  timeZone?: string | null;
 }
 
 export type AccountPatch = Partial<AccountInput>;
@@ -29,6 +31,7 @@ export function createAccount(db: Db, input: AccountInput, now: number = Date.no
       ...(input.callRetentionDays !== undefined ? { callRetentionDays: input.callRetentionDays } : {}),
       ...(input.visitRetentionDays !== undefined ? { visitRetentionDays: input.visitRetentionDays } : {}),
       ...(input.auditRetentionDays !== undefined ? { auditRetentionDays: input.auditRetentionDays } : {}),
+      timeZone: input.timeZone ?? null,
       createdAt: now,
       updatedAt: now,
     })

@@ -39,6 +39,8 @@ export const accounts = sqliteTable('accounts', {
   attributionModel: text('attribution_model').$type<'first' | 'last'>().notNull().default('first'),
   /** How long a returning visitor keeps their source. */
   attributionWindowDays: integer('attribution_window_days').notNull().default(30),
+  /** IANA zone the account's people read times in (the dashboard); null: each viewer's own. */
+  timeZone: text('time_zone'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
 },

@@ -74,7 +74,10 @@ async function signIn(page: Page): Promise<void> {
   await page.fill('#email', 'sam@acme.test');
   await page.fill('#password', PASSWORD);
   await page.click('#submit');
-  await page.waitForURL(/\/app\/(#\/calls)?$/);
+  await page.waitForURL(/\/app\/(#\/calls)?$/).catch(async (err: unknown) => {
+    await page.screenshot({ path: 'test-results/dashboard-sign-in-failed.png' });
+    throw new Error(`sign-in did not reach the dashboard: ${page.url()} ${await page.textContent('body')}`, { cause: err });
+  });
   await page.locator('#calls-heading').waitFor();
 }
 
@@ -216,5 +219,28 @@ describe('the dashboard', () => {
     }
     await page.screenshot({ path: 'test-results/dashboard-agency-switch.png' });
     await page.close();
+  }, 60_000);
+
+  it('shows times in the account’s time zone', async () => {
+    const bad = await api.inject({ method: 'PATCH', url: `/v1/accounts/${accountId}`, headers: admin, payload: { timeZone: 'Mars/Olympus' } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error.field).toBe('body.timeZone');
+    const set = await api.inject({ method: 'PATCH', url: `/v1/accounts/${accountId}`, headers: admin, payload: { timeZone: 'Pacific/Kiritimati' } });
+    expect(set.json().timeZone).toBe('Pacific/Kiritimati');
+    const records = createCallRecordRepository(db);
+    const at = Date.parse('2026-12-06T11:30:00Z');
+    const id = records.insertArrival(arrival({ arrivedAt: at }));
+    const page = await browser.newPage();
+    await signIn(page);
+    const shown = await page.locator(`tr[data-call-id="${id}"] td a`).textContent();
+    const expected = await page.evaluate(
+      (ms) => new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'Pacific/Kiritimati' }).format(new Date(ms)),
+      at,
+    );
+    expect(shown).toBe(expected);
+    // UTC+14: 11:30 UTC is 1:30 the next morning there.
+    expect(shown).toMatch(/Dec 7, 2026/);
+    await page.close();
+    await api.inject({ method: 'PATCH', url: `/v1/accounts/${accountId}`, headers: admin, payload: { timeZone: null } });
   }, 60_000);
 });

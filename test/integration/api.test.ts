@@ -103,6 +103,7 @@ describe('accounts', () => {
       auditRetentionDays: 365,
       agencyId: null,
       requireTwoFactor: false,
+      timeZone: null,
       createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       updatedAt: expect.any(String),
     });

@@ -98,6 +98,19 @@ describe('rate limits', () => {
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
 
+  it('no credential at all, or a session that ended, is no guess: a signed-out browser is never locked out', async () => {
+    start({ apiRateLimits: { ...limits, requests: { burst: 100, perSecond: 100 } } });
+    for (let i = 0; i < 10; i++) {
+      expect((await app.inject({ method: 'GET', url: '/v1/auth/me' })).statusCode).toBe(401);
+    }
+    expect((await app.inject({ method: 'GET', url: '/v1/calls', headers: auth })).statusCode).toBe(200);
+    // A made-up session id is a guess and spends the budget as a wrong token does.
+    for (let i = 0; i < 3; i++) {
+      expect((await app.inject({ method: 'GET', url: '/v1/auth/me', headers: { cookie: `callroute_session=guess-${i}` } })).statusCode).toBe(401);
+    }
+    expect((await app.inject({ method: 'GET', url: '/v1/calls', headers: auth })).statusCode).toBe(429);
+  });
+
   it('requests: past the burst, 429 until the bucket refills', async () => {
     start({ apiRateLimits: limits });
     for (let i = 0; i < 5; i++) expect((await app.inject({ method: 'GET', url: '/v1/calls', headers: auth })).statusCode).toBe(200);

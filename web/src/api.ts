@@ -40,6 +40,8 @@ export interface Me {
 export interface Account {
   id: number;
   name: string;
+  /** IANA zone the account reads times in; null: the browser's. */
+  timeZone: string | null;
 }
 
 export interface Call {

@@ -42,6 +42,7 @@ function App() {
     location.hash = '#/calls';
   };
   const detail = /^#\/calls\/(\d+)$/.exec(route);
+  const timeZone = accounts.find((a) => a.id === accountId)?.timeZone ?? undefined;
   return (
     <>
       <header class="top">
@@ -87,13 +88,13 @@ function App() {
         {accountId === null ? (
           <p>No account to show.</p>
         ) : detail ? (
-          <CallDetail id={Number(detail[1])} me={me} />
+          <CallDetail id={Number(detail[1])} me={me} timeZone={timeZone} />
         ) : route === '#/numbers' && may(me, 'configuration:read', accountId) ? (
           <Numbers key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
         ) : route === '#/reports' ? (
           <Reports key={accountId} accountId={accountId} />
         ) : (
-          <CallLog key={accountId} accountId={accountId} />
+          <CallLog key={accountId} accountId={accountId} timeZone={timeZone} />
         )}
       </main>
     </>

@@ -26,6 +26,8 @@ const accountDto = {
     auditRetentionDays: { type: ['integer', 'null'] },
     agencyId: { type: ['integer', 'null'] },
     requireTwoFactor: { type: 'boolean' },
+    /** IANA zone the dashboard shows the account's times in; null: each viewer's own. */
+    timeZone: { type: ['string', 'null'] },
     createdAt: isoTime,
     updatedAt: isoTime,
   },
@@ -51,8 +53,19 @@ function retentionOf(b: RetentionBody): RetentionBody {
 const name = { type: 'string', minLength: 1, maxLength: 200, pattern: '\\S' } as const;
 const requireTwoFactor = { type: 'boolean' } as const;
 const agencyId = { type: ['integer', 'null'], minimum: 1 } as const;
+const timeZone = { type: ['string', 'null'], minLength: 1, maxLength: 64 } as const;
 
-type AccountBody = { name: string; recordingRetentionDays?: number | null; agencyId?: number | null; requireTwoFactor?: boolean } & RetentionBody;
+/** An IANA zone the runtime knows (America/New_York), or null; a 400 naming body.timeZone otherwise. */
+function checkedTimeZone(zone: string | null | undefined): string | null | undefined {
+  if (zone === undefined || zone === null) return zone;
+  try {
+    return new Intl.DateTimeFormat('en', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    throw new CallrouteError('CR_ERR_VALIDATION', `body.timeZone "${zone}" is not a time zone (IANA, e.g. America/New_York)`, { field: 'body.timeZone' });
+  }
+}
+
+type AccountBody = { name: string; recordingRetentionDays?: number | null; agencyId?: number | null; requireTwoFactor?: boolean; timeZone?: string | null } & RetentionBody;
 
 export function toAccountDto(row: AccountRow) {
   return {
@@ -64,6 +77,7 @@ export function toAccountDto(row: AccountRow) {
     auditRetentionDays: row.auditRetentionDays,
     agencyId: row.agencyId,
     requireTwoFactor: row.requireTwoFactor,
+    timeZone: row.timeZone,
     createdAt: iso(row.createdAt),
     updatedAt: iso(row.updatedAt),
   };
@@ -100,7 +114,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     {
       config: { permission: 'accounts:create' },
       schema: {
-        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, ...retention, agencyId, requireTwoFactor } },
+        body: { type: 'object', additionalProperties: false, required: ['name'], properties: { name, ...retention, agencyId, requireTwoFactor, timeZone } },
         response: { 201: accountDto },
       },
     },
@@ -109,7 +123,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       const agency = agencyFor(request, request.body.agencyId);
       return reply
         .code(201)
-        .send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor, ...retentionOf(request.body) })));
+        .send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor, timeZone: checkedTimeZone(request.body.timeZone) ?? null, ...retentionOf(request.body) })));
     },
   );
 
@@ -142,7 +156,7 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       config: { permission: 'accounts:write' },
       schema: {
         params: idParams,
-        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, ...retention, agencyId, requireTwoFactor } },
+        body: { type: 'object', additionalProperties: false, minProperties: 1, properties: { name, ...retention, agencyId, requireTwoFactor, timeZone } },
         response: { 200: accountDto },
       },
     },
@@ -151,6 +165,8 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       const { name: newName, recordingRetentionDays: days, requireTwoFactor: twoFactor } = request.body;
       const patch: AccountPatch = retentionOf(request.body);
       if (twoFactor !== undefined) patch.requireTwoFactor = twoFactor;
+      const zone = checkedTimeZone(request.body.timeZone);
+      if (zone !== undefined) patch.timeZone = zone;
       // Moving an account between agencies is the operator's (it changes who sees it).
       if (request.body.agencyId !== undefined) {
         if (!principalOf(request).operator) {

@@ -16,7 +16,7 @@ function Row({ label, children }: { label: string; children: preact.ComponentChi
  * recordings with a player (the browser seeks through the API's Range answers), download and,
  * for who may, delete.
  */
-export function CallDetail({ id, me }: { id: number; me: Me }) {
+export function CallDetail({ id, me, timeZone }: { id: number; me: Me; timeZone?: string | undefined }) {
   const [call, setCall] = useState<Call | null>(null);
   const [recordings, setRecordings] = useState<Recording[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -72,9 +72,9 @@ export function CallDetail({ id, me }: { id: number; me: Me }) {
       ))}
       <div class="columns">
         <dl>
-          <Row label="Arrived">{formatTime(call.arrivedAt)}</Row>
-          <Row label="Answered">{formatTime(call.answeredAt)}</Row>
-          <Row label="Ended">{formatTime(call.endedAt)}</Row>
+          <Row label="Arrived">{formatTime(call.arrivedAt, timeZone)}</Row>
+          <Row label="Answered">{formatTime(call.answeredAt, timeZone)}</Row>
+          <Row label="Ended">{formatTime(call.endedAt, timeZone)}</Row>
           <Row label="Ring / talk">
             {formatSeconds(call.ringSeconds)} / {formatSeconds(call.talkSeconds)}
           </Row>

@@ -46,7 +46,7 @@ function matches(c: Call, f: CallFilters): boolean {
  * The call log: newest first, filtered through the API, paged by its cursor, kept live by the feed
  * (new calls appear at the top, calls in progress change state in place), exported as CSV.
  */
-export function CallLog({ accountId }: { accountId: number }) {
+export function CallLog({ accountId, timeZone }: { accountId: number; timeZone?: string | undefined }) {
   const [draft, setDraft] = useState<CallFilters>(EMPTY);
   const [filters, setFilters] = useState<CallFilters>(EMPTY);
   const [calls, setCalls] = useState<Call[]>([]);
@@ -175,7 +175,7 @@ export function CallLog({ accountId }: { accountId: number }) {
             {calls.map((c) => (
               <tr data-call-id={c.id} data-state={callState(c)}>
                 <td>
-                  <a href={`#/calls/${c.id}`}>{formatTime(c.arrivedAt)}</a>
+                  <a href={`#/calls/${c.id}`}>{formatTime(c.arrivedAt, timeZone)}</a>
                 </td>
                 <td>
                   {formatNumber(c.callerNumber)}
