@@ -168,7 +168,10 @@ describe('the dashboard', () => {
         ? { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: at + 2_000, endedAt: at + 60_000 }
         : { disposition: 'no-answer', sipCode: 480, hangupCause: 19, endedBy: 'router', answeredAt: null, endedAt: at + 30_000 });
     }
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const pool = (await api.inject({ method: 'POST', url: '/v1/pools', headers: admin, payload: { accountId, name: 'website' } })).json().id;
+    const pooled = (await api.inject({ method: 'POST', url: '/v1/tracking-numbers', headers: admin, payload: { accountId, did: '+15551239999', destination: '+15559870000' } })).json().id;
+    await api.inject({ method: 'PATCH', url: `/v1/tracking-numbers/${pooled}`, headers: admin, payload: { poolId: pool } });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     await signIn(page);
     await page.click('a[href="#/reports"]');
     await page.locator('#reports-heading').waitFor();
@@ -188,7 +191,8 @@ describe('the dashboard', () => {
     for (const row of report.rows as Array<{ value: string | null; calls: number }>) {
       expect(await page.locator(`tr[data-value="${row.value ?? ''}"] td:nth-child(2)`).textContent()).toBe(String(row.calls));
     }
-    await page.screenshot({ path: 'test-results/dashboard-reports.png' });
+    expect(await page.locator(`tr[data-pool-id="${pool}"] td:nth-child(2)`).textContent()).toBe('0 of 1');
+    await page.screenshot({ path: 'test-results/dashboard-reports.png', fullPage: true });
     await page.close();
   }, 60_000);
 

@@ -11,6 +11,16 @@ interface ReportRow {
   firstTimeCallers: number;
 }
 
+interface PoolReport {
+  poolId: number;
+  name: string;
+  held: number;
+  total: number;
+  utilization: number;
+  warning: boolean;
+  exhaustedCount: number;
+}
+
 interface Point {
   at: string;
   calls: number;
@@ -61,6 +71,7 @@ export function Reports({ accountId }: { accountId: number }) {
   const [rows, setRows] = useState<ReportRow[]>([]);
   const [totals, setTotals] = useState<ReportRow | null>(null);
   const [points, setPoints] = useState<Point[]>([]);
+  const [pools, setPools] = useState<PoolReport[]>([]);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
@@ -70,8 +81,10 @@ export function Reports({ accountId }: { accountId: number }) {
     Promise.all([
       api<{ rows: ReportRow[]; totals: ReportRow }>('GET', `/v1/reports/calls?groupBy=${groupBy}&${range}`),
       api<{ points: Point[] }>('GET', `/v1/reports/calls-over-time?interval=day&${range}`),
+      api<{ pools: PoolReport[] }>('GET', `/v1/reports/pools?accountId=${accountId}`),
     ])
-      .then(([report, timeline]) => {
+      .then(([report, timeline, poolReport]) => {
+        setPools(poolReport.pools);
         setRows(report.rows);
         setTotals(report.totals);
         setPoints(timeline.points);
@@ -145,6 +158,37 @@ export function Reports({ accountId }: { accountId: number }) {
           )}
         </table>
       </div>
+      {pools.length > 0 && (
+        <>
+          <h2>Number pools</h2>
+          <div class="table-wrap">
+            <table class="report">
+              <thead>
+                <tr>
+                  <th scope="col">Pool</th>
+                  <th scope="col">Numbers held</th>
+                  <th scope="col">Utilisation</th>
+                  <th scope="col">Times exhausted</th>
+                </tr>
+              </thead>
+              <tbody>
+                {pools.map((p) => (
+                  <tr data-pool-id={p.poolId} class={p.warning ? 'warning' : undefined}>
+                    <td>{p.name}</td>
+                    <td>
+                      {p.held} of {p.total}
+                    </td>
+                    <td>
+                      {Math.round(p.utilization * 100)} %{p.warning ? ' — add numbers' : ''}
+                    </td>
+                    <td>{p.exhaustedCount}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
     </section>
   );
 }
