@@ -155,6 +155,14 @@ describe('the dashboard', () => {
     });
     expect(played.playing).toBe(true);
     expect(Math.abs(played.duration - 2)).toBeLessThan(0.1);
+    // What the call was: saved through the API (a call.modified event), shown after a reload.
+    await page.fill('form[aria-label="What this call was"] input[name="tags"]', 'booked, Emergency');
+    await page.selectOption('form[aria-label="What this call was"] select[name="leadStatus"]', 'good-lead');
+    await page.fill('form[aria-label="What this call was"] input[name="value"]', '250');
+    await page.click('form[aria-label="What this call was"] button[type="submit"]');
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const saved = (await api.inject({ method: 'GET', url: `/v1/calls/${id}`, headers: admin })).json();
+    expect(saved).toMatchObject({ tags: ['booked', 'Emergency'], leadStatus: 'good-lead', value: 250 });
     await page.screenshot({ path: 'test-results/dashboard-call.png' });
     await page.close();
   }, 60_000);

@@ -1,6 +1,59 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, may, type Call, type Me, type Recording } from '../api.js';
+import { api, ApiError, may, type Call, type Me, type Recording } from '../api.js';
 import { callState, formatNumber, formatSeconds, formatTime } from '../format.js';
+
+/** Tags, lead status, value and notes of a call, saved through PATCH /v1/calls/:id (a call.modified event). */
+function Annotations({ call, onSaved }: { call: Call; onSaved: (c: Call) => void }) {
+  const [tags, setTags] = useState(call.tags.join(', '));
+  const [leadStatus, setLeadStatus] = useState(call.leadStatus ?? '');
+  const [value, setValue] = useState(call.value === null ? '' : String(call.value));
+  const [notes, setNotes] = useState(call.notes ?? '');
+  const [message, setMessage] = useState<string | null>(null);
+  const save = async (e: Event) => {
+    e.preventDefault();
+    try {
+      const saved = await api<Call>('PATCH', `/v1/calls/${call.id}`, {
+        tags: tags.split(',').map((t) => t.trim()).filter(Boolean),
+        leadStatus: leadStatus || null,
+        value: value === '' ? null : Number(value),
+        notes: notes.trim() === '' ? null : notes,
+      });
+      onSaved(saved);
+      setMessage('Saved.');
+    } catch (err) {
+      setMessage(err instanceof ApiError ? err.message : String(err));
+    }
+  };
+  return (
+    <form class="filters annotations" aria-label="What this call was" onSubmit={(e) => void save(e)}>
+      <label>
+        Tags (comma-separated)
+        <input name="tags" value={tags} onInput={(e) => setTags((e.target as HTMLInputElement).value)} />
+      </label>
+      <label>
+        Lead status
+        <select name="leadStatus" value={leadStatus} onChange={(e) => setLeadStatus((e.target as HTMLSelectElement).value)}>
+          <option value="">not set</option>
+          <option value="good-lead">good lead</option>
+          <option value="not-a-lead">not a lead</option>
+          <option value="unknown">unknown</option>
+        </select>
+      </label>
+      <label>
+        Value
+        <input name="value" type="number" min="0" step="0.01" value={value} onInput={(e) => setValue((e.target as HTMLInputElement).value)} />
+      </label>
+      <label class="wide">
+        Notes
+        <textarea name="notes" rows={2} value={notes} onInput={(e) => setNotes((e.target as HTMLTextAreaElement).value)} />
+      </label>
+      <div class="actions">
+        <button type="submit">Save</button>
+        {message && <span role="status">{message}</span>}
+      </div>
+    </form>
+  );
+}
 
 function Row({ label, children }: { label: string; children: preact.ComponentChildren }) {
   return (
@@ -70,6 +123,7 @@ export function CallDetail({ id, me, timeZone }: { id: number; me: Me; timeZone?
           )}
         </figure>
       ))}
+      {may(me, 'calls:annotate', call.accountId) && <Annotations call={call} onSaved={setCall} />}
       <div class="columns">
         <dl>
           <Row label="Arrived">{formatTime(call.arrivedAt, timeZone)}</Row>
