@@ -255,4 +255,29 @@ describe('the dashboard', () => {
     await page.close();
     await api.inject({ method: 'PATCH', url: `/v1/accounts/${accountId}`, headers: admin, payload: { timeZone: null } });
   }, 60_000);
+
+  it('shows an owner the account’s audit log, and a manager no such page', async () => {
+    const invited = await api.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email: 'olga@acme.test', name: 'Olga', role: 'owner' } });
+    await api.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: PASSWORD } });
+    const owner = await browser.newPage();
+    await owner.goto(`${origin}/app/`);
+    await owner.waitForURL(/\/sign-in\?next=/);
+    await owner.fill('#email', 'olga@acme.test');
+    await owner.fill('#password', PASSWORD);
+    await owner.click('#submit');
+    await owner.locator('#calls-heading').waitFor();
+    await owner.click('a[href="#/audit"]');
+    await owner.locator('#audit-heading').waitFor();
+    await owner.locator('tbody tr').first().waitFor();
+    const text = (await owner.textContent('tbody')) ?? '';
+    // The annotation saved in the call page's test, and the invitations, are there.
+    expect(text).toContain('PATCH /v1/calls/:id');
+    expect(text).toContain('PUT /v1/accounts/:id/users');
+    await owner.screenshot({ path: 'test-results/dashboard-audit.png' });
+    await owner.close();
+    const manager = await browser.newPage();
+    await signIn(manager);
+    expect(await manager.locator('a[href="#/audit"]').count()).toBe(0);
+    await manager.close();
+  }, 60_000);
 });

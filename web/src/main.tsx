@@ -3,11 +3,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, may, type Account, type Me } from './api.js';
 import { CallDetail } from './pages/CallDetail.js';
 import { CallLog } from './pages/CallLog.js';
+import { AuditLog } from './pages/AuditLog.js';
 import { Numbers } from './pages/Numbers.js';
 import { Reports } from './pages/Reports.js';
 import './app.css';
 
-/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/reports. */
+/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/reports, #/audit. */
 function useRoute(): string {
   const [hash, setHash] = useState(location.hash || '#/calls');
   useEffect(() => {
@@ -63,6 +64,11 @@ function App() {
               Reports
             </a>
           )}
+          {may(me, 'audit:read', accountId) && (
+            <a href="#/audit" aria-current={route === '#/audit' ? 'page' : undefined}>
+              Audit log
+            </a>
+          )}
         </nav>
         {accounts.length > 1 && (
           <label class="account">
@@ -91,7 +97,9 @@ function App() {
           <CallDetail id={Number(detail[1])} me={me} timeZone={timeZone} />
         ) : route === '#/numbers' && may(me, 'configuration:read', accountId) ? (
           <Numbers key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
-        ) : route === '#/reports' ? (
+        ) : route === '#/audit' && may(me, 'audit:read', accountId) ? (
+          <AuditLog key={accountId} accountId={accountId} timeZone={timeZone} />
+        ) : route === '#/reports' && may(me, 'reports:read', accountId) ? (
           <Reports key={accountId} accountId={accountId} />
         ) : (
           <CallLog key={accountId} accountId={accountId} timeZone={timeZone} />
