@@ -280,4 +280,21 @@ describe('the dashboard', () => {
     expect(await manager.locator('a[href="#/audit"]').count()).toBe(0);
     await manager.close();
   }, 60_000);
+
+  it('gives a manager the snippet tag to copy and the domains it runs on', async () => {
+    const page = await browser.newPage();
+    await signIn(page);
+    await page.click('a[href="#/snippet"]');
+    await page.locator('#snippet-heading').waitFor();
+    await page.click('text=Create the snippet key');
+    await page.locator('#snippet-tag').waitFor();
+    const key = (await api.inject({ method: 'GET', url: `/v1/accounts/${accountId}/snippet`, headers: admin })).json().publicKey;
+    expect(await page.textContent('#snippet-tag')).toContain(`data-key="${key}"`);
+    await page.fill('form[aria-label="Where the snippet runs"] input[name="allowedDomains"]', 'acme.test, *.acme.test');
+    await page.click('form[aria-label="Where the snippet runs"] button[type="submit"]');
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    expect((await api.inject({ method: 'GET', url: `/v1/accounts/${accountId}/snippet`, headers: admin })).json().allowedDomains).toEqual(['acme.test', '*.acme.test']);
+    await page.screenshot({ path: 'test-results/dashboard-snippet.png' });
+    await page.close();
+  }, 60_000);
 });

@@ -6,9 +6,10 @@ import { CallLog } from './pages/CallLog.js';
 import { AuditLog } from './pages/AuditLog.js';
 import { Numbers } from './pages/Numbers.js';
 import { Reports } from './pages/Reports.js';
+import { Snippet } from './pages/Snippet.js';
 import './app.css';
 
-/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/reports, #/audit. */
+/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/snippet, #/reports, #/audit. */
 function useRoute(): string {
   const [hash, setHash] = useState(location.hash || '#/calls');
   useEffect(() => {
@@ -59,6 +60,11 @@ function App() {
               Numbers
             </a>
           )}
+          {may(me, 'configuration:read', accountId) && (
+            <a href="#/snippet" aria-current={route === '#/snippet' ? 'page' : undefined}>
+              Website
+            </a>
+          )}
           {may(me, 'reports:read', accountId) && (
             <a href="#/reports" aria-current={route === '#/reports' ? 'page' : undefined}>
               Reports
@@ -97,6 +103,8 @@ function App() {
           <CallDetail id={Number(detail[1])} me={me} timeZone={timeZone} />
         ) : route === '#/numbers' && may(me, 'configuration:read', accountId) ? (
           <Numbers key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
+        ) : route === '#/snippet' && may(me, 'configuration:read', accountId) ? (
+          <Snippet key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
         ) : route === '#/audit' && may(me, 'audit:read', accountId) ? (
           <AuditLog key={accountId} accountId={accountId} timeZone={timeZone} />
         ) : route === '#/reports' && may(me, 'reports:read', accountId) ? (
