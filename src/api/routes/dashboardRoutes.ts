@@ -33,9 +33,9 @@ export const DASHBOARD_CSP =
  */
 export function dashboardRoutes(app: FastifyInstance, dir = dashboardDir()): void {
   const indexFile = join(dir, 'index.html');
-  // Left out of the API document: Swagger UI stops rendering when both /app and /app/ are in it.
+  // Pages and files, not API: left out of the OpenAPI document (as the sign-in pages and the snippet are).
   app.get('/app', { config: { public: true }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/app/'));
-  app.get('/app/', { config: { public: true }, logLevel: 'warn' }, async (_request, reply) => {
+  app.get('/app/', { config: { public: true }, logLevel: 'warn', schema: { hide: true } }, async (_request, reply) => {
     if (!existsSync(indexFile)) {
       return reply.code(503).header('content-type', 'text/plain; charset=utf-8').send('The dashboard is not built: run npm run build:web (npm start does).\n');
     }
@@ -48,7 +48,7 @@ export function dashboardRoutes(app: FastifyInstance, dir = dashboardDir()): voi
   // The build's files: names carry a hash of their content, so each is cached for good.
   app.get<{ Params: { file: string } }>(
     '/app/assets/:file',
-    { config: { public: true }, logLevel: 'warn', schema: { params: { type: 'object', required: ['file'], properties: { file: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.[a-z0-9]+$', maxLength: 200 } } } } },
+    { config: { public: true }, logLevel: 'warn', schema: { hide: true, params: { type: 'object', required: ['file'], properties: { file: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*\\.[a-z0-9]+$', maxLength: 200 } } } } },
     async (request, reply) => {
       const file = join(dir, 'assets', request.params.file);
       const type = CONTENT_TYPES[request.params.file.slice(request.params.file.lastIndexOf('.') + 1)];

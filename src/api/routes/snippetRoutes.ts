@@ -126,7 +126,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
   }
 
   // Fetched on every page view and heartbeat: request logs at warn keep them out of the info log.
-  app.get('/snippet.js', { logLevel: 'warn', config: { public: true } }, async (request, reply) => {
+  app.get('/snippet.js', { logLevel: 'warn', config: { public: true }, schema: { hide: true } }, async (request, reply) => {
     void reply
       .header('content-type', 'application/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')

@@ -15,7 +15,7 @@ const ASSETS: Record<string, { type: string; body: string }> = {
  */
 export function webRoutes(app: FastifyInstance): void {
   for (const [url, asset] of Object.entries(ASSETS)) {
-    app.get(url, { config: { public: true }, logLevel: 'warn' }, async (_request, reply) =>
+    app.get(url, { config: { public: true }, logLevel: 'warn', schema: { hide: true } }, async (_request, reply) =>
       reply.header('content-type', asset.type).header('content-security-policy', PAGE_CSP).send(asset.body),
     );
   }
