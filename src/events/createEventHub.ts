@@ -2,8 +2,10 @@ import type { Logger } from 'pino';
 import { eventsAfter, lastEventId } from '../persistence/eventRepository.js';
 import type { Db } from '../persistence/openDatabase.js';
 import type { EventRow } from '../persistence/schema.js';
+import { eventView, type EventEnvelope } from './eventView.js';
 
-export type EventListener = (event: EventRow) => void;
+/** Gets each event with its rendered view (rendered once, whatever the number of listeners). */
+export type EventListener = (event: EventRow, view: EventEnvelope) => void;
 
 /** Events read per look at the outbox; more wait for the next look, a few ms later. */
 const BATCH = 500;
@@ -25,9 +27,10 @@ export function createEventHub(deps: { db: Db; logger: Pick<Logger, 'warn'>; pol
       if (!last) return;
       position = last.id;
       for (const event of batch) {
+        const view = eventView(event);
         for (const listener of listeners) {
           try {
-            listener(event);
+            listener(event, view);
           } catch (err) {
             listeners.delete(listener);
             deps.logger.warn({ err }, 'live feed listener failed; dropped');

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, inArray, like, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, like, lt, sql } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import { eventConsumers, events, type EventRow, type EventType } from './schema.js';
@@ -61,7 +61,7 @@ export function accountEventsBetween(db: Db, accountId: number, from: number, to
   return db
     .select()
     .from(events)
-    .where(and(eq(events.accountId, accountId), gt(events.occurredAt, from - 1), lt(events.occurredAt, to)))
+    .where(and(eq(events.accountId, accountId), gte(events.occurredAt, from), lt(events.occurredAt, to)))
     .orderBy(asc(events.id))
     .limit(limit)
     .all();

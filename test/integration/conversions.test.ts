@@ -14,6 +14,7 @@ import { createLogger } from '../../src/logging/createLogger.js';
 import { createCallRecordRepository } from '../../src/persistence/callRecordRepository.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { visits } from '../../src/persistence/schema.js';
+import { waitFor } from '../callflow/harness/waitFor.js';
 
 const ADMIN = 'conversions-test-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -114,13 +115,8 @@ function call(clickIds: Record<string, string>, talkSeconds: number): number {
   return id;
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared poll-with-deadline (test/callflow/harness/waitFor.ts), in these tests' argument order. */
+const until = (what: string, check: () => boolean | Promise<boolean>, ms = 5_000): Promise<unknown> => waitFor(check, { timeoutMs: ms, intervalMs: 10, message: what });
 
 async function conversionsOf(callId: number) {
   return (await app.inject({ method: 'GET', url: `/v1/calls/${callId}/conversions`, headers: admin })).json<{ conversions: Array<{ id: number; status: string; attempts: number; payload: string | null; lastError: string | null }> }>().conversions;

@@ -15,6 +15,7 @@ import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { recordings } from '../../src/persistence/schema.js';
 import { eq } from 'drizzle-orm';
 import { readEventStream, type StreamEvent } from '../support/readEventStream.js';
+import { waitFor } from '../callflow/harness/waitFor.js';
 
 const ADMIN = 'live-feed-test-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -52,13 +53,8 @@ async function connect(headers: Record<string, string>): Promise<{ res: Incoming
   return stream;
 }
 
-async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared poll-with-deadline (test/callflow/harness/waitFor.ts), in these tests' argument order. */
+const until = (what: string, check: () => boolean | Promise<boolean>, ms = 5_000): Promise<unknown> => waitFor(check, { timeoutMs: ms, intervalMs: 10, message: what });
 
 async function account(name: string): Promise<number> {
   return (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name } })).json<{ id: number }>().id;

@@ -17,6 +17,7 @@ import { createCallRecordRepository, type CallArrival } from '../../src/persiste
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { auditLog, events } from '../../src/persistence/schema.js';
 import { eq } from 'drizzle-orm';
+import { waitFor } from '../callflow/harness/waitFor.js';
 
 const ADMIN = 'webhooks-test-admin-token-0123456789';
 const admin = { authorization: `Bearer ${ADMIN}` };
@@ -123,13 +124,8 @@ function placeCall(accountId: number, over: Partial<CallArrival> = {}): number {
   return id;
 }
 
-async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** The shared poll-with-deadline (test/callflow/harness/waitFor.ts), in these tests' argument order. */
+const until = (what: string, check: () => boolean | Promise<boolean>, ms = 5_000): Promise<unknown> => waitFor(check, { timeoutMs: ms, intervalMs: 10, message: what });
 
 describe('webhook endpoints', () => {
   it('refuses private, loopback and link-local addresses the operator has not allowed, and plain http to public ones', async () => {

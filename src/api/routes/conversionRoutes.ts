@@ -36,6 +36,18 @@ const rulesSchema = {
   },
 } as const;
 
+/** What a destination's body may set, on creation and on change alike. */
+const destinationFields = {
+  name: { type: 'string', minLength: 1, maxLength: 200 },
+  enabled: { type: 'boolean' },
+  delivery: { type: 'string', enum: ['api', 'csv'] },
+  settings: { type: 'object', additionalProperties: { type: 'string' } },
+  rules: rulesSchema,
+  conversionName: { type: 'string', minLength: 1, maxLength: 200 },
+  defaultValue: { type: ['number', 'null'], minimum: 0 },
+  currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+} as const;
+
 const destinationDto = {
   type: 'object',
   additionalProperties: false,
@@ -175,14 +187,7 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
           properties: {
             accountId: { type: 'integer', minimum: 1 },
             platform: { type: 'string', enum: [...CONVERSION_PLATFORMS] },
-            name: { type: 'string', minLength: 1, maxLength: 200 },
-            enabled: { type: 'boolean' },
-            delivery: { type: 'string', enum: ['api', 'csv'] },
-            settings: { type: 'object', additionalProperties: { type: 'string' } },
-            rules: rulesSchema,
-            conversionName: { type: 'string', minLength: 1, maxLength: 200 },
-            defaultValue: { type: ['number', 'null'], minimum: 0 },
-            currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+            ...destinationFields,
           },
         },
         response: { 201: destinationDto },
@@ -225,15 +230,8 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
           additionalProperties: false,
           minProperties: 1,
           properties: {
-            name: { type: 'string', minLength: 1, maxLength: 200 },
-            enabled: { type: 'boolean' },
-            delivery: { type: 'string', enum: ['api', 'csv'] },
-            /** Merged into the stored settings: send only what changes (a secret left out stays). */
-            settings: { type: 'object', additionalProperties: { type: 'string' } },
-            rules: rulesSchema,
-            conversionName: { type: 'string', minLength: 1, maxLength: 200 },
-            defaultValue: { type: ['number', 'null'], minimum: 0 },
-            currency: { type: 'string', pattern: '^[A-Z]{3}$' },
+            // settings is merged into the stored ones: send only what changes (a secret left out stays).
+            ...destinationFields,
           },
         },
         response: { 200: destinationDto },

@@ -66,8 +66,7 @@ export function liveRoutes(app: FastifyInstance, { db }: RouteDeps, hub: EventHu
           close();
         }
       };
-      const send = (e: EventRow): void => {
-        const view = eventView(e);
+      const send = (e: EventRow, view: EventEnvelope = eventView(e)): void => {
         if (shows(e, view)) write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(view)}\n\n`);
       };
 

@@ -21,6 +21,14 @@ interface CallReportQuery {
 const DAY_MS = 86_400_000;
 /** Without `from`, a report covers the 30 days before `to` (or now). */
 const DEFAULT_RANGE_MS = 30 * DAY_MS;
+/** A report's range from its querystring: `to` defaults to now, `from` to 30 days before it. */
+function reportRange(q: { from?: string; to?: string }, now: number): { from: number; to: number } {
+  const to = parseIsoTime(q.to, 'querystring.to') ?? now;
+  const from = parseIsoTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
+  if (from > to) throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
+  return { from, to };
+}
+
 /** Buckets one calls-over-time report holds at most. */
 const MAX_TIMELINE_BUCKETS = 800;
 
@@ -82,11 +90,7 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
     },
     async (request, reply) => {
       const q = request.query;
-      const to = parseIsoTime(q.to, 'querystring.to') ?? now();
-      const from = parseIsoTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
-      if (from > to) {
-        throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
-      }
+      const { from, to } = reportRange(q, now());
       // Another tenant's report looks exactly like an empty one (no hint that the account exists).
       const accountIds = requestedAccounts(request, q.accountId);
       const report = callReport(db, {
@@ -154,9 +158,7 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
     },
     async (request) => {
       const q = request.query;
-      const to = parseIsoTime(q.to, 'querystring.to') ?? now();
-      const from = parseIsoTime(q.from, 'querystring.from') ?? to - DEFAULT_RANGE_MS;
-      if (from > to) throw new CallrouteError('CR_ERR_VALIDATION', 'querystring.from must not be after querystring.to', { field: 'querystring.from' });
+      const { from, to } = reportRange(q, now());
       // At most ~a year of days or a month of hours: a chart, not an export.
       const buckets = (to - from) / (q.interval === 'hour' ? 3_600_000 : DAY_MS);
       if (buckets > MAX_TIMELINE_BUCKETS) throw new CallrouteError('CR_ERR_VALIDATION', `querystring.from: at most ${MAX_TIMELINE_BUCKETS} ${q.interval}s in one report`, { field: 'querystring.from' });

@@ -1,4 +1,4 @@
-import { googleDateTime, httpVerdict, type PlatformAdapter } from './platformAdapter.js';
+import { googleDateTime, partialFailureVerdict, type PlatformAdapter } from './platformAdapter.js';
 
 /** The Google Ads API version the requests name (its REST path). */
 export const GOOGLE_ADS_API_VERSION = 'v26';
@@ -65,18 +65,11 @@ export const googleAds: PlatformAdapter<GoogleAdsSettings> = {
       body: JSON.stringify({ conversions: [conversion], partialFailure: true }),
     };
   },
-  verdict(status, body) {
-    const http = httpVerdict(status, body);
-    if (!http.ok) return http;
-    // With partialFailure a refused row still answers 200, its error in partialFailureError.
-    try {
-      const parsed = JSON.parse(body) as { partialFailureError?: { message?: string } };
-      if (parsed.partialFailureError) return { ok: false, retry: false, reason: `refused: ${parsed.partialFailureError.message ?? 'partial failure'}` };
-    } catch {
-      // Not JSON: a 2xx is taken at its word.
-    }
-    return { ok: true };
-  },
+  // With partialFailure a refused row still answers 200, its error in partialFailureError.
+  verdict: (status, body) =>
+    partialFailureVerdict(status, body, (parsed: { partialFailureError?: { message?: string } }) =>
+      parsed.partialFailureError ? (parsed.partialFailureError.message ?? 'partial failure') : null,
+    ),
   // Google Ads' click-conversion upload template (Conversions > Uploads), times in UTC.
   csv: {
     preamble: ['Parameters:TimeZone=+0000'],

@@ -1,4 +1,4 @@
-import { httpVerdict, type PlatformAdapter } from './platformAdapter.js';
+import { partialFailureVerdict, type PlatformAdapter } from './platformAdapter.js';
 
 export interface MicrosoftAdsSettings {
   /** The manager customer (CustomerId header) and the ad account the goal is in (CustomerAccountId). */
@@ -55,18 +55,11 @@ export const microsoftAds: PlatformAdapter<MicrosoftAdsSettings> = {
       body: JSON.stringify({ OfflineConversions: [conversion] }),
     };
   },
-  verdict(status, body) {
-    const http = httpVerdict(status, body);
-    if (!http.ok) return http;
-    try {
-      const parsed = JSON.parse(body) as { PartialErrors?: Array<{ Message?: string }> | null };
+  verdict: (status, body) =>
+    partialFailureVerdict(status, body, (parsed: { PartialErrors?: Array<{ Message?: string }> | null }) => {
       const first = parsed.PartialErrors?.[0];
-      if (first) return { ok: false, retry: false, reason: `refused: ${first.Message ?? 'partial error'}` };
-    } catch {
-      // Not JSON: a 2xx is taken at its word.
-    }
-    return { ok: true };
-  },
+      return first ? (first.Message ?? 'partial error') : null;
+    }),
   // Microsoft Advertising's offline conversion upload template, times in UTC.
   csv: {
     preamble: ['Parameters:TimeZone=+0000'],

@@ -86,3 +86,20 @@ export function httpVerdict(status: number, body: string): PlatformVerdict {
   const retry = status === 408 || status === 429 || status >= 500;
   return { ok: false, retry, reason: `HTTP ${status}: ${body.slice(0, 200)}` };
 }
+
+/**
+ * Platforms whose batch endpoints answer 200 with the rows they refused inside (Google's
+ * partialFailureError, Microsoft's PartialErrors): an HTTP verdict first, then `refusal` reads the
+ * JSON answer and names the refusal, or null when there is none.
+ */
+export function partialFailureVerdict(status: number, body: string, refusal: (parsed: never) => string | null): PlatformVerdict {
+  const http = httpVerdict(status, body);
+  if (!http.ok) return http;
+  try {
+    const reason = refusal(JSON.parse(body) as never);
+    if (reason !== null) return { ok: false, retry: false, reason: `refused: ${reason}` };
+  } catch {
+    // Not JSON: a 2xx is taken at its word.
+  }
+  return { ok: true };
+}
