@@ -39,6 +39,12 @@ export const SIGN_IN_HTML = page(
 <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code"></label>
 <p id="message" role="alert"></p>
 <button id="submit" type="submit">Sign in</button>
+</form>
+<form id="choose-password" hidden novalidate>
+<h2>Choose your password</h2>
+<label>New password (at least 12 characters) <input id="new-password" name="newPassword" type="password" autocomplete="new-password" required></label>
+<p id="choose-message" role="alert"></p>
+<button type="submit">Set password</button>
 </form>`,
   '/web/sign-in.js',
 );
@@ -49,6 +55,30 @@ export const SIGN_IN_JS = `'use strict';
   var codeRow = document.getElementById('code-row');
   var message = document.getElementById('message');
   function say(text) { message.textContent = text; }
+  // An invitation or reset link: /sign-in#reset=<token> (in the fragment, so the token is never sent
+  // in a request line or logged); the person chooses a password, then signs in with it.
+  var chooser = document.getElementById('choose-password');
+  var reset = /^#reset=(.+)$/.exec(location.hash);
+  if (reset) {
+    form.hidden = true;
+    chooser.hidden = false;
+    chooser.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var told = document.getElementById('choose-message');
+      fetch('/v1/auth/password-reset', { method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: decodeURIComponent(reset[1]), newPassword: chooser.newPassword.value }) })
+        .then(function (res) {
+          if (res.status === 204) {
+            history.replaceState(null, '', location.pathname + location.search);
+            chooser.hidden = true;
+            form.hidden = false;
+            say('Your password is set: sign in with it.');
+            return;
+          }
+          return res.json().then(function (answer) { told.textContent = (answer.error && answer.error.message) || 'The password was not set.'; });
+        })
+        .catch(function () { told.textContent = 'callroute cannot be reached; try again.'; });
+    });
+  }
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var body = { email: form.email.value, password: form.password.value };

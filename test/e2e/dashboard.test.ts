@@ -5,26 +5,18 @@
  * its record and plays its recording; the page runs under a CSP without inline script and fetches
  * nothing from elsewhere. Screenshots: test-results/dashboard-*.png.
  */
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/buildApp.js';
-import { dashboardDir } from '../../src/api/routes/dashboardRoutes.js';
 import { createCallRecordRepository, type CallArrival } from '../../src/persistence/callRecordRepository.js';
-import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import type { Db } from '../../src/persistence/openDatabase.js';
 import { recordings } from '../../src/persistence/schema.js';
 import { toneWav } from '../support/toneWav.js';
-import { launchChromium } from './browser.js';
+import { addPerson, admin, createAccount, signIn as signInAs, startDashboard, type Dashboard } from './dashboardHarness.js';
 
-const ADMIN = 'e2e-dashboard-admin-token-0123456789';
-const admin = { authorization: `Bearer ${ADMIN}` };
-const PASSWORD = 'a dashboard passphrase 9';
-
+let dashboard: Dashboard;
 let db: Db;
 let api: FastifyInstance;
 let origin: string;
@@ -33,31 +25,14 @@ let accountId: number;
 let recordingsDir: string;
 
 beforeAll(async () => {
-  mkdirSync('test-results', { recursive: true });
-  // The build npm start and npm test make; a single run of this file makes it when missing.
-  if (!existsSync(join(dashboardDir(), 'index.html'))) await build({ configFile: 'web/vite.config.ts', logLevel: 'warn' });
-  db = openDatabase(':memory:');
-  recordingsDir = mkdtempSync(join(tmpdir(), 'callroute-dashboard-'));
-  api = buildApp({
-    db,
-    logger: pino({ level: 'silent' }),
-    adminToken: ADMIN,
-    defaultCountryCode: '1',
-    telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }),
-    recordings: { dir: recordingsDir, asteriskRoot: '/', keys: new Map(), linkSecret: 'l', linkTtlSeconds: 300, publicBaseUrl: 'http://x', ffmpegPath: null },
-  });
-  await api.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
-  accountId = (await api.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme Plumbing' } })).json().id;
-  const invited = await api.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email: 'sam@acme.test', name: 'Sam', role: 'manager' } });
-  const reset = await api.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: PASSWORD } });
-  expect(reset.statusCode, reset.body).toBeLessThan(300);
-  browser = await launchChromium();
+  dashboard = await startDashboard();
+  ({ db, api, origin, browser, recordingsDir } = dashboard);
+  accountId = await createAccount(api, 'Acme Plumbing');
+  await addPerson(api, { accountId }, 'sam@acme.test', 'manager');
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await api?.close();
+  await dashboard?.close();
 });
 
 let channel = 0;
@@ -68,18 +43,7 @@ function arrival(over: Partial<CallArrival> = {}): CallArrival {
   };
 }
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${origin}/app/`);
-  await page.waitForURL(/\/sign-in\?next=/);
-  await page.fill('#email', 'sam@acme.test');
-  await page.fill('#password', PASSWORD);
-  await page.click('#submit');
-  await page.waitForURL(/\/app\/(#\/calls)?$/).catch(async (err: unknown) => {
-    await page.screenshot({ path: 'test-results/dashboard-sign-in-failed.png' });
-    throw new Error(`sign-in did not reach the dashboard: ${page.url()} ${await page.textContent('body')}`, { cause: err });
-  });
-  await page.locator('#calls-heading').waitFor();
-}
+const signIn = (page: Page) => signInAs(page, origin, 'sam@acme.test');
 
 describe('the dashboard', () => {
   it('signs in to a live call log: a new call appears and changes state without a reload; a filter narrows it', async () => {
@@ -201,6 +165,13 @@ describe('the dashboard', () => {
     }
     expect(await page.locator(`tr[data-pool-id="${pool}"] td:nth-child(2)`).textContent()).toBe('0 of 1');
     await page.screenshot({ path: 'test-results/dashboard-reports.png', fullPage: true });
+    // Per hour: the chart draws hours, and the calls by hour of the day add up to the same calls.
+    await page.selectOption('select[name="per"]', 'hour');
+    await page.locator('.chart[aria-label^="Calls per hour"]').waitFor();
+    await page.locator(`.chart[data-total-calls="${apiTotal}"]`).waitFor();
+    const byHour = (await page.locator('table.hours tbody tr td:nth-child(2)').allTextContents()).map((t) => Number(t.trim()));
+    expect(byHour).toHaveLength(24);
+    expect(byHour.reduce((a, b) => a + b, 0)).toBe(apiTotal);
     await page.close();
   }, 60_000);
 
@@ -208,19 +179,12 @@ describe('the dashboard', () => {
     const agency = (await api.inject({ method: 'POST', url: '/v1/agencies', headers: admin, payload: { name: 'Pixel & Co' } })).json().id;
     const clientA = (await api.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Bay Dental', agencyId: agency } })).json().id;
     const clientB = (await api.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Hill Roofing', agencyId: agency } })).json().id;
-    const invited = await api.inject({ method: 'PUT', url: `/v1/agencies/${agency}/users`, headers: admin, payload: { email: 'ana@pixel.test', name: 'Ana', role: 'manager' } });
-    expect(invited.statusCode, invited.body).toBe(200);
-    await api.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: PASSWORD } });
+    await addPerson(api, { agencyId: agency }, 'ana@pixel.test', 'manager');
     const records = createCallRecordRepository(db);
     const a = records.insertArrival(arrival({ accountId: clientA, callerNumber: '+15550000001' }));
     const b = records.insertArrival(arrival({ accountId: clientB, callerNumber: '+15550000002' }));
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(`${origin}/app/`);
-    await page.waitForURL(/\/sign-in\?next=/);
-    await page.fill('#email', 'ana@pixel.test');
-    await page.fill('#password', PASSWORD);
-    await page.click('#submit');
-    await page.locator('#calls-heading').waitFor();
+    await signInAs(page, origin, 'ana@pixel.test');
     const select = page.locator('header select');
     expect((await select.locator('option').allTextContents()).sort()).toEqual(['Bay Dental', 'Hill Roofing']);
     for (const [account, mine, theirs] of [[clientA, a, b], [clientB, b, a]] as const) {
@@ -257,15 +221,9 @@ describe('the dashboard', () => {
   }, 60_000);
 
   it('shows an owner the account’s audit log, and a manager no such page', async () => {
-    const invited = await api.inject({ method: 'PUT', url: `/v1/accounts/${accountId}/users`, headers: admin, payload: { email: 'olga@acme.test', name: 'Olga', role: 'owner' } });
-    await api.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: PASSWORD } });
+    await addPerson(api, { accountId }, 'olga@acme.test', 'owner');
     const owner = await browser.newPage();
-    await owner.goto(`${origin}/app/`);
-    await owner.waitForURL(/\/sign-in\?next=/);
-    await owner.fill('#email', 'olga@acme.test');
-    await owner.fill('#password', PASSWORD);
-    await owner.click('#submit');
-    await owner.locator('#calls-heading').waitFor();
+    await signInAs(owner, origin, 'olga@acme.test');
     await owner.click('a[href="#/audit"]');
     await owner.locator('#audit-heading').waitFor();
     await owner.locator('tbody tr').first().waitFor();

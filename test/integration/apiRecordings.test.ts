@@ -806,6 +806,14 @@ describe('announcements (fake converter)', () => {
 
     const list = await app.inject({ method: 'GET', url: '/v1/announcements', headers: admin });
     expect(list.json()).toEqual({ announcements: [ann] });
+    // What it sounds like (the dashboard's player): the converted file, to the account's people only.
+    const heard = await app.inject({ method: 'GET', url: `/v1/announcements/${ann.id}/audio`, headers: admin });
+    expect(heard.statusCode).toBe(200);
+    expect(heard.headers['content-type']).toBe('audio/wav');
+    expect(heard.rawPayload.equals(audio)).toBe(true);
+    const other = await createAccount('Other');
+    const otherKey = (await app.inject({ method: 'POST', url: `/v1/accounts/${other}/tokens`, headers: admin, payload: { name: 'k', scopes: ['configuration:read'] } })).json().token;
+    expect((await app.inject({ method: 'GET', url: `/v1/announcements/${ann.id}/audio`, headers: bearer(otherKey) })).statusCode).toBe(404);
 
     const tn = await app.inject({
       method: 'POST',

@@ -166,6 +166,8 @@ export const EXPECTED_ROUTES: Record<string, string> = {
   'HEAD /v1/announcements': 'configuration:read',
   'GET /v1/announcements/:id': 'configuration:read',
   'HEAD /v1/announcements/:id': 'configuration:read',
+  'GET /v1/announcements/:id/audio': 'configuration:read',
+  'HEAD /v1/announcements/:id/audio': 'configuration:read',
   'DELETE /v1/announcements/:id': 'configuration:write',
   'POST /v1/source-rules': 'configuration:write',
   'GET /v1/source-rules': 'configuration:read',

@@ -14,12 +14,16 @@ export class ApiError extends Error {
 }
 
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(path, {
+  return send<T>(path, {
     method,
-    credentials: 'same-origin',
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+}
+
+/** A request with a body of the caller's own (an audio file, for one); answered as `api` answers. */
+export async function send<T>(path: string, init: RequestInit): Promise<T> {
+  const res = await fetch(path, { ...init, credentials: 'same-origin' });
   if (res.status === 401) {
     location.assign(`/sign-in?next=${encodeURIComponent(location.pathname + location.hash)}`);
     throw new ApiError(401, 'CR_ERR_UNAUTHORIZED', 'signed out');
@@ -91,4 +95,9 @@ export interface Recording {
 export function may(me: Me, permission: string, accountId: number | null): boolean {
   if (me.operator) return true;
   return me.accounts.some((a) => a.accountId === accountId && a.permissions.includes(permission));
+}
+
+/** An API refusal as the person reads it: its message, which names the field. */
+export function problem(e: unknown): string {
+  return e instanceof ApiError ? e.message : String(e);
 }

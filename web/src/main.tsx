@@ -7,9 +7,13 @@ import { AuditLog } from './pages/AuditLog.js';
 import { Numbers } from './pages/Numbers.js';
 import { Reports } from './pages/Reports.js';
 import { Snippet } from './pages/Snippet.js';
+import { Announcements } from './pages/Announcements.js';
+import { RoutePlans } from './pages/RoutePlans.js';
+import { Sources } from './pages/Sources.js';
+import { Team } from './pages/Team.js';
 import './app.css';
 
-/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/snippet, #/reports, #/audit. */
+/** The page the address's hash names: #/calls, #/calls/:id, #/numbers, #/plans, #/sources, #/announcements, #/snippet, #/reports, #/account, #/audit. */
 function useRoute(): string {
   const [hash, setHash] = useState(location.hash || '#/calls');
   useEffect(() => {
@@ -44,7 +48,57 @@ function App() {
     location.hash = '#/calls';
   };
   const detail = /^#\/calls\/(\d+)$/.exec(route);
-  const timeZone = accounts.find((a) => a.id === accountId)?.timeZone ?? undefined;
+  const account = accounts.find((a) => a.id === accountId);
+  const timeZone = account?.timeZone ?? undefined;
+  const can = (permission: string) => may(me, permission, accountId);
+  // The pages the person may open in this account, in the menu's order; the API refuses the rest anyway.
+  const pages = (
+    [
+      ['#/calls', 'Calls', can('calls:read')],
+      ['#/numbers', 'Numbers', can('configuration:read')],
+      ['#/plans', 'Route plans', can('configuration:read')],
+      ['#/sources', 'Sources', can('configuration:read')],
+      ['#/announcements', 'Announcements', can('configuration:read')],
+      ['#/snippet', 'Website', can('configuration:read')],
+      ['#/reports', 'Reports', can('reports:read')],
+      ['#/account', 'Account', can('accounts:read')],
+      ['#/audit', 'Audit log', can('audit:read')],
+    ] as const
+  ).filter(([, , allowed]) => allowed);
+  const page = (hash: string, id: number) => {
+    const write = can('configuration:write');
+    const allowed = pages.some(([h]) => h === hash);
+    if (!allowed) return <CallLog key={id} accountId={id} timeZone={timeZone} />;
+    switch (hash) {
+      case '#/numbers':
+        return <Numbers key={id} accountId={id} canWrite={write} />;
+      case '#/plans':
+        return <RoutePlans key={id} accountId={id} canWrite={write} />;
+      case '#/sources':
+        return <Sources key={id} accountId={id} canWrite={write} />;
+      case '#/announcements':
+        return <Announcements key={id} accountId={id} canWrite={write} />;
+      case '#/snippet':
+        return <Snippet key={id} accountId={id} canWrite={write} />;
+      case '#/reports':
+        return <Reports key={id} accountId={id} timeZone={timeZone} />;
+      case '#/audit':
+        return <AuditLog key={id} accountId={id} timeZone={timeZone} />;
+      case '#/account':
+        return account ? (
+          <Team
+            key={id}
+            account={account}
+            canWrite={can('accounts:write')}
+            canManagePeople={can('users:manage')}
+            canManageKeys={can('keys:manage')}
+            onSaved={(saved) => setAccounts(accounts.map((a) => (a.id === saved.id ? saved : a)))}
+          />
+        ) : null;
+      default:
+        return <CallLog key={id} accountId={id} timeZone={timeZone} />;
+    }
+  };
   return (
     <>
       <header class="top">
@@ -52,29 +106,11 @@ function App() {
           callroute
         </a>
         <nav aria-label="Main">
-          <a href="#/calls" aria-current={route.startsWith('#/calls') ? 'page' : undefined}>
-            Calls
-          </a>
-          {may(me, 'configuration:read', accountId) && (
-            <a href="#/numbers" aria-current={route === '#/numbers' ? 'page' : undefined}>
-              Numbers
+          {pages.map(([hash, label]) => (
+            <a href={hash} aria-current={route === hash || route.startsWith(`${hash}/`) ? 'page' : undefined}>
+              {label}
             </a>
-          )}
-          {may(me, 'configuration:read', accountId) && (
-            <a href="#/snippet" aria-current={route === '#/snippet' ? 'page' : undefined}>
-              Website
-            </a>
-          )}
-          {may(me, 'reports:read', accountId) && (
-            <a href="#/reports" aria-current={route === '#/reports' ? 'page' : undefined}>
-              Reports
-            </a>
-          )}
-          {may(me, 'audit:read', accountId) && (
-            <a href="#/audit" aria-current={route === '#/audit' ? 'page' : undefined}>
-              Audit log
-            </a>
-          )}
+          ))}
         </nav>
         {accounts.length > 1 && (
           <label class="account">
@@ -97,21 +133,7 @@ function App() {
         </button>
       </header>
       <main>
-        {accountId === null ? (
-          <p>No account to show.</p>
-        ) : detail ? (
-          <CallDetail id={Number(detail[1])} me={me} timeZone={timeZone} />
-        ) : route === '#/numbers' && may(me, 'configuration:read', accountId) ? (
-          <Numbers key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
-        ) : route === '#/snippet' && may(me, 'configuration:read', accountId) ? (
-          <Snippet key={accountId} accountId={accountId} canWrite={may(me, 'configuration:write', accountId)} />
-        ) : route === '#/audit' && may(me, 'audit:read', accountId) ? (
-          <AuditLog key={accountId} accountId={accountId} timeZone={timeZone} />
-        ) : route === '#/reports' && may(me, 'reports:read', accountId) ? (
-          <Reports key={accountId} accountId={accountId} />
-        ) : (
-          <CallLog key={accountId} accountId={accountId} timeZone={timeZone} />
-        )}
+        {accountId === null ? <p>No account to show.</p> : detail ? <CallDetail id={Number(detail[1])} me={me} timeZone={timeZone} /> : page(route, accountId)}
       </main>
     </>
   );

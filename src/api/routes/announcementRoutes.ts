@@ -1,4 +1,4 @@
-import { mkdir, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
@@ -201,6 +201,26 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
       return toAnnouncementDto(row);
     },
   );
+
+  // What the announcement sounds like, for the dashboard's player: the WAV Asterisk plays (8 kHz mono,
+  // at most a few hundred KiB), sent whole.
+  app.route<{ Params: IdParams }>({
+    method: ['GET', 'HEAD'],
+    url: '/announcements/:id/audio',
+    config: { permission: 'configuration:read' },
+    schema: { params: idParams },
+    handler: async (request, reply) => {
+      const { id } = request.params;
+      const row = getAnnouncement(db, id);
+      if (!row || !sharedOrVisible(request, row.accountId)) throw notFound(id);
+      const audio = await readFile(join(soundsDir, `announcement-${id}.wav`)).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') throw new CallrouteError('CR_ERR_NOT_FOUND', `announcement ${id} has no audio file`, { field: 'params.id' });
+        throw err;
+      });
+      void reply.header('content-type', 'audio/wav').header('cache-control', 'private, no-cache').header('content-length', String(audio.length));
+      return request.method === 'HEAD' ? reply.send() : reply.send(audio);
+    },
+  });
 
   const writable = { config: { permission: 'configuration:write' as const }, schema: { params: idParams } };
   app.delete<{ Params: IdParams }>('/announcements/:id', writable, async (request, reply) => {

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, may, type Call, type Me, type Recording } from '../api.js';
+import { DualChannelPlayer } from '../DualChannelPlayer.js';
 import { callState, formatNumber, formatSeconds, formatTime } from '../format.js';
 
 /** Tags, lead status, value and notes of a call, saved through PATCH /v1/calls/:id (a call.modified event). */
@@ -108,7 +109,11 @@ export function CallDetail({ id, me, timeZone }: { id: number; me: Me; timeZone?
           </figcaption>
           {r.status === 'ready' && (
             <>
-              <audio controls preload="metadata" src={`/v1/recordings/${r.id}/audio`} data-recording-id={r.id} />
+              {r.channels === 'dual' ? (
+                <DualChannelPlayer src={`/v1/recordings/${r.id}/audio`} recordingId={r.id} />
+              ) : (
+                <audio controls preload="metadata" src={`/v1/recordings/${r.id}/audio`} data-recording-id={r.id} />
+              )}
               <div class="actions">
                 <a class="button secondary" href={`/v1/recordings/${r.id}/audio`} download>
                   Download

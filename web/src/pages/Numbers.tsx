@@ -1,6 +1,8 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { useState } from 'preact/hooks';
+import { api } from '../api.js';
 import { formatNumber } from '../format.js';
+import { Problem } from '../parts.js';
+import { useLoaded } from '../useLoaded.js';
 
 interface TrackingNumber {
   id: number;
@@ -19,56 +21,31 @@ interface Named {
   name: string;
 }
 
-/** An API refusal as the person reads it: the message, naming the field. */
-function problem(e: unknown): string {
-  return e instanceof ApiError ? e.message : String(e);
-}
-
 /**
  * Tracking numbers of the account: each with where it rings, its route plan or pool, on or off.
  * Who may change configuration adds numbers, edits destinations, attaches a route plan, turns
  * numbers on and off; everyone else reads. The API checks every change again.
  */
 export function Numbers({ accountId, canWrite }: { accountId: number; canWrite: boolean }) {
-  const [numbers, setNumbers] = useState<TrackingNumber[]>([]);
-  const [plans, setPlans] = useState<Named[]>([]);
-  const [pools, setPools] = useState<Named[]>([]);
-  const [error, setError] = useState<string | null>(null);
+  const { data, error, act } = useLoaded(
+    () =>
+      Promise.all([
+        api<{ trackingNumbers: TrackingNumber[] }>('GET', `/v1/tracking-numbers?accountId=${accountId}`),
+        api<{ routePlans: Named[] }>('GET', `/v1/route-plans?accountId=${accountId}`).catch(() => ({ routePlans: [] })),
+        api<{ pools: Named[] }>('GET', `/v1/pools?accountId=${accountId}`).catch(() => ({ pools: [] })),
+      ]),
+    [accountId],
+  );
+  const numbers = data?.[0].trackingNumbers ?? [];
+  const plans = data?.[1].routePlans ?? [];
+  const pools = data?.[2].pools ?? [];
   const [draft, setDraft] = useState({ did: '', destination: '', label: '', source: '' });
   const [editing, setEditing] = useState<Record<number, string>>({});
-
-  const load = () =>
-    Promise.all([
-      api<{ trackingNumbers: TrackingNumber[] }>('GET', `/v1/tracking-numbers?accountId=${accountId}`),
-      api<{ routePlans: Named[] }>('GET', `/v1/route-plans?accountId=${accountId}`).catch(() => ({ routePlans: [] })),
-      api<{ pools: Named[] }>('GET', `/v1/pools?accountId=${accountId}`).catch(() => ({ pools: [] })),
-    ])
-      .then(([n, p, q]) => {
-        setNumbers(n.trackingNumbers);
-        setPlans(p.routePlans);
-        setPools(q.pools);
-      })
-      .catch((e: unknown) => setError(problem(e)));
-  useEffect(() => void load(), [accountId]);
-
-  const act = async (change: () => Promise<unknown>) => {
-    try {
-      await change();
-      setError(null);
-      await load();
-    } catch (e) {
-      setError(problem(e));
-    }
-  };
 
   return (
     <section aria-labelledby="numbers-heading">
       <h1 id="numbers-heading">Tracking numbers</h1>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <Problem error={error} />
       {canWrite && (
         <form
           class="filters"
@@ -154,7 +131,25 @@ export function Numbers({ accountId, canWrite }: { accountId: number; canWrite: 
                     (plans.find((p) => p.id === n.routePlanId)?.name ?? '—')
                   )}
                 </td>
-                <td>{pools.find((p) => p.id === n.poolId)?.name ?? '—'}</td>
+                <td>
+                  {canWrite ? (
+                    <select
+                      aria-label={`Pool of ${n.did}`}
+                      value={String(n.poolId ?? '')}
+                      onChange={(e) => {
+                        const v = (e.target as HTMLSelectElement).value;
+                        void act(() => api('PATCH', `/v1/tracking-numbers/${n.id}`, { poolId: v ? Number(v) : null }));
+                      }}
+                    >
+                      <option value="">none</option>
+                      {pools.map((p) => (
+                        <option value={String(p.id)}>{p.name}</option>
+                      ))}
+                    </select>
+                  ) : (
+                    (pools.find((p) => p.id === n.poolId)?.name ?? '—')
+                  )}
+                </td>
                 <td>{n.recordingEnabled ? 'yes' : 'no'}</td>
                 <td>
                   {n.enabled ? 'on' : 'off'}

@@ -35,9 +35,25 @@ const GROUPS = [
   ['landingPage', 'Landing page'],
 ] as const;
 const RANGES = [7, 30, 90] as const;
+type Interval = 'day' | 'hour';
+/** The API draws at most 800 points: hours over 30 days at most. */
+const MAX_HOURLY_DAYS = 30;
+
+/** Calls per hour of the day (0–23 in the account's time zone), from an hourly series. */
+function byHourOfDay(points: Point[], timeZone?: string): { hour: number; calls: number; answered: number }[] {
+  const hourOf = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hourCycle: 'h23', ...(timeZone ? { timeZone } : {}) });
+  const rows = Array.from({ length: 24 }, (_, hour) => ({ hour, calls: 0, answered: 0 }));
+  for (const p of points) {
+    const row = rows[Number(hourOf.format(new Date(p.at))) % 24];
+    if (!row) continue;
+    row.calls += p.calls;
+    row.answered += p.answered;
+  }
+  return rows;
+}
 
 /** Calls and answered calls per day as a line chart (uPlot draws on a canvas; the table says the same in text). */
-function Timeline({ points }: { points: Point[] }) {
+function Timeline({ points, per }: { points: Point[]; per: Interval }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
@@ -61,12 +77,13 @@ function Timeline({ points }: { points: Point[] }) {
     };
   }, [points]);
   const total = points.reduce((a, p) => a + p.calls, 0);
-  return <div class="chart" ref={box} role="img" aria-label={`Calls per day: ${total} in all`} data-total-calls={total} data-points={points.length} />;
+  return <div class="chart" ref={box} role="img" aria-label={`Calls per ${per}: ${total} in all`} data-total-calls={total} data-points={points.length} />;
 }
 
 /** Where calls came from and which sources produce answered calls, over the last 7, 30 or 90 days. */
-export function Reports({ accountId }: { accountId: number }) {
+export function Reports({ accountId, timeZone }: { accountId: number; timeZone?: string }) {
   const [days, setDays] = useState<(typeof RANGES)[number]>(30);
+  const [per, setPer] = useState<Interval>('day');
   const [groupBy, setGroupBy] = useState<(typeof GROUPS)[number][0]>('source');
   const [rows, setRows] = useState<ReportRow[]>([]);
   const [totals, setTotals] = useState<ReportRow | null>(null);
@@ -80,7 +97,7 @@ export function Reports({ accountId }: { accountId: number }) {
     const range = `from=${from.toISOString()}&to=${to.toISOString()}&accountId=${accountId}`;
     Promise.all([
       api<{ rows: ReportRow[]; totals: ReportRow }>('GET', `/v1/reports/calls?groupBy=${groupBy}&${range}`),
-      api<{ points: Point[] }>('GET', `/v1/reports/calls-over-time?interval=day&${range}`),
+      api<{ points: Point[] }>('GET', `/v1/reports/calls-over-time?interval=${per}&${range}`),
       api<{ pools: PoolReport[] }>('GET', `/v1/reports/pools?accountId=${accountId}`),
     ])
       .then(([report, timeline, poolReport]) => {
@@ -91,7 +108,9 @@ export function Reports({ accountId }: { accountId: number }) {
         setError(null);
       })
       .catch((e: Error) => setError(e.message));
-  }, [accountId, days, groupBy]);
+  }, [accountId, days, groupBy, per]);
+  const hours = per === 'hour' ? byHourOfDay(points, timeZone) : [];
+  const busiest = Math.max(1, ...hours.map((h) => h.calls));
 
   return (
     <section aria-labelledby="reports-heading">
@@ -101,8 +120,25 @@ export function Reports({ accountId }: { accountId: number }) {
           Range
           <select name="days" value={String(days)} onChange={(e) => setDays(Number((e.target as HTMLSelectElement).value) as (typeof RANGES)[number])}>
             {RANGES.map((d) => (
-              <option value={String(d)}>last {d} days</option>
+              <option value={String(d)} disabled={per === 'hour' && d > MAX_HOURLY_DAYS}>
+                last {d} days
+              </option>
             ))}
+          </select>
+        </label>
+        <label>
+          Chart
+          <select
+            name="per"
+            value={per}
+            onChange={(e) => {
+              const next = (e.target as HTMLSelectElement).value as Interval;
+              if (next === 'hour' && days > MAX_HOURLY_DAYS) setDays(MAX_HOURLY_DAYS);
+              setPer(next);
+            }}
+          >
+            <option value="day">calls per day</option>
+            <option value="hour">calls per hour</option>
           </select>
         </label>
         <label>
@@ -115,8 +151,40 @@ export function Reports({ accountId }: { accountId: number }) {
         </label>
       </div>
       {error && <p role="alert" class="error">{error}</p>}
-      <h2>Calls per day</h2>
-      <Timeline points={points} />
+      <h2>Calls per {per}</h2>
+      <Timeline points={points} per={per} />
+      {per === 'hour' && (
+        <>
+          <h2>By hour of the day</h2>
+          <div class="table-wrap">
+            <table class="report hours">
+              <thead>
+                <tr>
+                  <th scope="col">Hour</th>
+                  <th scope="col">Calls</th>
+                  <th scope="col">Answered</th>
+                </tr>
+              </thead>
+              <tbody>
+                {hours.map((h) => (
+                  <tr data-hour={h.hour}>
+                    <td>
+                      {String(h.hour).padStart(2, '0')}:00–{String(h.hour + 1).padStart(2, '0')}:00
+                    </td>
+                    <td>
+                      <span class="bar-track" aria-hidden="true">
+                        <span class="bar" style={{ width: `${Math.round((h.calls / busiest) * 100)}%` }} />
+                      </span>
+                      {h.calls}
+                    </td>
+                    <td>{h.answered}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
       <h2>By {GROUPS.find(([g]) => g === groupBy)?.[1].toLowerCase()}</h2>
       <div class="table-wrap">
         <table class="report">
