@@ -118,4 +118,36 @@ describe('the dashboard with a real call', () => {
     expect(refused).toBe(403);
     await listener.close();
   }, 90_000);
+
+  it('routes a real call by a route plan written in the dashboard and attached to the number there', async () => {
+    const manager = await signIn('max@acme.test');
+    await manager.click('a[href="#/plans"]');
+    await manager.locator('#plans-heading').waitFor();
+    await manager.click('text=New route plan');
+    const form = manager.locator('form.plan');
+    await form.locator('input[name="name"]').fill('Front desk first');
+    await form.locator('input[name="step-0-name"]').fill('front desk');
+    await form.locator('select[name="step-0-strategy"]').selectOption('sequential');
+    await form.locator('input[name="step-0-destination-0"]').fill('+15550002222');
+    await form.locator('button[type="submit"]').click();
+    const row = manager.locator('tr[data-plan-id]');
+    await row.waitFor({ timeout: 10_000 });
+    const planId = await row.getAttribute('data-plan-id');
+    await manager.click('a[href="#/numbers"]');
+    await manager.locator(`tr[data-did="${NEW_DID}"]`).waitFor({ timeout: 10_000 });
+    await manager.selectOption(`select[aria-label="Route plan of ${NEW_DID}"]`, planId ?? '');
+    // The PATCH answers once Asterisk's routing table has the change.
+    await expect
+      .poll(async () => (await stack.api.call<{ trackingNumbers: Array<{ did: string; routePlanId: number | null }> }>('GET', '/v1/tracking-numbers')).body.trackingNumbers.find((n) => n.did === NEW_DID)?.routePlanId)
+      .toBe(Number(planId));
+    const before = await stack.newestCallId();
+    await stack.answeredCall(NEW_DID, 1_000);
+    const call = await stack.finishedCall<CallSummary & { did: string; disposition: string; routeStep: string; answeredDestination: string }>(before);
+    expect(call).toMatchObject({ did: NEW_DID, disposition: 'answered', routeStep: 'front desk', answeredDestination: '+15550002222' });
+    await manager.goto(`${stack.baseUrl}/app/#/calls/${call.id}`);
+    await manager.locator('#call-heading').waitFor();
+    expect(await manager.textContent('main')).toContain('front desk: +15550002222 — answered');
+    await manager.screenshot({ path: 'test-results/dashboard-real-route-plan-call.png' });
+    await manager.close();
+  }, 90_000);
 });
