@@ -284,6 +284,7 @@ function placeholders(config: Config): Record<string, string> {
   const bind = config.sip.bindHost;
   const fallback = config.fallback;
   return {
+    NODE_ID: config.nodeId,
     ARI_HOST: confValue('ARI_URL host', config.ari.host),
     ARI_PORT: String(config.ari.port),
     ARI_USERNAME: confName('ARI_USERNAME', config.ari.username),

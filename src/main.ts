@@ -20,6 +20,8 @@ import { createWebhookDispatcher } from './integrations/webhooks/createWebhookDi
 import { createConversionSender } from './integrations/conversions/createConversionSender.js';
 import { createCpuBusyGauge } from './media/createCpuBusyGauge.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
+import { createNodeLease } from './cluster/createNodeLease.js';
+import { isTransientDatabaseError } from './persistence/sqliteErrors.js';
 import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
 import { arrivalAttribution, callAttribution } from './persistence/attributionRepository.js';
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
@@ -43,7 +45,7 @@ const BUSY_CPU_PERCENT = 50;
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = openDatabase(config.dbPath);
-  const records = createCallRecordRepository(db);
+  const records = createCallRecordRepository(db, { nodeId: config.nodeId });
   // Transcoding runs off the call path; jobs a previous run left behind resume now.
   // Transcodes wait while calls keep the machine busy (more than half its CPU at normal priority).
   const cpu = createCpuBusyGauge();
@@ -55,7 +57,7 @@ async function main(config: Config): Promise<void> {
   });
   pipeline.start();
   const recordingStore = {
-    insert: (r: Parameters<typeof insertRecording>[1]) => insertRecording(db, r).id,
+    insert: (r: Parameters<typeof insertRecording>[1]) => insertRecording(db, { ...r, nodeId: config.nodeId }).id,
     stopped: (id: number, at: number) => void markRecordingStopped(db, id, at),
     missing: (id: number, reason: string) => void markRecordingMissing(db, id, reason),
     activeForCall: (callId: number) => {
@@ -64,6 +66,18 @@ async function main(config: Config): Promise<void> {
     },
   };
   const onRecordingStopped = (id: number): void => pipeline.enqueue(id);
+  // Several nodes on one database: each renews its lease; the calls of a node gone quiet are finished by the others.
+  const nodeLease = createNodeLease({
+    db,
+    nodeId: config.nodeId,
+    records,
+    recordingsLost: (callId, reason) => {
+      for (const r of listRecordingsForCall(db, callId)) if (r.status === 'recording') markRecordingMissing(db, r.id, reason);
+    },
+    logger: logger.child({ component: 'node-lease' }),
+    ttlMs: config.nodeLeaseSeconds * 1000,
+  });
+  nodeLease.start();
   const stopRetention = startRetentionTimer({
     db,
     recordingsDir: config.recordings.dir,
@@ -80,6 +94,7 @@ async function main(config: Config): Promise<void> {
         defaultCountryCode: config.routing.defaultCountryCode,
         installationAuditDays: config.privacy.installationAuditDays,
         eventRetentionDays: config.webhooks.eventRetentionDays,
+        nodeId: config.nodeId,
         logger: logger.child({ component: 'retention' }),
       }),
   });
@@ -182,6 +197,8 @@ async function main(config: Config): Promise<void> {
         file: join(config.recordings.asteriskRoot, END_REPORT_FILE),
         apply: (channelId, report) => registry.endReported(channelId, report),
         refused: (channelId, refusal) => registry.refusalReported(channelId, refusal),
+        // The database away for a moment: the report is written when it is back, in order, not skipped.
+        isRetryable: isTransientDatabaseError,
         logger: logger.child({ component: 'end-reports' }),
       })
     : undefined;
@@ -272,6 +289,7 @@ async function main(config: Config): Promise<void> {
     await webhooks.stop();
     await conversions.stop();
     await stopRetention();
+    nodeLease.stop();
     await pipeline.stop();
     db.$client.close();
     await flushLogger(logger);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { CallrouteError } from '../errors.js';
 
 /**
@@ -9,6 +10,17 @@ import { CallrouteError } from '../errors.js';
  */
 export interface Config {
   readonly dbPath: string;
+  /**
+   * This machine's name among several sharing one database (NODE_ID, default the host name): written
+   * into Asterisk's `systemname`, so its channel ids (`<node>-<epoch>.<seq>`) are unique across nodes,
+   * and stored on the calls, recordings and media jobs it holds.
+   */
+  readonly nodeId: string;
+  /**
+   * How long this node's lease lasts unrenewed (NODE_LEASE_SECONDS, default 15; renewed five times as
+   * often). Past it, a live node finishes this node's unfinished calls as reconciled.
+   */
+  readonly nodeLeaseSeconds: number;
   readonly http: {
     readonly host: string;
     readonly port: number;
@@ -222,6 +234,15 @@ export function parseEnvFile(text: string): Env {
  *
  * @example loadConfig({ CALLROUTE_ADMIN_TOKEN: 'x'.repeat(32), ARI_PASSWORD: 'secret' })
  */
+/** What NODE_ID may be (a host name usually is; a dotted FQDN is not: dots would break channel-id parsing). */
+export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+
+/** The host name's first label, made into a NODE_ID (`db-1.example.net` → `db-1`). */
+export function defaultNodeId(host: string = hostname()): string {
+  const id = (host.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[-_]+/, '').slice(0, 32);
+  return id === '' ? 'node' : id;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const fileName = env.CALLROUTE_CONFIG_FILE;
   const merged: Env = fileName ? { ...parseEnvFile(readFileSync(fileName, 'utf8')), ...env } : { ...env };
@@ -289,6 +310,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (rtpPortEnd <= rtpPortStart) problems.push('RTP_PORT_END must be above RTP_PORT_START');
   const countryCode = str('DEFAULT_COUNTRY_CODE', '1');
   if (!/^[1-9]\d{0,2}$/.test(countryCode)) problems.push(`DEFAULT_COUNTRY_CODE must be 1-3 digits (got "${countryCode}")`);
+
+  const nodeId = str('NODE_ID', defaultNodeId());
+  // It becomes part of every channel id, a recording file name and a SIP-safe token: letters, digits, - and _.
+  if (!NODE_ID_PATTERN.test(nodeId)) problems.push(`NODE_ID must be 1-32 letters, digits, - or _, starting with a letter or digit (got "${nodeId}")`);
 
   const keys = new Map<string, Buffer>();
   for (const entry of str('RECORDING_KEYS', '').split(',').filter(Boolean)) {
@@ -358,6 +383,8 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
+    nodeId,
+    nodeLeaseSeconds: int('NODE_LEASE_SECONDS', 15, 3, 3600),
     http: {
       host: httpHost,
       port: httpPort,

@@ -28,7 +28,7 @@ import { transcodeRecording } from './transcodeRecording.js';
 
 export interface RecordingPipelineDeps {
   db: Db;
-  config: Pick<Config, 'recordings'>;
+  config: Pick<Config, 'recordings'> & Partial<Pick<Config, 'nodeId'>>;
   logger: Logger;
   /** Overrides for tests; production takes them from config. */
   options?: {
@@ -111,6 +111,8 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
   const rc = deps.config.recordings;
   const o = deps.options ?? {};
   const now = o.now ?? Date.now;
+  // This node transcodes only the recordings its own disk holds.
+  const nodeId = deps.config.nodeId ?? '';
   const maxAttempts = o.maxAttempts ?? 3;
   const retryDelayMs = o.retryDelayMs ?? 5_000;
   const jobTimeoutMs = o.jobTimeoutMs ?? rc.transcodeTimeoutSeconds * 1000;
@@ -132,7 +134,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
 
   const checkIdle = (): void => {
     if (running.size > 0) return;
-    const next = nextQueuedMediaJobAt(db, retryDelayMs);
+    const next = nextQueuedMediaJobAt(db, retryDelayMs, nodeId);
     // Idle when nothing is queued, or (stopped) nothing will be taken.
     if (next === null || !started || stopping) {
       const w = idleWaiters;
@@ -145,7 +147,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     if (wakeTimer) clearTimeout(wakeTimer);
     wakeTimer = null;
     if (!started || stopping) return;
-    const next = nextQueuedMediaJobAt(db, retryDelayMs);
+    const next = nextQueuedMediaJobAt(db, retryDelayMs, nodeId);
     if (next === null) return;
     wakeTimer = setTimeout(pump, Math.max(10, next - now()));
     wakeTimer.unref();
@@ -163,7 +165,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
 
   function pump(): void {
     if (!started || stopping) return;
-    const next = running.size < concurrency ? nextQueuedMediaJobAt(db, retryDelayMs) : null;
+    const next = running.size < concurrency ? nextQueuedMediaJobAt(db, retryDelayMs, nodeId) : null;
     if (next !== null && next <= now() && holdBack()) {
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = setTimeout(pump, BUSY_RECHECK_MS);
@@ -171,7 +173,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       return;
     }
     while (running.size < concurrency) {
-      const job = claimNextMediaJob(db, now(), retryDelayMs);
+      const job = claimNextMediaJob(db, now(), retryDelayMs, nodeId);
       if (!job) break;
       const abort = new AbortController();
       const entry = { abort, done: Promise.resolve() };
@@ -318,10 +320,10 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       if (started) return;
       started = true;
       stopping = false;
-      const requeued = requeueRunningMediaJobs(db, now());
+      const requeued = requeueRunningMediaJobs(db, now(), nodeId);
       if (requeued > 0) logger.info({ requeued }, 'recording jobs left running by a previous run queued again');
       // A crash between markRecordingStopped and enqueue leaves a stopped recording with no job.
-      const orphans = listProcessingRecordingsWithoutJob(db);
+      const orphans = listProcessingRecordingsWithoutJob(db, nodeId);
       for (const id of orphans) enqueueMediaJob(db, id, now());
       if (orphans.length > 0) logger.info({ recordings: orphans }, 'stopped recordings without a job queued');
       pump();

@@ -1,4 +1,5 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { heldBy } from './nodeScope.js';
 import type { Db } from './openDatabase.js';
 import { calls, events, type CallDisposition, type CallRow } from './schema.js';
 
@@ -38,6 +39,8 @@ export interface CallFinish {
   answeredAt: number | null;
   endedAt: number;
   reconciled?: boolean;
+  /** Why reconciliation finished it (kept with `reconciled`). */
+  reconciledReason?: string | null;
   /** Route-plan outcome: the step that answered, who answered, and every destination tried. */
   route?: { step: string | null; answeredDestination: string | null; tried: Array<{ step: string; target: string; result: string }> };
 }
@@ -98,14 +101,16 @@ function arrivalValues(a: CallArrival): Record<string, unknown> {
  * a call makes are statements prepared once: building and compiling the SQL again for every call
  * cost the router more CPU than running it (a CPU profile of the bench's refused calls).
  */
-export function createCallRecordRepository(db: Db) {
+export function createCallRecordRepository(db: Db, { nodeId = '' }: { nodeId?: string } = {}) {
   const byId = slot('id');
+  const ownNode = heldBy(calls.nodeId, nodeId);
   const statements = {
-    insertArrival: db.insert(calls).values({ ...arrivalPlaceholders, finished: false }).returning({ id: calls.id }).prepare(),
+    insertArrival: db.insert(calls).values({ ...arrivalPlaceholders, nodeId, finished: false }).returning({ id: calls.id }).prepare(),
     insertRefused: db
       .insert(calls)
       .values({
         ...arrivalPlaceholders,
+        nodeId,
         finished: true,
         disposition: slot('disposition'),
         sipCode: slot('sipCode'),
@@ -143,6 +148,7 @@ export function createCallRecordRepository(db: Db) {
     ringSeconds: slot('ringSeconds'),
     talkSeconds: slot('talkSeconds'),
     reconciled: slot('reconciled'),
+    reconciledReason: slot('reconciledReason'),
   };
   const unfinishedById = and(eq(calls.id, byId), eq(calls.finished, false));
   const finishStatements = {
@@ -210,14 +216,23 @@ export function createCallRecordRepository(db: Db) {
         ringSeconds: secondsBetween(row.arrivedAt, f.answeredAt ?? f.endedAt),
         talkSeconds: f.answeredAt === null ? 0 : secondsBetween(f.answeredAt, f.endedAt),
         reconciled: f.reconciled ?? false,
+        reconciledReason: f.reconciledReason ?? null,
       };
       if (!f.route) finishStatements.plain.run(values);
       else finishStatements.withRoute.run({ ...values, routeStep: f.route.step, answeredDestination: f.route.answeredDestination, destinationsTried: JSON.stringify(f.route.tried) });
     },
 
-    /** Rows left unfinished by a crash or a restart, oldest first. */
+    /**
+     * This node's rows left unfinished by a crash or a restart, oldest first. Another node's calls
+     * are its own to reconcile (its Asterisk carries them), until its lease lapses (`listUnfinishedOf`).
+     */
     listUnfinished(): CallRow[] {
-      return db.select().from(calls).where(eq(calls.finished, false)).orderBy(calls.id).all();
+      return db.select().from(calls).where(and(eq(calls.finished, false), ownNode)).orderBy(calls.id).all();
+    },
+
+    /** The unfinished rows of another node (one whose lease lapsed), oldest first. */
+    listUnfinishedOf(otherNodeId: string): CallRow[] {
+      return db.select().from(calls).where(and(eq(calls.finished, false), eq(calls.nodeId, otherNodeId))).orderBy(calls.id).all();
     },
 
     /** The row of a call by its inbound channel, finished or not: one probe of the unique index on it. */

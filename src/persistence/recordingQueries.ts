@@ -1,5 +1,6 @@
 import { and, asc, eq, isNotNull, lt, notInArray, sql } from 'drizzle-orm';
 import type { Db } from './openDatabase.js';
+import { heldBy } from './nodeScope.js';
 import { accounts, calls, recordings, type RecordingRow } from './schema.js';
 
 /**
@@ -50,7 +51,7 @@ export interface PurgeCandidate {
  * Recordings of calls that arrived more than their account's `recording_retention_days` before `now`
  * and are not already deleted or expired. Accounts without retention keep everything.
  */
-export function expiredRecordings(db: Db, now: number): PurgeCandidate[] {
+export function expiredRecordings(db: Db, now: number, nodeId = ''): PurgeCandidate[] {
   return db
     .select({ recording: recordings, retentionDays: accounts.recordingRetentionDays, arrivedAt: calls.arrivedAt })
     .from(recordings)
@@ -60,6 +61,7 @@ export function expiredRecordings(db: Db, now: number): PurgeCandidate[] {
       and(
         isNotNull(accounts.recordingRetentionDays),
         notInArray(recordings.status, ['deleted', 'expired']),
+        heldBy(recordings.nodeId, nodeId),
         lt(calls.arrivedAt, sql`${now} - ${accounts.recordingRetentionDays} * ${DAY_MS}`),
       ),
     )

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import type { Db } from './openDatabase.js';
+import { heldBy } from './nodeScope.js';
 import { calls, mediaJobs, recordings, type MediaJobRow, type RecordingChannels, type RecordingRow, type RecordingStatus } from './schema.js';
 
 /**
@@ -18,6 +19,8 @@ export interface NewRecording {
   startedAt: number;
   /** call (default) or voicemail. */
   kind?: 'call' | 'voicemail';
+  /** The node whose Asterisk writes the file (NODE_ID); '' when nodes have no names (tests). */
+  nodeId?: string;
 }
 
 export interface RecordingFileFacts {
@@ -65,6 +68,7 @@ export function insertRecording(db: Db, r: NewRecording): RecordingRow {
         channels: r.channels,
         asteriskNames: JSON.stringify(r.asteriskNames),
         startedAt: r.startedAt,
+        nodeId: r.nodeId ?? '',
       })
       .returning()
       .get();
@@ -116,7 +120,9 @@ export function enqueueMediaJob(db: Db, recordingId: number, now: number): numbe
       .where(and(eq(mediaJobs.recordingId, recordingId), inArray(mediaJobs.status, ['queued', 'running'])))
       .get();
     if (existing) return existing.id;
-    return tx.insert(mediaJobs).values({ recordingId, status: 'queued', createdAt: now, updatedAt: now }).returning({ id: mediaJobs.id }).get().id;
+    // The job goes to the node whose disk holds the recording's file.
+    const nodeId = tx.select({ nodeId: recordings.nodeId }).from(recordings).where(eq(recordings.id, recordingId)).get()?.nodeId ?? '';
+    return tx.insert(mediaJobs).values({ recordingId, status: 'queued', createdAt: now, updatedAt: now, nodeId }).returning({ id: mediaJobs.id }).get().id;
   });
 }
 
@@ -125,12 +131,12 @@ export function enqueueMediaJob(db: Db, recordingId: number, now: number): numbe
  * marks it running and counts the attempt. The attempt is counted before the work, so a job that
  * crashes the process every time still runs out of attempts.
  */
-export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number): MediaJobRow | undefined {
+export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number, nodeId = ''): MediaJobRow | undefined {
   return db.transaction((tx) => {
     const next = tx
       .select()
       .from(mediaJobs)
-      .where(and(eq(mediaJobs.status, 'queued'), lte(sql`${mediaJobs.updatedAt} + ${mediaJobs.attempts} * ${retryDelayMs}`, now)))
+      .where(and(eq(mediaJobs.status, 'queued'), heldBy(mediaJobs.nodeId, nodeId), lte(sql`${mediaJobs.updatedAt} + ${mediaJobs.attempts} * ${retryDelayMs}`, now)))
       .orderBy(asc(mediaJobs.id))
       .limit(1)
       .get();
@@ -145,11 +151,11 @@ export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number): Me
 }
 
 /** When the next queued job becomes eligible (ms since the epoch), or null when none is queued. */
-export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number): number | null {
+export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number, nodeId = ''): number | null {
   const row = db
     .select({ at: sql<number>`min(${mediaJobs.updatedAt} + ${mediaJobs.attempts} * ${retryDelayMs})` })
     .from(mediaJobs)
-    .where(eq(mediaJobs.status, 'queued'))
+    .where(and(eq(mediaJobs.status, 'queued'), heldBy(mediaJobs.nodeId, nodeId)))
     .get();
   return row?.at ?? null;
 }
@@ -158,13 +164,14 @@ export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number): number | nul
  * Recordings stopped ('processing') that have no queued or running job: a crash between
  * markRecordingStopped and the enqueue leaves these. Ids, oldest first.
  */
-export function listProcessingRecordingsWithoutJob(db: Db): number[] {
+export function listProcessingRecordingsWithoutJob(db: Db, nodeId = ''): number[] {
   return db
     .select({ id: recordings.id })
     .from(recordings)
     .where(
       and(
         eq(recordings.status, 'processing'),
+        heldBy(recordings.nodeId, nodeId),
         sql`not exists (select 1 from ${mediaJobs} where ${mediaJobs.recordingId} = ${recordings.id} and ${mediaJobs.status} in ('queued', 'running'))`,
       ),
     )
@@ -173,9 +180,16 @@ export function listProcessingRecordingsWithoutJob(db: Db): number[] {
     .map((r) => r.id);
 }
 
-/** After a crash: jobs left 'running' go back to 'queued' (their attempt stays counted). Returns how many. */
-export function requeueRunningMediaJobs(db: Db, now: number): number {
-  return db.update(mediaJobs).set({ status: 'queued', updatedAt: now }).where(eq(mediaJobs.status, 'running')).run().changes;
+/**
+ * After a crash: this node's jobs left 'running' go back to 'queued' (their attempt stays counted);
+ * another node's running jobs are its own. Returns how many.
+ */
+export function requeueRunningMediaJobs(db: Db, now: number, nodeId = ''): number {
+  return db
+    .update(mediaJobs)
+    .set({ status: 'queued', updatedAt: now })
+    .where(and(eq(mediaJobs.status, 'running'), heldBy(mediaJobs.nodeId, nodeId)))
+    .run().changes;
 }
 
 export function finishMediaJob(db: Db, jobId: number, now: number): void {

@@ -141,6 +141,8 @@ export const calls = sqliteTable(
     bridgeId: text('bridge_id'),
     /** Set when the outcome was completed by reconciliation after a router restart. */
     reconciled: integer('reconciled', { mode: 'boolean' }).notNull().default(false),
+    /** Why reconciliation finished the call (e.g. its node's lease lapsed); null when not reconciled or not said. */
+    reconciledReason: text('reconciled_reason'),
     /** The web visit the call belongs to (pool number held by that visitor), with what it said. */
     visitId: integer('visit_id'),
     landingPage: text('landing_page'),
@@ -182,9 +184,17 @@ export const calls = sqliteTable(
     /** What the call was worth to the business (the account's currency), e.g. for ad-platform conversions. */
     value: real('value'),
     leadStatus: text('lead_status').$type<LeadStatus>(),
+    /**
+     * The node (NODE_ID) whose Asterisk carries the call: only it reconciles the call after a restart,
+     * unless its lease lapses (node_leases). '' for calls written before nodes had names.
+     */
+    nodeId: text('node_id').notNull().default(''),
+    /** The SIP Call-ID of the carrier's INVITE: one record per attempt, on whichever node it lands. */
+    sipCallId: text('sip_call_id'),
   },
   (t) => [
     index('calls_arrived_idx').on(t.arrivedAt),
+    uniqueIndex('calls_sip_call_unique').on(t.sipCallId),
     index('calls_account_arrived_idx').on(t.accountId, t.arrivedAt),
     index('calls_did_arrived_idx').on(t.did, t.arrivedAt),
     index('calls_unfinished_idx').on(t.finished).where(sql`finished = 0`),
@@ -267,6 +277,8 @@ export const recordings = sqliteTable(
     statusReason: text('status_reason'),
     readyAt: integer('ready_at'),
     deletedAt: integer('deleted_at'),
+    /** The node whose disk holds the file (Asterisk's spool, then the recordings directory). '' before node names. */
+    nodeId: text('node_id').notNull().default(''),
   },
   (t) => [index('recordings_call_idx').on(t.callId), index('recordings_account_started_idx').on(t.accountId, t.startedAt)],
 );
@@ -285,9 +297,22 @@ export const mediaJobs = sqliteTable(
     lastError: text('last_error'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
+    /** The node that holds the recording's file: only it can transcode it. '' before node names. */
+    nodeId: text('node_id').notNull().default(''),
   },
   (t) => [index('media_jobs_status_idx').on(t.status, t.id)],
 );
+
+/**
+ * One row per node (NODE_ID), renewed every few seconds while its router runs. A node whose lease
+ * lapsed is gone: any live node finishes its unfinished calls as reconciled.
+ */
+export const nodeLeases = sqliteTable('node_leases', {
+  nodeId: text('node_id').primaryKey(),
+  startedAt: integer('started_at').notNull(),
+  renewedAt: integer('renewed_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+});
 
 /**
  * API keys, scoped to one account; only a SHA-256 of the key is stored. A key owned by a user holds at

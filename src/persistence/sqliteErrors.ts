@@ -19,3 +19,14 @@ export function isUniqueViolation(err: unknown): boolean {
 export function isForeignKeyViolation(err: unknown): boolean {
   return sqliteErrorCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
+
+/**
+ * The database could not take the write now but may in a moment: locked by another process past the
+ * busy timeout, a disk error or a full disk, a file that cannot be opened. A write that failed so is
+ * worth retrying (in order); a constraint or a bug is not.
+ */
+export function isTransientDatabaseError(err: unknown): boolean {
+  const code = sqliteErrorCode(err);
+  if (code === undefined) return false;
+  return /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|READONLY|PROTOCOL|NOMEM)/.test(code);
+}

@@ -9,6 +9,8 @@ import { startCallflowStack, useStackHooks, type CallRecordDto, type CallflowSta
 
 const HTTP_PORT = 8086;
 const LOCK_MS = 5_000;
+/** Longer than the database's 5 s busy timeout: writes fail (SQLITE_BUSY) until it ends. */
+const LONG_LOCK_MS = 12_000;
 /** Routed and recorded by the dialplan. */
 const DIALPLAN_DID = '+15551280000';
 /** Two-channel recording: run by the router over ARI. */
@@ -56,4 +58,26 @@ describe('fault: the SQLite file is write-locked by another process for 5 s', ()
       expect((await stack.finishedRecordings(record.id)).map((r) => r.status)).toEqual(['ready']);
     }, 60_000);
   }
+
+  it('a call the dialplan runs that ends while the file stays locked past the busy timeout (12 s): its end report is written once the lock goes, not skipped', async () => {
+    const before = await stack.newestCallId();
+    const locker = new Database(stack.env.CALLROUTE_DB_PATH as string, { timeout: 1000 });
+    locker.exec('BEGIN IMMEDIATE');
+    const lockedAt = Date.now();
+    try {
+      await stack.answeredCall(DIALPLAN_DID, 2_000);
+      // The call is over; its arrival and end wait in the end report tail while the lock lasts.
+      await new Promise((r) => setTimeout(r, Math.max(0, LONG_LOCK_MS - (Date.now() - lockedAt))));
+    } finally {
+      locker.exec('COMMIT');
+      locker.close();
+    }
+    const record = await stack.finishedCall<CallRecordDto>(before, 30_000);
+    expect(record).toMatchObject({ id: before + 1, did: DIALPLAN_DID, disposition: 'answered', endedBy: 'caller', dialplanHandOff: true });
+    expect(record.talkSeconds).toBeGreaterThan(1.5);
+    // The node's name is in Asterisk's channel id (systemname) and on the record.
+    const full = await stack.api.call<{ nodeId: string; inboundChannelId: string }>('GET', `/v1/calls/${record.id}`);
+    expect(full.body.nodeId).toBe('node-dblocked');
+    expect(full.body.inboundChannelId).toMatch(/^node-dblocked-\d+\.\d+$/);
+  }, 90_000);
 });

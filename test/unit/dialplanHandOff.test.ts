@@ -59,11 +59,14 @@ describe('dialplanHandOff (which calls the dialplan finishes, and what it is tol
     expect(arrivalFromReport('1800000001.5', { dialedMs: 9000 }, 1_800_000_010_000)).toBe(1_800_000_001_000);
     // Dial() never ran: the second Asterisk created the channel.
     expect(arrivalFromReport('1800000001.5', { dialedMs: null }, 1_800_000_010_000)).toBe(1_800_000_001_000);
+    // With Asterisk's systemname (NODE_ID) before it.
+    expect(arrivalFromReport('node-7-1800000001.5', { dialedMs: null }, 1_800_000_010_000)).toBe(1_800_000_001_000);
     expect(arrivalFromReport('odd-id', {}, 1_800_000_010_000)).toBe(1_800_000_010_000);
   });
 
   it('names the recording from the channel id without a dot (ARI would read one as a file extension)', () => {
     expect(handOffRecordingName('1763865693.12')).toBe('cr-1763865693-12');
+    expect(handOffRecordingName('node-7-1763865693.12')).toBe('cr-node-7-1763865693-12');
   });
 });
 
@@ -277,6 +280,28 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     tb.registry.endReported(ch.id, { ...onFile, dialStatus: 'BUSY' });
     expect(rows()).toHaveLength(1);
     expect(rows()[0]).toMatchObject({ disposition: 'answered' });
+  });
+
+  it('an end report whose record cannot be written now (the database away) throws, and applied again completes one record', async () => {
+    bed();
+    // The database refuses writes to calls while `outage` has a row.
+    tb.db.$client.exec(`CREATE TABLE outage (x); INSERT INTO outage VALUES (1);
+      CREATE TRIGGER away_update BEFORE UPDATE ON calls WHEN (SELECT count(*) FROM outage) > 0 BEGIN SELECT RAISE(ABORT, 'database away'); END;
+      CREATE TRIGGER away_insert BEFORE INSERT ON calls WHEN (SELECT count(*) FROM outage) > 0 BEGIN SELECT RAISE(ABORT, 'database away'); END;`);
+    // Its arrival row is not written yet either: the report comes before the delayed write.
+    const ch = channel();
+    tb.registry.routeFromDialplan(ch);
+    expect(() => tb.registry.endedInDialplan(ch.id, ended('ANSWER', 'destination', 2000))).toThrow(/database away/);
+    await settle();
+    expect(rows()).toHaveLength(0);
+    tb.db.$client.exec('DELETE FROM outage');
+    expect(tb.registry.endedInDialplan(ch.id, ended('ANSWER', 'destination', 2000))).toBe(true);
+    await until(() => tb.registry.activeCalls === 0, 'the call to end');
+    expect(rows()).toHaveLength(1);
+    expect(rows()[0]).toMatchObject({ inbound_channel_id: ch.id, finished: 1, disposition: 'answered', ended_by: 'destination' });
+    // Once written, the same report read again adds nothing.
+    tb.registry.endReported(ch.id, ended('BUSY', 'destination'));
+    expect(rows()).toHaveLength(1);
   });
 
   it('an end report that reaches a restarted router before reconciliation still completes the record', async () => {

@@ -138,6 +138,55 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
     expect(existsSync(`${file}.1763865000000-1`)).toBe(false);
   });
 
+  it('a report whose record cannot be written now is applied again, before the ones after it, and its file stays until it is', async () => {
+    const away = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    let databaseAway = true;
+    tail = createEndReportTail({
+      file,
+      apply: (id, report) => {
+        if (databaseAway) throw away;
+        applied.push({ id, report });
+      },
+      refused: (id, refusal) => refused.push({ id, refusal }),
+      logger: pino({ level: 'silent' }),
+      pollMs: 20,
+      rotateAfterMs: 50,
+      rotateGraceMs: 20,
+      isRetryable: (err) => err === away,
+    });
+    tail.start();
+    appendFileSync(file, line('7.1', 'dialstatus=ANSWER'));
+    appendFileSync(file, line('7.2', 'dialstatus=BUSY'));
+    await new Promise((r) => setTimeout(r, 400));
+    // Nothing skipped, nothing removed: a restart now would read both again.
+    expect(applied).toEqual([]);
+    expect(readdirSync(dir)).toHaveLength(1);
+    databaseAway = false;
+    await waitFor(() => applied.length === 2, { timeoutMs: 5_000, intervalMs: 10, message: 'both reports once the database is back' });
+    expect(applied.map((a) => a.id)).toEqual(['7.1', '7.2']);
+    await waitFor(() => readdirSync(dir).length === 0, { timeoutMs: 2_000, intervalMs: 10, message: 'the file gone once both are written' });
+  });
+
+  it('a report that fails for another reason (a bug, not the database) is logged and skipped, not retried forever', () => {
+    writeFileSync(file, line('8.1', 'dialstatus=ANSWER') + line('8.2', 'dialstatus=BUSY'));
+    let first = true;
+    tail = createEndReportTail({
+      file,
+      apply: (id, report) => {
+        if (first) {
+          first = false;
+          throw new TypeError('a bug');
+        }
+        applied.push({ id, report });
+      },
+      refused: () => undefined,
+      logger: pino({ level: 'silent' }),
+      isRetryable: () => false,
+    });
+    tail.start();
+    expect(applied.map((a) => a.id)).toEqual(['8.2']);
+  });
+
   it('no file yet: nothing read, and the first line appended later is', async () => {
     start();
     expect(applied).toEqual([]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/loadConfig.js';
+import { defaultNodeId, loadConfig } from '../../src/config/loadConfig.js';
 import { isE164, normalizeNumber } from '../../src/routing/normalizeNumber.js';
 import { dialEndpoint, resolveRoute, type RoutableNumber } from '../../src/routing/resolveRoute.js';
 import { callOutcome, recordEndedBy, type CallFacts } from '../../src/telephony/session/callOutcome.js';
@@ -138,6 +138,14 @@ describe('loadConfig', () => {
     expect(c.ari).toMatchObject({ url: 'http://127.0.0.1:8088', host: '127.0.0.1', port: 8088, app: 'callroute' });
     expect(c.routing.rejectSipCode).toBe(404);
     expect(Object.isFrozen(c.sip)).toBe(true);
+  });
+  it('names the node after the host unless NODE_ID says otherwise, and refuses a name that would break channel ids', () => {
+    expect(loadConfig(good).nodeId).toBe(defaultNodeId());
+    expect(defaultNodeId('db-1.example.net')).toBe('db-1');
+    expect(defaultNodeId('-ops_box!')).toBe('ops_box-');
+    expect(defaultNodeId('')).toBe('node');
+    expect(loadConfig({ ...good, NODE_ID: 'edge-2' }).nodeId).toBe('edge-2');
+    expect(() => loadConfig({ ...good, NODE_ID: 'a.b' })).toThrow(/NODE_ID must be/);
   });
   it('names every bad key in one error', () => {
     let message = '';

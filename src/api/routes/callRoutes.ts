@@ -71,6 +71,12 @@ const callDto = {
     notes: nullableStr,
     value: nullableNum,
     leadStatus: nullableStr,
+    /** Why reconciliation finished the call (its node's lease lapsed, its channels were gone after a restart). */
+    reconciledReason: nullableStr,
+    /** The node (NODE_ID) whose Asterisk carried the call ('' before nodes had names). */
+    nodeId: { type: 'string' },
+    /** The SIP Call-ID of the carrier's INVITE, to look the call up in the carrier's or Asterisk's logs. */
+    sipCallId: nullableStr,
     /** Route plan step that answered (else the last one rung); null without a plan. */
     routeStep: nullableStr,
     answeredDestination: nullableStr,

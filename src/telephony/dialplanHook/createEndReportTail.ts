@@ -25,7 +25,19 @@ export interface EndReportTailDeps {
   rotateAfterMs?: number;
   /** Milliseconds, for the grace period. Default `performance.now`. */
   clock?: () => number;
+  /**
+   * Whether a failure of `apply` or `refused` is worth another try (the database is away for a
+   * moment): the line is then applied again, before any later one, with a growing pause (up to 5 s),
+   * and no file is moved aside or removed meanwhile, so a restart reads it again. Other failures
+   * are logged and the line is skipped. Default: none is retried.
+   */
+  isRetryable?: (err: unknown) => boolean;
 }
+
+/** The pause before applying a line again after a retryable failure: doubling from this… */
+const RETRY_FIRST_MS = 200;
+/** …to at most this. */
+const RETRY_MAX_MS = 5_000;
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -73,21 +85,65 @@ export function createEndReportTail(deps: EndReportTailDeps) {
   let timer: NodeJS.Timeout | undefined;
   let watcher: FSWatcher | undefined;
   let serial = 0;
+  const isRetryable = deps.isRetryable ?? (() => false);
+  /** Whole lines read and not yet applied, in file order: the first waits for a retry when `retryAt` is set. */
+  const backlog: string[] = [];
+  let retryAt: number | null = null;
+  let retryDelay = RETRY_FIRST_MS;
+  let failedTries = 0;
 
-  const applyLine = (line: string): void => {
+  /** Applies one line; false when it failed in a way worth retrying (it then stays first in line). */
+  const applyLine = (line: string): boolean => {
     const space = line.indexOf(' ');
     if (space <= 0) {
       if (line.trim() !== '') logger.warn({ line: line.slice(0, 200) }, 'unreadable end report line');
-      return;
+      return true;
     }
+    const channelId = line.slice(0, space);
+    let apply: () => void;
     try {
-      const channelId = line.slice(0, space);
       const form = new URLSearchParams(line.slice(space + 1));
       const refusal = parseDialplanRefusal(form);
-      if (refusal) deps.refused(channelId, refusal);
-      else deps.apply(channelId, parseDialplanEndReport(form));
+      if (refusal) apply = () => deps.refused(channelId, refusal);
+      else {
+        const report = parseDialplanEndReport(form);
+        apply = () => deps.apply(channelId, report);
+      }
     } catch (err) {
-      logger.error({ err, channel: line.slice(0, space) }, 'applying an end report failed');
+      logger.error({ err, channel: channelId }, 'unreadable end report line');
+      return true;
+    }
+    try {
+      apply();
+      return true;
+    } catch (err) {
+      if (!isRetryable(err)) {
+        logger.error({ err, channel: channelId }, 'applying an end report failed');
+        return true;
+      }
+      failedTries += 1;
+      // Once per outage, then every tenth try: the log says it is stuck, not every 200 ms.
+      if (failedTries === 1 || failedTries % 10 === 0) logger.error({ err, channel: channelId, tries: failedTries, waiting: backlog.length }, 'writing an end report failed; retrying it, and the reports after it, in order');
+      return false;
+    }
+  };
+
+  /** Applies the backlog in order, stopping at a line that must be retried. */
+  const applyBacklog = (): void => {
+    if (retryAt !== null && clock() < retryAt) return;
+    retryAt = null;
+    while (backlog.length > 0) {
+      if (!applyLine(backlog[0] as string)) {
+        retryAt = clock() + retryDelay;
+        retryDelay = Math.min(RETRY_MAX_MS, retryDelay * 2);
+        return;
+      }
+      backlog.shift();
+      if (failedTries > 0) {
+        logger.info({ tries: failedTries }, 'end reports are written again');
+        failedTries = 0;
+      }
+      retryDelay = RETRY_FIRST_MS;
     }
   };
 
@@ -119,7 +175,7 @@ export function createEndReportTail(deps: EndReportTailDeps) {
     }
     const lines = (state.partial + Buffer.concat(parts).toString('utf8')).split('\n');
     state.partial = lines.pop() ?? '';
-    for (const line of lines) applyLine(line);
+    for (const line of lines) backlog.push(line);
     return true;
   };
 
@@ -133,16 +189,23 @@ export function createEndReportTail(deps: EndReportTailDeps) {
     }
   };
 
-  /** Reads whatever was appended since the last read; synchronous, so reconciliation can rely on it. */
+  /**
+   * Reads whatever was appended since the last read and applies it; synchronous, so reconciliation
+   * can rely on it. While a line waits for a retry, files stay where they are: what was read and not
+   * yet written is read again after a restart.
+   */
   const drain = (): void => {
+    for (const r of retired) readOn(r.path, r);
+    const liveThere = readOn(file, live);
+    applyBacklog();
+    if (backlog.length > 0) return;
     for (const r of [...retired]) {
-      readOn(r.path, r);
       if (clock() >= r.until) {
         retired.splice(retired.indexOf(r), 1);
         remove(r);
       }
     }
-    if (!readOn(file, live)) return;
+    if (!liveThere) return;
     if (live.offset > 0 && liveReadSince === null) liveReadSince = clock();
     const old = liveReadSince !== null && clock() - liveReadSince >= rotateAfterMs;
     if ((live.offset < rotateBytes && !old) || live.partial !== '' || live.offset === 0) return;
@@ -160,13 +223,12 @@ export function createEndReportTail(deps: EndReportTailDeps) {
     liveReadSince = null;
   };
 
-  /** Files moved aside before a stop: read whole (the registry ignores reports taken before), then removed. */
+  /**
+   * Files moved aside before a stop: read whole (the registry ignores reports taken before), and
+   * removed once every line of them is applied.
+   */
   const readLeftovers = (): void => {
-    for (const path of endReportFilesAside(file)) {
-      const r: Retired = { path, offset: 0, partial: '', until: 0 };
-      readOn(r.path, r);
-      remove(r);
-    }
+    for (const path of endReportFilesAside(file)) retired.push({ path, offset: 0, partial: '', until: 0 });
   };
 
   return {

@@ -98,6 +98,7 @@ export class DialplanCall {
   private resumed = false;
   /** Writes the arrival row; null once written. */
   private pendingArrival: (() => void) | null = null;
+  private arrivalTimer: NodeJS.Timeout | undefined;
 
   private constructor(inboundId: string, trackingNumberId: number | null, deps: DialplanCallDeps) {
     this.inboundId = inboundId;
@@ -127,23 +128,25 @@ export class DialplanCall {
     call.accountId = who.number.accountId;
     call.recordingName = handOff.recordingName;
     call.keepsRecording = who.privacy === null;
+    // Throws when the write fails, and stays pending: the end report's write tries it again.
     call.pendingArrival = () => {
+      const attribution = attributionOf(who, deps.attribute, arrivedAt);
+      call.recordId = deps.records.insertArrival(
+        { ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution), dialplanHandOff: true },
+        { step: 'destination', destinations: [destination] },
+      );
       call.pendingArrival = null;
-      clearTimeout(timer);
-      try {
-        const attribution = attributionOf(who, deps.attribute, arrivedAt);
-        call.recordId = deps.records.insertArrival(
-          { ...arrivalRecord(channel, who, { arrivedAt, destination, bridgeId: null }, attribution), dialplanHandOff: true },
-          { step: 'destination', destinations: [destination] },
-        );
-      } catch (err) {
-        call.log.error({ err }, 'writing the arrival of a handed-off call failed');
-        return;
-      }
+      clearTimeout(call.arrivalTimer);
       call.log = deps.logger.child({ callId: call.recordId, did: who.did, account: who.number.accountId });
       call.log.info({ destination, extension: handOff.extension }, 'handed to the dialplan');
     };
-    const timer = setTimeout(() => call.pendingArrival?.(), ARRIVAL_WRITE_DELAY_MS);
+    call.arrivalTimer = setTimeout(() => {
+      try {
+        call.pendingArrival?.();
+      } catch (err) {
+        call.log.error({ err }, 'writing the arrival of a handed-off call failed; it is written with its end');
+      }
+    }, ARRIVAL_WRITE_DELAY_MS);
     return call;
   }
 
@@ -157,6 +160,7 @@ export class DialplanCall {
     this.ended = true;
     const written = this.pendingArrival === null && this.recordId !== null;
     this.pendingArrival = null;
+    clearTimeout(this.arrivalTimer);
     if (written) {
       this.deps.records.finish(this.recordId as number, {
         disposition: outcome.disposition,
@@ -172,7 +176,7 @@ export class DialplanCall {
     return written;
   }
 
-  /** Writes the arrival row now if it is still waiting (an end report, shutdown). */
+  /** Writes the arrival row now if it is still waiting (an end report, shutdown); throws when the write fails. */
   flushArrival(): void {
     this.pendingArrival?.();
   }
@@ -199,10 +203,19 @@ export class DialplanCall {
     return call;
   }
 
-  /** The hangup handler's report: the call is over. */
+  /**
+   * The hangup handler's report: the call is over. Throws when its record cannot be written (the
+   * database is away): nothing is marked done, so the end report tail applies the report again.
+   */
   onEnded(report: DialplanEndReport): void {
     if (this.ended) return;
-    this.flushArrival();
+    try {
+      this.flushArrival();
+    } catch (err) {
+      // From here the end report's retries write the arrival, not the timer.
+      clearTimeout(this.arrivalTimer);
+      throw err;
+    }
     // Without who called: the log never holds a caller's number (privacy erasures rely on it).
     const { route, ...outcome } = report;
     this.log.debug({ report: { ...outcome, route: route ? { numberId: route.numberId, dialed: route.dialed, extension: route.extension } : route } }, 'end report');
@@ -234,6 +247,7 @@ export class DialplanCall {
         answeredAt: null,
         endedAt,
         reconciled: true,
+        reconciledReason: 'Asterisk stopped before writing the call’s end report',
       });
     }
     if (kept) this.handOn(this.recordingName as string, endedAt, endedAt);
@@ -243,7 +257,6 @@ export class DialplanCall {
   }
 
   private finish(endedAt: number, cause: number | null, f: { endedBy: 'caller' | 'destination'; dialStatus: string | null }): void {
-    this.ended = true;
     const answered = this.answeredAt !== null;
     const outcome = callOutcome({ answered, endedBy: f.endedBy, dialStatus: f.dialStatus, destinationCause: null, ringTimedOut: false });
     const endedBy = recordEndedBy({ endedBy: f.endedBy, endingCause: cause, answered });
@@ -257,6 +270,8 @@ export class DialplanCall {
         endedAt,
       });
     }
+    // Only once the outcome is written: a failed write leaves the call to the report's retry.
+    this.ended = true;
     void this.handOverRecording(endedAt).finally(() => {
       this.log.info({ disposition: outcome.disposition, endedBy, dialStatus: f.dialStatus }, 'call ended');
       this.deps.onEnded(this);
@@ -292,13 +307,15 @@ export class DialplanCall {
 
 /**
  * When a call known only from its end report arrived: worked back from how long Dial() ran, else
- * the second its channel was created (Asterisk's uniqueid is `<epoch seconds>.<sequence>`).
+ * the second its channel was created (Asterisk's uniqueid is `<epoch seconds>.<sequence>`, after
+ * `<systemname>-` when Asterisk has one: NODE_ID).
  *
  * @example arrivalFromReport('1800000001.5', { dialedMs: 9000 }, 1_800_000_010_000) // 1_800_000_001_000
+ * @example arrivalFromReport('node-a-1800000001.5', {}, 1_800_000_010_000) // 1_800_000_001_000
  */
 export function arrivalFromReport(channelId: string, report: Pick<DialplanEndReport, 'dialedMs'>, endedAt: number): number {
   if (report.dialedMs != null) return endedAt - report.dialedMs;
-  const createdSeconds = Number(channelId.split('.')[0]);
+  const createdSeconds = Number(/(\d+)\.\d+$/.exec(channelId)?.[1]);
   return Number.isFinite(createdSeconds) && createdSeconds > 0 ? createdSeconds * 1000 : endedAt;
 }
 

@@ -380,7 +380,13 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       const call = followRouted(carrierChannel(channel.id, channel.name, dialed, channel.caller), channel.dialplan.exten, Number.isFinite(createdAt) ? createdAt : sessionDeps.clock());
       if (!call) return;
       handedOff.set(channel.id, call);
-      call.flushArrival();
+      try {
+        call.flushArrival();
+      } catch (err) {
+        // Written with its end report instead.
+        call.log.error({ err }, 'writing the arrival of a call the dialplan routed failed');
+        return;
+      }
       call.log.info({ extension: channel.dialplan.exten }, 'routed by the dialplan from its table; arrival seen in asterisk');
     },
     /**
@@ -404,7 +410,13 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
       accepting = false;
       // Records still waiting to be written go to the database before it closes.
       for (const write of [...pendingRefusals]) write();
-      for (const call of handedOff.values()) call.flushArrival();
+      for (const call of handedOff.values()) {
+        try {
+          call.flushArrival();
+        } catch (err) {
+          logger.error({ err }, 'writing the arrival of a handed-off call at shutdown failed; its end report writes it after the restart');
+        }
+      }
       if (sessions.size > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(done, timeoutMs);

@@ -116,6 +116,7 @@ export async function reconcileCalls(deps: {
       answeredAt: row.answeredAt,
       endedAt: now(),
       reconciled: true,
+      reconciledReason: inboundAlive || outboundAlive ? 'the router restarted and the call had lost a leg or was still ringing' : 'the router restarted after the call ended',
     });
     report.finished += 1;
     logger.info({ callId: row.id, inboundAlive, outboundAlive, answeredAt: row.answeredAt, outbound: row.outboundChannelId }, 'finished call record left by a restart');

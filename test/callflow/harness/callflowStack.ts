@@ -92,6 +92,8 @@ export async function startCallflowStack(opts: { instance: string; httpPort: num
     FALLBACK_SIP_CODE: '503',
     // The test run itself keeps the machine busy at times; recordings must not wait the default 2 min.
     TRANSCODE_MAX_DEFER_SECONDS: '3',
+    // A node name of its own: Asterisk's channel ids carry it (systemname), records store it.
+    NODE_ID: `node-${opts.instance}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 32),
     ...opts.env,
   };
   const config = loadConfig(env);

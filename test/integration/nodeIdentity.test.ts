@@ -1,0 +1,109 @@
+/**
+ * Several nodes on one database (issue 21's node identity): each node reconciles only its own calls,
+ * transcodes and purges only the recordings its disk holds, and renews a lease; when a node's lease
+ * lapses, a live node finishes that node's unfinished calls as reconciled, with the reason.
+ */
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createNodeLease } from '../../src/cluster/createNodeLease.js';
+import { createCallRecordRepository, type CallArrival } from '../../src/persistence/callRecordRepository.js';
+import { listNodeLeases } from '../../src/persistence/nodeLeaseRepository.js';
+import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
+import { expiredRecordings } from '../../src/persistence/recordingQueries.js';
+import {
+  claimNextMediaJob,
+  enqueueMediaJob,
+  insertRecording,
+  listProcessingRecordingsWithoutJob,
+  markRecordingStopped,
+  requeueRunningMediaJobs,
+} from '../../src/persistence/recordingRepository.js';
+
+const silent = pino({ level: 'silent' });
+let channel = 0;
+const arrival = (over: Partial<CallArrival> = {}): CallArrival => ({
+  accountId: 1, trackingNumberId: null, did: '+15551230000', callerNumber: '+15557654321', callerName: null, source: null, medium: null, campaign: null,
+  destination: '+15559870000', arrivedAt: 1_000, inboundChannelId: `node-${++channel}.1`, outboundChannelId: null, bridgeId: null, ...over,
+});
+
+function setup(): Db {
+  const db = openDatabase(':memory:');
+  db.$client.exec("INSERT INTO accounts (name, created_at, updated_at, recording_retention_days) VALUES ('a', 1, 1, 1)");
+  return db;
+}
+
+describe('node identity', () => {
+  it('gives each node its own unfinished calls to reconcile (and the ones from before nodes had names)', () => {
+    const db = setup();
+    const a = createCallRecordRepository(db, { nodeId: 'node-a' });
+    const b = createCallRecordRepository(db, { nodeId: 'node-b' });
+    const legacy = createCallRecordRepository(db).insertArrival(arrival());
+    const ofA = a.insertArrival(arrival());
+    const ofB = b.insertArrival(arrival());
+    b.insertRefused(arrival(), { disposition: 'rejected', sipCode: 503, hangupCause: 34, endedAt: 1_001 });
+    expect(a.listUnfinished().map((r) => r.id)).toEqual([legacy, ofA]);
+    expect(b.listUnfinished().map((r) => r.id)).toEqual([legacy, ofB]);
+    expect(a.get(ofA)?.nodeId).toBe('node-a');
+    expect(b.listUnfinishedOf('node-a').map((r) => r.id)).toEqual([ofA]);
+  });
+
+  it('finishes the calls of a node whose lease lapsed, and only then, as reconciled with the reason', () => {
+    const db = setup();
+    const a = createCallRecordRepository(db, { nodeId: 'node-a' });
+    const b = createCallRecordRepository(db, { nodeId: 'node-b' });
+    let now = 10_000;
+    const lost: number[] = [];
+    const lease = (nodeId: string, records: typeof a) =>
+      createNodeLease({ db, nodeId, records, recordingsLost: (id) => lost.push(id), logger: silent, ttlMs: 10_000, clock: () => now });
+    const leaseA = lease('node-a', a);
+    const leaseB = lease('node-b', b);
+    leaseA.tick();
+    leaseB.tick();
+    const ringing = a.insertArrival(arrival({ arrivedAt: 9_000 }));
+    const talking = a.insertArrival(arrival({ arrivedAt: 8_000 }));
+    a.markAnswered(talking, 9_500);
+    const own = b.insertArrival(arrival({ arrivedAt: 9_000 }));
+
+    now = 15_000;
+    leaseB.tick();
+    expect(a.get(ringing)?.finished).toBe(false);
+    // node-a stops renewing (killed); its lease lapses at 20 000.
+    now = 21_000;
+    expect(leaseB.tick()).toEqual({ renewed: true, finished: 2 });
+    const reason = expect.stringContaining('node node-a stopped renewing its lease');
+    expect(a.get(ringing)).toMatchObject({ finished: true, reconciled: true, disposition: 'failed', endedBy: 'system', endedAt: 10_000, reconciledReason: reason });
+    expect(a.get(talking)).toMatchObject({ finished: true, reconciled: true, disposition: 'answered', answeredAt: 9_500, endedAt: 10_000, talkSeconds: 0.5, reconciledReason: reason });
+    expect(b.get(own)?.finished).toBe(false);
+    expect(lost.sort()).toEqual([ringing, talking].sort());
+    // Nothing left of node-a's: the next look finishes nothing; node-a back renews its lease.
+    expect(leaseB.tick().finished).toBe(0);
+    leaseA.tick();
+    expect(listNodeLeases(db).map((l) => [l.nodeId, l.expiresAt])).toEqual([['node-a', 31_000], ['node-b', 31_000]]);
+  });
+
+  it('transcodes and purges only the recordings a node’s disk holds', () => {
+    const db = setup();
+    const a = createCallRecordRepository(db, { nodeId: 'node-a' });
+    const b = createCallRecordRepository(db, { nodeId: 'node-b' });
+    const rec = (records: typeof a, nodeId: string) => {
+      const callId = records.insertArrival(arrival());
+      const r = insertRecording(db, { callId, accountId: 1, channels: 'mixed', asteriskNames: ['x'], startedAt: 1_000, nodeId });
+      markRecordingStopped(db, r.id, 2_000);
+      return r.id;
+    };
+    const onA = rec(a, 'node-a');
+    const onB = rec(b, 'node-b');
+    expect(listProcessingRecordingsWithoutJob(db, 'node-a')).toEqual([onA]);
+    enqueueMediaJob(db, onA, 3_000);
+    enqueueMediaJob(db, onB, 3_000);
+    expect(claimNextMediaJob(db, 4_000, 0, 'node-b')?.recordingId).toBe(onB);
+    expect(claimNextMediaJob(db, 4_000, 0, 'node-b')).toBeUndefined();
+    // node-a restarting puts only its own running jobs back in the queue.
+    expect(claimNextMediaJob(db, 4_000, 0, 'node-a')?.recordingId).toBe(onA);
+    expect(requeueRunningMediaJobs(db, 5_000, 'node-a')).toBe(1);
+    // Past the account's one-day retention, each node is given its own recordings to purge.
+    const later = 3 * 86_400_000;
+    expect(expiredRecordings(db, later, 'node-a').map((c) => c.recording.id)).toEqual([onA]);
+    expect(expiredRecordings(db, later, 'node-b').map((c) => c.recording.id)).toEqual([onB]);
+  });
+});
