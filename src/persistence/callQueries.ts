@@ -25,6 +25,12 @@ export interface CallFilter {
   callerNumber?: string;
   /** Calls carrying this tag (compared without case). */
   tag?: string;
+  /**
+   * Free text: the calls whose caller number holds these digits, or whose caller name, a tag or the
+   * notes hold the text (without case). A scan of the calls the other filters leave: the dashboard's
+   * search box, never the call path.
+   */
+  search?: string;
   leadStatus?: LeadStatus;
   /** Restricted records (calls.restricted) only in these accounts; undefined: everywhere. */
   restrictedIn?: readonly number[];
@@ -81,6 +87,7 @@ export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
   if (filter.firstTimeCaller !== undefined) where.push(eq(calls.firstTimeCaller, filter.firstTimeCaller));
   if (filter.callerNumber !== undefined) where.push(eq(calls.callerNumber, filter.callerNumber));
   if (filter.tag !== undefined) where.push(hasTag(filter.tag));
+  if (filter.search !== undefined) where.push(matchesSearch(filter.search));
   if (filter.leadStatus !== undefined) where.push(eq(calls.leadStatus, filter.leadStatus));
   if (filter.restrictedIn !== undefined) {
     const shown = or(eq(calls.restricted, false), inAccounts(calls.accountId, filter.restrictedIn));
@@ -112,6 +119,20 @@ export function getCall(db: Db, id: number): CallRow | undefined {
 export function callsInProgress(db: Db, accountIds?: readonly number[], limit = 1000): CallRow[] {
   const where = accountIds === undefined ? eq(calls.finished, false) : and(eq(calls.finished, false), inAccounts(calls.accountId, accountIds));
   return db.select().from(calls).where(where).orderBy(calls.arrivedAt).limit(limit).all();
+}
+
+/** LIKE's wildcards in what a person typed, taken literally (escaped with `\`). */
+function likeLiteral(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** See CallFilter.search. */
+export function matchesSearch(text: string): SQL {
+  const words = likeLiteral(text.trim().toLowerCase());
+  const digits = text.replace(/\D/g, '');
+  const byText = sql`(lower(${calls.callerName}) like ${words} escape '\\' or lower(${calls.tags}) like ${words} escape '\\' or lower(${calls.notes}) like ${words} escape '\\')`;
+  // "(555) 123-4567" and "5551234567" find +15551234567: the digits, whatever the punctuation.
+  return digits.length >= 3 ? sql`(${calls.callerNumber} like ${likeLiteral(digits)} escape '\\' or ${byText})` : byText;
 }
 
 /** The call's tags (a JSON array) hold this one, compared without case. */

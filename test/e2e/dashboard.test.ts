@@ -85,6 +85,17 @@ describe('the dashboard', () => {
     const lines = (await csv.text()).trim().split('\r\n');
     expect(lines).toHaveLength(2);
     expect(lines[1]).toMatch(new RegExp(`^${old},`));
+    // The search box: the live call by its caller's number as a person types it.
+    await page.selectOption('select[name="disposition"]', '');
+    await page.fill('input[name="q"]', '(555) 010-2030');
+    await page.click('button[type="submit"]');
+    await page.locator(`tr[data-call-id="${old}"]`).waitFor({ state: 'detached' });
+    expect(await page.locator('tbody tr').count()).toBe(1);
+    await page.locator(`tr[data-call-id="${live}"]`).waitFor();
+    await page.fill('input[name="q"]', '');
+    await page.selectOption('select[name="disposition"]', 'busy');
+    await page.click('button[type="submit"]');
+    await page.locator(`tr[data-call-id="${live}"]`).waitFor({ state: 'detached' });
 
     // Phone-sized: nothing is cut off sideways but the table, which scrolls.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -93,4 +93,28 @@ describe('PATCH /v1/calls/:id', () => {
     const tagged = await app.inject({ method: 'GET', url: `/v1/reports/calls?groupBy=source&tag=BOOKED&${range}`, headers: admin });
     expect(tagged.json().totals.calls).toBe(1);
   });
+
+  it('searches /v1/calls by caller number digits (any punctuation), caller name, tag and notes, wildcards taken literally', async () => {
+    const a = call();
+    const b = call();
+    const c = call();
+    db.$client.prepare("UPDATE calls SET caller_number = '+15553334444', caller_name = 'ACME PLUMBING' WHERE id = ?").run(c);
+    await patch(a, { tags: ['Water heater'] });
+    await patch(b, { notes: 'Asked for a 50% discount' });
+    const found = async (q: string) => {
+      const res = await app.inject({ method: 'GET', url: `/v1/calls?q=${encodeURIComponent(q)}`, headers: admin });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{ calls: Array<{ id: number }> }>().calls.map((x) => x.id).sort();
+    };
+    expect(await found('(555) 333-4444')).toEqual([c]);
+    expect(await found('333')).toEqual([c]);
+    expect(await found('plumbing')).toEqual([c]);
+    expect(await found('HEATER')).toEqual([a]);
+    expect(await found('50%')).toEqual([b]);
+    expect(await found('%')).toEqual([b]);
+    expect(await found('_')).toEqual([]);
+    expect(await found('7654321')).toEqual([a, b].sort());
+    const bad = await app.inject({ method: 'GET', url: `/v1/calls?q=${'x'.repeat(101)}`, headers: admin });
+    expect(bad.statusCode).toBe(400);
+  });
 });

@@ -115,6 +115,7 @@ interface CallsQuery {
   callerNumber?: string;
   format?: 'json' | 'csv';
   tag?: string;
+  q?: string;
   leadStatus?: LeadStatus;
   cursor?: string;
   limit: number;
@@ -181,6 +182,8 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
             format: { type: 'string', enum: ['json', 'csv'] },
             tag: tagSchema,
             leadStatus: { type: 'string', enum: [...LEAD_STATUSES] },
+            /** Free text: caller number digits, caller name, a tag or the notes (the dashboard's search box). */
+            q: { type: 'string', minLength: 1, maxLength: 100 },
             cursor: { type: 'string', minLength: 1, maxLength: 200 },
             limit: { type: 'integer', minimum: 1, maximum: CALLS_MAX_LIMIT, default: CALLS_DEFAULT_LIMIT },
           },
@@ -223,6 +226,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
       if (q.firstTimeCaller !== undefined) filter.firstTimeCaller = q.firstTimeCaller;
       if (q.callerNumber !== undefined) filter.callerNumber = normalizeNumber(q.callerNumber, defaultCountryCode) ?? q.callerNumber.trim();
       if (q.tag !== undefined) filter.tag = q.tag.trim();
+      if (q.q !== undefined && q.q.trim() !== '') filter.search = q.q;
       if (q.leadStatus !== undefined) filter.leadStatus = q.leadStatus;
       if (q.cursor !== undefined) filter.cursor = q.cursor;
       if (q.format === 'csv') {

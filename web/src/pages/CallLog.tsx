@@ -13,9 +13,11 @@ export interface CallFilters {
   disposition: string;
   firstTimeCaller: '' | 'true' | 'false';
   callerNumber: string;
+  /** Free text: caller number digits, caller name, a tag, the notes (`q`). */
+  q: string;
 }
 
-const EMPTY: CallFilters = { from: '', to: '', did: '', source: '', medium: '', campaign: '', disposition: '', firstTimeCaller: '', callerNumber: '' };
+const EMPTY: CallFilters = { from: '', to: '', did: '', source: '', medium: '', campaign: '', disposition: '', firstTimeCaller: '', callerNumber: '', q: '' };
 const DISPOSITIONS = ['answered', 'busy', 'no-answer', 'failed', 'caller-abandoned', 'rejected', 'voicemail'];
 
 /** The query string /v1/calls takes for these filters (dates are the browser's local days). */
@@ -23,7 +25,7 @@ export function callsQuery(accountId: number, f: CallFilters, extra: Record<stri
   const q = new URLSearchParams({ accountId: String(accountId), ...extra });
   if (f.from) q.set('from', new Date(`${f.from}T00:00:00`).toISOString());
   if (f.to) q.set('to', new Date(`${f.to}T23:59:59.999`).toISOString());
-  for (const key of ['did', 'source', 'medium', 'campaign', 'disposition', 'firstTimeCaller', 'callerNumber'] as const) if (f[key]) q.set(key, f[key]);
+  for (const key of ['did', 'source', 'medium', 'campaign', 'disposition', 'firstTimeCaller', 'callerNumber', 'q'] as const) if (f[key]) q.set(key, f[key]);
   return q.toString();
 }
 
@@ -39,6 +41,13 @@ function matches(c: Call, f: CallFilters): boolean {
   const digits = (s: string | null) => (s ?? '').replace(/\D/g, '');
   if (f.did && !digits(c.did).endsWith(digits(f.did))) return false;
   if (f.callerNumber && !digits(c.callerNumber).endsWith(digits(f.callerNumber))) return false;
+  if (f.q) {
+    // As the API searches (callQueries matchesSearch): digits in the number, text in name, tags, notes.
+    const text = f.q.trim().toLowerCase();
+    const inText = [c.callerName ?? '', c.notes ?? '', ...c.tags].some((v) => v.toLowerCase().includes(text));
+    const qDigits = digits(f.q);
+    if (!inText && !(qDigits.length >= 3 && digits(c.callerNumber).includes(qDigits))) return false;
+  }
   return true;
 }
 
@@ -116,6 +125,7 @@ export function CallLog({ accountId, timeZone }: { accountId: number; timeZone?:
           setFilters(draft);
         }}
       >
+        {field('q', 'Search (caller, name, tag, note)', 'search')}
         {field('from', 'From', 'date')}
         {field('to', 'To', 'date')}
         {field('did', 'Tracking number')}
