@@ -14,6 +14,7 @@ import { loadConfig, SIP_CODE_TO_CAUSE, type Config } from '../src/config/loadCo
 import { amiSecret } from '../src/telephony/ami/sendAmiAction.js';
 import { dialplanHookSecret } from '../src/telephony/dialplanHook/dialplanHookSecret.js';
 import { callerIdRules, END_REPORT_FILE, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE } from '../src/telephony/dialplanHook/routeTable.js';
+import { SIP_CALL_ID_VARIABLE } from '../src/telephony/session/identifyCall.js';
 
 /** Finds `asterisk-config/` from this file, whether run by tsx (scripts/) or compiled (dist/scripts/). */
 export function templateDir(): string {
@@ -94,11 +95,14 @@ export function fallbackDialplan(fallback: Config['fallback']): string {
 export function carrierEntry(config: Config): string {
   const app = confName('ARI_APP', config.ari.app);
   const stasis = [`Stasis(${app},inbound)`, 'GotoIf($["${STASISSTATUS}" = "FAILED"]?callroute-fallback,${EXTEN},1)', 'Hangup()'];
-  const agi = `${dialplanAgiUrl(config)}/%s/${dialplanHookSecret(config.ari.password)}`;
+  // The Call-ID rides in the script path (route/<secret>/<Call-ID>), which Asterisk sends second of
+  // its lines: the router answers before the rest of the block arrives.
+  const agi = `${dialplanAgiUrl(config)}/%s/${dialplanHookSecret(config.ari.password)}/\${URIENCODE(\${${SIP_CALL_ID_VARIABLE}})}`;
   const lines = (pattern: string): string[] => {
-    if (!config.routing.dialplanHandOff) return [`exten => ${pattern},1,${stasis[0]}`, ...stasis.slice(1).map((s) => ` same => n,${s}`)];
+    if (!config.routing.dialplanHandOff) return [`exten => ${pattern},1,${KEEP_SIP_CALL_ID}`, ...stasis.map((s) => ` same => n,${s}`)];
     const steps: string[] = [
       `exten => ${pattern},1,Set(GROUP(${CALL_GROUP})=all)`,
+      ` same => n,${KEEP_SIP_CALL_ID}`,
       // Over MAX_CONCURRENT_CALLS: refused before anything else is read, so a refusal costs Asterisk
       // what the plain dialplan's GROUP_COUNT check does, plus the line for the router's record.
       // The limit travels in the gate and stays there while the gate is shut.
@@ -142,7 +146,18 @@ export function carrierEntry(config: Config): string {
 }
 
 /** Who called which number, as both kinds of end report line carry it (arrivalFromReport reads them). */
-const CALLER_FIELDS = ['dialed=${URIENCODE(${CALLERID(dnid)})}', 'caller=${URIENCODE(${CALLERID(num)})}', 'caller_name=${URIENCODE(${CALLERID(name)})}'];
+const CALLER_FIELDS = [
+  'dialed=${URIENCODE(${CALLERID(dnid)})}',
+  'caller=${URIENCODE(${CALLERID(num)})}',
+  'caller_name=${URIENCODE(${CALLERID(name)})}',
+  `sip_call_id=\${URIENCODE(\${${SIP_CALL_ID_VARIABLE}})}`,
+];
+
+/**
+ * The carrier INVITE's Call-ID, kept on the channel from the first step (ARI shows it with every
+ * channel: ari.conf `channelvars`), so every record of the call can carry it.
+ */
+const KEEP_SIP_CALL_ID = `Set(${SIP_CALL_ID_VARIABLE}=\${CHANNEL(pjsip,call-id)})`;
 
 /**
  * A dialplan step appending one line to the end report file the router follows

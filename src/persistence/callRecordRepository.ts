@@ -29,6 +29,8 @@ export interface CallArrival {
   firstTimeCaller?: boolean | null;
   /** The caller's processing is restricted in this account (a privacy request): see calls.restricted. */
   restricted?: boolean;
+  /** The carrier INVITE's SIP Call-ID: one record per attempt (see insertArrival). */
+  sipCallId?: string | null;
 }
 
 export interface CallFinish {
@@ -61,7 +63,7 @@ function secondsBetween(from: number | null, to: number | null): number | null {
 const ARRIVAL_KEYS = [
   'accountId', 'trackingNumberId', 'did', 'callerNumber', 'callerName', 'source', 'medium', 'campaign', 'destination',
   'arrivedAt', 'inboundChannelId', 'outboundChannelId', 'bridgeId', 'dialplanHandOff', 'visitId', 'landingPage',
-  'referrer', 'utm', 'clickIds', 'firstVisitAt', 'firstTimeCaller', 'restricted',
+  'referrer', 'utm', 'clickIds', 'firstVisitAt', 'firstTimeCaller', 'restricted', 'sipCallId',
 ] as const satisfies ReadonlyArray<keyof CallArrival>;
 // A field added to CallArrival and not listed above would be dropped silently: make it a type error.
 const arrivalKeysComplete: [Exclude<keyof CallArrival, (typeof ARRIVAL_KEYS)[number]>] extends [never] ? true : never = true;
@@ -96,6 +98,29 @@ function arrivalValues(a: CallArrival): Record<string, unknown> {
 }
 
 /**
+ * What a retried attempt (same SIP Call-ID) writes over the refused record it takes over: the new
+ * arrival (`excluded`, SQLite's name for the row that was to be inserted), and no outcome yet.
+ */
+const TAKE_OVER_REFUSED = {
+  ...(Object.fromEntries(ARRIVAL_KEYS.map((k) => [k, sql.raw(`excluded.${calls[k].name}`)])) as Record<(typeof ARRIVAL_KEYS)[number], never>),
+  nodeId: sql.raw('excluded.node_id') as unknown as string,
+  finished: false,
+  disposition: null,
+  sipCode: null,
+  hangupCause: null,
+  endedBy: null,
+  answeredAt: null,
+  endedAt: null,
+  ringSeconds: null,
+  talkSeconds: null,
+  reconciled: false,
+  reconciledReason: null,
+  routeStep: null,
+  answeredDestination: null,
+  destinationsTried: null,
+};
+
+/**
  * Writes call records: one row when the call arrives, its outcome at release. Every write is
  * one synchronous statement (better-sqlite3), so nothing async can interleave with it. The writes
  * a call makes are statements prepared once: building and compiling the SQL again for every call
@@ -105,7 +130,21 @@ export function createCallRecordRepository(db: Db, { nodeId = '' }: { nodeId?: s
   const byId = slot('id');
   const ownNode = heldBy(calls.nodeId, nodeId);
   const statements = {
-    insertArrival: db.insert(calls).values({ ...arrivalPlaceholders, nodeId, finished: false }).returning({ id: calls.id }).prepare(),
+    // One record per attempt (SIP Call-ID): a carrier that retries a refused call, on this node or
+    // another, sends the same Call-ID; the retry takes the refused record over instead of adding one.
+    insertArrival: db
+      .insert(calls)
+      .values({ ...arrivalPlaceholders, nodeId, finished: false })
+      .onConflictDoUpdate({ target: calls.sipCallId, set: TAKE_OVER_REFUSED, setWhere: sql`${calls.finished} = 1 and ${calls.answeredAt} is null` })
+      .returning({ id: calls.id })
+      .prepare(),
+    /** The rare arrival whose Call-ID a live or answered call holds already (a duplicated INVITE): its own record, without it. */
+    insertArrivalWithoutCallId: db
+      .insert(calls)
+      .values({ ...arrivalPlaceholders, sipCallId: null, nodeId, finished: false })
+      .returning({ id: calls.id })
+      .prepare(),
+    byCallId: db.select({ id: calls.id }).from(calls).where(eq(calls.sipCallId, slot('sipCallId'))).prepare(),
     insertRefused: db
       .insert(calls)
       .values({
@@ -121,6 +160,8 @@ export function createCallRecordRepository(db: Db, { nodeId = '' }: { nodeId?: s
         ringSeconds: slot('ringSeconds'),
         talkSeconds: 0,
       })
+      // A refusal of an attempt already recorded (the same Call-ID) adds nothing.
+      .onConflictDoNothing({ target: calls.sipCallId })
       .returning({ id: calls.id })
       .prepare(),
     markAnswered: db.update(calls).set({ answeredAt: slot('answeredAt') }).where(eq(calls.id, byId)).prepare(),
@@ -166,9 +207,14 @@ export function createCallRecordRepository(db: Db, { nodeId = '' }: { nodeId?: s
      * whose destination is already decided) its call.routed event is written in the same transaction.
      */
     insertArrival(a: CallArrival, routedTo?: CallRouting): number {
-      if (!routedTo) return (statements.insertArrival.get(arrivalValues(a)) as { id: number }).id;
+      const insert = (): number => {
+        const values = arrivalValues(a);
+        const row = statements.insertArrival.get(values) as { id: number } | undefined;
+        return row ? row.id : (statements.insertArrivalWithoutCallId.get(values) as { id: number }).id;
+      };
+      if (!routedTo) return insert();
       return db.$client.transaction(() => {
-        const id = (statements.insertArrival.get(arrivalValues(a)) as { id: number }).id;
+        const id = insert();
         this.routed(id, routedTo, a.arrivedAt);
         return id;
       })();
@@ -192,7 +238,9 @@ export function createCallRecordRepository(db: Db, { nodeId = '' }: { nodeId?: s
      */
     insertRefused(a: CallArrival, r: { disposition: CallDisposition; sipCode: number; hangupCause: number; endedAt: number }): number {
       const values = { ...arrivalValues(a), ...r, ringSeconds: secondsBetween(a.arrivedAt, r.endedAt) };
-      return (statements.insertRefused.get(values) as { id: number }).id;
+      const row = statements.insertRefused.get(values) as { id: number } | undefined;
+      // Already recorded under its Call-ID (a retry that came first, a line read twice): that record.
+      return row ? row.id : (statements.byCallId.get({ sipCallId: a.sipCallId }) as { id: number }).id;
     },
 
     /** Remembers the answer time, so a router restart mid-call can still finish the record correctly. */

@@ -69,6 +69,12 @@ const newestCallId = () => stack.newestCallId();
 const finishedCall = (previousId: number) => stack.finishedCall<CallDto>(previousId);
 const api = { call: <T>(method: string, path: string, body?: unknown) => stack.api.call<T>(method, path, body) };
 
+
+/** The Call-ID of the first message sipp sent (its INVITE), from its -trace_msg log. */
+function sentCallId(messages: string | undefined): string | undefined {
+  return /^Call-ID:\s*(\S+)/im.exec(messages ?? '')?.[1];
+}
+
 describe('routing real calls', () => {
   beforeAll(async () => {
     stack = await startCallflowStack({ instance: 'routing', httpPort: 8080 });
@@ -122,6 +128,8 @@ describe('routing real calls', () => {
     expect(record.talkSeconds).toBeGreaterThan(2.5);
     expect(record.talkSeconds).toBeLessThan(5);
     expect(record.ringSeconds).toBeGreaterThanOrEqual(0.2);
+    // The carrier INVITE's Call-ID is on the record (the dialplan keeps it, ARI shows it to the router).
+    expect((record as { sipCallId?: string }).sipCallId).toBe(sentCallId(c.messages));
     // Routed by Asterisk from the table the router keeps in AstDB: the router heard of it at its end.
     expect(stack.router.logs()).toContain('routed by the dialplan from its table');
   });
@@ -187,7 +195,7 @@ describe('routing real calls', () => {
     const sipToPhone = await capture.stop();
     expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
     expect(sipToPhone.packetCount, 'no SIP may reach the destination trunk').toBe(0);
-    expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404 });
+    expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404, sipCallId: sentCallId(c.messages) });
   });
 
   it('a number disabled after the table routed its calls gets 404 at its next call; so does one disabled while the router was down', async () => {
@@ -196,7 +204,7 @@ describe('routing real calls', () => {
       const before = await newestCallId();
       const c = await carrier({ scenario: 'carrier-call-expect-404', dialed: did }).done;
       expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
-      expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404 });
+      expect(await finishedCall(before)).toMatchObject({ did, disposition: 'rejected', sipCode: 404, sipCallId: sentCallId(c.messages) });
     };
     const routed = async (did: string) => {
       const before = await newestCallId();
@@ -291,7 +299,7 @@ describe('routing real calls', () => {
     await stack.startRouter();
     const record = await finishedCall(before);
     // Not guessed at by reconciliation: how it ended comes from the hangup handler's report.
-    expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true, reconciled: false, dialplanHandOff: true });
+    expect(record).toMatchObject({ disposition: 'answered', endedBy: 'caller', finished: true, reconciled: false, dialplanHandOff: true, sipCallId: sentCallId(c.messages) });
     expect(record.talkSeconds).toBeGreaterThan(2.5);
     expect(record.talkSeconds).toBeLessThan(4.5);
   }, 40_000);
@@ -321,10 +329,40 @@ describe('routing real calls', () => {
         ['answered', 200],
         ['rejected', 503],
       ]);
+      // The refusal's record, written from its line in the end report file, carries the refused INVITE's Call-ID.
+      expect((rows.find((r) => r.sipCode === 503) as { sipCallId?: string } | undefined)?.sipCallId).toBe([...refusedCallIds][0]);
     } finally {
       await stack.restartRouter();
     }
   }, 40_000);
+
+  it('a call refused over the cap and retried by the carrier (same Call-ID, new INVITE) has one record: the retry takes the refusal’s over', async () => {
+    await stack.restartRouter({ MAX_CONCURRENT_CALLS: '1' });
+    try {
+      const before = await newestCallId();
+      // Two calls 100 ms apart: the first is answered and held 2 s; the second is refused (503) and,
+      // 2.5 s later, retried with its Call-ID, when the first has ended.
+      const dest = phone({ scenario: 'destination-answers', calls: 2 });
+      const call = carrier({ scenario: 'carrier-call-retried-after-503', holdMs: 2000, calls: 2 });
+      const [c, d] = await Promise.all([call.done, dest.done]);
+      expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
+      expect(d.exitCode, describeSipp('destination', d)).toBe(0);
+      const retriedCallIds = new Set([...(c.messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
+      expect(retriedCallIds.size, describeSipp('carrier', c)).toBe(1);
+      await waitFor(
+        async () => {
+          const rows = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=5')).body.calls.filter((r) => r.id > before);
+          return rows.length === 2 && rows.every((r) => r.finished && r.disposition === 'answered');
+        },
+        { timeoutMs: 15_000, intervalMs: 200, message: 'two answered records, and no third' },
+      );
+      const rows = (await api.call<{ calls: Array<CallDto & { sipCallId: string | null }> }>('GET', '/v1/calls?limit=5')).body.calls.filter((r) => r.id > before);
+      expect(rows).toHaveLength(2);
+      expect(rows.map((r) => r.sipCallId)).toContain([...retriedCallIds][0]);
+    } finally {
+      await stack.restartRouter();
+    }
+  }, 60_000);
 
   it('MAX_CALLS_PER_SECOND is counted by Asterisk: with a limit of 1, two more calls in the same second get 503 and rejected records', async () => {
     await stack.restartRouter({ MAX_CALLS_PER_SECOND: '1' });

@@ -107,3 +107,34 @@ describe('node identity', () => {
     expect(expiredRecordings(db, later, 'node-b').map((c) => c.recording.id)).toEqual([onB]);
   });
 });
+
+describe('one record per SIP attempt (the carrier INVITE’s Call-ID)', () => {
+  it('a retry of a refused call, on another node, takes the refused record over: one record, the retry’s outcome', () => {
+    const db = setup();
+    const a = createCallRecordRepository(db, { nodeId: 'node-a' });
+    const b = createCallRecordRepository(db, { nodeId: 'node-b' });
+    const sipCallId = 'a84b4c76e66710@pc33.carrier.example';
+    const refused = a.insertRefused(arrival({ sipCallId, arrivedAt: 1_000 }), { disposition: 'rejected', sipCode: 503, hangupCause: 34, endedAt: 1_001 });
+    // The carrier's retry to the next node: same Call-ID (and From tag), a new Via branch and CSeq.
+    const retried = b.insertArrival(arrival({ sipCallId, arrivedAt: 1_050, inboundChannelId: 'node-b-1800000001.7' }));
+    expect(retried).toBe(refused);
+    expect(b.get(retried)).toMatchObject({ finished: false, disposition: null, sipCode: null, endedAt: null, nodeId: 'node-b', inboundChannelId: 'node-b-1800000001.7', arrivedAt: 1_050 });
+    b.finish(retried, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: 2_000, endedAt: 9_000 });
+    expect(db.$client.prepare('SELECT count(*) AS n FROM calls WHERE sip_call_id = ?').get(sipCallId)).toEqual({ n: 1 });
+    expect(b.get(retried)).toMatchObject({ disposition: 'answered', talkSeconds: 7, nodeId: 'node-b' });
+  });
+
+  it('a refusal that comes after its attempt was recorded adds nothing; a second INVITE with a live call’s Call-ID gets its own record', () => {
+    const db = setup();
+    const a = createCallRecordRepository(db, { nodeId: 'node-a' });
+    const sipCallId = 'live-1@carrier.example';
+    const live = a.insertArrival(arrival({ sipCallId }));
+    expect(a.insertRefused(arrival({ sipCallId }), { disposition: 'rejected', sipCode: 503, hangupCause: 34, endedAt: 1_001 })).toBe(live);
+    expect(a.get(live)?.finished).toBe(false);
+    const duplicate = a.insertArrival(arrival({ sipCallId }));
+    expect(duplicate).not.toBe(live);
+    expect(a.get(duplicate)?.sipCallId).toBeNull();
+    // Without Call-IDs (not SIP, tests): every insert is its own record, as before.
+    expect(a.insertArrival(arrival())).not.toBe(a.insertArrival(arrival()));
+  });
+});

@@ -10,7 +10,7 @@ import { waitFor } from '../callflow/harness/waitFor.js';
 /** One line as the hangup handler in extensions.conf appends it. */
 const line = (id: string, fields: string): string => `${id} ${fields}\n`;
 const ANSWERED =
-  'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~&ended_at=1763865700.250';
+  'dialstatus=ANSWER&answered_ms=4200&dialed_ms=9100&dial_returned=&cause=16&number=7&dialed=5551230000&caller=%2B15559876543&caller_name=Pat%20O%27Neil%2C%20Jr&route=cr~30~r~%2B15550001111~&ended_at=1763865700.250&sip_call_id=a84b4c76e66710%40pc33.atlanta.example.com';
 
 describe('the end report file (hangup handlers append, the router reads)', () => {
   let dir: string;
@@ -57,7 +57,14 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
           cause: 16,
           endedAt: 1763865700250,
           dialedMs: 9100,
-          route: { numberId: 7, dialed: '5551230000', callerNumber: '+15559876543', callerName: "Pat O'Neil, Jr", extension: 'cr~30~r~+15550001111~' },
+          route: {
+            numberId: 7,
+            dialed: '5551230000',
+            callerNumber: '+15559876543',
+            callerName: "Pat O'Neil, Jr",
+            extension: 'cr~30~r~+15550001111~',
+            sipCallId: 'a84b4c76e66710@pc33.atlanta.example.com',
+          },
         },
       },
     ]);
@@ -66,15 +73,18 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
   it('a refusal line (a call the dialplan refused over a cap) is told apart from end reports', () => {
     writeFileSync(
       file,
-      line('1763865693.13', 'refused=busy&dialed=5551230000&exten=5551230000&caller=%2B15559876543&caller_name=Pat&at=1763865693.125') +
+      line('1763865693.13', 'refused=busy&dialed=5551230000&exten=5551230000&caller=%2B15559876543&caller_name=Pat&sip_call_id=3848276298220188511%40atlanta.example.com&at=1763865693.125') +
         line('1763865693.14', 'refused=over&dialed=&exten=%2B15551230000&caller=&caller_name=&at=1763865694.000') +
         line('1763865693.15', ANSWERED),
     );
     start();
     expect(refused).toEqual([
-      { id: '1763865693.13', refusal: { reason: 'busy', dialed: '5551230000', callerNumber: '+15559876543', callerName: 'Pat', at: 1763865693125 } },
-      // No DNID on the channel: the extension dialed says which number.
-      { id: '1763865693.14', refusal: { reason: 'over', dialed: '+15551230000', callerNumber: '', callerName: '', at: 1763865694000 } },
+      {
+        id: '1763865693.13',
+        refusal: { reason: 'busy', dialed: '5551230000', callerNumber: '+15559876543', callerName: 'Pat', at: 1763865693125, sipCallId: '3848276298220188511@atlanta.example.com' },
+      },
+      // No DNID on the channel: the extension dialed says which number. No Call-ID: null.
+      { id: '1763865693.14', refusal: { reason: 'over', dialed: '+15551230000', callerNumber: '', callerName: '', at: 1763865694000, sipCallId: null } },
     ]);
     expect(applied.map((a) => a.id)).toEqual(['1763865693.15']);
   });

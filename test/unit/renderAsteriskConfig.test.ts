@@ -10,8 +10,10 @@ describe('the carrier entry of the dialplan', () => {
   it('refuses over MAX_CONCURRENT_CALLS first, reads the routing table behind the gate, asks the router otherwise, then Goto the hand-off, a rejection, or Stasis', () => {
     const text = carrierEntry(loadConfig({ ...env, DIALPLAN_HOOK_PORT: '8123' }));
     const lines = text.split('\n');
-    expect(lines.slice(0, 6)).toEqual([
+    expect(lines.slice(0, 7)).toEqual([
       'exten => _X.,1,Set(GROUP(callroute)=all)',
+      // The carrier INVITE's Call-ID, kept on the channel for every record of the call (ARI shows it: ari.conf channelvars).
+      ' same => n,Set(CR_CALLID=${CHANNEL(pjsip,call-id)})',
       // Admission counted by Asterisk for every call, before anything is read: MAX_CONCURRENT_CALLS (the gate's second field).
       ' same => n,GotoIf($[0${CUT(CR_GATE,~,2)} > 0 & ${GROUP_COUNT(all@callroute)} > 0${CUT(CR_GATE,~,2)}]?over)',
       ' same => n,GotoIf($[${EPOCH} > 0${CUT(CR_GATE,~,1)}]?ask)',
@@ -20,7 +22,7 @@ describe('the carrier entry of the dialplan', () => {
       ' same => n,GotoIf($["${CUT(CR_ROUTE,~,1)}" != "${CUT(CR_GATE,~,4)}" | "${CR_ROUTE}" = ""]?ask)',
       ' same => n,Set(CR_ROUTE=${CUT(CR_ROUTE,~,2-)})',
     ]);
-    expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')})`);
+    expect(text).toContain(` same => n,AGI(agi://127.0.0.1:8123/route/${dialplanHookSecret('ari-secret')}/\${URIENCODE(\${CR_CALLID})})`);
     // MAX_CALLS_PER_SECOND (the gate's third field), once the number is known: admitted calls grouped by the second they came in; then the number's cap.
     expect(text).toContain(' same => n(admit),GotoIf($[0${CUT(CR_GATE,~,3)} > 0 & ${GROUP_COUNT(${EPOCH}@callroute_second)} >= 0${CUT(CR_GATE,~,3)}]?rate)');
     expect(text).toContain(' same => n,Set(GROUP(callroute_second)=${EPOCH})');
@@ -28,6 +30,7 @@ describe('the carrier entry of the dialplan', () => {
     expect(text).toContain('${GROUP_COUNT(${CR_NUM}@callroute_number)} > ${CUT(CR_ROUTE,~,2)}]?busy)');
     // Refusals are lines in the end report file, with no round trip to the router.
     expect(text).toContain(` same => n(busy),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=busy&dialed=\${URIENCODE(\${CALLERID(dnid)})}&`);
+    expect(text).toContain('&sip_call_id=${URIENCODE(${CR_CALLID})}&');
     expect(text).toContain(` same => n(over),Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} refused=over&`);
     expect(text).not.toContain('/refuse/');
     expect(text).toContain('Goto(callroute-direct,${CR_ROUTE},1)');
@@ -42,12 +45,12 @@ describe('the carrier entry of the dialplan', () => {
   it('with the hand-off off, every call enters Stasis as before', () => {
     const text = carrierEntry(loadConfig({ ...env, ROUTING_DIALPLAN_HANDOFF: 'false' }));
     expect(text).not.toContain('AGI');
-    expect(text.split('\n')[0]).toBe('exten => _X.,1,Stasis(callroute,inbound)');
+    expect(text.split('\n').slice(0, 2)).toEqual(['exten => _X.,1,Set(CR_CALLID=${CHANNEL(pjsip,call-id)})', ' same => n,Stasis(callroute,inbound)']);
   });
 
   it('renders the AGI address and secret, and the end report file the router reads, and leaves no placeholder', () => {
     const ext = renderAsteriskConfig(loadConfig(env)).get('extensions.conf') ?? '';
-    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/route/${dialplanHookSecret('ari-secret')})`);
+    expect(ext).toContain(`AGI(agi://127.0.0.1:8079/route/${dialplanHookSecret('ari-secret')}/\${URIENCODE(\${CR_CALLID})})`);
     expect(ext).toContain(`Set(FILE(${END_REPORT_FILE},,,al,u)=\${UNIQUEID} dialstatus=`);
     expect(ext).not.toMatch(/\{\{[A-Z_]+\}\}/);
   });

@@ -3,6 +3,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { DialplanChannel } from '../session/DialplanCall.js';
+import { SIP_CALL_ID_VARIABLE } from '../session/identifyCall.js';
 
 export interface DialplanAgiDeps {
   /** Loopback only: Asterisk runs on this machine. */
@@ -58,12 +59,21 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
     return buf.length === secret.length && timingSafeEqual(buf, secret);
   };
 
-  /** `route/<secret>` → ['route', true]; a wrong or missing secret → [script, false]. */
-  const scriptOf = (env: Map<string, string>): [string, boolean] | null => {
+  /**
+   * `route/<secret>/<Call-ID, URI-encoded>` → ['route', true, Call-ID]; a wrong or missing secret →
+   * [script, false, …]. The Call-ID part may be empty or absent (not a SIP call, an older dialplan).
+   */
+  const scriptOf = (env: Map<string, string>): [string, boolean, string | null] | null => {
     const path = env.get('agi_network_script');
     if (path === undefined) return null;
-    const slash = path.indexOf('/');
-    return slash < 0 ? [path, false] : [path.slice(0, slash), authorised(path.slice(slash + 1))];
+    const [name = '', secret, encodedCallId = ''] = path.split('/');
+    let callId: string | null = null;
+    try {
+      callId = decodeURIComponent(encodedCallId) || null;
+    } catch {
+      callId = null;
+    }
+    return [name, authorised(secret), callId];
   };
 
   const refuse = (script: string): null => {
@@ -72,7 +82,7 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
   };
 
   /** The call as the dialplan describes it, once the lines it needs are in (they precede agi_dnid); undefined: not yet. */
-  const channelOf = (env: Map<string, string>, complete: boolean): DialplanChannel | null | undefined => {
+  const channelOf = (env: Map<string, string>, complete: boolean, sipCallId: string | null): DialplanChannel | null | undefined => {
     const exten = env.get('agi_dnid');
     // No dialed number in the call's DNID: agi_extension, further down, says it.
     if ((exten === undefined || known(exten) === '') && !complete) return undefined;
@@ -84,11 +94,12 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
       name: env.get('agi_channel') ?? '',
       dialplan: { context: 'from-carrier', exten: dialed, priority: 1 },
       caller: { number: known(env.get('agi_callerid')), name: known(env.get('agi_calleridname')) },
+      ...(sipCallId ? { channelvars: { [SIP_CALL_ID_VARIABLE]: sipCallId } } : {}),
     };
   };
 
-  const routeAnswer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
-    const channel = channelOf(env, complete);
+  const routeAnswer = (env: Map<string, string>, complete: boolean, sipCallId: string | null): string | null | undefined => {
+    const channel = channelOf(env, complete, sipCallId);
     if (!channel) return channel;
     return `SET VARIABLE CR_ROUTE "${deps.route(channel)}"\n`;
   };
@@ -97,9 +108,9 @@ export function createDialplanAgiServer(deps: DialplanAgiDeps) {
   const answer = (env: Map<string, string>, complete: boolean): string | null | undefined => {
     const script = scriptOf(env);
     if (script === null) return complete ? null : undefined;
-    const [name, ok] = script;
+    const [name, ok, sipCallId] = script;
     if (!ok) return refuse(name);
-    if (name === 'route') return routeAnswer(env, complete);
+    if (name === 'route') return routeAnswer(env, complete, sipCallId);
     return null;
   };
 

@@ -64,10 +64,12 @@ export interface DialplanRoute {
   callerName: string;
   /** The `callroute-direct` extension the call ran (destination, recording). */
   extension: string;
+  /** The carrier INVITE's SIP Call-ID; null when the line has none. */
+  sipCallId?: string | null;
 }
 
-/** An inbound channel as the dialplan describes it in its routing request. */
-export type DialplanChannel = Pick<AriChannel, 'id' | 'name' | 'dialplan' | 'caller'>;
+/** An inbound channel as the dialplan describes it in its routing request (channelvars: its SIP Call-ID). */
+export type DialplanChannel = Pick<AriChannel, 'id' | 'name' | 'dialplan' | 'caller' | 'channelvars'>;
 
 /**
  * A call Asterisk's dialplan runs by itself (`callroute-direct`): Dial() rings the one destination
@@ -332,6 +334,8 @@ export interface DialplanRefusal {
   callerName: string;
   /** When it was refused (ms, Asterisk's clock); null: when the router took the line. */
   at: number | null;
+  /** The carrier INVITE's SIP Call-ID; null when the line has none. */
+  sipCallId?: string | null;
 }
 
 /**
@@ -348,6 +352,7 @@ export function parseDialplanRefusal(form: URLSearchParams): DialplanRefusal | n
     callerNumber: form.get('caller') ?? '',
     callerName: form.get('caller_name') ?? '',
     at: atSeconds === null ? null : Math.round(atSeconds * 1000),
+    sipCallId: form.get('sip_call_id') || null,
   };
 }
 
@@ -373,6 +378,7 @@ export function parseDialplanEndReport(form: URLSearchParams): DialplanEndReport
           callerNumber: form.get('caller') ?? '',
           callerName: form.get('caller_name') ?? '',
           extension,
+          sipCallId: form.get('sip_call_id') || null,
         }
       : null,
   };

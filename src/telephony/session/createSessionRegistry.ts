@@ -12,7 +12,7 @@ import { CAUSE } from './callOutcome.js';
 import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport, type DialplanRefusal } from './DialplanCall.js';
 import { dialplanHandOff, dialplanVerdict, handOffFromExtension } from './dialplanHandOff.js';
 import { routeEntry } from '../dialplanHook/routeTable.js';
-import { arrivalRecord, identifyCall, type CallIdentity } from './identifyCall.js';
+import { arrivalRecord, identifyCall, SIP_CALL_ID_VARIABLE, sipCallIdOf, type CallIdentity } from './identifyCall.js';
 import type { CallerPrivacyLookup } from '../../privacy/callerPrivacy.js';
 
 export interface SessionRegistryDeps {
@@ -180,11 +180,12 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     return DialplanCall.start(channel, { ...who, number: who.number }, routed.handOff, routed.destination, handOffDeps, arrivedAt);
   };
   /** The channel a routed call's report or Asterisk's channel list describes, as the dialplan first saw it. */
-  const carrierChannel = (id: string, name: string, dialed: string, caller: { number: string; name: string }): DialplanChannel => ({
+  const carrierChannel = (id: string, name: string, dialed: string, caller: { number: string; name: string }, sipCallId: string | null | undefined): DialplanChannel => ({
     id,
     name,
     dialplan: { context: 'from-carrier', exten: dialed, priority: 1 },
     caller,
+    ...(sipCallId ? { channelvars: { [SIP_CALL_ID_VARIABLE]: sipCallId } } : {}),
   });
   /**
    * A call the dialplan routed from its table, so the router first hears of it at its end: the
@@ -194,7 +195,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     const route = report.route;
     if (!route) return false;
     const endedAt = report.endedAt ?? sessionDeps.clock();
-    const channel = carrierChannel(channelId, '', route.dialed, { number: route.callerNumber, name: route.callerName });
+    const channel = carrierChannel(channelId, '', route.dialed, { number: route.callerNumber, name: route.callerName }, route.sipCallId);
     const call = followRouted(channel, route.extension, arrivalFromReport(channelId, report, endedAt));
     if (!call) return false;
     call.onEnded({ ...report, endedAt });
@@ -353,7 +354,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
         if (row && !row.finished && row.dialplanHandOff) followAgain(row);
         else if (row) return;
       }
-      const channel = carrierChannel(channelId, '', refusal.dialed, { number: refusal.callerNumber, name: refusal.callerName });
+      const channel = carrierChannel(channelId, '', refusal.dialed, { number: refusal.callerNumber, name: refusal.callerName }, refusal.sipCallId);
       refuseFromDialplan(channel, refusal.reason, refusal.at);
     },
     endedInDialplan,
@@ -377,7 +378,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
     arrivedInDialplan(channel: AriChannel, dialed: string): void {
       if (!accepting || handedOff.has(channel.id) || deps.records.findByInboundChannel(channel.id)) return;
       const createdAt = Date.parse(channel.creationtime);
-      const call = followRouted(carrierChannel(channel.id, channel.name, dialed, channel.caller), channel.dialplan.exten, Number.isFinite(createdAt) ? createdAt : sessionDeps.clock());
+      const call = followRouted(carrierChannel(channel.id, channel.name, dialed, channel.caller, sipCallIdOf(channel)), channel.dialplan.exten, Number.isFinite(createdAt) ? createdAt : sessionDeps.clock());
       if (!call) return;
       handedOff.set(channel.id, call);
       try {

@@ -48,8 +48,20 @@ export function attributionOf<T>(
  * The row written when a call arrives: who called which number, with the number's attribution
  * copied at call time (a later change to the number does not rewrite history).
  */
+/**
+ * The channel variable the dialplan keeps the carrier INVITE's SIP Call-ID in (from-carrier's first
+ * steps); ARI shows it in every channel's `channelvars` (ari.conf), the AGI request carries it in its
+ * script path, the end report lines as `sip_call_id`.
+ */
+export const SIP_CALL_ID_VARIABLE = 'CR_CALLID';
+
+/** The Call-ID of a channel as the dialplan kept it; null when it has none (not a carrier call, tests). */
+export function sipCallIdOf(channel: Pick<AriChannel, 'channelvars'>): string | null {
+  return channel.channelvars?.[SIP_CALL_ID_VARIABLE] || null;
+}
+
 export function arrivalRecord(
-  channel: Pick<AriChannel, 'id' | 'dialplan' | 'caller'>,
+  channel: Pick<AriChannel, 'id' | 'dialplan' | 'caller' | 'channelvars'>,
   who: CallIdentity,
   extra: { arrivedAt: number; destination: string | null; bridgeId: string | null },
   /** The web visit's attribution, which replaces the number's own tags when a visit matched. */
@@ -71,6 +83,7 @@ export function arrivalRecord(
     outboundChannelId: null,
     bridgeId: extra.bridgeId,
     restricted: who.privacy === 'restricted',
+    sipCallId: sipCallIdOf(channel),
     ...attribution,
   };
 }
