@@ -349,16 +349,28 @@ describe('routing real calls', () => {
       expect(d.exitCode, describeSipp('destination', d)).toBe(0);
       const retriedCallIds = new Set([...(c.messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
       expect(retriedCallIds.size, describeSipp('carrier', c)).toBe(1);
-      await waitFor(
+      // This run's records, by the Call-IDs sipp sent (ids need not follow arrival order across tests).
+      const sent = new Set([...(c.messages ?? '').matchAll(/^Call-ID:\s*(\S+)/gim)].map((m) => m[1]));
+      expect(sent.size).toBe(2);
+      let seen = '';
+      const settled = waitFor(
         async () => {
-          const rows = (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=5')).body.calls.filter((r) => r.id > before);
-          return rows.length === 2 && rows.every((r) => r.finished && r.disposition === 'answered');
+          const rows = (await api.call<{ calls: Array<CallDto & { sipCallId: string | null }> }>('GET', '/v1/calls?limit=10')).body.calls.filter(
+            (r) => r.id > before || (r.sipCallId !== null && sent.has(r.sipCallId)),
+          );
+          seen = JSON.stringify(rows.map((r) => [r.id, r.disposition, r.sipCode, r.finished, r.sipCallId]));
+          const ours = rows.filter((r) => r.sipCallId !== null && sent.has(r.sipCallId));
+          return ours.length === 2 && ours.every((r) => r.finished && r.disposition === 'answered') && rows.every((r) => r.sipCallId === null || !sent.has(r.sipCallId) || ours.includes(r));
         },
-        { timeoutMs: 15_000, intervalMs: 200, message: 'two answered records, and no third' },
+        { timeoutMs: 20_000, intervalMs: 200, message: 'one answered record per attempt, and no third' },
       );
-      const rows = (await api.call<{ calls: Array<CallDto & { sipCallId: string | null }> }>('GET', '/v1/calls?limit=5')).body.calls.filter((r) => r.id > before);
-      expect(rows).toHaveLength(2);
-      expect(rows.map((r) => r.sipCallId)).toContain([...retriedCallIds][0]);
+      await settled.catch((err: Error) => {
+        throw new Error(`${err.message}; records [id, disposition, sipCode, finished, Call-ID]: ${seen}; sent Call-IDs: ${[...sent].join(' ')}`);
+      });
+      // The refused attempt's record is the retry's: no record of the refusal is left.
+      const rows = (await api.call<{ calls: Array<CallDto & { sipCallId: string | null }> }>('GET', '/v1/calls?limit=10')).body.calls;
+      expect(rows.filter((r) => r.sipCallId === [...retriedCallIds][0]).map((r) => r.disposition)).toEqual(['answered']);
+      expect(rows.filter((r) => r.id > before && r.sipCallId === null)).toEqual([]);
     } finally {
       await stack.restartRouter();
     }
