@@ -239,6 +239,7 @@ async function main(config: Config): Promise<void> {
       await routeTable?.sync();
     },
     recordings: config.recordings,
+    nodeId: config.nodeId,
     trustProxy: config.http.trustProxy,
     apiRateLimits: apiRateLimits(config.http.apiRequestsPerSecond, config.http.authFailuresPerMinute),
     sessions: { idleMs: config.http.sessionIdleMinutes * 60_000, maxMs: config.http.sessionMaxHours * 3_600_000 },

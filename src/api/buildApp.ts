@@ -70,6 +70,8 @@ export interface BuildAppDeps {
   telephonyStatus: () => TelephonyStatus;
   /** `config.recordings`; defaults suit a local run (links signed with a secret derived from the admin token). */
   recordings?: RecordingsApiConfig;
+  /** This node (NODE_ID): purges started through the API remove the recordings its disk holds. '' when nodes have no names. */
+  nodeId?: string;
   /** Media functions (decrypt, convert, find ffmpeg); tests may pass fakes. */
   media?: Partial<MediaDeps>;
   /** Clock in ms (link expiry, retention, token last use). */
@@ -186,6 +188,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   };
   const routeDeps: RouteDeps = {
     db: deps.db,
+    nodeId: deps.nodeId ?? '',
     defaultCountryCode: deps.defaultCountryCode,
     recordings,
     media: { ...defaultMedia(recordings.ffmpegPath), ...deps.media },

@@ -3,8 +3,12 @@
  * transcodes and purges only the recordings its disk holds, and renews a lease; when a node's lease
  * lapses, a live node finishes that node's unfinished calls as reconciled, with the reason.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/buildApp.js';
 import { createNodeLease } from '../../src/cluster/createNodeLease.js';
 import { createCallRecordRepository, type CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { listNodeLeases } from '../../src/persistence/nodeLeaseRepository.js';
@@ -20,6 +24,7 @@ import {
 } from '../../src/persistence/recordingRepository.js';
 
 const silent = pino({ level: 'silent' });
+const ADMIN = 'node-identity-admin-token-0123456789';
 let channel = 0;
 const arrival = (over: Partial<CallArrival> = {}): CallArrival => ({
   accountId: 1, trackingNumberId: null, did: '+15551230000', callerNumber: '+15557654321', callerName: null, source: null, medium: null, campaign: null,
@@ -136,5 +141,35 @@ describe('one record per SIP attempt (the carrier INVITE’s Call-ID)', () => {
     expect(a.get(duplicate)?.sipCallId).toBeNull();
     // Without Call-IDs (not SIP, tests): every insert is its own record, as before.
     expect(a.insertArrival(arrival())).not.toBe(a.insertArrival(arrival()));
+  });
+});
+
+describe('the API on one node of several', () => {
+  it('purges through POST /v1/recordings/purge only the recordings its own disk holds', async () => {
+    const db = setup();
+    const dir = mkdtempSync(join(tmpdir(), 'node-purge-'));
+    const app = buildApp({
+      db,
+      logger: silent,
+      adminToken: ADMIN,
+      defaultCountryCode: '1',
+      telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }),
+      recordings: { dir, asteriskRoot: dir, keys: new Map(), linkSecret: 'l', linkTtlSeconds: 60, publicBaseUrl: 'http://x', ffmpegPath: null },
+      nodeId: 'node-a',
+    });
+    const made = (nodeId: string) => {
+      const records = createCallRecordRepository(db, { nodeId });
+      const callId = records.insertArrival(arrival({ arrivedAt: Date.now() - 3 * 86_400_000 }));
+      return insertRecording(db, { callId, accountId: 1, channels: 'mixed', asteriskNames: [`gone-${nodeId}`], startedAt: 1_000, nodeId }).id;
+    };
+    const onA = made('node-a');
+    const onB = made('node-b');
+    const res = await app.inject({ method: 'POST', url: '/v1/recordings/purge', headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ checked: 1, purged: 1 });
+    const status = (id: number) => (db.$client.prepare('SELECT status FROM recordings WHERE id = ?').get(id) as { status: string }).status;
+    expect(status(onA)).toBe('expired');
+    expect(status(onB)).toBe('recording');
+    await app.close();
   });
 });

@@ -70,7 +70,7 @@ function recordingNotFound(id: number): CallrouteError {
 
 /** Recordings routes under /v1 (customers scoped to their account; purge is admin only). */
 export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, recordings: cfg, media, now } = deps;
+  const { db, recordings: cfg, media, now, nodeId } = deps;
   const audioDeps: AudioDeps = { recordingsDir: cfg.dir, keys: cfg.keys, readPlaintext: media.readPlaintext };
 
   /**
@@ -206,7 +206,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request) =>
-      purgeExpiredRecordings({ db, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, now, logger: request.log }),
+      purgeExpiredRecordings({ db, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, now, logger: request.log, nodeId }),
   );
 }
 

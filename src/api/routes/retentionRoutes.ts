@@ -26,7 +26,7 @@ function plan(days: number | null, now: number, found: (cutoff: number) => { due
  * operator's audit entries). POST /v1/privacy/retention/run runs the job now (the operator).
  */
 export function retentionRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, privacy, recordings: cfg, defaultCountryCode, webhooks } = deps;
+  const { db, now, privacy, recordings: cfg, defaultCountryCode, webhooks, nodeId } = deps;
 
   app.get<{ Querystring: { accountId?: number } }>(
     '/privacy/retention',
@@ -70,6 +70,7 @@ export function retentionRoutes(app: FastifyInstance, deps: RouteDeps): void {
         installationAuditDays: privacy.installationAuditDays,
         ...(webhooks.eventRetentionDays !== undefined ? { eventRetentionDays: webhooks.eventRetentionDays } : {}),
         logger: request.log,
+        nodeId,
       }),
   );
 }

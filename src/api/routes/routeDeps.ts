@@ -31,6 +31,8 @@ export interface MediaDeps {
 /** What a route file gets: the db and the settings it needs, never ARI handles. */
 export interface RouteDeps {
   db: Db;
+  /** This node (NODE_ID); '' when nodes have no names. */
+  nodeId: string;
   defaultCountryCode: string;
   recordings: RecordingsApiConfig;
   media: MediaDeps;
