@@ -19,8 +19,10 @@ fail() {
 
 # Host tools: debootstrap builds the sandbox; sipp (sip-tester), ffmpeg, sox, tcpdump drive and
 # inspect calls; iproute2 (ip, ss) and util-linux (unshare) give tests a private network namespace;
-# systemd's systemd-analyze checks the units production runs; unzip reads the privacy exports back.
-PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium systemd unzip)
+# systemd's systemd-analyze checks the units production runs; unzip reads the privacy exports back;
+# postgresql gives the tests a private PostgreSQL server (test/support/postgresServer.ts); the package's
+# own cluster is not used (it may be stopped).
+PACKAGES=(debootstrap sip-tester ffmpeg iproute2 tcpdump util-linux sox ca-certificates chromium systemd unzip postgresql)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
