@@ -72,7 +72,8 @@ async function main(config: Config): Promise<void> {
     nodeId: config.nodeId,
     records,
     recordingsLost: (callId, reason) => {
-      for (const r of listRecordingsForCall(db, callId)) if (r.status === 'recording') markRecordingMissing(db, r.id, reason);
+      const active = recordingStore.activeForCall(callId);
+      if (active) recordingStore.missing(active.id, reason);
     },
     logger: logger.child({ component: 'node-lease' }),
     ttlMs: config.nodeLeaseSeconds * 1000,
@@ -80,6 +81,7 @@ async function main(config: Config): Promise<void> {
   nodeLease.start();
   const stopRetention = startRetentionTimer({
     db,
+    nodeId: config.nodeId,
     recordingsDir: config.recordings.dir,
     asteriskRoot: config.recordings.asteriskRoot,
     logger: logger.child({ component: 'retention' }),

@@ -13,9 +13,10 @@ export interface PurgeDeps {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /**
    * This node (NODE_ID): only the recordings whose files its disk holds are purged here; another
-   * node's stay as they are (not marked expired) until that node removes their files.
+   * node's stay as they are (not marked expired) until that node removes their files. Required, so no
+   * caller purges as '' (only the recordings from before nodes had names) by forgetting it.
    */
-  nodeId?: string;
+  nodeId: string;
 }
 
 export interface PurgeReport {
@@ -34,7 +35,7 @@ export interface PurgeReport {
  */
 export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeReport> {
   const now = (deps.now ?? Date.now)();
-  const candidates = expiredRecordings(deps.db, now, deps.nodeId ?? '');
+  const candidates = expiredRecordings(deps.db, now, deps.nodeId);
   const report: PurgeReport = { checked: candidates.length, purged: 0, bytesFreed: 0, failures: [] };
   for (const { recording, retentionDays } of candidates) {
     const removed = await removeRecordingFiles(recording, deps);

@@ -42,7 +42,7 @@ export interface RetentionDeps {
   /** Events of the stream (and their webhook delivery log) are kept this many days (EVENT_RETENTION_DAYS, default 30). */
   eventRetentionDays?: number;
   /** This node (NODE_ID): recordings are purged by the node whose disk holds their files. */
-  nodeId?: string;
+  nodeId: string;
 }
 
 export interface RetentionReport {
@@ -98,7 +98,7 @@ async function runOnce(deps: RetentionDeps): Promise<RetentionReport> {
   const now = deps.now();
   const batch = deps.batchSize ?? RETENTION_BATCH;
   const report: RetentionReport = { recordingsExpired: 0, callsAnonymised: 0, callRecordingsDeleted: 0, visitsDeleted: 0, auditDeleted: 0, signInsDeleted: 0, eventsDeleted: 0, failures: 0 };
-  const purged = await purgeExpiredRecordings({ db, recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot, now: () => now, logger, nodeId: deps.nodeId ?? '' });
+  const purged = await purgeExpiredRecordings({ db, recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot, now: () => now, logger, nodeId: deps.nodeId });
   report.recordingsExpired = purged.purged;
   report.failures += purged.failures.length;
 

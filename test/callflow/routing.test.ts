@@ -70,9 +70,19 @@ const finishedCall = (previousId: number) => stack.finishedCall<CallDto>(previou
 const api = { call: <T>(method: string, path: string, body?: unknown) => stack.api.call<T>(method, path, body) };
 
 
-/** The Call-ID of the first message sipp sent (its INVITE), from its -trace_msg log. */
+/** Every Call-ID in a sipp -trace_msg log, first seen first (a carrier's first is its first INVITE's). */
+function callIdsIn(messages: string | undefined): string[] {
+  return [...new Set([...(messages ?? '').matchAll(/^Call-ID:\s*(\S+)/gim)].map((m) => m[1] as string))];
+}
+
+/** The Call-ID of the first message sipp sent (its INVITE). */
 function sentCallId(messages: string | undefined): string | undefined {
-  return /^Call-ID:\s*(\S+)/im.exec(messages ?? '')?.[1];
+  return callIdsIn(messages)[0];
+}
+
+/** The Call-IDs of the calls refused with 503 in a sipp -trace_msg log (a retransmitted 503 counts once). */
+function callIdsRefusedIn(messages: string | undefined): Set<string | undefined> {
+  return new Set([...(messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
 }
 
 describe('routing real calls', () => {
@@ -314,7 +324,7 @@ describe('routing real calls', () => {
       const [c, d] = await Promise.all([call.done, dest.done]);
       expect(d.exitCode, describeSipp('destination', d)).toBe(0);
       // sipp does not ACK the 503 it did not expect, so Asterisk may send it again: one call, one or more copies.
-      const refusedCallIds = new Set([...(c.messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
+      const refusedCallIds = callIdsRefusedIn(c.messages);
       expect(refusedCallIds.size, describeSipp('carrier', c)).toBe(1);
       expect(receivedInviteUsers(d.messages ?? '')).toEqual([DESTINATION]);
       await waitFor(
@@ -347,10 +357,10 @@ describe('routing real calls', () => {
       const [c, d] = await Promise.all([call.done, dest.done]);
       expect(c.exitCode, describeSipp('carrier', c)).toBe(0);
       expect(d.exitCode, describeSipp('destination', d)).toBe(0);
-      const retriedCallIds = new Set([...(c.messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
+      const retriedCallIds = callIdsRefusedIn(c.messages);
       expect(retriedCallIds.size, describeSipp('carrier', c)).toBe(1);
       // This run's records, by the Call-IDs sipp sent (ids need not follow arrival order across tests).
-      const sent = new Set([...(c.messages ?? '').matchAll(/^Call-ID:\s*(\S+)/gim)].map((m) => m[1]));
+      const sent = new Set(callIdsIn(c.messages));
       expect(sent.size).toBe(2);
       let seen = '';
       const settled = waitFor(
@@ -386,7 +396,7 @@ describe('routing real calls', () => {
       const call = carrier({ scenario: 'carrier-call-answered-hangs-up', holdMs: 2000, calls: 3, extraArgs: ['-r', '100', '-rp', '1000'] });
       const [c, d] = await Promise.all([call.done, dest.done]);
       expect(d.exitCode, describeSipp('destination', d)).toBe(0);
-      const refusedCallIds = new Set([...(c.messages ?? '').matchAll(/^SIP\/2\.0 503[^]*?^Call-ID: (\S+)/gm)].map((m) => m[1]));
+      const refusedCallIds = callIdsRefusedIn(c.messages);
       expect(refusedCallIds.size, describeSipp('carrier', c)).toBe(2);
       expect(receivedInviteUsers(d.messages ?? '')).toEqual([DESTINATION]);
       const rows = async (): Promise<CallDto[]> => (await api.call<{ calls: CallDto[] }>('GET', '/v1/calls?limit=3')).body.calls.filter((r) => r.id > before);

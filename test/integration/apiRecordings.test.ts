@@ -668,7 +668,7 @@ describe('retention', () => {
     const first = insertRecording(insertCall(a, T0 - 8 * DAY), a, audioBytes(10));
     const infos: unknown[] = [];
     const logger = { info: (o: unknown) => void infos.push(o), warn: () => undefined, error: () => undefined } as never;
-    const stop = startRetentionTimer({ db, recordingsDir, now: () => T0, logger, intervalMs: 20 });
+    const stop = startRetentionTimer({ db, nodeId: '', recordingsDir, now: () => T0, logger, intervalMs: 20 });
     await stop();
     expect(recordingRow(first.id)?.status).toBe('expired');
     expect(infos).toEqual([expect.objectContaining({ checked: 1, purged: 1, bytesFreed: 10 })]);
@@ -688,6 +688,7 @@ describe('retention', () => {
     mkdirSync(stored);
     const warnings: unknown[] = [];
     const report = await purgeExpiredRecordings({
+      nodeId: '',
       db,
       recordingsDir,
       now: () => T0,

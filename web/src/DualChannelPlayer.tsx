@@ -15,6 +15,11 @@ interface Graph {
   meters: AnalyserNode[];
 }
 
+/** Sets the four paths' gains for what the person chose to hear. */
+function applyMix(g: Graph, listening: Listening): void {
+  MIX[listening].forEach((v, i) => g.gains[i]?.gain.setValueAtTime(v, g.context.currentTime));
+}
+
 /** How loud one channel is right now, 0–1 (the peak of the analyser's last window). */
 function level(meter: AnalyserNode, buffer: Float32Array<ArrayBuffer>): number {
   meter.getFloatTimeDomainData(buffer);
@@ -63,8 +68,7 @@ export function DualChannelPlayer({ src, recordingId }: { src: string; recording
   };
 
   useEffect(() => {
-    const g = graph.current;
-    if (g) MIX[listening].forEach((v, i) => g.gains[i]?.gain.setValueAtTime(v, g.context.currentTime));
+    if (graph.current) applyMix(graph.current, listening);
   }, [listening]);
 
   useEffect(() => {
@@ -80,7 +84,7 @@ export function DualChannelPlayer({ src, recordingId }: { src: string; recording
     const onPlay = () => {
       const g = build();
       if (!g) return;
-      MIX[listening].forEach((v, i) => g.gains[i]?.gain.setValueAtTime(v, g.context.currentTime));
+      applyMix(g, listening);
       void g.context.resume();
       cancelAnimationFrame(frame);
       frame = requestAnimationFrame(tick);

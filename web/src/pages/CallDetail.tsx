@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, may, type Call, type Me, type Recording } from '../api.js';
+import { api, may, problem, type Call, type Me, type Recording } from '../api.js';
 import { DualChannelPlayer } from '../DualChannelPlayer.js';
 import { callState, formatNumber, formatSeconds, formatTime } from '../format.js';
 
@@ -22,7 +22,7 @@ function Annotations({ call, onSaved }: { call: Call; onSaved: (c: Call) => void
       onSaved(saved);
       setMessage('Saved.');
     } catch (err) {
-      setMessage(err instanceof ApiError ? err.message : String(err));
+      setMessage(problem(err));
     }
   };
   return (

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, problem } from '../api.js';
 
 interface SnippetSettings {
   publicKey: string | null;
@@ -30,7 +30,7 @@ export function Snippet({ accountId, canWrite }: { accountId: number; canWrite: 
       await load();
       setMessage(done);
     } catch (e) {
-      setMessage(e instanceof ApiError ? e.message : String(e));
+      setMessage(problem(e));
     }
   };
   if (!settings) return <p>Loading…</p>;

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type Account } from '../api.js';
 import { formatTime } from '../format.js';
 import { Problem, HiddenHeading } from '../parts.js';
-import { useLoaded } from '../useLoaded.js';
+import { useAction, useLoaded } from '../useLoaded.js';
 
 interface Member {
   user: { id: number; email: string; name: string | null };
@@ -53,7 +53,7 @@ function ShownOnce({ label, secret, kind }: { label: string; secret: string; kin
 function AccountSettings({ account, canWrite, onSaved }: { account: Account; canWrite: boolean; onSaved: (a: Account) => void }) {
   const [name, setName] = useState(account.name);
   const [timeZone, setTimeZone] = useState(account.timeZone ?? '');
-  const { error, act } = useLoaded(() => Promise.resolve(null), [account.id]);
+  const { error, act } = useAction();
   const zones = (Intl as unknown as { supportedValuesOf?: (k: string) => string[] }).supportedValuesOf?.('timeZone') ?? [];
   return (
     <form
