@@ -3,10 +3,8 @@
  * own loopback port and data directory, answering SQL, gone after stop.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_POSTGRES_PORT as PORT } from '../support/postgresDatabases.js';
 import { startPostgres, type PostgresServer } from '../support/postgresServer.js';
-
-/** Not PostgreSQL's 5432: the package's own cluster may be running. */
-const PORT = 55432;
 
 let pg: PostgresServer | undefined;
 
