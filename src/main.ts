@@ -8,6 +8,7 @@ import { loadConfig, type Config } from './config/loadConfig.js';
 import { createLogger, flushLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
 import { openDatabase } from './persistence/openDatabase.js';
+import { sqliteStore } from './persistence/store.js';
 import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js';
 import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
 import { removeExpiredExports } from './privacy/exportFiles.js';
@@ -68,17 +69,12 @@ async function main(config: Config): Promise<void> {
   const onRecordingStopped = (id: number): void => pipeline.enqueue(id);
   // Several nodes on one database: each renews its lease; the calls of a node gone quiet are finished by the others.
   const nodeLease = createNodeLease({
-    db,
+    store: sqliteStore(db),
     nodeId: config.nodeId,
-    records,
-    recordingsLost: (callId, reason) => {
-      const active = recordingStore.activeForCall(callId);
-      if (active) recordingStore.missing(active.id, reason);
-    },
     logger: logger.child({ component: 'node-lease' }),
     ttlMs: config.nodeLeaseSeconds * 1000,
   });
-  nodeLease.start();
+  void nodeLease.start();
   const stopRetention = startRetentionTimer({
     db,
     nodeId: config.nodeId,
@@ -292,7 +288,7 @@ async function main(config: Config): Promise<void> {
     await webhooks.stop();
     await conversions.stop();
     await stopRetention();
-    nodeLease.stop();
+    await nodeLease.stop();
     await pipeline.stop();
     db.$client.close();
     await flushLogger(logger);

@@ -59,6 +59,22 @@ function secondsBetween(from: number | null, to: number | null): number | null {
   return Math.max(0, to - from) / 1000;
 }
 
+/** The columns a call's outcome sets (but its route), from when it arrived and how it ended. */
+export function outcomeOf(arrivedAt: number, f: CallFinish) {
+  return {
+    disposition: f.disposition,
+    sipCode: f.sipCode,
+    hangupCause: f.hangupCause,
+    endedBy: f.endedBy,
+    answeredAt: f.answeredAt,
+    endedAt: f.endedAt,
+    ringSeconds: secondsBetween(arrivedAt, f.answeredAt ?? f.endedAt),
+    talkSeconds: f.answeredAt === null ? 0 : secondsBetween(f.answeredAt, f.endedAt),
+    reconciled: f.reconciled ?? false,
+    reconciledReason: f.reconciledReason ?? null,
+  };
+}
+
 /** Every column an arrival sets: one prepared insert serves every call, whichever fields it has. */
 const ARRIVAL_KEYS = [
   'accountId', 'trackingNumberId', 'did', 'callerNumber', 'callerName', 'source', 'medium', 'campaign', 'destination',
@@ -253,19 +269,7 @@ export function createCallRecordRepository(db: Db, { nodeId = '' }: { nodeId?: s
     finish(id: number, f: CallFinish): void {
       const row = statements.arrivedAt.get({ id });
       if (!row) return;
-      const values = {
-        id,
-        disposition: f.disposition,
-        sipCode: f.sipCode,
-        hangupCause: f.hangupCause,
-        endedBy: f.endedBy,
-        answeredAt: f.answeredAt,
-        endedAt: f.endedAt,
-        ringSeconds: secondsBetween(row.arrivedAt, f.answeredAt ?? f.endedAt),
-        talkSeconds: f.answeredAt === null ? 0 : secondsBetween(f.answeredAt, f.endedAt),
-        reconciled: f.reconciled ?? false,
-        reconciledReason: f.reconciledReason ?? null,
-      };
+      const values = { id, ...outcomeOf(row.arrivedAt, f) };
       if (!f.route) finishStatements.plain.run(values);
       else finishStatements.withRoute.run({ ...values, routeStep: f.route.step, answeredDestination: f.route.answeredDestination, destinationsTried: JSON.stringify(f.route.tried) });
     },

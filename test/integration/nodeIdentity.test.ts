@@ -1,7 +1,6 @@
 /**
  * Several nodes on one database (issue 21's node identity): each node reconciles only its own calls,
- * transcodes and purges only the recordings its disk holds, and renews a lease; when a node's lease
- * lapses, a live node finishes that node's unfinished calls as reconciled, with the reason.
+ * transcodes and purges only the recordings its disk holds (the lease: nodeLease.test.ts).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,9 +8,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
-import { createNodeLease } from '../../src/cluster/createNodeLease.js';
 import { createCallRecordRepository, type CallArrival } from '../../src/persistence/callRecordRepository.js';
-import { listNodeLeases } from '../../src/persistence/nodeLeaseRepository.js';
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { expiredRecordings } from '../../src/persistence/recordingQueries.js';
 import {
@@ -50,40 +47,6 @@ describe('node identity', () => {
     expect(b.listUnfinished().map((r) => r.id)).toEqual([legacy, ofB]);
     expect(a.get(ofA)?.nodeId).toBe('node-a');
     expect(b.listUnfinishedOf('node-a').map((r) => r.id)).toEqual([ofA]);
-  });
-
-  it('finishes the calls of a node whose lease lapsed, and only then, as reconciled with the reason', () => {
-    const db = setup();
-    const a = createCallRecordRepository(db, { nodeId: 'node-a' });
-    const b = createCallRecordRepository(db, { nodeId: 'node-b' });
-    let now = 10_000;
-    const lost: number[] = [];
-    const lease = (nodeId: string, records: typeof a) =>
-      createNodeLease({ db, nodeId, records, recordingsLost: (id) => lost.push(id), logger: silent, ttlMs: 10_000, clock: () => now });
-    const leaseA = lease('node-a', a);
-    const leaseB = lease('node-b', b);
-    leaseA.tick();
-    leaseB.tick();
-    const ringing = a.insertArrival(arrival({ arrivedAt: 9_000 }));
-    const talking = a.insertArrival(arrival({ arrivedAt: 8_000 }));
-    a.markAnswered(talking, 9_500);
-    const own = b.insertArrival(arrival({ arrivedAt: 9_000 }));
-
-    now = 15_000;
-    leaseB.tick();
-    expect(a.get(ringing)?.finished).toBe(false);
-    // node-a stops renewing (killed); its lease lapses at 20 000.
-    now = 21_000;
-    expect(leaseB.tick()).toEqual({ renewed: true, finished: 2 });
-    const reason = expect.stringContaining('node node-a stopped renewing its lease');
-    expect(a.get(ringing)).toMatchObject({ finished: true, reconciled: true, disposition: 'failed', endedBy: 'system', endedAt: 10_000, reconciledReason: reason });
-    expect(a.get(talking)).toMatchObject({ finished: true, reconciled: true, disposition: 'answered', answeredAt: 9_500, endedAt: 10_000, talkSeconds: 0.5, reconciledReason: reason });
-    expect(b.get(own)?.finished).toBe(false);
-    expect(lost.sort()).toEqual([ringing, talking].sort());
-    // Nothing left of node-a's: the next look finishes nothing; node-a back renews its lease.
-    expect(leaseB.tick().finished).toBe(0);
-    leaseA.tick();
-    expect(listNodeLeases(db).map((l) => [l.nodeId, l.expiresAt])).toEqual([['node-a', 31_000], ['node-b', 31_000]]);
   });
 
   it('transcodes and purges only the recordings a node’s disk holds', () => {
