@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { convertAnnouncement } from '../media/convertAnnouncement.js';
 import { locateFfmpeg, type FfmpegTools } from '../media/locateFfmpeg.js';
 import { readRecordingPlaintext } from '../media/recordingCipher.js';
+import { sqliteStore, type Store } from '../persistence/store.js';
 import type { Db } from '../persistence/openDatabase.js';
 import { createApiLimiter, createRateLimitedAuth, DEFAULT_API_RATE_LIMITS, JSON_BODY_LIMIT_BYTES, securityHeaders, type ApiRateLimits } from './apiGuards.js';
 import { createAuditHook } from './audit.js';
@@ -60,6 +61,8 @@ declare module 'fastify' {
 
 export interface BuildAppDeps {
   db: Db;
+  /** The repositories' store (the same database); by default SQLite's on `db`. */
+  store?: Store;
   /** The root logger; fastify logs requests through it. */
   logger: Logger;
   /** `Authorization: Bearer <adminToken>` reaches every /v1 route. Must not be empty. */
@@ -188,6 +191,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   };
   const routeDeps: RouteDeps = {
     db: deps.db,
+    store: deps.store ?? sqliteStore(deps.db),
     nodeId: deps.nodeId ?? '',
     defaultCountryCode: deps.defaultCountryCode,
     recordings,

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, desc, eq, isNull, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, isNotNull, lt, sql } from 'drizzle-orm';
 import type { Touch } from '../attribution/classifyVisit.js';
-import { choosePoolNumber, holdState, poolUtilization, type PoolUtilization } from '../attribution/poolAssignment.js';
-import { resolveTouch, type AttributedTouch, type AttributionModel } from '../attribution/resolveTouch.js';
+import { holdState, poolUtilization, type PoolUtilization } from '../attribution/poolAssignment.js';
+import type { AttributedTouch, AttributionModel } from '../attribution/resolveTouch.js';
 import type { Db } from './openDatabase.js';
+import { row, rows, runOnSqlite, type Work } from './store.js';
+import { choosePoolNumberNow, poolById, poolsOf } from './visitorSessions.js';
 import {
   accounts,
   calls,
@@ -54,18 +56,18 @@ export function updateSnippetSettings(db: Db, accountId: number, patch: SnippetS
 }
 
 /** The account a snippet key names. Accounts are few; the key has no index of its own (see the schema). */
-export function findAccountByPublicKey(db: Db, publicKey: string): AccountRow | undefined {
-  return db.select().from(accounts).where(eq(accounts.publicKey, publicKey)).limit(1).get();
+export function accountByPublicKey(publicKey: string): Work<AccountRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.accounts).where(eq(t.accounts.publicKey, publicKey)).limit(1));
+  };
 }
 
 /** Every allowed domain of every account with a key (a CORS preflight does not say which account it is for). */
-export function allAllowedDomains(db: Db): string[] {
-  const rows = db
-    .select({ allowedDomains: accounts.allowedDomains })
-    .from(accounts)
-    .where(sql`${accounts.publicKey} IS NOT NULL`)
-    .all();
-  return rows.flatMap(allowedDomainsOf);
+export function allAllowedDomains(): Work<string[]> {
+  return function* ({ db, t }) {
+    const withKeys = yield* rows(db.select({ allowedDomains: t.accounts.allowedDomains }).from(t.accounts).where(isNotNull(t.accounts.publicKey)));
+    return withKeys.flatMap(allowedDomainsOf);
+  };
 }
 
 // ---------------------------------------------------------------- source rules
@@ -83,13 +85,15 @@ export interface SourceRuleInput {
 }
 
 /** The account's rules in precedence order (position, then id). */
+export function sourceRulesOf(accountId: number): Work<SourceRuleRow[]> {
+  return function* ({ db, t }) {
+    const { sourceRules } = t;
+    return yield* rows(db.select().from(sourceRules).where(eq(sourceRules.accountId, accountId)).orderBy(asc(sourceRules.position), asc(sourceRules.id)));
+  };
+}
+
 export function listSourceRules(db: Db, accountId: number): SourceRuleRow[] {
-  return db
-    .select()
-    .from(sourceRules)
-    .where(eq(sourceRules.accountId, accountId))
-    .orderBy(asc(sourceRules.position), asc(sourceRules.id))
-    .all();
+  return runOnSqlite(db, sourceRulesOf(accountId));
 }
 
 export function listAllSourceRules(db: Db): SourceRuleRow[] {
@@ -145,13 +149,11 @@ export function createPool(db: Db, input: PoolInput, now: number): NumberPoolRow
 }
 
 export function listPools(db: Db, filter: { accountId?: number } = {}): NumberPoolRow[] {
-  const q = db.select().from(numberPools);
-  const filtered = filter.accountId === undefined ? q : q.where(eq(numberPools.accountId, filter.accountId));
-  return filtered.orderBy(asc(numberPools.id)).all();
+  return runOnSqlite(db, poolsOf(filter));
 }
 
 export function getPool(db: Db, id: number): NumberPoolRow | undefined {
-  return db.select().from(numberPools).where(eq(numberPools.id, id)).get();
+  return runOnSqlite(db, poolById(id));
 }
 
 export function updatePool(db: Db, id: number, patch: Partial<Omit<PoolInput, 'accountId'>>, now: number): NumberPoolRow | undefined {
@@ -181,38 +183,6 @@ export function listPoolNumbers(db: Db, pool: Pick<NumberPoolRow, 'id' | 'accoun
     .all();
 }
 
-interface PoolNumberRow {
-  id: number;
-  lastReleased: number | null;
-  holderId: number | null;
-  holderSeen: number | null;
-}
-
-/**
- * Each enabled number of the pool with its live holder (the visit whose release is not written) and
- * its latest release. The correlated subqueries are single seeks on visits(tracking_number_id,
- * released_at), so the cost does not grow with the visit history.
- */
-function poolNumberStates(db: Db, pool: Pick<NumberPoolRow, 'id' | 'accountId'>): PoolNumberRow[] {
-  return db.all<PoolNumberRow>(sql`
-    SELECT tn.id AS id,
-      (SELECT max(v.released_at) FROM visits v WHERE v.tracking_number_id = tn.id) AS lastReleased,
-      (SELECT v.id FROM visits v WHERE v.tracking_number_id = tn.id AND v.released_at IS NULL ORDER BY v.id DESC LIMIT 1) AS holderId,
-      (SELECT v.last_seen_at FROM visits v WHERE v.tracking_number_id = tn.id AND v.released_at IS NULL ORDER BY v.id DESC LIMIT 1) AS holderSeen
-    FROM tracking_numbers tn
-    WHERE tn.account_id = ${pool.accountId} AND tn.pool_id = ${pool.id} AND tn.enabled = 1
-    ORDER BY tn.id`);
-}
-
-function choose(db: Db, pool: NumberPoolRow, now: number) {
-  const states = poolNumberStates(db, pool).map((r) => ({
-    trackingNumberId: r.id,
-    holder: r.holderId === null || r.holderSeen === null ? null : { visitId: r.holderId, lastSeenAt: r.holderSeen, releasedAt: null },
-    lastReleasedAt: r.lastReleased,
-  }));
-  return choosePoolNumber(states, pool, now);
-}
-
 export interface PoolReport extends PoolUtilization {
   poolId: number;
   accountId: number;
@@ -224,7 +194,7 @@ export interface PoolReport extends PoolUtilization {
 
 /** Held/total now (idled-out holds count as free), the exhaustion count and the warning flag. */
 export function poolReport(db: Db, pool: NumberPoolRow, now: number): PoolReport {
-  const c = choose(db, pool, now);
+  const c = runOnSqlite(db, choosePoolNumberNow(pool, now));
   return {
     poolId: pool.id,
     accountId: pool.accountId,
@@ -234,53 +204,6 @@ export function poolReport(db: Db, pool: NumberPoolRow, now: number): PoolReport
     warnUtilization: pool.warnUtilization,
     ...poolUtilization(c.held, c.total, pool.warnUtilization),
   };
-}
-
-/** The pool a source's visitors use: the pool for that source, else the account's catch-all (source null). */
-function poolForSource(db: Db, accountId: number, source: string): NumberPoolRow | undefined {
-  const pools = listPools(db, { accountId });
-  const lower = source.toLowerCase();
-  return pools.find((p) => p.source !== null && p.source.toLowerCase() === lower) ?? pools.find((p) => p.source === null);
-}
-
-/**
- * The source-level number for a touch: an enabled number outside pools whose source is the touch's
- * (case-insensitive), preferring one whose medium, then campaign, also match.
- */
-export function sourceLevelNumber(db: Db, accountId: number, touch: Pick<AttributedTouch, 'source' | 'medium' | 'campaign'>): TrackingNumberRow | undefined {
-  const rows = db
-    .select()
-    .from(trackingNumbers)
-    .where(and(eq(trackingNumbers.accountId, accountId), isNull(trackingNumbers.poolId), eq(trackingNumbers.enabled, true)))
-    .orderBy(asc(trackingNumbers.id))
-    .all();
-  const eqi = (a: string | null, b: string | null) => a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
-  let best: TrackingNumberRow | undefined;
-  let bestScore = -1;
-  for (const row of rows) {
-    if (!eqi(row.source, touch.source)) continue;
-    const score = (eqi(row.medium, touch.medium) ? 2 : 0) + (eqi(row.campaign, touch.campaign) ? 1 : 0);
-    if (score > bestScore) {
-      best = row;
-      bestScore = score;
-    }
-  }
-  return best;
-}
-
-/**
- * What a visitor who opted out (Do Not Track, Global Privacy Control) is shown: the source-level
- * number, else the fallback number of the pool their source would use. Nothing is written.
- */
-export function optOutNumber(db: Db, accountId: number, touch: Pick<AttributedTouch, 'source' | 'medium' | 'campaign'>): TrackingNumberRow | null {
-  const pool = poolForSource(db, accountId, touch.source);
-  return sourceLevelNumber(db, accountId, touch) ?? enabledNumber(db, pool?.fallbackTrackingNumberId ?? null) ?? null;
-}
-
-function enabledNumber(db: Db, id: number | null): TrackingNumberRow | undefined {
-  if (id === null) return undefined;
-  const row = db.select().from(trackingNumbers).where(eq(trackingNumbers.id, id)).get();
-  return row?.enabled ? row : undefined;
 }
 
 // ---------------------------------------------------------------- visits
@@ -298,183 +221,6 @@ export function touchFromClassification(t: Touch, landingPage: string | null, re
     clickIds: json(t.clickIds),
     direct: t.direct,
   };
-}
-
-function touchOfVisit(v: VisitRow): AttributedTouch {
-  return {
-    source: v.source ?? 'direct',
-    medium: v.medium,
-    campaign: v.campaign,
-    landingPage: v.landingPage,
-    referrer: v.referrer,
-    utm: v.utm,
-    clickIds: v.clickIds,
-    direct: (v.source ?? 'direct') === 'direct' && v.utm === null && v.clickIds === null,
-  };
-}
-
-/** The visitor's latest visit (visits_visitor_idx). */
-export function latestVisit(db: Db, accountId: number, visitorId: string): VisitRow | undefined {
-  return db
-    .select()
-    .from(visits)
-    .where(and(eq(visits.accountId, accountId), eq(visits.visitorId, visitorId)))
-    .orderBy(desc(visits.id))
-    .limit(1)
-    .get();
-}
-
-export interface VisitorSession {
-  visitorId: string;
-  visit: VisitRow;
-  /** The number to show: the visitor's pool number, else the fallback or source-level number; null: keep the page's. */
-  number: TrackingNumberRow | null;
-  /** The visitor holds a pool number, which the page must keep alive. */
-  holding: boolean;
-  idleReleaseSeconds: number | null;
-}
-
-export interface OpenSessionInput {
-  account: Pick<AccountRow, 'id' | 'attributionModel' | 'attributionWindowDays'>;
-  /** From the visitor's browser; unknown or absent ids get `newVisitorId`. */
-  visitorId: string | null;
-  touch: AttributedTouch;
-  now: number;
-  newVisitorId: () => string;
-}
-
-/**
- * A live hold of this visit (its number still enabled and in the same pool), with the pool.
- * `resumeIdle`: a hold that idled out still counts while its release is unwritten — nobody else got
- * the number since (assignment writes the release first) — so a page whose heartbeats were late
- * (a throttled background tab) keeps its number instead of having it change under the visitor.
- */
-function liveHold(db: Db, v: VisitRow, now: number, resumeIdle = false): { pool: NumberPoolRow; number: TrackingNumberRow } | undefined {
-  if (v.poolId === null || v.trackingNumberId === null || v.releasedAt !== null) return undefined;
-  const pool = getPool(db, v.poolId);
-  const number = enabledNumber(db, v.trackingNumberId);
-  if (!pool || !number || number.poolId !== pool.id) return undefined;
-  return resumeIdle || holdState(v, pool, now) === 'held' ? { pool, number } : undefined;
-}
-
-/**
- * A page view of a visitor who is not opted out, in one immediate transaction (assignment is a
- * read-then-write; two page views must not get the same number):
- * - the visitor's latest visit still holds a pool number → the same visit goes on (heartbeat);
- * - else a new visit, attributed by the account's model (first/last touch within the window), gets
- *   the least recently used free number of its source's pool; an exhausted pool shows its fallback
- *   number (counted); without a pool, the source-level number.
- */
-export function openVisitorSession(db: Db, input: OpenSessionInput): VisitorSession {
-  const { account, now } = input;
-  return db.transaction(
-    () => {
-      const known = input.visitorId === null ? undefined : latestVisit(db, account.id, input.visitorId);
-      const visitorId = known ? (input.visitorId as string) : input.newVisitorId();
-      if (known) {
-        const live = liveHold(db, known, now);
-        if (live) {
-          const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
-          return { visitorId, visit, number: live.number, holding: true, idleReleaseSeconds: live.pool.idleReleaseSeconds };
-        }
-      }
-      const resolved = resolveTouch({
-        current: input.touch,
-        previous: known ? { touch: touchOfVisit(known), firstVisitAt: known.firstVisitAt } : undefined,
-        model: account.attributionModel,
-        windowDays: account.attributionWindowDays,
-        now,
-      });
-      return assignNewVisit(db, { accountId: account.id, visitorId, touch: resolved.touch, firstVisitAt: resolved.firstVisitAt, now, countExhaustion: true });
-    },
-    { behavior: 'immediate' },
-  );
-}
-
-function assignNewVisit(
-  db: Db,
-  a: { accountId: number; visitorId: string; touch: AttributedTouch; firstVisitAt: number; now: number; countExhaustion: boolean },
-): VisitorSession {
-  const { touch, now } = a;
-  const base = {
-    accountId: a.accountId,
-    visitorId: a.visitorId,
-    lastSeenAt: now,
-    landingPage: touch.landingPage,
-    referrer: touch.referrer,
-    utm: touch.utm,
-    clickIds: touch.clickIds,
-    source: touch.source,
-    medium: touch.medium,
-    campaign: touch.campaign,
-    firstVisitAt: a.firstVisitAt,
-    createdAt: now,
-  };
-  const pool = poolForSource(db, a.accountId, touch.source);
-  if (!pool) {
-    const visit = db.insert(visits).values(base).returning().get();
-    return { visitorId: a.visitorId, visit, number: sourceLevelNumber(db, a.accountId, touch) ?? null, holding: false, idleReleaseSeconds: null };
-  }
-  const choice = choose(db, pool, now);
-  for (const e of choice.expired) {
-    db.update(visits).set({ releasedAt: e.releasedAt }).where(and(eq(visits.id, e.visitId), isNull(visits.releasedAt))).run();
-  }
-  if (choice.trackingNumberId === null) {
-    if (a.countExhaustion) {
-      db.update(numberPools).set({ exhaustedCount: sql`${numberPools.exhaustedCount} + 1` }).where(eq(numberPools.id, pool.id)).run();
-    }
-    // No number on the visit: the fallback is shared, so a call on it must not match this visitor.
-    const visit = db.insert(visits).values({ ...base, poolId: pool.id }).returning().get();
-    const number = enabledNumber(db, pool.fallbackTrackingNumberId) ?? sourceLevelNumber(db, a.accountId, touch) ?? null;
-    return { visitorId: a.visitorId, visit, number, holding: false, idleReleaseSeconds: pool.idleReleaseSeconds };
-  }
-  const visit = db
-    .insert(visits)
-    .values({ ...base, poolId: pool.id, trackingNumberId: choice.trackingNumberId, assignedAt: now })
-    .returning()
-    .get();
-  return {
-    visitorId: a.visitorId,
-    visit,
-    number: enabledNumber(db, choice.trackingNumberId) ?? null,
-    holding: true,
-    idleReleaseSeconds: pool.idleReleaseSeconds,
-  };
-}
-
-/**
- * The page's keep-alive. A hold is extended (also one that idled out while nobody took its number).
- * A visit whose pool was exhausted (or whose number went to someone else) gets a number if one is free now, with the same attribution (not counted as another
- * exhaustion). Undefined when the visitor has no visit.
- */
-export function heartbeatVisitor(db: Db, accountId: number, visitorId: string, now: number): VisitorSession | undefined {
-  return db.transaction(
-    () => {
-      const d = db;
-      const known = latestVisit(d, accountId, visitorId);
-      if (!known) return undefined;
-      const live = liveHold(d, known, now, true);
-      if (live) {
-        const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
-        return { visitorId, visit, number: live.number, holding: true, idleReleaseSeconds: live.pool.idleReleaseSeconds };
-      }
-      if (known.poolId === null) {
-        const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
-        return { visitorId, visit, number: sourceLevelNumber(d, accountId, touchOfVisit(known)) ?? null, holding: false, idleReleaseSeconds: null };
-      }
-      const touch = touchOfVisit(known);
-      const pool = getPool(d, known.poolId);
-      const retry = assignNewVisit(d, { accountId, visitorId, touch, firstVisitAt: known.firstVisitAt, now, countExhaustion: false });
-      if (!retry.holding && known.trackingNumberId === null && pool) {
-        // Still exhausted: keep one visit row per exhausted visitor rather than one per heartbeat.
-        db.delete(visits).where(eq(visits.id, retry.visit.id)).run();
-        const visit = db.update(visits).set({ lastSeenAt: now }).where(eq(visits.id, known.id)).returning().get();
-        return { ...retry, visit };
-      }
-      return retry;
-    },
-    { behavior: 'immediate' },
-  );
 }
 
 // ---------------------------------------------------------------- call setup

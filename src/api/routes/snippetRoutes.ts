@@ -3,17 +3,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { classifyVisit } from '../../attribution/classifyVisit.js';
 import { isAllowedOrigin } from '../../attribution/isAllowedOrigin.js';
 import { CallrouteError } from '../../errors.js';
-import {
-  allAllowedDomains,
-  allowedDomainsOf,
-  findAccountByPublicKey,
-  heartbeatVisitor,
-  listSourceRules,
-  openVisitorSession,
-  optOutNumber,
-  touchFromClassification,
-  type VisitorSession,
-} from '../../persistence/attributionRepository.js';
+import { accountByPublicKey, allAllowedDomains, allowedDomainsOf, sourceRulesOf, touchFromClassification } from '../../persistence/attributionRepository.js';
+import { heartbeatVisitor, openVisitorSession, optOutNumber, type VisitorSession } from '../../persistence/visitorSessions.js';
 import type { AccountRow, TrackingNumberRow } from '../../persistence/schema.js';
 import { displayNumber } from '../../snippet/displayNumber.js';
 import { SNIPPET_ETAG, SNIPPET_JS } from '../../snippet/snippetSource.js';
@@ -101,7 +92,7 @@ function optedOut(request: FastifyRequest, flag: boolean | undefined): boolean {
  * that: a CORS "simple" request, no preflight round trip) or JSON.
  */
 export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: PublicApiOptions = {}): void {
-  const { db, now } = deps;
+  const { store, now } = deps;
   const limits = { ...DEFAULT_SNIPPET_RATE_LIMITS, ...options.rateLimits };
   const perIp = createTokenBuckets(limits.perIp, now);
   const perKey = createTokenBuckets(limits.perKey, now);
@@ -115,8 +106,8 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
   }
 
   /** The account of the key, when the request's Origin is allowed for it; sets the CORS headers. */
-  function authorise(request: FastifyRequest, reply: FastifyReply, key: string): AccountRow {
-    const account = findAccountByPublicKey(db, key);
+  async function authorise(request: FastifyRequest, reply: FastifyReply, key: string): Promise<AccountRow> {
+    const account = await store.run(accountByPublicKey(key));
     const origin = request.headers.origin;
     if (!account || !isAllowedOrigin(origin, allowedDomainsOf(account))) {
       throw new CallrouteError('CR_ERR_FORBIDDEN', 'this key may not be used from this origin', { field: 'body.key' });
@@ -157,7 +148,7 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
     // (a preflight does not say which key it is for); the POST itself is checked against its account.
     pub.options('/public/v1/*', { config: { public: true } }, async (request, reply) => {
       const origin = request.headers.origin;
-      if (isAllowedOrigin(origin, allAllowedDomains(db))) {
+      if (isAllowedOrigin(origin, await store.run(allAllowedDomains()))) {
         void reply
           .header('access-control-allow-origin', origin)
           .header('access-control-allow-methods', 'POST')
@@ -193,25 +184,19 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
         const b = request.body;
         const wait = perKey.take(b.key);
         if (wait > 0) return tooMany(reply, wait);
-        const account = authorise(request, reply, b.key);
+        const account = await authorise(request, reply, b.key);
         const page = httpUrl(b.page, 'body.page');
         const referrer = b.referrer ? httpUrlOrNull(b.referrer) : null;
         const touch = touchFromClassification(
-          classifyVisit({ landingPage: page, referrer }, listSourceRules(db, account.id)),
+          classifyVisit({ landingPage: page, referrer }, await store.run(sourceRulesOf(account.id))),
           page,
           referrer,
         );
         if (optedOut(request, b.dnt)) {
           // Do Not Track / Global Privacy Control: the source-level number, no visitor id, no row written.
-          return numberBody(null, optOutNumber(db, account.id, touch), null);
+          return numberBody(null, await store.run(optOutNumber(account.id, touch)), null);
         }
-        const session = openVisitorSession(db, {
-          account,
-          visitorId: b.visitorId ?? null,
-          touch,
-          now: now(),
-          newVisitorId,
-        });
+        const session = await store.run(openVisitorSession({ account, visitorId: b.visitorId ?? null, touch, now: now(), newVisitorId }), { transaction: true });
         return sessionBody(session);
       },
     );
@@ -236,8 +221,8 @@ export function snippetRoutes(app: FastifyInstance, deps: RouteDeps, options: Pu
         const b = request.body;
         const wait = perKey.take(b.key);
         if (wait > 0) return tooMany(reply, wait);
-        const account = authorise(request, reply, b.key);
-        const session = heartbeatVisitor(db, account.id, b.visitorId, now());
+        const account = await authorise(request, reply, b.key);
+        const session = await store.run(heartbeatVisitor(account.id, b.visitorId, now()), { transaction: true });
         return session ? sessionBody(session) : numberBody(b.visitorId, null, null);
       },
     );
