@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createCallRecordRepository } from '../src/persistence/callRecordRepository.js';
 import { callReport } from '../src/persistence/callReports.js';
 import { openDatabase } from '../src/persistence/openDatabase.js';
+import { runOnSqlite } from '../src/persistence/store.js';
 import { median, round } from './lib/stats.js';
 
 /** The SQL callReport (src/persistence/callReports.ts) runs for groupBy 'source', for EXPLAIN QUERY PLAN only. */
@@ -142,7 +143,7 @@ export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: nu
   raw.exec('ANALYZE');
   const generateSeconds = (performance.now() - g0) / 1000;
 
-  const implementation = "callReport(db, { groupBy: 'source', from, to, accountIds? }) from src/persistence/callReports.ts (the API's report)";
+  const implementation = "callReport({ groupBy: 'source', from, to, accountIds? }) from src/persistence/callReports.ts (the API's report), run by runOnSqlite";
 
   const runCases = (): ReportCase[] => {
     const count1 = raw.prepare('SELECT COUNT(*) AS n FROM calls WHERE account_id = ? AND arrived_at >= ? AND arrived_at < ?');
@@ -154,7 +155,7 @@ export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: nu
       const planArgs = account === null ? [from, now + DAY] : [from, now + DAY, account];
       specs.push({
         name,
-        run: () => callReport(db, { groupBy: 'source', from, to: now + DAY, ...(account === null ? {} : { accountIds: [account] }) }),
+        run: () => runOnSqlite(db, callReport({ groupBy: 'source', from, to: now + DAY, ...(account === null ? {} : { accountIds: [account] }) })),
         count: () => ((account === null ? countAll : count1).get(...args) as { n: number }).n,
         plan: (raw.prepare(`EXPLAIN QUERY PLAN ${account === null ? REPORT_SQL_ALL_ACCOUNTS : REPORT_SQL}`).all(...planArgs) as Array<{ detail: string }>)
           .map((r) => r.detail)

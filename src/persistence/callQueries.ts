@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
+import { jsonArrayHasText } from './dialectSql.js';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
 import { calls, type CallDisposition, type CallRow, type LeadStatus } from './schema.js';
@@ -137,5 +138,5 @@ export function matchesSearch(text: string): SQL {
 
 /** The call's tags (a JSON array) hold this one, compared without case. */
 export function hasTag(tag: string): SQL {
-  return sql`exists (select 1 from json_each(${calls.tags}) where lower(json_each.value) = lower(${tag}))`;
+  return jsonArrayHasText('sqlite', calls.tags, tag);
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createCallRecordRepository } from '../../src/persistence/callRecordRepository.js';
 import { callReport, REPORT_GROUPS, type ReportGroup } from '../../src/persistence/callReports.js';
 import { openDatabase } from '../../src/persistence/openDatabase.js';
+import { runOnSqlite } from '../../src/persistence/store.js';
 import { accounts } from '../../src/persistence/schema.js';
 
 const DAY = 86_400_000;
@@ -83,7 +84,7 @@ describe('calls-by-source report: whole days from the trigger-kept rollup, parti
     for (const groupBy of REPORT_GROUPS) {
       for (const [from, to] of ranges) {
         for (const accountId of [undefined, ids[0]]) {
-          const got = callReport(db, { groupBy, from, to, ...(accountId === undefined ? {} : { accountIds: [accountId] }) });
+          const got = runOnSqlite(db, callReport({ groupBy, from, to, ...(accountId === undefined ? {} : { accountIds: [accountId] }) }));
           expect(strip(got.rows), `${groupBy} ${from}-${to} account ${accountId}`).toEqual(strip(expected(groupBy, from, to, accountId)));
           expect(got.totals.calls).toBe(expected(groupBy, from, to, accountId).reduce((n, e) => n + e.calls, 0));
         }

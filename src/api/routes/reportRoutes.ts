@@ -52,7 +52,7 @@ const reportRow = {
  *   `format=csv`.
  * - `GET /v1/reports/pools?accountId`: utilisation (held/total), warning flag and exhaustions per pool.
  */
-export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void {
+export function reportRoutes(app: FastifyInstance, { db, store, now }: RouteDeps): void {
   app.get<{ Querystring: CallReportQuery }>(
     '/reports/calls',
     {
@@ -93,14 +93,14 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
       const { from, to } = reportRange(q, now());
       // Another tenant's report looks exactly like an empty one (no hint that the account exists).
       const accountIds = requestedAccounts(request, q.accountId);
-      const report = callReport(db, {
+      const report = await store.run(callReport({
         groupBy: q.groupBy,
         from,
         to,
         ...(accountIds === undefined ? {} : { accountIds }),
         ...(q.tag === undefined ? {} : { tag: q.tag.trim() }),
         ...(q.leadStatus === undefined ? {} : { leadStatus: q.leadStatus }),
-      });
+      }));
       const wantsCsv = q.format === 'csv' || (q.format === undefined && /\btext\/csv\b/i.test(request.headers.accept ?? ''));
       if (wantsCsv) {
         const name = `calls-by-${q.groupBy}-${new Date(from).toISOString().slice(0, 10)}-${new Date(to).toISOString().slice(0, 10)}.csv`;
@@ -163,7 +163,7 @@ export function reportRoutes(app: FastifyInstance, { db, now }: RouteDeps): void
       const buckets = (to - from) / (q.interval === 'hour' ? 3_600_000 : DAY_MS);
       if (buckets > MAX_TIMELINE_BUCKETS) throw new CallrouteError('CR_ERR_VALIDATION', `querystring.from: at most ${MAX_TIMELINE_BUCKETS} ${q.interval}s in one report`, { field: 'querystring.from' });
       const accountIds = requestedAccounts(request, q.accountId);
-      const points = callsOverTime(db, { from, to, interval: q.interval, ...(accountIds === undefined ? {} : { accountIds }) });
+      const points = await store.run(callsOverTime({ from, to, interval: q.interval, ...(accountIds === undefined ? {} : { accountIds }) }));
       return { interval: q.interval, from: new Date(from).toISOString(), to: new Date(to).toISOString(), points: points.map((p) => ({ ...p, at: new Date(p.at).toISOString() })) };
     },
   );
