@@ -30,6 +30,7 @@ import { startWebhookReceivers } from './lib/webhookReceivers.js';
 import { byDso, msPerCall, parsePerfReport, profileDifference } from './lib/perfProfile.js';
 import { geometricMean95, round, summarize, type Summary } from './lib/stats.js';
 import { runSignInBench, type SignInResult } from './signInBench.js';
+import { runPostgresBench, type PostgresResult } from './postgresBench.js';
 import { runSqliteBench, type SqliteResult } from './sqliteBench.js';
 import { runTranscodeBench, type TranscodeCase } from './transcodeBench.js';
 
@@ -275,6 +276,8 @@ const results: {
   /** The same overload on the bench dialplan (its cap counted with GROUP_COUNT). */
   overloadDialplan?: OverloadResult;
   sqlite?: SqliteResult;
+  /** The SQLite phase on PostgreSQL, in the same run. */
+  postgres?: PostgresResult;
   transcode?: TranscodeCase[];
   signIn?: SignInResult;
   /** The same router load without webhooks and with three endpoints taking every event (phase webhooks). */
@@ -1129,6 +1132,20 @@ function table(): string {
     s.report.cases.forEach((c, i) => lines.push(row([c.name, c.rowsInRange, c.medianMs, ...s.report.indexVariants.map((v) => v.cases[i]?.medianMs)])));
     s.report.indexVariants.forEach((v, i) => lines.push(`- variant ${i + 1}: ${v.name}`));
   }
+  if (results.postgres) {
+    const p = results.postgres;
+    const s = results.sqlite;
+    lines.push('', `### PostgreSQL beside SQLite (same run; ${p.server}, loopback, fsync on, synchronous_commit off)`, '');
+    lines.push(`- writes, one call after another (each write a round trip): ${p.writes.callsPerSecond} calls/s = ${p.writes.statementsPerSecond} statements/s; ${p.writes.meanMsPerCall} ms per call mean, p99 ${p.writes.p99MsPerCall} ms${s ? `; SQLite / PostgreSQL calls/s = ${round(s.writes.callsPerSecond / p.writes.callsPerSecond, 2)}` : ''}`);
+    lines.push(`- writes, ${p.writesConcurrent.inFlight} calls at once: ${p.writesConcurrent.callsPerSecond} calls/s, p99 ${p.writesConcurrent.p99MsPerCall} ms per call`);
+    lines.push(`- report: ${p.report.rows} rows (${p.report.dbMb} MB, generated in ${p.report.generateSeconds} s), callReport run as a store work`, '');
+    lines.push(row(['query (calls by source)', 'rows in range', 'SQLite ms', 'PostgreSQL ms', 'PostgreSQL / SQLite']));
+    lines.push(row(['---', '---', '---', '---', '---']));
+    p.report.cases.forEach((c, i) => {
+      const lite = s?.report.cases[i]?.medianMs;
+      lines.push(row([c.name, c.rowsInRange, lite, c.medianMs, lite ? round(c.medianMs / lite, 2) : undefined]));
+    });
+  }
   if (results.transcode) {
     lines.push('', '### Transcoding (src/media/transcodeRecording.ts, ffmpeg CPU incl. the duration check)', '');
     lines.push(row(['format', 'layout', 'audio s', 'ffmpeg CPU s', 'audio s per CPU s']));
@@ -1204,6 +1221,9 @@ async function main(): Promise<number> {
     results.sqlite = runSqliteBench(work, { rows: PLAN.sqliteRows, writeCalls: PLAN.sqliteWrites });
     say(`  ${results.sqlite.writes.callsPerSecond} calls/s written; report cases: ${results.sqlite.report.cases.map((c) => `${c.name} ${c.medianMs} ms`).join('; ')}`);
     for (const f of readdirSync(work)) if (f.startsWith('report.db') || f.startsWith('writes.db')) rmSync(join(work, f), { force: true });
+    say(`\n== PostgreSQL: the same ${PLAN.sqliteWrites} calls and ${PLAN.sqliteRows} rows`);
+    results.postgres = await runPostgresBench({ rows: PLAN.sqliteRows, writeCalls: PLAN.sqliteWrites });
+    say(`  ${results.postgres.writes.callsPerSecond} calls/s written (${results.postgres.writesConcurrent.callsPerSecond} with 32 at once); report cases: ${results.postgres.report.cases.map((c) => `${c.name} ${c.medianMs} ms`).join('; ')}`);
   }
   if (want('transcode')) {
     say(`\n== transcoding ${PLAN.transcodeSeconds} s of audio`);

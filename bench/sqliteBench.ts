@@ -57,6 +57,49 @@ const DAY = 86_400_000;
 const SOURCES = ['google', 'facebook', 'bing', 'direct', 'email', 'yelp', 'referral', null];
 const DISPOSITIONS = ['answered', 'answered', 'answered', 'no-answer', 'busy', 'caller-abandoned', 'failed', 'rejected'];
 
+/** The columns of a generated call, in GENERATED_CALL_COLUMNS' order. */
+export type GeneratedCallRow = [number, string, string, string | null, string | null, null, string, string, number | null, number, number | null, number, number, number, string, number];
+
+/** The columns the generator fills (finished = 1, hangup_cause 16, ended_by 'caller' besides). */
+export const GENERATED_CALL_COLUMNS = [
+  'account_id', 'did', 'caller_number', 'source', 'medium', 'campaign', 'destination', 'disposition', 'sip_code',
+  'arrived_at', 'answered_at', 'ended_at', 'ring_seconds', 'talk_seconds', 'inbound_channel_id', 'first_time_caller',
+] as const;
+
+/**
+ * `rows` calls over the year before `now`, from deterministic pseudo-random numbers so runs (and the
+ * two dialects) compare: account 1 is the big customer (a quarter of all calls), the rest share the
+ * remainder.
+ */
+export function* generatedCallRows(rows: number, nAccounts: number, now: number): Generator<GeneratedCallRow> {
+  let seed = 42;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff;
+  };
+  const yearStart = now - 365 * DAY;
+  for (let i = 0; i < rows; i += 1) {
+    const account = rnd() < 0.25 ? 1 : 2 + Math.floor(rnd() * (nAccounts - 1));
+    const source = SOURCES[Math.floor(rnd() * SOURCES.length)] ?? null;
+    const disposition = DISPOSITIONS[Math.floor(rnd() * DISPOSITIONS.length)] as string;
+    const arrived = yearStart + Math.floor((i / rows) * 365 * DAY);
+    const answered = disposition === 'answered' ? arrived + 8_000 : null;
+    const talk = answered ? Math.floor(rnd() * 600) : 0;
+    const ended = (answered ?? arrived + 20_000) + talk * 1000;
+    yield [account, `+1555124${String(account).padStart(4, '0')}`, `+1999${String(i).padStart(7, '0')}`, source, source ? 'cpc' : null, null,
+      '+15550001111', disposition, disposition === 'answered' ? null : 486, arrived, answered, ended, 8, talk, `gen-${i}`, rnd() < 0.4 ? 1 : 0];
+  }
+}
+
+/** The report's cases: whose calls (null: every account) over how many days before now. */
+export const REPORT_CASES: ReadonlyArray<{ name: string; account: number | null; days: number }> = [
+  { name: 'big account (25% of rows), last 30 days', account: 1, days: 30 },
+  { name: 'big account, whole year', account: 1, days: 366 },
+  { name: 'small account, whole year', account: 7, days: 366 },
+  { name: 'all accounts, last 30 days', account: null, days: 30 },
+  { name: 'all accounts, whole year (every row)', account: null, days: 366 },
+];
+
 /** insertArrival + markAnswered + finish per call on a fresh WAL file, as a session writes them. */
 function measureWrites(dir: string, calls: number, secureDelete: boolean): SqliteWrites {
   const writePath = join(dir, 'writes.db');
@@ -113,32 +156,14 @@ export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: nu
   const now = Date.now();
   const insAccount = raw.prepare('INSERT INTO accounts (name, created_at, updated_at) VALUES (?, ?, ?)');
   for (let a = 0; a < nAccounts; a += 1) insAccount.run(`Account ${a + 1}`, now, now);
-  const ins = raw.prepare(`INSERT INTO calls (account_id, did, caller_number, source, medium, campaign, destination, finished,
-    disposition, sip_code, hangup_cause, ended_by, arrived_at, answered_at, ended_at, ring_seconds, talk_seconds, inbound_channel_id, first_time_caller)
-    VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, 16, 'caller', ?, ?, ?, ?, ?, ?, ?)`);
-  // Deterministic pseudo-random numbers, so runs compare.
-  let seed = 42;
-  const rnd = (): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff;
-  };
-  const yearStart = now - 365 * DAY;
+  const ins = raw.prepare(`INSERT INTO calls (${GENERATED_CALL_COLUMNS.join(', ')}, finished, hangup_cause, ended_by)
+    VALUES (${GENERATED_CALL_COLUMNS.map(() => '?').join(', ')}, 1, 16, 'caller')`);
+  const rowsOf = generatedCallRows(opts.rows, nAccounts, now);
   const g0 = performance.now();
-  const batch = raw.transaction((from: number, to: number) => {
-    for (let i = from; i < to; i += 1) {
-      // Account 1 is the big customer (a quarter of all calls); the rest share the remainder.
-      const account = rnd() < 0.25 ? 1 : 2 + Math.floor(rnd() * (nAccounts - 1));
-      const source = SOURCES[Math.floor(rnd() * SOURCES.length)] ?? null;
-      const disposition = DISPOSITIONS[Math.floor(rnd() * DISPOSITIONS.length)] as string;
-      const arrived = yearStart + Math.floor((i / opts.rows) * 365 * DAY);
-      const answered = disposition === 'answered' ? arrived + 8_000 : null;
-      const talk = answered ? Math.floor(rnd() * 600) : 0;
-      const ended = (answered ?? arrived + 20_000) + talk * 1000;
-      ins.run(account, `+1555124${String(account).padStart(4, '0')}`, `+1999${String(i).padStart(7, '0')}`, source, source ? 'cpc' : null, null,
-        '+15550001111', disposition, disposition === 'answered' ? null : 486, arrived, answered, ended, 8, talk, `gen-${i}`, rnd() < 0.4 ? 1 : 0);
-    }
+  const batch = raw.transaction((count: number) => {
+    for (let i = 0; i < count; i += 1) ins.run(...(rowsOf.next().value as GeneratedCallRow));
   });
-  for (let i = 0; i < opts.rows; i += 50_000) batch(i, Math.min(opts.rows, i + 50_000));
+  for (let i = 0; i < opts.rows; i += 50_000) batch(Math.min(50_000, opts.rows - i));
   raw.pragma('wal_checkpoint(TRUNCATE)');
   raw.exec('ANALYZE');
   const generateSeconds = (performance.now() - g0) / 1000;
@@ -162,11 +187,7 @@ export function runSqliteBench(dir: string, opts: { rows: number; writeCalls: nu
           .join('; '),
       });
     };
-    add('big account (25% of rows), last 30 days', 1, 30);
-    add('big account, whole year', 1, 366);
-    add('small account, whole year', 7, 366);
-    add('all accounts, last 30 days', null, 30);
-    add('all accounts, whole year (every row)', null, 366);
+    for (const c of REPORT_CASES) add(c.name, c.account, c.days);
     return specs.map((s) => {
       s.run(); // warm the page cache
       const times: number[] = [];

@@ -54,7 +54,7 @@ export interface CallRouting {
 }
 
 /** Seconds between two ms timestamps, to the millisecond; null when either is missing. */
-function secondsBetween(from: number | null, to: number | null): number | null {
+export function secondsBetween(from: number | null, to: number | null): number | null {
   if (from === null || to === null) return null;
   return Math.max(0, to - from) / 1000;
 }
@@ -76,7 +76,7 @@ export function outcomeOf(arrivedAt: number, f: CallFinish) {
 }
 
 /** Every column an arrival sets: one prepared insert serves every call, whichever fields it has. */
-const ARRIVAL_KEYS = [
+export const ARRIVAL_KEYS = [
   'accountId', 'trackingNumberId', 'did', 'callerNumber', 'callerName', 'source', 'medium', 'campaign', 'destination',
   'arrivedAt', 'inboundChannelId', 'outboundChannelId', 'bridgeId', 'dialplanHandOff', 'visitId', 'landingPage',
   'referrer', 'utm', 'clickIds', 'firstVisitAt', 'firstTimeCaller', 'restricted', 'sipCallId',
@@ -117,7 +117,7 @@ function arrivalValues(a: CallArrival): Record<string, unknown> {
  * What a retried attempt (same SIP Call-ID) writes over the refused record it takes over: the new
  * arrival (`excluded`, SQLite's name for the row that was to be inserted), and no outcome yet.
  */
-const TAKE_OVER_REFUSED = {
+export const TAKE_OVER_REFUSED = {
   ...(Object.fromEntries(ARRIVAL_KEYS.map((k) => [k, sql.raw(`excluded.${calls[k].name}`)])) as Record<(typeof ARRIVAL_KEYS)[number], never>),
   nodeId: sql.raw('excluded.node_id') as unknown as string,
   finished: false,

@@ -83,11 +83,17 @@ export interface RunOptions {
   noWait?: boolean;
 }
 
-export interface Store {
-  dialect: Dialect;
+interface StoreRunner {
   run<T>(work: Work<T>, options?: RunOptions): Promise<T>;
   close(): Promise<void>;
 }
+
+/**
+ * A database of either dialect. Most repositories are works any store runs; the few that must be
+ * faster than building a query per call (a call's record, on SQLite: statements prepared once) look
+ * at the dialect and use the driver directly.
+ */
+export type Store = (StoreRunner & { dialect: 'sqlite'; db: Db }) | (StoreRunner & { dialect: 'postgres'; db: PgDb });
 
 // ---------------------------------------------------------------- SQLite
 
@@ -129,6 +135,7 @@ function executeOnSqlite(db: Db, step: Step): unknown {
 export function sqliteStore(db: Db): Store {
   return {
     dialect: 'sqlite',
+    db,
     run: async (work, options) => runOnSqlite(db, work, options),
     close: async () => {
       db.$client.close();
@@ -171,6 +178,7 @@ export function postgresStore(db: PgDb): Store {
   };
   return {
     dialect: 'postgres',
+    db,
     run: (work, options = {}) => (options.transaction ? db.transaction((tx) => drive(tx as unknown as PgDb, work)) : drive(db, work)),
     close: () => db.$client.end(),
   };

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_POSTGRES_PORT as PORT } from '../support/postgresDatabases.js';
-import { startPostgres, type PostgresServer } from '../support/postgresServer.js';
+import { startPostgres, type PostgresServer } from '../../scripts/postgres-sandbox.js';
 
 let pg: PostgresServer | undefined;
 

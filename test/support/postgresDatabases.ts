@@ -1,10 +1,10 @@
 /**
- * PostgreSQL databases for the dialect suites: one private server per test file (postgresServer.ts),
+ * PostgreSQL databases for the dialect suites: one private server per test file (scripts/postgres-sandbox.ts),
  * a fresh database in it per test, migrated as the router migrates its own.
  */
 import { afterAll, beforeAll } from 'vitest';
 import { openPostgres, type PgDb } from '../../src/persistence/postgres/openPostgres.js';
-import { startPostgres, type PostgresServer } from './postgresServer.js';
+import { startPostgres, type PostgresServer } from '../../scripts/postgres-sandbox.js';
 
 /** Not PostgreSQL's 5432: the package's own cluster may be running. Files run one at a time. */
 export const TEST_POSTGRES_PORT = 55432;

@@ -7,16 +7,15 @@ import * as schema from './schema.js';
 
 export type PgDb = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 
-/** PostgreSQL's type id of bigint (int8). */
-const INT8_OID = 20;
 /**
- * Any number that fits ours: every integer column is bigint (milliseconds since the epoch need more
- * than 32 bits), and pg hands int8 back as a string unless told; count(*) and sums are int8 too.
+ * bigint (int8) and numeric read as JavaScript numbers: every integer column is bigint (milliseconds
+ * since the epoch need more than 32 bits), count(*) is int8 and sum() of a bigint is numeric, which
+ * pg hands back as strings unless told (a report's sums would add up as text, a pool's times compare
+ * as strings). Set on the driver's parsers for the whole process: drizzle's queries bring their own
+ * parsers for dates only and fall back to these. Our values fit a double.
  */
-const types = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary' ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, Number);
 
 /** Key of the advisory lock that makes routers starting together migrate one after another. */
 const MIGRATION_LOCK = 7_210_421;
@@ -31,7 +30,7 @@ export interface PostgresOptions {
  * under an advisory lock, so several nodes starting at once do not migrate over each other.
  */
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<PgDb> {
-  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10, types });
+  const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
   // An idle connection the server dropped (a restart) must not take the process down: the next
   // query gets a new connection and its own error.
   pool.on('error', () => {});

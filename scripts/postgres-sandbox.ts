@@ -1,5 +1,5 @@
 /**
- * A private PostgreSQL server for tests, from Debian's package, the way the Asterisk sandbox is: its
+ * A private PostgreSQL server for tests and the bench, from Debian's package, the way the Asterisk sandbox is: its
  * own data directory (initdb) and socket directory under the system temp dir, a loopback port of its
  * own, trust authentication for the one local user, stopped and removed at the end. Nothing of the
  * package's own cluster is used. PostgreSQL refuses to run as root, so as root (CI) it runs as the
@@ -28,7 +28,16 @@ export function postgresBinDir(): string {
   return join(root, major, 'bin');
 }
 
-export function startPostgres(port: number): PostgresServer {
+export interface PostgresServerOptions {
+  /**
+   * Durable as a production server's commits are not: fsync on (so the bench measures real writes),
+   * synchronous_commit off (a commit does not wait for its WAL flush — what SQLite's WAL with
+   * synchronous=NORMAL does). Off (tests): no fsync at all.
+   */
+  durable?: boolean;
+}
+
+export function startPostgres(port: number, settings: PostgresServerOptions = {}): PostgresServer {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'callroute-pg-'));
   const data = join(dir, 'data');
@@ -45,8 +54,9 @@ export function startPostgres(port: number): PostgresServer {
     return r.stdout;
   };
   run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '-N']);
-  // Loopback only, its own port and socket directory; fsync off: a test cluster, not durable data.
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  // Loopback only, its own port and socket directory; for tests fsync off: a test cluster, not durable data.
+  const durability = settings.durable ? '-c synchronous_commit=off' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off';
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${durability}`;
   run(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
   const psql = join(bin, 'psql');
   return {
