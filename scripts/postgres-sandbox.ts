@@ -16,6 +16,10 @@ export interface PostgresServer {
   url: string;
   /** Runs one SQL statement with psql; its output, trimmed (unaligned, tuples only). */
   query(sql: string): string;
+  /** Shuts the server down (fast: connections are cut), keeping its data: an outage. */
+  halt(): void;
+  /** Starts it again on the same data, port and settings. */
+  resume(): void;
   stop(): void;
 }
 
@@ -57,15 +61,21 @@ export function startPostgres(port: number, settings: PostgresServerOptions = {}
   // Loopback only, its own port and socket directory; for tests fsync off: a test cluster, not durable data.
   const durability = settings.durable ? '-c synchronous_commit=off' : '-c fsync=off -c synchronous_commit=off -c full_page_writes=off';
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 ${durability}`;
-  run(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const start = (): void => void run(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'server.log'), '-w', '-t', '60', 'start']);
+  const halt = (): void => void run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+  start();
   const psql = join(bin, 'psql');
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     query: (sql) => run(psql, ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', sql]).trim(),
+    halt,
+    resume: start,
     stop() {
       try {
-        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+        halt();
+      } catch {
+        // Already halted.
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   CR_ERR_RECORDING_CORRUPT: 'recording file is corrupt or was tampered with',
   CR_ERR_RATE_LIMITED: 'too many requests',
   CR_ERR_WEBHOOK_ADDRESS_REFUSED: 'webhook URL reaches a private, loopback or link-local address the operator has not allowed',
+  CR_ERR_DATABASE_UNAVAILABLE: 'the database has been unreachable too long to take another call record',
   CR_ERR_INTERNAL: 'internal error',
 } as const;
 

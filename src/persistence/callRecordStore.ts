@@ -73,11 +73,15 @@ function arrivalRow(a: CallArrival, nodeId: string) {
   return { ...values, dialplanHandOff: a.dialplanHandOff ?? false, restricted: a.restricted ?? false, nodeId } as typeof values & CallArrival & { nodeId: string };
 }
 
-function insertArrival(a: CallArrival, nodeId: string, routedTo?: CallRouting): Work<number> {
+/**
+ * The arrival's row; its id (the row's own, or the refused record's a retry took over). `id`: one
+ * reserved beforehand (writeBehindCallRecords), else the database gives one.
+ */
+export function insertArrival(a: CallArrival, nodeId: string, routedTo?: CallRouting, id?: number): Work<number> {
   return function* (q) {
     const { db, t } = q;
     const { calls } = t;
-    const values = { ...arrivalRow(a, nodeId), finished: false };
+    const values = { ...arrivalRow(a, nodeId), finished: false, ...(id === undefined ? {} : { id }) };
     // One record per attempt (SIP Call-ID): a retry of a refused attempt takes its record over.
     const taken = yield* row(
       db
@@ -87,13 +91,13 @@ function insertArrival(a: CallArrival, nodeId: string, routedTo?: CallRouting): 
         .returning({ id: calls.id }),
     );
     // A live or answered call holds the Call-ID already (a duplicated INVITE): its own record, without it.
-    const id = taken?.id ?? (yield* row(db.insert(calls).values({ ...values, sipCallId: null }).returning({ id: calls.id })))!.id;
-    if (routedTo) yield* routed(id, routedTo, a.arrivedAt)(q);
-    return id;
+    const rowId = taken?.id ?? (yield* row(db.insert(calls).values({ ...values, sipCallId: null }).returning({ id: calls.id })))!.id;
+    if (routedTo) yield* routed(rowId, routedTo, a.arrivedAt)(q);
+    return rowId;
   };
 }
 
-function routed(id: number, route: CallRouting, at: number): Work<void> {
+export function routed(id: number, route: CallRouting, at: number): Work<void> {
   return function* ({ db, t }) {
     const call = yield* row(db.select().from(t.calls).where(eq(t.calls.id, id)));
     if (!call || call.accountId === null) return;
@@ -102,13 +106,14 @@ function routed(id: number, route: CallRouting, at: number): Work<void> {
   };
 }
 
-function insertRefused(a: CallArrival, r: CallRefusal, nodeId: string): Work<number> {
+/** The refusal's row id (an attempt already recorded under its Call-ID: that record's). */
+export function insertRefused(a: CallArrival, r: CallRefusal, nodeId: string, id?: number): Work<number> {
   return function* ({ db, t }) {
     const { calls } = t;
     const inserted = yield* row(
       db
         .insert(calls)
-        .values({ ...arrivalRow(a, nodeId), ...r, finished: true, endedBy: 'router', answeredAt: null, ringSeconds: secondsBetween(a.arrivedAt, r.endedAt), talkSeconds: 0 })
+        .values({ ...arrivalRow(a, nodeId), ...(id === undefined ? {} : { id }), ...r, finished: true, endedBy: 'router', answeredAt: null, ringSeconds: secondsBetween(a.arrivedAt, r.endedAt), talkSeconds: 0 })
         // A refusal of an attempt already recorded (the same Call-ID) adds nothing.
         .onConflictDoNothing({ target: calls.sipCallId })
         .returning({ id: calls.id }),
@@ -118,14 +123,14 @@ function insertRefused(a: CallArrival, r: CallRefusal, nodeId: string): Work<num
   };
 }
 
-function markAnswered(id: number, answeredAt: number, leg: { outboundChannelId: string; destination: string } | null): Work<void> {
+export function markAnswered(id: number, answeredAt: number, leg: { outboundChannelId: string; destination: string } | null): Work<void> {
   return function* ({ db, t }) {
     yield* affected(db.update(t.calls).set({ answeredAt, ...(leg ?? {}) }).where(eq(t.calls.id, id)));
   };
 }
 
 /** Writes the outcome once: a row already finished is left alone (release is idempotent). */
-function finish(id: number, f: CallFinish): Work<void> {
+export function finish(id: number, f: CallFinish): Work<void> {
   return function* ({ db, t }) {
     const { calls } = t;
     const call = yield* row(db.select({ arrivedAt: calls.arrivedAt }).from(calls).where(eq(calls.id, id)));

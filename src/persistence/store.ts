@@ -20,6 +20,7 @@
  * test/integration/postgresSchema.test.ts keeps the two schemas column for column alike.
  */
 import { sql, type SQL } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
 import type { Db } from './openDatabase.js';
 import * as sqliteSchema from './schema.js';
 import type { PgDb } from './postgres/openPostgres.js';
@@ -176,10 +177,39 @@ export function postgresStore(db: PgDb): Store {
     while (!next.done) next = steps.next(await executeOnPostgres(on, next.value));
     return next.value;
   };
+  /**
+   * One transaction on one connection of the pool. Not drizzle's db.transaction: its `begin` runs
+   * outside its try, so a connection the server cut as the transaction began (a restart) was never
+   * given back, and one that failed later went back to the pool broken. Here a failed connection is
+   * handed back with its error, so the pool drops it and the next attempt gets a new one.
+   */
+  const inTransaction = async <T>(work: Work<T>): Promise<T> => {
+    const client = await db.$client.connect();
+    let broken: Error | undefined;
+    // The server going away while the connection is checked out: an error event, not a thrown one.
+    const onError = (err: Error): void => {
+      broken = err;
+    };
+    client.on('error', onError);
+    try {
+      await client.query('begin');
+      const result = await drive(drizzle(client, { schema: pgSchema }) as unknown as PgDb, work);
+      await client.query('commit');
+      return result;
+    } catch (err) {
+      await client.query('rollback').catch((rollbackErr: Error) => {
+        broken ??= rollbackErr;
+      });
+      throw err;
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  };
   return {
     dialect: 'postgres',
     db,
-    run: (work, options = {}) => (options.transaction ? db.transaction((tx) => drive(tx as unknown as PgDb, work)) : drive(db, work)),
+    run: (work, options = {}) => (options.transaction ? inTransaction(work) : drive(db, work)),
     close: () => db.$client.end(),
   };
 }

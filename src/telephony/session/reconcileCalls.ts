@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
+import type { CallRecordStore } from '../../persistence/callRecordStore.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriBridge, AriChannel, AriClient } from '../ari/types.js';
 import type { CallRow } from '../../persistence/schema.js';
@@ -24,7 +25,8 @@ export interface ReconcileReport {
  */
 export async function reconcileCalls(deps: {
   ari: AriClient;
-  records: CallRecordRepository;
+  /** This node's records: SQLite's repository as it is, or any store's (awaited either way). */
+  records: Pick<CallRecordRepository, 'listUnfinished' | 'markAnswered' | 'finish'> | Pick<CallRecordStore, 'listUnfinished' | 'markAnswered' | 'finish'>;
   registry: SessionRegistry;
   logger: Logger;
   clock?: () => number;
@@ -69,7 +71,7 @@ export async function reconcileCalls(deps: {
   };
 
   const claimed = new Set<string>();
-  const unfinished = records.listUnfinished();
+  const unfinished = await records.listUnfinished();
   for (let row of unfinished) {
     if (registry.ownsChannel(row.inboundChannelId) && !row.dialplanHandOff) continue;
     const inboundAlive = alive.has(row.inboundChannelId);
@@ -92,7 +94,7 @@ export async function reconcileCalls(deps: {
     const unseenLeg = row.answeredAt === null && inboundAlive ? legAnsweredUnseen(row, channels, bridges) : null;
     if (unseenLeg) {
       const answeredAt = now();
-      records.markAnswered(row.id, answeredAt, { outboundChannelId: unseenLeg, destination: row.destination ?? '' });
+      await records.markAnswered(row.id, answeredAt, { outboundChannelId: unseenLeg, destination: row.destination ?? '' });
       row = { ...row, answeredAt, outboundChannelId: unseenLeg };
     }
     const outboundAlive = row.outboundChannelId !== null && alive.has(row.outboundChannelId);
@@ -108,7 +110,7 @@ export async function reconcileCalls(deps: {
     if (inboundAlive) await quietly(ari.channels.hangup(row.inboundChannelId, { reasonCode: row.answeredAt === null ? CAUSE.noCircuit : CAUSE.normalClearing }));
     if (row.bridgeId) await quietly(ari.bridges.destroy(row.bridgeId));
     await settleRecording(row.id);
-    records.finish(row.id, {
+    await records.finish(row.id, {
       disposition: row.answeredAt !== null ? 'answered' : 'failed',
       sipCode: row.answeredAt !== null ? 200 : inboundAlive ? 503 : null,
       hangupCause: null,

@@ -87,9 +87,9 @@ export function createSessionTestbed(opts: { numbers: NumberSeed[]; registry?: P
       tb.registry = createSessionRegistry(deps());
       return tb.registry;
     },
-    /** `drainEndReports`: what the end report file holds when reconciliation reads it. */
-    reconcile(drainEndReports?: () => void) {
-      return reconcileCalls({ ari: fake.client, records, registry: tb.registry, logger, connectedAt: Date.now(), recordingStore: store, onRecordingStopped: (id) => stopped.push(id), drainEndReports });
+    /** `drainEndReports`: what the end report file holds when reconciliation reads it. `withRecords`: another node's view of the records. */
+    reconcile(drainEndReports?: () => void, withRecords: Parameters<typeof reconcileCalls>[0]['records'] = records) {
+      return reconcileCalls({ ari: fake.client, records: withRecords, registry: tb.registry, logger, connectedAt: Date.now(), recordingStore: store, onRecordingStopped: (id) => stopped.push(id), drainEndReports });
     },
     /** Waits for the call to end, then nothing may be left in the fake Asterisk. */
     async ended(): Promise<void> {

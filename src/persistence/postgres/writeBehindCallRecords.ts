@@ -1,0 +1,167 @@
+/**
+ * Call record writes on PostgreSQL that no caller waits for, and that an outage does not lose.
+ *
+ * On SQLite a call's record write is a synchronous local statement (microseconds); on PostgreSQL it
+ * is a network round trip, and during a server restart there is no answer at all. Neither may hold a
+ * call up (design: never a round trip the caller waits on). So the writes of each call go into its
+ * own queue and are applied in order (arrival, routed, answered, outcome), while the call goes on:
+ *
+ * - a record's id is known at once, taken from a block of ids reserved ahead from the calls' identity
+ *   sequence, so later writes (and the call's log lines) can name it before its arrival is written;
+ * - a write that fails for a transient reason (the server restarting, a connection cut) is applied
+ *   again after a pause doubling from `retryMs` to `maxRetryMs`, for as long as the router runs, and
+ *   the call's later writes wait behind it; a write the server refuses for another reason (a bug) is
+ *   logged and dropped, and the queue goes on;
+ * - calls' queues run side by side (bounded by the pool's connections).
+ *
+ * When a carrier's retry takes a refused record over (the same SIP Call-ID), the row keeps the
+ * refused record's id: the later writes of that call are applied to it.
+ */
+import type { Logger } from 'pino';
+import { sql } from 'drizzle-orm';
+import { CallrouteError } from '../../errors.js';
+import type { CallArrival, CallFinish, CallRouting } from '../callRecordRepository.js';
+import { finish, insertArrival, insertRefused, markAnswered, routed, type CallRefusal } from '../callRecordStore.js';
+import { raw, type Store, type Work } from '../store.js';
+import { isTransientPostgresError } from './postgresErrors.js';
+
+export interface WriteBehindOptions {
+  store: Store;
+  nodeId: string;
+  logger: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Ids reserved at a time; a new block is fetched when half is used (default 512). */
+  idBlock?: number;
+  /** First pause before a failed write is applied again (default 200 ms), doubling up to maxRetryMs (5 s). */
+  retryMs?: number;
+  maxRetryMs?: number;
+}
+
+export interface WriteBehindCallRecords {
+  /** Reserves the first block of ids: call before taking calls. */
+  ready(): Promise<void>;
+  /** The new record's id, at once; the arrival (and its routed event) is written behind. */
+  insertArrival(a: CallArrival, routedTo?: CallRouting): number;
+  routed(id: number, route: CallRouting, at: number): void;
+  /** A refused call's record (written finished), its id at once. */
+  insertRefused(a: CallArrival, r: CallRefusal): number;
+  markAnswered(id: number, answeredAt: number, leg?: { outboundChannelId: string; destination: string } | null): void;
+  finish(id: number, f: CallFinish): void;
+  /** Writes not yet applied (queued or being retried). */
+  readonly pending: number;
+  /** Resolves once every write queued so far is applied (or dropped as a bug). */
+  drain(): Promise<void>;
+  /** Stops retrying: what is still queued is given up (and logged). */
+  close(): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+export function createWriteBehindCallRecords(options: WriteBehindOptions): WriteBehindCallRecords {
+  const { store, nodeId, logger } = options;
+  const idBlock = options.idBlock ?? 512;
+  const retryMs = options.retryMs ?? 200;
+  const maxRetryMs = options.maxRetryMs ?? 5_000;
+  const ids: number[] = [];
+  let reserving: Promise<void> | undefined;
+  /** Per call (by the id the caller holds): the tail of its queue. */
+  const queues = new Map<number, Promise<void>>();
+  /** A call whose arrival took a refused record over: the row its later writes go to. */
+  const rowOf = new Map<number, number>();
+  let pending = 0;
+  let closed = false;
+
+  const reserve = (): Promise<void> =>
+    (reserving ??= apply('reserving record ids', function* () {
+      const block = yield* raw<{ id: number }>(sql`select nextval(pg_get_serial_sequence('calls', 'id')) as id from generate_series(1, ${idBlock})`);
+      ids.push(...block.map((r) => Number(r.id)));
+    }).finally(() => {
+      reserving = undefined;
+    }));
+
+  const nextId = (): number => {
+    if (ids.length <= idBlock / 2) void reserve();
+    const id = ids.shift();
+    if (id === undefined) throw new CallrouteError('CR_ERR_DATABASE_UNAVAILABLE', `no call record id left of the ${idBlock} reserved: the database has been unreachable`);
+    return id;
+  };
+
+  /** Runs one work until it is applied, retrying transient failures; a bug is logged and dropped. */
+  async function apply<T>(what: string, work: Work<T>, extra: Record<string, unknown> = {}): Promise<T | undefined> {
+    let pause = retryMs;
+    let warned = false;
+    for (;;) {
+      try {
+        const result = await store.run(work, { transaction: true });
+        if (warned) logger.info({ ...extra, write: what }, 'call record write applied after the database came back');
+        return result;
+      } catch (err) {
+        if (!isTransientPostgresError(err)) {
+          logger.error({ err, ...extra, write: what }, 'call record write refused by the database; dropped');
+          return undefined;
+        }
+        if (closed) {
+          logger.error({ err, ...extra, write: what }, 'call record write given up at shutdown');
+          return undefined;
+        }
+        if (!warned) logger.warn({ err, ...extra, write: what }, 'database unreachable; the call record write waits and is tried again');
+        warned = true;
+        await sleep(pause);
+        pause = Math.min(maxRetryMs, pause * 2);
+      }
+    }
+  }
+
+  /** Queues `work` behind the call's earlier writes. */
+  const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>): void => {
+    pending += 1;
+    const tail = (queues.get(callId) ?? Promise.resolve())
+      .then(() => apply(what, work(rowOf.get(callId) ?? callId), { callId }))
+      .then(() => undefined)
+      .finally(() => {
+        pending -= 1;
+        if (queues.get(callId) !== tail) return;
+        queues.delete(callId);
+        // The outcome is a call's last write: whose row it went to need not be remembered longer.
+        if (what === 'outcome') rowOf.delete(callId);
+      });
+    queues.set(callId, tail);
+  };
+
+  /** A record's first write, under a reserved id; the row it lands in (a refused record taken over) noted. */
+  const firstWrite = (what: string, write: (id: number) => Work<number>): number => {
+    const id = nextId();
+    enqueue(id, what, () =>
+      function* (q) {
+        const rowId = yield* write(id)(q);
+        if (rowId !== id) rowOf.set(id, rowId);
+      },
+    );
+    return id;
+  };
+
+  return {
+    async ready() {
+      await reserve();
+    },
+    insertArrival: (a, routedTo) => firstWrite('arrival', (id) => insertArrival(a, nodeId, routedTo, id)),
+    routed(id, route, at) {
+      enqueue(id, 'routed', (rowId) => routed(rowId, route, at));
+    },
+    insertRefused: (a, r) => firstWrite('refusal', (id) => insertRefused(a, r, nodeId, id)),
+    markAnswered(id, answeredAt, leg = null) {
+      enqueue(id, 'answered', (rowId) => markAnswered(rowId, answeredAt, leg));
+    },
+    finish(id, f) {
+      enqueue(id, 'outcome', (rowId) => finish(rowId, f));
+    },
+    get pending() {
+      return pending;
+    },
+    async drain() {
+      while (queues.size > 0) await Promise.all([...queues.values()]);
+    },
+    close() {
+      closed = true;
+    },
+  };
+}
