@@ -1,11 +1,19 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
+import { rows, runOnSqlite, type Work } from './store.js';
 import { callerPrivacyRules, calls, type CallerPrivacyRule, type CallerPrivacyRuleRow } from './schema.js';
 
 /** Every rule of every account: what the call path keeps in memory and Asterisk's routing table carries. */
+export function everyCallerPrivacyRule(): Work<Array<Pick<CallerPrivacyRuleRow, 'accountId' | 'callerNumber' | 'rule'>>> {
+  return function* ({ db, t }) {
+    const r = t.callerPrivacyRules;
+    return yield* rows(db.select({ accountId: r.accountId, callerNumber: r.callerNumber, rule: r.rule }).from(r));
+  };
+}
+
 export function allCallerPrivacyRules(db: Db): Array<Pick<CallerPrivacyRuleRow, 'accountId' | 'callerNumber' | 'rule'>> {
-  return db.select({ accountId: callerPrivacyRules.accountId, callerNumber: callerPrivacyRules.callerNumber, rule: callerPrivacyRules.rule }).from(callerPrivacyRules).all();
+  return runOnSqlite(db, everyCallerPrivacyRule());
 }
 
 export function listCallerPrivacyRules(db: Db, rule: CallerPrivacyRule, accountIds: readonly number[] | undefined): CallerPrivacyRuleRow[] {

@@ -1,8 +1,9 @@
 import { asc, eq, sql } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
 import type { Db } from './openDatabase.js';
-import { routeTableVersion as routeTableVersionTable, trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
+import { trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './sqliteErrors.js';
+import { row, rows, runOnSqlite, type Work } from './store.js';
 
 /** Values as stored: `did` already E.164, `destination` E.164 or a sip: URI (the caller validates). */
 export interface TrackingNumberInput {
@@ -61,10 +62,16 @@ export function createTrackingNumber(db: Db, input: TrackingNumberInput, now: nu
   }
 }
 
+export function trackingNumbersOf(filter: { accountId?: number } = {}): Work<TrackingNumberRow[]> {
+  return function* ({ db, t }) {
+    const q = db.select().from(t.trackingNumbers);
+    const filtered = filter.accountId === undefined ? q : q.where(eq(t.trackingNumbers.accountId, filter.accountId));
+    return yield* rows(filtered.orderBy(asc(t.trackingNumbers.id)));
+  };
+}
+
 export function listTrackingNumbers(db: Db, filter: { accountId?: number } = {}): TrackingNumberRow[] {
-  const q = db.select().from(trackingNumbers);
-  const filtered = filter.accountId === undefined ? q : q.where(eq(trackingNumbers.accountId, filter.accountId));
-  return filtered.orderBy(asc(trackingNumbers.id)).all();
+  return runOnSqlite(db, trackingNumbersOf(filter));
 }
 
 export function getTrackingNumber(db: Db, id: number): TrackingNumberRow | undefined {
@@ -118,8 +125,16 @@ const findByDidStatements = new WeakMap<Db, FindByDidStatement>();
  * The version triggers bump on every change to tracking_numbers (migration 0010): the router
  * rewrites Asterisk's routing table when it moves. One primary-key read.
  */
+/** route_table_version: bumped by triggers on every change to a number or a caller privacy rule. */
+export function currentRouteTableVersion(): Work<number> {
+  return function* ({ db, t }) {
+    const { routeTableVersion: table } = t;
+    return (yield* row(db.select({ version: table.version }).from(table).where(eq(table.id, 1))))?.version ?? 0;
+  };
+}
+
 export function routeTableVersion(db: Db): number {
-  return db.select({ version: routeTableVersionTable.version }).from(routeTableVersionTable).where(eq(routeTableVersionTable.id, 1)).get()?.version ?? 0;
+  return runOnSqlite(db, currentRouteTableVersion());
 }
 
 /**

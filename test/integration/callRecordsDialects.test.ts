@@ -8,16 +8,12 @@ import { asc } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { createCallRecordStore, type CallRecordStore } from '../../src/persistence/callRecordStore.js';
-import { openDatabase } from '../../src/persistence/openDatabase.js';
-import { affected, postgresStore, rows, sqliteStore, type Store } from '../../src/persistence/store.js';
-import { usePostgresDatabases } from '../support/postgresDatabases.js';
+import { affected, rows, type Store } from '../../src/persistence/store.js';
+import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const databases = usePostgresDatabases();
 
-const dialects: Array<[string, () => Promise<Store>]> = [
-  ['SQLite', async () => sqliteStore(openDatabase(':memory:'))],
-  ['PostgreSQL', async () => postgresStore(await databases.fresh())],
-];
+const dialects = storesOfBothDialects(databases);
 
 const arrival = (over: Partial<CallArrival> = {}): CallArrival => ({
   accountId: 1, trackingNumberId: null, did: '+15551230000', callerNumber: '+15557654321', callerName: 'PAT', source: 'google', medium: 'cpc',

@@ -8,17 +8,13 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createNodeLease } from '../../src/cluster/createNodeLease.js';
 import { listNodeLeases } from '../../src/persistence/nodeLeaseRepository.js';
-import { openDatabase } from '../../src/persistence/openDatabase.js';
-import { postgresStore, row, sqliteStore, affected, type Store } from '../../src/persistence/store.js';
-import { usePostgresDatabases } from '../support/postgresDatabases.js';
+import { row, affected, type Store } from '../../src/persistence/store.js';
+import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const silent = pino({ level: 'silent' });
 const databases = usePostgresDatabases();
 
-const dialects: Array<[string, () => Promise<Store>]> = [
-  ['SQLite', async () => sqliteStore(openDatabase(':memory:'))],
-  ['PostgreSQL', async () => postgresStore(await databases.fresh())],
-];
+const dialects = storesOfBothDialects(databases);
 
 let channel = 0;
 /** A call arriving on `nodeId`, written as that node's router writes it. */

@@ -5,22 +5,16 @@
  * exhaustion. On SQLite the routers are two connections to one file; on PostgreSQL two connection
  * pools to one database of the tests' server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { openDatabase } from '../../src/persistence/openDatabase.js';
-import { openPostgres } from '../../src/persistence/postgres/openPostgres.js';
-import { affected, postgresStore, row, rows, sqliteStore, type Store } from '../../src/persistence/store.js';
-import { usePostgresDatabases } from '../support/postgresDatabases.js';
+import { affected, row, rows, type Store } from '../../src/persistence/store.js';
+import { twoNodesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const databases = usePostgresDatabases();
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 const ORIGIN = 'https://acme.example';
 const KEY = 'pk_two_nodes_test_key_0123456789';
@@ -28,24 +22,7 @@ const POOL_SIZE = 50;
 const VISITORS = 200;
 
 /** Two stores on one database: the two routers' connections. */
-const dialects: Array<[string, () => Promise<[Store, Store]>]> = [
-  [
-    'SQLite',
-    async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'callroute-two-nodes-'));
-      dirs.push(dir);
-      const file = join(dir, 'callroute.db');
-      return [sqliteStore(openDatabase(file)), sqliteStore(openDatabase(file))];
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const first = await databases.fresh({ maxConnections: 8 });
-      return [postgresStore(first), postgresStore(await openPostgres(first.url, { maxConnections: 8 }))];
-    },
-  ],
-];
+const dialects = twoNodesOfBothDialects(databases);
 
 /** An account with a snippet key, a catch-all pool of POOL_SIZE numbers and a fallback number. */
 async function provision(store: Store): Promise<{ poolId: number; fallbackId: number }> {

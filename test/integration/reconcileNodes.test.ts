@@ -7,17 +7,13 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { createCallRecordStore } from '../../src/persistence/callRecordStore.js';
-import { openDatabase } from '../../src/persistence/openDatabase.js';
-import { affected, postgresStore, row, sqliteStore, type Store } from '../../src/persistence/store.js';
+import { affected, row, type Store } from '../../src/persistence/store.js';
 import { createSessionTestbed } from '../unit/fakes/sessionTestbed.js';
-import { usePostgresDatabases } from '../support/postgresDatabases.js';
+import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const databases = usePostgresDatabases();
 
-const dialects: Array<[string, () => Promise<Store>]> = [
-  ['SQLite', async () => sqliteStore(openDatabase(':memory:'))],
-  ['PostgreSQL', async () => postgresStore(await databases.fresh())],
-];
+const dialects = storesOfBothDialects(databases);
 
 const arrival = (channel: string, over: Partial<CallArrival> = {}): CallArrival => ({
   accountId: 1, trackingNumberId: null, did: '+15551230000', callerNumber: '+15557654321', callerName: null, source: null, medium: null,

@@ -2,8 +2,13 @@
  * PostgreSQL databases for the dialect suites: one private server per test file (scripts/postgres-sandbox.ts),
  * a fresh database in it per test, migrated as the router migrates its own.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { openDatabase } from '../../src/persistence/openDatabase.js';
 import { openPostgres, type PgDb } from '../../src/persistence/postgres/openPostgres.js';
+import { postgresStore, sqliteStore, type Store } from '../../src/persistence/store.js';
 import { startPostgres, type PostgresServer } from '../../scripts/postgres-sandbox.js';
 
 /** Not PostgreSQL's 5432: the package's own cluster may be running. Files run one at a time. */
@@ -42,4 +47,39 @@ export function usePostgresDatabases(): PostgresDatabases {
       return Object.assign(db, { url });
     },
   };
+}
+
+/** `[dialect name, open]` pairs for describe.each: a fresh SQLite in memory, a fresh PostgreSQL database. */
+export function storesOfBothDialects(databases: PostgresDatabases): Array<[string, () => Promise<Store>]> {
+  return [
+    ['SQLite', async () => sqliteStore(openDatabase(':memory:'))],
+    ['PostgreSQL', async () => postgresStore(await databases.fresh())],
+  ];
+}
+
+/**
+ * Two nodes' stores on one database of each dialect: two connections to one SQLite file (removed
+ * after the file's tests), two connection pools to one PostgreSQL database.
+ */
+export function twoNodesOfBothDialects(databases: PostgresDatabases, maxConnections = 8): Array<[string, () => Promise<[Store, Store]>]> {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return [
+    [
+      'SQLite',
+      async () => {
+        const dir = mkdtempSync(join(tmpdir(), 'callroute-two-nodes-'));
+        dirs.push(dir);
+        const file = join(dir, 'callroute.db');
+        return [sqliteStore(openDatabase(file)), sqliteStore(openDatabase(file))];
+      },
+    ],
+    [
+      'PostgreSQL',
+      async () => {
+        const first = await databases.fresh({ maxConnections });
+        return [postgresStore(first), postgresStore(await openPostgres(first.url, { maxConnections }))];
+      },
+    ],
+  ];
 }

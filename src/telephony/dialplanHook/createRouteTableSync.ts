@@ -5,12 +5,12 @@ import { gateValue, newGeneration, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTa
 
 export interface RouteTableSyncDeps {
   ari: Pick<AriClient, 'state'> & { asterisk: Pick<AriClient['asterisk'], 'setVariable'> };
-  /** Bumped by triggers whenever a tracking number changes (route_table_version). */
-  version: () => number;
+  /** Bumped by triggers whenever a tracking number changes (route_table_version). Read at every look. */
+  version: () => number | Promise<number>;
   /** Every tracking number (a full read, only when the version moved). */
-  numbers: () => RoutableNumber[];
+  numbers: () => RoutableNumber[] | Promise<RoutableNumber[]>;
   /** Every do-not-record and restricted caller (read with the numbers). */
-  callerRules?: () => Parameters<typeof routeTable>[2];
+  callerRules?: () => Parameters<typeof routeTable>[2] | Promise<Parameters<typeof routeTable>[2]>;
   policy: RoutePolicy & { defaultCountryCode: string };
   logger: Logger;
   /** MAX_CONCURRENT_CALLS (0: none), counted by the dialplan for every call. */
@@ -52,6 +52,8 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
   /** What AstDB holds, as last written; null: unknown (start, reconnect, failure). */
   let written: Map<string, string> | null = null;
   let writtenVersion = -1;
+  /** The version the last look read (the database may be another machine's: read asynchronously). */
+  let seenVersion = -2;
   /** The generation of the table in AstDB ('' until the first whole write: nothing in it is current). */
   let generation = '';
   let lastGenerationMs = 0;
@@ -90,9 +92,10 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
 
   const syncOnce = async (): Promise<void> => {
     if (ari.state !== 'connected') return;
-    const version = deps.version();
+    const version = await deps.version();
+    seenVersion = version;
     if (written !== null && version === writtenVersion) return;
-    const desired = routeTable(deps.numbers(), deps.policy, deps.callerRules?.());
+    const desired = routeTable(await deps.numbers(), deps.policy, await deps.callerRules?.());
     const before = written;
     written = null;
     try {
@@ -150,9 +153,9 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
     },
     /** Brings the table in step now (after an API write): resolves once Asterisk has it, or the attempt failed. */
     sync,
-    /** True while Asterisk holds the current table. */
+    /** True while Asterisk holds the table as of the last look at the version. */
     get inStep(): boolean {
-      return written !== null && writtenVersion === deps.version();
+      return written !== null && writtenVersion === seenVersion;
     },
     /** Stops refreshing and closes the gate, so calls follow the dialplan fallback once the router is gone. */
     async stop(timeoutMs = 1000): Promise<void> {
