@@ -13,6 +13,7 @@ import { startPostgres } from '../scripts/postgres-sandbox.js';
 import { createCallRecordStore } from '../src/persistence/callRecordStore.js';
 import { callReport } from '../src/persistence/callReports.js';
 import { openPostgres } from '../src/persistence/postgres/openPostgres.js';
+import { createWriteBehindCallRecords } from '../src/persistence/postgres/writeBehindCallRecords.js';
 import { postgresStore, type Store } from '../src/persistence/store.js';
 import { median, round } from './lib/stats.js';
 import { GENERATED_CALL_COLUMNS, generatedCallRows, REPORT_CASES, type ReportCase, type SqliteWrites } from './sqliteBench.js';
@@ -23,6 +24,12 @@ export interface PostgresResult {
   writes: SqliteWrites;
   /** `inFlight` calls at once, each still writing in its own order. */
   writesConcurrent: { inFlight: number; calls: number; callsPerSecond: number; p99MsPerCall: number };
+  /**
+   * Written behind the call (writeBehindCallRecords, what a router on PostgreSQL uses): every call's
+   * three writes queued at once, as fast as the loop can; calls/s until all are applied, and how long
+   * a caller's code waited per call (queueing only).
+   */
+  writeBehind: { calls: number; callsPerSecond: number; queueMsPerCall: number };
   report: { rows: number; generateSeconds: number; dbMb: number; cases: ReportCase[] };
 }
 
@@ -55,6 +62,31 @@ async function writeCalls(store: Store, calls: number, inFlight: number, tag: st
   return { seconds: (performance.now() - t0) / 1000, perCall };
 }
 
+async function writeBehindCalls(store: Store, calls: number): Promise<PostgresResult['writeBehind']> {
+  const records = createWriteBehindCallRecords({ store, nodeId: 'bench', logger: { info: () => {}, warn: () => {}, error: () => {} } });
+  await records.ready();
+  const base = Date.now();
+  let queueMs = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < calls; i += 1) {
+    // Ids are reserved 512 at a time, a new block at half: a burst of more calls waits for it.
+    if (i % 200 === 0) await records.ready();
+    const s = performance.now();
+    const id = records.insertArrival({
+      accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: `+1999555${i}`, callerName: null,
+      source: 'google', medium: 'cpc', campaign: 'spring', destination: '+15550001111', arrivedAt: base + i,
+      inboundChannelId: `bench-behind-${i}`, outboundChannelId: `cr-out-${i}`, bridgeId: `cr-br-${i}`,
+    });
+    records.markAnswered(id, base + i + 5);
+    records.finish(id, { disposition: 'answered', sipCode: null, hangupCause: 16, endedBy: 'caller', answeredAt: base + i + 5, endedAt: base + i + 30 });
+    queueMs += performance.now() - s;
+  }
+  await records.drain();
+  const seconds = (performance.now() - t0) / 1000;
+  records.close();
+  return { calls, callsPerSecond: Math.round(calls / seconds), queueMsPerCall: round(queueMs / calls, 4) ?? 0 };
+}
+
 export async function runPostgresBench(opts: { rows: number; writeCalls: number; accounts?: number }): Promise<PostgresResult> {
   const nAccounts = opts.accounts ?? 20;
   const server = startPostgres(BENCH_PORT, { durable: true });
@@ -81,6 +113,8 @@ export async function runPostgresBench(opts: { rows: number; writeCalls: number;
       callsPerSecond: Math.round(opts.writeCalls / concurrent.seconds),
       p99MsPerCall: round(concurrent.perCall[Math.floor(concurrent.perCall.length * 0.99)] ?? 0, 4) ?? 0,
     };
+
+    const writeBehind = await writeBehindCalls(store, opts.writeCalls);
 
     // --- the same generated calls as SQLite's report database, then the report
     await db.execute(sql`truncate calls, events, call_report_days, recordings, media_jobs cascade`);
@@ -123,7 +157,7 @@ export async function runPostgresBench(opts: { rows: number; writeCalls: number;
       cases.push({ name: c.name, rowsInRange: Number(inRange.rows[0]?.n ?? 0), medianMs: round(median(times), 2) ?? 0, maxMs: round(Math.max(...times), 2) ?? 0, plan: 'callReport: rollup days + the partial days from calls' });
     }
     await store.close();
-    return { server: `PostgreSQL ${version}`, writes, writesConcurrent, report: { rows: opts.rows, generateSeconds: round(generateSeconds, 1) ?? 0, dbMb: round(size / 1e6, 1) ?? 0, cases } };
+    return { server: `PostgreSQL ${version}`, writes, writesConcurrent, writeBehind, report: { rows: opts.rows, generateSeconds: round(generateSeconds, 1) ?? 0, dbMb: round(size / 1e6, 1) ?? 0, cases } };
   } finally {
     server.stop();
   }

@@ -1138,6 +1138,7 @@ function table(): string {
     lines.push('', `### PostgreSQL beside SQLite (same run; ${p.server}, loopback, fsync on, synchronous_commit off)`, '');
     lines.push(`- writes, one call after another (each write a round trip): ${p.writes.callsPerSecond} calls/s = ${p.writes.statementsPerSecond} statements/s; ${p.writes.meanMsPerCall} ms per call mean, p99 ${p.writes.p99MsPerCall} ms${s ? `; SQLite / PostgreSQL calls/s = ${round(s.writes.callsPerSecond / p.writes.callsPerSecond, 2)}` : ''}`);
     lines.push(`- writes, ${p.writesConcurrent.inFlight} calls at once: ${p.writesConcurrent.callsPerSecond} calls/s, p99 ${p.writesConcurrent.p99MsPerCall} ms per call`);
+    lines.push(`- written behind the call (writeBehindCallRecords): ${p.writeBehind.callsPerSecond} calls/s applied; the caller's code waited ${p.writeBehind.queueMsPerCall} ms per call`);
     lines.push(`- report: ${p.report.rows} rows (${p.report.dbMb} MB, generated in ${p.report.generateSeconds} s), callReport run as a store work`, '');
     lines.push(row(['query (calls by source)', 'rows in range', 'SQLite ms', 'PostgreSQL ms', 'PostgreSQL / SQLite']));
     lines.push(row(['---', '---', '---', '---', '---']));

@@ -85,13 +85,18 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
     return id;
   };
 
-  /** Runs one work until it is applied, retrying transient failures; a bug is logged and dropped. */
-  async function apply<T>(what: string, work: Work<T>, extra: Record<string, unknown> = {}): Promise<T | undefined> {
+  /**
+   * Runs one work until it is applied, retrying transient failures; a bug is logged and dropped.
+   * `transaction`: only for works of more than one write (an arrival with its routed event): the
+   * others are one statement, or a read and a guarded update that is the same applied twice, and a
+   * transaction would cost them two more round trips.
+   */
+  async function apply<T>(what: string, work: Work<T>, extra: Record<string, unknown> = {}, transaction = false): Promise<T | undefined> {
     let pause = retryMs;
     let warned = false;
     for (;;) {
       try {
-        const result = await store.run(work, { transaction: true });
+        const result = await store.run(work, { transaction });
         if (warned) logger.info({ ...extra, write: what }, 'call record write applied after the database came back');
         return result;
       } catch (err) {
@@ -112,10 +117,10 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   }
 
   /** Queues `work` behind the call's earlier writes. */
-  const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>): void => {
+  const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>, transaction = false): void => {
     pending += 1;
     const tail = (queues.get(callId) ?? Promise.resolve())
-      .then(() => apply(what, work(rowOf.get(callId) ?? callId), { callId }))
+      .then(() => apply(what, work(rowOf.get(callId) ?? callId), { callId }, transaction))
       .then(() => undefined)
       .finally(() => {
         pending -= 1;
@@ -128,13 +133,17 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   };
 
   /** A record's first write, under a reserved id; the row it lands in (a refused record taken over) noted. */
-  const firstWrite = (what: string, write: (id: number) => Work<number>): number => {
+  const firstWrite = (what: string, write: (id: number) => Work<number>, transaction: boolean): number => {
     const id = nextId();
-    enqueue(id, what, () =>
-      function* (q) {
-        const rowId = yield* write(id)(q);
-        if (rowId !== id) rowOf.set(id, rowId);
-      },
+    enqueue(
+      id,
+      what,
+      () =>
+        function* (q) {
+          const rowId = yield* write(id)(q);
+          if (rowId !== id) rowOf.set(id, rowId);
+        },
+      transaction,
     );
     return id;
   };
@@ -143,11 +152,11 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
     async ready() {
       await reserve();
     },
-    insertArrival: (a, routedTo) => firstWrite('arrival', (id) => insertArrival(a, nodeId, routedTo, id)),
+    insertArrival: (a, routedTo) => firstWrite('arrival', (id) => insertArrival(a, nodeId, routedTo, id), routedTo !== undefined),
     routed(id, route, at) {
       enqueue(id, 'routed', (rowId) => routed(rowId, route, at));
     },
-    insertRefused: (a, r) => firstWrite('refusal', (id) => insertRefused(a, r, nodeId, id)),
+    insertRefused: (a, r) => firstWrite('refusal', (id) => insertRefused(a, r, nodeId, id), false),
     markAnswered(id, answeredAt, leg = null) {
       enqueue(id, 'answered', (rowId) => markAnswered(rowId, answeredAt, leg));
     },
