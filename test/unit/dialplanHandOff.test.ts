@@ -238,6 +238,20 @@ describe('calls the dialplan asks about (registry, fake ARI)', () => {
     expect(rows()).toHaveLength(3);
   });
 
+  it('a refusal line whose record cannot be written now throws (the tail applies it again, in order), then writes it once', async () => {
+    bed([{ did: DID, maxConcurrentCalls: 1 }]);
+    const line = { reason: 'busy' as const, dialed: '5551230000', callerNumber: CALLER, callerName: 'Pat', at: 1763865693125 };
+    const insertRefused = tb.records.insertRefused;
+    tb.records.insertRefused = () => {
+      throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    };
+    expect(() => tb.registry.refusalReported('1763865693.95', line)).toThrow('database is locked');
+    tb.records.insertRefused = insertRefused;
+    tb.registry.refusalReported('1763865693.95', line);
+    await settle();
+    expect(rows()).toMatchObject([{ inbound_channel_id: '1763865693.95', disposition: 'busy', sip_code: 486, finished: 1 }]);
+  });
+
   it('a refusal line for a call the router answered before a restart finishes that call\'s row: one record', async () => {
     bed([{ did: DID, maxConcurrentCalls: 1 }]);
     const ch = await handedOff();

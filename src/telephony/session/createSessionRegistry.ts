@@ -150,15 +150,24 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
 
   /** Refusal records waiting to be written (once the answer has been acted on), so a shutdown can write them first. */
   const pendingRefusals = new Set<() => void>();
-  const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string, at?: number | null): void => {
+  /**
+   * A refusal's record. Live (`now` false): written a moment later, once the answer has been acted
+   * on, and a failed write is logged. From the end report file (`now`): written at once, and a failed
+   * write throws, so the tail applies the line again (in order) instead of reading past it.
+   */
+  const recordRefusal = (channel: DialplanChannel, who: CallIdentity, r: { sipCode: number; cause: number; disposition: CallDisposition }, why: string, at?: number | null, now = false): void => {
     const arrivedAt = at ?? sessionDeps.clock();
+    const insert = (): void => {
+      const arrival = { ...arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), dialplanHandOff: true };
+      const id = deps.records.insertRefused(arrival, { disposition: r.disposition, sipCode: r.sipCode, hangupCause: r.cause, endedAt: arrivedAt });
+      logger.info({ callId: id, channel: channel.id, did: who.did, sipCode: r.sipCode, why }, 'call rejected');
+    };
+    if (now) return insert();
     const write = (): void => {
       pendingRefusals.delete(write);
       clearTimeout(timer);
       try {
-        const arrival = { ...arrivalRecord(channel, who, { arrivedAt, destination: null, bridgeId: null }), dialplanHandOff: true };
-        const id = deps.records.insertRefused(arrival, { disposition: r.disposition, sipCode: r.sipCode, hangupCause: r.cause, endedAt: arrivedAt });
-        logger.info({ callId: id, channel: channel.id, did: who.did, sipCode: r.sipCode, why }, 'call rejected');
+        insert();
       } catch (err) {
         logger.error({ err, channel: channel.id }, 'writing a rejected call failed');
       }
@@ -220,12 +229,12 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
    * The dialplan refused a call over MAX_CONCURRENT_CALLS (`over`) or over its number's cap
    * (`busy`), counted in Asterisk: the refusal's record (503 / 486). `at`: when, by Asterisk's clock.
    */
-  const refuseFromDialplan = (channel: DialplanChannel, reason: DialplanRefusal['reason'], at?: number | null): void => {
+  const refuseFromDialplan = (channel: DialplanChannel, reason: DialplanRefusal['reason'], at?: number | null, fromReportFile = false): void => {
     const { why, ...outcome } = DIALPLAN_REFUSALS[reason];
     // Asked about before (its answer came from the router): its own row, if written, says so.
     if (handedOff.get(channel.id)?.refuse(outcome)) return;
     const who = identifyCall(channel, deps.policy.defaultCountryCode, deps.findNumber, deps.callerPrivacy);
-    recordRefusal(channel, who, outcome, why, at);
+    recordRefusal(channel, who, outcome, why, at, fromReportFile);
   };
   const hangUpStray = (channelId: string, cause: number, why: string): void => {
     logger.warn({ channel: channelId, why }, 'hanging up channel with no session');
@@ -355,7 +364,7 @@ export function createSessionRegistry(deps: SessionRegistryDeps) {
         else if (row) return;
       }
       const channel = carrierChannel(channelId, '', refusal.dialed, { number: refusal.callerNumber, name: refusal.callerName }, refusal.sipCallId);
-      refuseFromDialplan(channel, refusal.reason, refusal.at);
+      refuseFromDialplan(channel, refusal.reason, refusal.at, true);
     },
     endedInDialplan,
     /**
