@@ -51,7 +51,7 @@ export interface PurgeCandidate {
  * Recordings of calls that arrived more than their account's `recording_retention_days` before `now`
  * and are not already deleted or expired. Accounts without retention keep everything.
  */
-export function expiredRecordings(db: Db, now: number, nodeId = ''): PurgeCandidate[] {
+export function expiredRecordings(db: Db, now: number, nodeId: string): PurgeCandidate[] {
   return db
     .select({ recording: recordings, retentionDays: accounts.recordingRetentionDays, arrivedAt: calls.arrivedAt })
     .from(recordings)

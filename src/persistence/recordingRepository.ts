@@ -131,7 +131,7 @@ export function enqueueMediaJob(db: Db, recordingId: number, now: number): numbe
  * marks it running and counts the attempt. The attempt is counted before the work, so a job that
  * crashes the process every time still runs out of attempts.
  */
-export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number, nodeId = ''): MediaJobRow | undefined {
+export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number, nodeId: string): MediaJobRow | undefined {
   return db.transaction((tx) => {
     const next = tx
       .select()
@@ -151,7 +151,7 @@ export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number, nod
 }
 
 /** When the next queued job becomes eligible (ms since the epoch), or null when none is queued. */
-export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number, nodeId = ''): number | null {
+export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number, nodeId: string): number | null {
   const row = db
     .select({ at: sql<number>`min(${mediaJobs.updatedAt} + ${mediaJobs.attempts} * ${retryDelayMs})` })
     .from(mediaJobs)
@@ -164,7 +164,7 @@ export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number, nodeId = ''):
  * Recordings stopped ('processing') that have no queued or running job: a crash between
  * markRecordingStopped and the enqueue leaves these. Ids, oldest first.
  */
-export function listProcessingRecordingsWithoutJob(db: Db, nodeId = ''): number[] {
+export function listProcessingRecordingsWithoutJob(db: Db, nodeId: string): number[] {
   return db
     .select({ id: recordings.id })
     .from(recordings)
@@ -184,7 +184,7 @@ export function listProcessingRecordingsWithoutJob(db: Db, nodeId = ''): number[
  * After a crash: this node's jobs left 'running' go back to 'queued' (their attempt stays counted);
  * another node's running jobs are its own. Returns how many.
  */
-export function requeueRunningMediaJobs(db: Db, now: number, nodeId = ''): number {
+export function requeueRunningMediaJobs(db: Db, now: number, nodeId: string): number {
   return db
     .update(mediaJobs)
     .set({ status: 'queued', updatedAt: now })

@@ -355,7 +355,7 @@ describe('recording pipeline', () => {
     const waiting = stoppedRecording('mixed', 1);
     // What a process that died mid-transcode leaves: one job 'running' (attempt counted), one queued.
     enqueueMediaJob(db, crashed.id, Date.now());
-    expect(claimNextMediaJob(db, Date.now(), 10)).toMatchObject({ recordingId: crashed.id, status: 'running', attempts: 1 });
+    expect(claimNextMediaJob(db, Date.now(), 10, '')).toMatchObject({ recordingId: crashed.id, status: 'running', attempts: 1 });
     enqueueMediaJob(db, waiting.id, Date.now());
     const p = pipeline(recordingsConfig());
     p.start();
