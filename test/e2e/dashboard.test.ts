@@ -107,8 +107,8 @@ describe('the dashboard', () => {
   }, 60_000);
 
   it('shows a call’s record and plays its recording through the API', async () => {
-    const records = createCallRecordRepository(db);
-    const id = records.insertArrival(arrival({ arrivedAt: Date.now() - 5_000, landingPage: 'https://acme.test/offer', clickIds: '{"gclid":"abc"}' }));
+    const records = createCallRecordRepository(db, { nodeId: 'node-e2e' });
+    const id = records.insertArrival(arrival({ arrivedAt: Date.now() - 5_000, landingPage: 'https://acme.test/offer', clickIds: '{"gclid":"abc"}', sipCallId: 'e2e-call-1@carrier.example' }));
     records.finish(id, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: Date.now() - 2_000, endedAt: Date.now() });
     mkdirSync(join(recordingsDir, 'x'), { recursive: true });
     writeFileSync(join(recordingsDir, 'x', 'call.wav'), toneWav(2, 8000));
@@ -119,7 +119,11 @@ describe('the dashboard', () => {
     await signIn(page);
     await page.goto(`${origin}/app/#/calls/${id}`);
     await page.locator('#call-heading').waitFor();
-    expect(await page.textContent('main')).toContain('gclid=abc');
+    const shown = await page.textContent('main');
+    expect(shown).toContain('gclid=abc');
+    expect(shown).toContain('node-e2e');
+    expect(shown).toContain('e2e-call-1@carrier.example');
+    expect(shown).not.toContain('Finished by the router');
     const audio = page.locator('audio');
     await audio.waitFor();
     const played = await audio.evaluate(async (el: HTMLAudioElement) => {
@@ -139,6 +143,13 @@ describe('the dashboard', () => {
     const saved = (await api.inject({ method: 'GET', url: `/v1/calls/${id}`, headers: admin })).json();
     expect(saved).toMatchObject({ tags: ['booked', 'Emergency'], leadStatus: 'good-lead', value: 250 });
     await page.screenshot({ path: 'test-results/dashboard-call.png' });
+    // A call another node finished because this call's node stopped renewing its lease: said so.
+    const lost = records.insertArrival(arrival({ arrivedAt: Date.now() - 9_000 }));
+    const reason = 'node node-b stopped renewing its lease (last 2026-12-07T10:00:00.000Z, lapsed 2026-12-07T10:00:15.000Z)';
+    records.finish(lost, { disposition: 'failed', sipCode: null, hangupCause: null, endedBy: 'system', answeredAt: null, endedAt: Date.now() - 8_000, reconciled: true, reconciledReason: reason });
+    await page.goto(`${origin}/app/#/calls/${lost}`);
+    await page.getByText('Finished by the router').waitFor();
+    expect(await page.textContent('main')).toContain(reason);
     await page.close();
   }, 60_000);
 

@@ -81,6 +81,13 @@ export interface Call {
   notes: string | null;
   value: number | null;
   leadStatus: string | null;
+  /** Finished by the router, not by the call's own end (a restart, a node gone): `reconciledReason` says why. */
+  reconciled: boolean;
+  reconciledReason: string | null;
+  /** The node (NODE_ID) whose router took the call; '' before nodes had names. */
+  nodeId: string;
+  /** The carrier INVITE's SIP Call-ID, to find the call in a carrier's or Asterisk's logs. */
+  sipCallId: string | null;
 }
 
 export interface Recording {

@@ -146,6 +146,7 @@ export function CallDetail({ id, me, timeZone }: { id: number; me: Me; timeZone?
           <Row label="Lead status">{call.leadStatus ?? '—'}</Row>
           <Row label="Value">{call.value ?? '—'}</Row>
           <Row label="Notes">{call.notes ?? '—'}</Row>
+          {call.reconciled && <Row label="Finished by the router">{call.reconciledReason ?? 'the router restarted'}</Row>}
         </dl>
         <dl>
           <Row label="Source / medium / campaign">{[call.source, call.medium, call.campaign].map((v) => v ?? '—').join(' / ')}</Row>
@@ -166,6 +167,8 @@ export function CallDetail({ id, me, timeZone }: { id: number; me: Me; timeZone?
               </ol>
             )}
           </Row>
+          <Row label="Node">{call.nodeId || '—'}</Row>
+          <Row label="SIP Call-ID">{call.sipCallId ?? '—'}</Row>
         </dl>
       </div>
     </section>
