@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import type { Db } from './openDatabase.js';
 import { events, webhookAttempts, webhookDeliveries, webhookEndpoints, type EventRow, type WebhookDeliveryRow, type WebhookEndpointRow } from './schema.js';
 import { endpointWants } from './webhookRepository.js';
@@ -63,6 +63,13 @@ export function createDeliveryQueue(db: Db) {
       .set({ attempts: slot('attempts'), lastStatusCode: slot('statusCode'), lastError: slot('error'), status: 'delivered', deliveredAt: slot('at') })
       .where(eq(webhookDeliveries.id, slot('id')))
       .prepare(),
+    // Taken for one delivery attempt: due again only after `until`, so another dispatcher (another
+    // node) passes it by meanwhile, and a dispatcher that died mid-attempt leaves it to be retried.
+    claim: db
+      .update(webhookDeliveries)
+      .set({ nextAttemptAt: slot('until') })
+      .where(and(eq(webhookDeliveries.id, slot('id')), eq(webhookDeliveries.status, 'pending'), lte(webhookDeliveries.nextAttemptAt, slot('now'))))
+      .prepare(),
     retry: db
       .update(webhookDeliveries)
       .set({ attempts: slot('attempts'), lastStatusCode: slot('statusCode'), lastError: slot('error'), nextAttemptAt: slot('nextAt') })
@@ -113,6 +120,14 @@ export function createDeliveryQueue(db: Db) {
     due(now: number, limit: number, exclude: ReadonlySet<number>): DueDelivery[] {
       const ids = (statements.dueIds.all(now, limit + exclude.size) as Array<{ id: number }>).map((r) => r.id).filter((id) => !exclude.has(id)).slice(0, limit);
       return ids.map((id) => statements.due.get({ id })).filter((d): d is DueDelivery => d !== undefined);
+    },
+
+    /**
+     * Takes a due delivery for one attempt until `until` (a time past the attempt's timeout). False:
+     * another dispatcher took it first, or it is no longer due.
+     */
+    claim(id: number, now: number, until: number): boolean {
+      return statements.claim.run({ id, now, until }).changes === 1;
     },
 
     /** One attempt into the log, and what it means for the delivery, in one transaction. */

@@ -67,20 +67,24 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   let again = false;
 
   const queue = createDeliveryQueue(db);
-  // Read from the database once; afterwards this process is the only writer of its position.
-  let position: number | undefined;
+  /**
+   * One batch of new events into deliveries, and the position moved past it, in one immediate
+   * transaction: several routers sharing the database (nodes) each run a dispatcher, and the one that
+   * comes second reads the position the first saved, so no event is fanned out twice.
+   */
+  const fanOutBatch = db.$client.transaction((): number => {
+    const batch = eventsAfter(db, consumerPosition(db, WEBHOOK_CONSUMER), FAN_OUT_BATCH);
+    const last = batch[batch.length - 1];
+    if (!last) return 0;
+    queue.fanOut(batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
+    saveConsumerPosition(db, WEBHOOK_CONSUMER, last.id);
+    return batch.length;
+  });
   function fanOutNew(): void {
-    position ??= consumerPosition(db, WEBHOOK_CONSUMER);
-    for (;;) {
-      const batch = eventsAfter(db, position, FAN_OUT_BATCH);
-      const last = batch[batch.length - 1];
-      if (!last) return;
-      queue.fanOut(batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
-      position = last.id;
-      saveConsumerPosition(db, WEBHOOK_CONSUMER, position);
-      if (batch.length < FAN_OUT_BATCH) return;
-    }
+    while (fanOutBatch.immediate() === FAN_OUT_BATCH);
   }
+  /** How long a delivery taken for an attempt stays another dispatcher's to leave alone (past its timeout). */
+  const claimMs = Math.max(30_000, settings.timeoutMs * 3);
 
   /** Each event's body, rendered once for all the endpoints it goes to (and its retries). */
   const bodies = new Map<number, string>();
@@ -152,6 +156,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       if (started >= free) break;
       const busy = inFlightPerEndpoint.get(d.endpoint.id) ?? 0;
       if (busy >= PER_ENDPOINT_IN_FLIGHT || !d.endpoint.enabled) continue;
+      // Another node's dispatcher may have taken it since the look.
+      const at = now();
+      if (!queue.claim(d.delivery.id, at, at + claimMs)) continue;
       inFlightPerEndpoint.set(d.endpoint.id, busy + 1);
       started++;
       const run = deliver(d).catch((err: unknown) => logger.error({ err, delivery: d.delivery.id }, 'webhook delivery crashed'));
