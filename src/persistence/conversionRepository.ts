@@ -109,6 +109,21 @@ export type ConversionOutcome =
   | { kind: 'retry'; at: number }
   | { kind: 'failed' };
 
+/**
+ * Takes a due conversion for one attempt until `until` (past the attempt's timeout): another sender
+ * (another node) passes it by, and one that dies mid-attempt leaves it to be retried. False: taken
+ * already, or no longer due.
+ */
+export function claimConversion(db: Db, id: number, now: number, until: number): boolean {
+  return (
+    db
+      .update(conversions)
+      .set({ nextAttemptAt: until })
+      .where(and(eq(conversions.id, id), eq(conversions.status, 'pending'), lte(conversions.nextAttemptAt, now)))
+      .run().changes === 1
+  );
+}
+
 export function recordConversionAttempt(
   db: Db,
   c: ConversionRow,

@@ -143,6 +143,26 @@ describe('conversions', () => {
     expect(await conversionsOf(short)).toEqual([]);
   });
 
+  it('send each conversion once when two senders share the database (two nodes): the first to claim it sends it', async () => {
+    const second = createConversionSender({
+      db,
+      logger: createLogger('silent'),
+      settings: { timeoutMs: 2_000, retryHours: 1, retryBaseMs: 20, allowedNetworks: ['127.0.0.1/32'], platformUrls: { 'google-ads': base, 'google-oauth': base } },
+      pollMs: 20,
+    });
+    second.start();
+    try {
+      await destination({ platform: 'google-ads', settings: GOOGLE, conversionName: '555', rules: { minTalkSeconds: 30 } });
+      const calls = [1, 2, 3, 4, 5].map((i) => call({ gclid: `gclid-two-${i}` }, 90));
+      await until('all sent', async () => (await Promise.all(calls.map(conversionsOf))).every((c) => c.length === 1 && c[0]?.status === 'sent'));
+      await new Promise((r) => setTimeout(r, 200));
+      const uploads = hits.filter((h) => h.path.includes(':uploadClickConversions')).map((h) => (JSON.parse(h.body) as { conversions: Array<{ gclid: string }> }).conversions[0]?.gclid);
+      expect(uploads.sort()).toEqual(calls.map((_, i) => `gclid-two-${i + 1}`));
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('send GA4, Meta and Microsoft conversions of one call, each its platform’s way', async () => {
     await destination({ platform: 'ga4', settings: { measurementId: 'G-TEST1234', apiSecret: 'mp-secret' }, conversionName: 'phone_lead' });
     await destination({ platform: 'meta', settings: { pixelId: '123456789', accessToken: 'EAAB' }, conversionName: 'Lead', rules: { sendHashedCallerNumber: true } });

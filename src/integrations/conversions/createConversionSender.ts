@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { parseJsonObject } from '../../events/callView.js';
 import { getCall } from '../../persistence/callQueries.js';
 import {
+  claimConversion,
   dueConversions,
   enabledDestinationsOf,
   recordConversionAttempt,
@@ -34,6 +35,8 @@ export const CONVERSION_CONSUMER = 'conversions';
 const CONCURRENCY = 4;
 /** The events after which a call may have become a conversion. */
 const QUALIFYING_EVENTS = new Set(['call.ended', 'call.modified']);
+/** Events read (and considered) in one transaction. */
+const EVENT_BATCH = 500;
 
 export function destinationRules(d: ConversionDestinationRow): ConversionRules {
   return { ...DEFAULT_CONVERSION_RULES, ...(JSON.parse(d.rules) as Partial<ConversionRules>) };
@@ -95,17 +98,23 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
     }
   }
 
+  /**
+   * One batch of new events considered and the shared position moved past it, in one immediate
+   * transaction: the senders of several nodes on one database consider each event once.
+   */
+  const readBatch = db.$client.transaction((): number => {
+    const batch = eventsAfter(db, consumerPosition(db, CONVERSION_CONSUMER), EVENT_BATCH);
+    const last = batch[batch.length - 1];
+    if (!last) return 0;
+    for (const e of batch) if (QUALIFYING_EVENTS.has(e.type) && e.callId !== null) consider(e.callId);
+    saveConsumerPosition(db, CONVERSION_CONSUMER, last.id);
+    return batch.length;
+  });
   function readEvents(): void {
-    let position = consumerPosition(db, CONVERSION_CONSUMER);
-    for (;;) {
-      const batch = eventsAfter(db, position, 500);
-      const last = batch[batch.length - 1];
-      if (!last) return;
-      for (const e of batch) if (QUALIFYING_EVENTS.has(e.type) && e.callId !== null) consider(e.callId);
-      position = last.id;
-      saveConsumerPosition(db, CONVERSION_CONSUMER, position);
-    }
+    while (readBatch.immediate() === EVENT_BATCH);
   }
+  /** How long a conversion taken for an attempt stays other senders' to leave alone (past its timeout). */
+  const claimMs = Math.max(30_000, settings.timeoutMs * 3);
 
   async function send(c: ConversionRow, d: ConversionDestinationRow): Promise<void> {
     const adapter = PLATFORM_ADAPTERS[d.platform];
@@ -145,6 +154,9 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
       const free = CONCURRENCY - worker.inFlight.size;
       if (free <= 0) return;
       for (const { conversion, destination } of dueConversions(db, now(), free, new Set(worker.inFlight.keys()))) {
+        // Another node's sender may have taken it since the look.
+        const at = now();
+        if (!claimConversion(db, conversion.id, at, at + claimMs)) continue;
         worker.track(conversion.id, send(conversion, destination).catch((err: unknown) => logger.error({ err, conversion: conversion.id }, 'sending a conversion crashed')));
       }
     } catch (err) {
