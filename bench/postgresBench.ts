@@ -16,7 +16,7 @@ import { openPostgres } from '../src/persistence/postgres/openPostgres.js';
 import { createWriteBehindCallRecords } from '../src/persistence/postgres/writeBehindCallRecords.js';
 import { postgresStore, type Store } from '../src/persistence/store.js';
 import { median, round } from './lib/stats.js';
-import { GENERATED_CALL_COLUMNS, generatedCallRows, REPORT_CASES, type ReportCase, type SqliteWrites } from './sqliteBench.js';
+import { benchCallArrival, benchCallFinish, GENERATED_CALL_COLUMNS, generatedCallRows, REPORT_CASES, type ReportCase, type SqliteWrites } from './sqliteBench.js';
 
 export interface PostgresResult {
   server: string;
@@ -47,13 +47,9 @@ async function writeCalls(store: Store, calls: number, inFlight: number, tag: st
     while (next < calls) {
       const i = next++;
       const s = performance.now();
-      const id = await records.insertArrival({
-        accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: `+1999555${i}`, callerName: null,
-        source: 'google', medium: 'cpc', campaign: 'spring', destination: '+15550001111', arrivedAt: base + i,
-        inboundChannelId: `bench-${tag}-${i}`, outboundChannelId: `cr-out-${i}`, bridgeId: `cr-br-${i}`,
-      });
+      const id = await records.insertArrival(benchCallArrival(i, base, `${tag}-`));
       await records.markAnswered(id, base + i + 5);
-      await records.finish(id, { disposition: 'answered', sipCode: null, hangupCause: 16, endedBy: 'caller', answeredAt: base + i + 5, endedAt: base + i + 30 });
+      await records.finish(id, benchCallFinish(i, base));
       perCall.push(performance.now() - s);
     }
   };
@@ -72,13 +68,9 @@ async function writeBehindCalls(store: Store, calls: number): Promise<PostgresRe
     // Ids are reserved 512 at a time, a new block at half: a burst of more calls waits for it.
     if (i % 200 === 0) await records.ready();
     const s = performance.now();
-    const id = records.insertArrival({
-      accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: `+1999555${i}`, callerName: null,
-      source: 'google', medium: 'cpc', campaign: 'spring', destination: '+15550001111', arrivedAt: base + i,
-      inboundChannelId: `bench-behind-${i}`, outboundChannelId: `cr-out-${i}`, bridgeId: `cr-br-${i}`,
-    });
+    const id = records.insertArrival(benchCallArrival(i, base, 'behind-'));
     records.markAnswered(id, base + i + 5);
-    records.finish(id, { disposition: 'answered', sipCode: null, hangupCause: 16, endedBy: 'caller', answeredAt: base + i + 5, endedAt: base + i + 30 });
+    records.finish(id, benchCallFinish(i, base));
     queueMs += performance.now() - s;
   }
   await records.drain();

@@ -7,7 +7,7 @@
  */
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCallRecordRepository } from '../src/persistence/callRecordRepository.js';
+import { createCallRecordRepository, type CallArrival, type CallFinish } from '../src/persistence/callRecordRepository.js';
 import { callReport } from '../src/persistence/callReports.js';
 import { openDatabase } from '../src/persistence/openDatabase.js';
 import { runOnSqlite } from '../src/persistence/store.js';
@@ -100,6 +100,20 @@ export const REPORT_CASES: ReadonlyArray<{ name: string; account: number | null;
   { name: 'all accounts, whole year (every row)', account: null, days: 366 },
 ];
 
+/** Call `i` of a write benchmark, arriving at `base + i` (channel ids unique per `tag`). */
+export function benchCallArrival(i: number, base: number, tag: string): CallArrival {
+  return {
+    accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: `+1999555${i}`, callerName: null,
+    source: 'google', medium: 'cpc', campaign: 'spring', destination: '+15550001111', arrivedAt: base + i,
+    inboundChannelId: `bench-${tag}${i}`, outboundChannelId: `cr-out-${i}`, bridgeId: `cr-br-${i}`,
+  };
+}
+
+/** Its outcome: answered 5 ms after arriving, ended 25 ms later. */
+export function benchCallFinish(i: number, base: number): CallFinish {
+  return { disposition: 'answered', sipCode: null, hangupCause: 16, endedBy: 'caller', answeredAt: base + i + 5, endedAt: base + i + 30 };
+}
+
 /** insertArrival + markAnswered + finish per call on a fresh WAL file, as a session writes them. */
 function measureWrites(dir: string, calls: number, secureDelete: boolean): SqliteWrites {
   const writePath = join(dir, 'writes.db');
@@ -112,13 +126,9 @@ function measureWrites(dir: string, calls: number, secureDelete: boolean): Sqlit
   const base = Date.now();
   for (let i = 0; i < calls; i += 1) {
     const s = performance.now();
-    const id = repo.insertArrival({
-      accountId: null, trackingNumberId: null, did: '+15551230000', callerNumber: `+1999555${i}`, callerName: null,
-      source: 'google', medium: 'cpc', campaign: 'spring', destination: '+15550001111', arrivedAt: base + i,
-      inboundChannelId: `bench-${i}`, outboundChannelId: `cr-out-${i}`, bridgeId: `cr-br-${i}`,
-    });
+    const id = repo.insertArrival(benchCallArrival(i, base, ''));
     repo.markAnswered(id, base + i + 5);
-    repo.finish(id, { disposition: 'answered', sipCode: null, hangupCause: 16, endedBy: 'caller', answeredAt: base + i + 5, endedAt: base + i + 30 });
+    repo.finish(id, benchCallFinish(i, base));
     perCall.push(performance.now() - s);
   }
   const seconds = (performance.now() - t0) / 1000;

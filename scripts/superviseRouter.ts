@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { backoffDelay } from '../src/telephony/ari/backoffDelay.js';
+import { backoffDelay } from '../src/backoffDelay.js';
 import { flagValue } from './cliArgs.js';
 
 /** A router that ran this long was healthy: its next crash restarts it after the shortest delay. */

@@ -46,6 +46,8 @@ const BUSY_CPU_PERCENT = 50;
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
   const db = openDatabase(config.dbPath);
+  // The same database for the repositories run as store works (src/persistence/store.ts).
+  const store = sqliteStore(db);
   const records = createCallRecordRepository(db, { nodeId: config.nodeId });
   // Transcoding runs off the call path; jobs a previous run left behind resume now.
   // Transcodes wait while calls keep the machine busy (more than half its CPU at normal priority).
@@ -69,7 +71,7 @@ async function main(config: Config): Promise<void> {
   const onRecordingStopped = (id: number): void => pipeline.enqueue(id);
   // Several nodes on one database: each renews its lease; the calls of a node gone quiet are finished by the others.
   const nodeLease = createNodeLease({
-    store: sqliteStore(db),
+    store,
     nodeId: config.nodeId,
     logger: logger.child({ component: 'node-lease' }),
     ttlMs: config.nodeLeaseSeconds * 1000,
@@ -227,6 +229,7 @@ async function main(config: Config): Promise<void> {
 
   const app = buildApp({
     db,
+    store,
     logger,
     adminToken: config.adminToken,
     defaultCountryCode: config.routing.defaultCountryCode,

@@ -76,7 +76,7 @@ export function outcomeOf(arrivedAt: number, f: CallFinish) {
 }
 
 /** Every column an arrival sets: one prepared insert serves every call, whichever fields it has. */
-export const ARRIVAL_KEYS = [
+const ARRIVAL_KEYS = [
   'accountId', 'trackingNumberId', 'did', 'callerNumber', 'callerName', 'source', 'medium', 'campaign', 'destination',
   'arrivedAt', 'inboundChannelId', 'outboundChannelId', 'bridgeId', 'dialplanHandOff', 'visitId', 'landingPage',
   'referrer', 'utm', 'clickIds', 'firstVisitAt', 'firstTimeCaller', 'restricted', 'sipCallId',
@@ -104,13 +104,16 @@ const arrivalPlaceholders = {
   firstTimeCaller: rawSlot('firstTimeCaller'),
 };
 
-function arrivalValues(a: CallArrival): Record<string, unknown> {
+/** The arrival's columns as a row to insert: absent fields null, the flags false. */
+export function arrivalRow(a: CallArrival) {
   const values: Record<string, unknown> = {};
   for (const k of ARRIVAL_KEYS) values[k] = a[k] ?? null;
-  values.dialplanHandOff = a.dialplanHandOff ?? false;
-  values.restricted = a.restricted ?? false;
-  values.firstTimeCaller = a.firstTimeCaller == null ? null : a.firstTimeCaller ? 1 : 0;
-  return values;
+  return { ...values, dialplanHandOff: a.dialplanHandOff ?? false, restricted: a.restricted ?? false } as typeof values & CallArrival;
+}
+
+/** The arrival row bound to the prepared statements (a nullable boolean as 1, 0 or null: see rawSlot). */
+function arrivalValues(a: CallArrival): Record<string, unknown> {
+  return { ...arrivalRow(a), firstTimeCaller: a.firstTimeCaller == null ? null : a.firstTimeCaller ? 1 : 0 };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { and, eq, sql } from 'drizzle-orm';
 import {
-  ARRIVAL_KEYS,
+  arrivalRow,
   createCallRecordRepository,
   outcomeOf,
   secondsBetween,
@@ -66,13 +66,6 @@ function resolvedAtOnce(records: CallRecordRepository): CallRecordStore {
   };
 }
 
-/** The arrival's columns as a row to insert. */
-function arrivalRow(a: CallArrival, nodeId: string) {
-  const values: Record<string, unknown> = {};
-  for (const k of ARRIVAL_KEYS) values[k] = a[k] ?? null;
-  return { ...values, dialplanHandOff: a.dialplanHandOff ?? false, restricted: a.restricted ?? false, nodeId } as typeof values & CallArrival & { nodeId: string };
-}
-
 /**
  * The arrival's row; its id (the row's own, or the refused record's a retry took over). `id`: one
  * reserved beforehand (writeBehindCallRecords), else the database gives one.
@@ -81,7 +74,7 @@ export function insertArrival(a: CallArrival, nodeId: string, routedTo?: CallRou
   return function* (q) {
     const { db, t } = q;
     const { calls } = t;
-    const values = { ...arrivalRow(a, nodeId), finished: false, ...(id === undefined ? {} : { id }) };
+    const values = { ...arrivalRow(a), nodeId, finished: false, ...(id === undefined ? {} : { id }) };
     // One record per attempt (SIP Call-ID): a retry of a refused attempt takes its record over.
     const taken = yield* row(
       db
@@ -113,7 +106,7 @@ export function insertRefused(a: CallArrival, r: CallRefusal, nodeId: string, id
     const inserted = yield* row(
       db
         .insert(calls)
-        .values({ ...arrivalRow(a, nodeId), ...(id === undefined ? {} : { id }), ...r, finished: true, endedBy: 'router', answeredAt: null, ringSeconds: secondsBetween(a.arrivedAt, r.endedAt), talkSeconds: 0 })
+        .values({ ...arrivalRow(a), nodeId, ...(id === undefined ? {} : { id }), ...r, finished: true, endedBy: 'router', answeredAt: null, ringSeconds: secondsBetween(a.arrivedAt, r.endedAt), talkSeconds: 0 })
         // A refusal of an attempt already recorded (the same Call-ID) adds nothing.
         .onConflictDoNothing({ target: calls.sipCallId })
         .returning({ id: calls.id }),

@@ -87,6 +87,27 @@ export function saveConsumerPosition(db: Db, name: string, lastId: number): void
 }
 
 /**
+ * A consumer of the event stream that hands new events to `handle` a batch at a time, moving its
+ * position past each batch in the same immediate transaction as what `handle` writes. Several routers
+ * on one database (nodes) each run every consumer; whichever comes second reads the position the
+ * first saved, so each event is handled once. A look that finds nothing new takes no write lock.
+ */
+export function createEventConsumer(db: Db, name: string, batchSize: number, handle: (batch: EventRow[]) => void): () => void {
+  const oneBatch = db.$client.transaction((): number => {
+    const batch = eventsAfter(db, consumerPosition(db, name), batchSize);
+    const last = batch[batch.length - 1];
+    if (!last) return 0;
+    handle(batch);
+    saveConsumerPosition(db, name, last.id);
+    return batch.length;
+  });
+  return () => {
+    if (eventsAfter(db, consumerPosition(db, name), 1).length === 0) return;
+    while (oneBatch.immediate() === batchSize);
+  };
+}
+
+/**
  * Removes the call events (call.*) of these calls: their payloads hold the caller as the call was.
  * An erasure and the retention's anonymisation call it.
  */

@@ -1,15 +1,12 @@
+import { driverErrorCodes } from './driverErrorCodes.js';
+
 /**
  * Recognises SQLite constraint failures by their extended result code, never by message text.
  * drizzle ≥0.44 wraps driver errors in DrizzleQueryError, so the driver error may sit in `cause`.
  * Kept inside persistence: a PostgreSQL port replaces this one file's checks (23505, 23503).
  */
 export function sqliteErrorCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_')) return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
+  return driverErrorCodes(err).find((code) => code.startsWith('SQLITE_'));
 }
 
 export function isUniqueViolation(err: unknown): boolean {

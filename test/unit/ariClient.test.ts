@@ -12,7 +12,7 @@ import {
   isRecordingNotActive,
   type CreateAriClientOptions,
 } from '../../src/telephony/ari/createAriClient.js';
-import { backoffDelay } from '../../src/telephony/ari/backoffDelay.js';
+import { backoffDelay } from '../../src/backoffDelay.js';
 import { CallrouteError } from '../../src/errors.js';
 import type { AriClient, AriConnectionState, StasisStartEvent } from '../../src/telephony/ari/types.js';
 

@@ -9,7 +9,8 @@ import {
   recordQualified,
   visitorIdOfVisit,
 } from '../../persistence/conversionRepository.js';
-import { consumerPosition, eventsAfter, saveConsumerPosition } from '../../persistence/eventRepository.js';
+import { createEventConsumer } from '../../persistence/eventRepository.js';
+import { attemptClaimMs } from '../attemptClaim.js';
 import type { Db } from '../../persistence/openDatabase.js';
 import type { CallRow, ConversionDestinationRow, ConversionRow } from '../../persistence/schema.js';
 import { createPollingWorker } from '../createPollingWorker.js';
@@ -98,23 +99,11 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
     }
   }
 
-  /**
-   * One batch of new events considered and the shared position moved past it, in one immediate
-   * transaction: the senders of several nodes on one database consider each event once.
-   */
-  const readBatch = db.$client.transaction((): number => {
-    const batch = eventsAfter(db, consumerPosition(db, CONVERSION_CONSUMER), EVENT_BATCH);
-    const last = batch[batch.length - 1];
-    if (!last) return 0;
+  /** New events considered: once, whichever node's sender comes first. */
+  const readEvents = createEventConsumer(db, CONVERSION_CONSUMER, EVENT_BATCH, (batch) => {
     for (const e of batch) if (QUALIFYING_EVENTS.has(e.type) && e.callId !== null) consider(e.callId);
-    saveConsumerPosition(db, CONVERSION_CONSUMER, last.id);
-    return batch.length;
   });
-  function readEvents(): void {
-    while (readBatch.immediate() === EVENT_BATCH);
-  }
-  /** How long a conversion taken for an attempt stays other senders' to leave alone (past its timeout). */
-  const claimMs = Math.max(30_000, settings.timeoutMs * 3);
+  const claimMs = attemptClaimMs(settings.timeoutMs);
 
   async function send(c: ConversionRow, d: ConversionDestinationRow): Promise<void> {
     const adapter = PLATFORM_ADAPTERS[d.platform];

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { eventView, isRestrictedCall } from '../../events/eventView.js';
-import { consumerPosition, eventsAfter, saveConsumerPosition } from '../../persistence/eventRepository.js';
+import { createEventConsumer } from '../../persistence/eventRepository.js';
+import { attemptClaimMs } from '../attemptClaim.js';
 import type { Db } from '../../persistence/openDatabase.js';
 import { createDeliveryQueue, type DueDelivery } from '../../persistence/webhookDeliveryQueue.js';
 import { disableEndpoint, getEndpoint, signingSecrets } from '../../persistence/webhookRepository.js';
@@ -67,24 +68,11 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   let again = false;
 
   const queue = createDeliveryQueue(db);
-  /**
-   * One batch of new events into deliveries, and the position moved past it, in one immediate
-   * transaction: several routers sharing the database (nodes) each run a dispatcher, and the one that
-   * comes second reads the position the first saved, so no event is fanned out twice.
-   */
-  const fanOutBatch = db.$client.transaction((): number => {
-    const batch = eventsAfter(db, consumerPosition(db, WEBHOOK_CONSUMER), FAN_OUT_BATCH);
-    const last = batch[batch.length - 1];
-    if (!last) return 0;
+  /** New events into deliveries: once, whichever node's dispatcher comes first. */
+  const fanOutNew = createEventConsumer(db, WEBHOOK_CONSUMER, FAN_OUT_BATCH, (batch) => {
     queue.fanOut(batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
-    saveConsumerPosition(db, WEBHOOK_CONSUMER, last.id);
-    return batch.length;
   });
-  function fanOutNew(): void {
-    while (fanOutBatch.immediate() === FAN_OUT_BATCH);
-  }
-  /** How long a delivery taken for an attempt stays another dispatcher's to leave alone (past its timeout). */
-  const claimMs = Math.max(30_000, settings.timeoutMs * 3);
+  const claimMs = attemptClaimMs(settings.timeoutMs);
 
   /** Each event's body, rendered once for all the endpoints it goes to (and its retries). */
   const bodies = new Map<number, string>();

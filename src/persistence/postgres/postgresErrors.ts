@@ -1,8 +1,8 @@
 /**
  * Recognises PostgreSQL failures by SQLSTATE (and the driver's network errors by their errno code),
- * never by message text; drizzle wraps driver errors in DrizzleQueryError, so the driver's error
- * may sit in `cause`.
+ * never by message text (driverErrorCodes: the codes of the error and its causes).
  */
+import { driverErrorCodes } from '../driverErrorCodes.js';
 
 /** SQLSTATEs of an answer that may come out differently a moment later. */
 const TRANSIENT_STATES = new Set([
@@ -17,25 +17,8 @@ const TRANSIENT_STATES = new Set([
 
 const NETWORK_CODES = /^E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN)$/;
 
-function codesOf(err: unknown): string[] {
-  const codes: string[] = [];
-  for (let e: unknown = err, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') codes.push(code);
-    e = (e as { cause?: unknown }).cause;
-  }
-  return codes;
-}
 
 const isSqlState = (code: string): boolean => /^[0-9A-Z]{5}$/.test(code);
-
-export function isPostgresUniqueViolation(err: unknown): boolean {
-  return codesOf(err).includes('23505');
-}
-
-export function isPostgresForeignKeyViolation(err: unknown): boolean {
-  return codesOf(err).includes('23503');
-}
 
 /**
  * The database could not take the query now but may in a moment: the server restarting or gone
@@ -44,7 +27,7 @@ export function isPostgresForeignKeyViolation(err: unknown): boolean {
  * server answered with another SQLSTATE (a constraint, bad SQL: a bug) is not.
  */
 export function isTransientPostgresError(err: unknown): boolean {
-  const codes = codesOf(err);
+  const codes = driverErrorCodes(err);
   const state = codes.find(isSqlState);
   if (state !== undefined) return state.startsWith('08') || TRANSIENT_STATES.has(state);
   if (codes.some((c) => NETWORK_CODES.test(c))) return true;

@@ -19,6 +19,7 @@
  */
 import type { Logger } from 'pino';
 import { sql } from 'drizzle-orm';
+import { backoffDelay } from '../../backoffDelay.js';
 import { CallrouteError } from '../../errors.js';
 import type { CallArrival, CallFinish, CallRouting } from '../callRecordRepository.js';
 import { finish, insertArrival, insertRefused, markAnswered, routed, type CallRefusal } from '../callRecordStore.js';
@@ -31,7 +32,7 @@ export interface WriteBehindOptions {
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   /** Ids reserved at a time; a new block is fetched when half is used (default 512). */
   idBlock?: number;
-  /** First pause before a failed write is applied again (default 200 ms), doubling up to maxRetryMs (5 s). */
+  /** First pause before a failed write is applied again (default 200 ms), doubling up to maxRetryMs (5 s), jittered. */
   retryMs?: number;
   maxRetryMs?: number;
 }
@@ -92,12 +93,11 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
    * transaction would cost them two more round trips.
    */
   async function apply<T>(what: string, work: Work<T>, extra: Record<string, unknown> = {}, transaction = false): Promise<T | undefined> {
-    let pause = retryMs;
-    let warned = false;
+    let failures = 0;
     for (;;) {
       try {
         const result = await store.run(work, { transaction });
-        if (warned) logger.info({ ...extra, write: what }, 'call record write applied after the database came back');
+        if (failures > 0) logger.info({ ...extra, write: what }, 'call record write applied after the database came back');
         return result;
       } catch (err) {
         if (!isTransientPostgresError(err)) {
@@ -108,10 +108,10 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
           logger.error({ err, ...extra, write: what }, 'call record write given up at shutdown');
           return undefined;
         }
-        if (!warned) logger.warn({ err, ...extra, write: what }, 'database unreachable; the call record write waits and is tried again');
-        warned = true;
-        await sleep(pause);
-        pause = Math.min(maxRetryMs, pause * 2);
+        if (failures === 0) logger.warn({ err, ...extra, write: what }, 'database unreachable; the call record write waits and is tried again');
+        // Jittered: the queues of every router that lost the database do not all come back at once.
+        await sleep(backoffDelay(failures, { initialMs: retryMs, maxMs: maxRetryMs }));
+        failures += 1;
       }
     }
   }

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { CallrouteError } from '../../errors.js';
 import { AriHttpError, isNotFound } from './AriHttpError.js';
-import { backoffDelay } from './backoffDelay.js';
+import { backoffDelay } from '../../backoffDelay.js';
 import { createAriTransport } from './createAriTransport.js';
 import type {
   AriPlayback,

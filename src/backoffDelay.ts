@@ -1,7 +1,7 @@
 /**
- * Delay before reconnect attempt number `attempt` (0 for the first retry): exponential from `initialMs`,
+ * Delay before retry number `attempt` (0 for the first retry): exponential from `initialMs`,
  * capped at `maxMs`, with "equal jitter" (a random point in the upper half). The jitter spreads several
- * routers reconnecting to one restarted Asterisk; keeping the lower half out means a retry never comes
+ * routers reconnecting to one restarted Asterisk (or PostgreSQL); keeping the lower half out means a retry never comes
  * immediately after a failure.
  *
  * @example
