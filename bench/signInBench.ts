@@ -4,6 +4,7 @@
  * real app (app.inject, argon2id, SQLite in memory). An attacker timing the answers must not tell an
  * unknown e-mail from a wrong password: the ratio of their medians is the claim.
  */
+import { sqliteStore } from '../src/persistence/store.js';
 import { pino } from 'pino';
 import { buildApp } from '../src/api/buildApp.js';
 import { openDatabase } from '../src/persistence/openDatabase.js';
@@ -30,7 +31,7 @@ export async function runSignInBench(attempts: number): Promise<SignInResult> {
   const db = openDatabase(':memory:');
   // Limits out of the way: the bench measures the answer, not the lockout.
   const app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: ADMIN,
     defaultCountryCode: '1',

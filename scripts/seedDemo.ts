@@ -12,7 +12,8 @@ import { hashPassword } from '../src/auth/passwords.js';
 import { loadConfig } from '../src/config/loadConfig.js';
 import { createAccount, listAccounts } from '../src/persistence/accountRepository.js';
 import { openDatabase } from '../src/persistence/openDatabase.js';
-import { createTrackingNumber, listTrackingNumbers } from '../src/persistence/trackingNumberRepository.js';
+import { sqliteStore } from '../src/persistence/store.js';
+import { createTrackingNumber, trackingNumbersOf } from '../src/persistence/trackingNumberRepository.js';
 import { createUser, listUsers, putMembership } from '../src/persistence/userRepository.js';
 import { flagValue } from './cliArgs.js';
 
@@ -20,10 +21,10 @@ export const DEMO_DID = '+15551230000';
 export const DEMO_DESTINATION = '+15550001111';
 
 const config = loadConfig();
-const db = openDatabase(config.dbPath);
-if (listTrackingNumbers(db).length === 0) {
-  const account = createAccount(db, { name: 'Demo' });
-  createTrackingNumber(db, {
+const store = sqliteStore(openDatabase(config.dbPath));
+if ((await store.run(trackingNumbersOf())).length === 0) {
+  const account = await store.run(createAccount({ name: 'Demo' }));
+  await store.run(createTrackingNumber({
     accountId: account.id,
     did: DEMO_DID,
     destination: DEMO_DESTINATION,
@@ -31,7 +32,7 @@ if (listTrackingNumbers(db).length === 0) {
     source: 'demo',
     medium: 'none',
     campaign: 'getting-started',
-  });
+  }));
   process.stdout.write(`seeded demo tracking number ${DEMO_DID} → ${DEMO_DESTINATION}\n`);
 }
 
@@ -39,20 +40,20 @@ export const OPERATOR_EMAIL = 'operator@callroute.local';
 export const DEMO_OWNER_EMAIL = 'owner@demo.callroute.local';
 
 const signInFile = flagValue(process.argv.slice(2), '--sign-in-file');
-if (listUsers(db).length === 0) {
+if ((await store.run(listUsers())).length === 0) {
   const now = Date.now();
   const password = () => randomBytes(15).toString('base64url');
   const operatorPassword = password();
   const ownerPassword = password();
-  createUser(db, { email: OPERATOR_EMAIL, name: 'Operator', operator: true, passwordHash: await hashPassword(operatorPassword) }, now);
-  const demo = listAccounts(db).find((a) => a.name === 'Demo');
+  await store.run(createUser({ email: OPERATOR_EMAIL, name: 'Operator', operator: true, passwordHash: await hashPassword(operatorPassword) }, now));
+  const demo = (await store.run(listAccounts())).find((a) => a.name === 'Demo');
   const lines = [`operator (whole installation)\t${OPERATOR_EMAIL}\t${operatorPassword}`];
   if (demo) {
-    const owner = createUser(db, { email: DEMO_OWNER_EMAIL, name: 'Demo owner', passwordHash: await hashPassword(ownerPassword) }, now);
-    putMembership(db, owner.id, { accountId: demo.id }, 'owner', now);
+    const owner = await store.run(createUser({ email: DEMO_OWNER_EMAIL, name: 'Demo owner', passwordHash: await hashPassword(ownerPassword) }, now));
+    await store.run(putMembership(owner.id, { accountId: demo.id }, 'owner', now), { transaction: true });
     lines.push(`owner of the Demo account\t${DEMO_OWNER_EMAIL}\t${ownerPassword}`);
   }
   if (signInFile) writeFileSync(signInFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   process.stdout.write('created the first people (their passwords are printed when callroute is running)\n');
 }
-db.$client.close();
+await store.close();

@@ -78,7 +78,7 @@ async function main(config: Config): Promise<void> {
   });
   void nodeLease.start();
   const stopRetention = startRetentionTimer({
-    db,
+    store,
     nodeId: config.nodeId,
     recordingsDir: config.recordings.dir,
     asteriskRoot: config.recordings.asteriskRoot,
@@ -86,7 +86,7 @@ async function main(config: Config): Promise<void> {
     intervalMs: RETENTION_INTERVAL_MS,
     job: () =>
       runRetention({
-        db,
+        store,
         now: Date.now,
         recordingsDir: config.recordings.dir,
         asteriskRoot: config.recordings.asteriskRoot,
@@ -228,7 +228,6 @@ async function main(config: Config): Promise<void> {
   conversions.start();
 
   const app = buildApp({
-    db,
     store,
     logger,
     adminToken: config.adminToken,

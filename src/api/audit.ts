@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { appendAudit } from '../persistence/auditRepository.js';
-import type { Db } from '../persistence/openDatabase.js';
+import type { Store } from '../persistence/store.js';
 import { describeActor, type Actor } from './principal.js';
 
 export interface AuditEvent {
@@ -17,10 +17,9 @@ export interface AuditEvent {
 }
 
 /** Appends one entry for this request: who (the principal, or `actor`), what, where, from which address. */
-export function recordAudit(db: Db, request: FastifyRequest, event: AuditEvent, at: number, as?: Actor): void {
+export function recordAudit(store: Store, request: FastifyRequest, event: AuditEvent, at: number, as?: Actor): Promise<void> {
   const actor = as ?? request.principal?.actor;
-  appendAudit(
-    db,
+  return store.run(appendAudit(
     {
       actorKind: actor?.kind ?? 'anonymous',
       actorUserId: actor?.kind === 'user' ? actor.userId : actor?.kind === 'api-key' ? actor.userId : (event.actorUserId ?? null),
@@ -33,7 +32,7 @@ export function recordAudit(db: Db, request: FastifyRequest, event: AuditEvent, 
       ip: request.ip,
     },
     at,
-  );
+  ));
 }
 
 /** Whether a GET of audio is the start of a play or download (a player's later Range requests are not). */
@@ -47,7 +46,7 @@ function startsPlayback(request: FastifyRequest): boolean {
  * and every playback or download of a recording becomes an entry. Refusals are not entries, except
  * failed sign-ins, which the sign-in route records itself.
  */
-export function createAuditHook(db: Db, now: () => number): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+export function createAuditHook(store: Store, now: () => number): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
     if (reply.statusCode >= 400 || request.routeOptions.url === undefined) return;
     const route = request.routeOptions.url;
@@ -57,11 +56,11 @@ export function createAuditHook(db: Db, now: () => number): (request: FastifyReq
       const audio = route === '/v1/recordings/:id/audio' || route === '/r/:id';
       if (!audio || request.method === 'HEAD' || !startsPlayback(request)) return;
       // Playing and downloading are one request to the server; both are 'recording.play'.
-      recordAudit(db, request, { action: 'recording.play', target: path, detail: { via: route === '/r/:id' ? 'signed link' : 'api' } }, now());
+      await recordAudit(store, request, { action: 'recording.play', target: path, detail: { via: route === '/r/:id' ? 'signed link' : 'api' } }, now());
       return;
     }
     // The sign-in routes record their own entries (with what matters to them).
     if (route.startsWith('/v1/auth/')) return;
-    recordAudit(db, request, { action: `${request.method} ${route}`, target: path, detail: { status: reply.statusCode } }, now());
+    await recordAudit(store, request, { action: `${request.method} ${route}`, target: path, detail: { status: reply.statusCode } }, now());
   };
 }

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { CallrouteError } from '../errors.js';
 import { findApiTokenByHash, touchApiToken } from '../persistence/apiTokenRepository.js';
-import type { Db } from '../persistence/openDatabase.js';
+import type { Store } from '../persistence/store.js';
 import { findSessionByHash, getUser, touchSession } from '../persistence/userRepository.js';
 import { checkRoutePermission, operatorPrincipal } from './principal.js';
 import { keyPrincipal, keyScopes, userPrincipal } from './resolveGrants.js';
@@ -54,7 +54,7 @@ export interface SessionTimes {
 }
 
 export interface AuthOptions {
-  db: Db;
+  store: Store;
   now: () => number;
   sessions: SessionTimes;
 }
@@ -87,27 +87,27 @@ export function sameOrigin(request: FastifyRequest): boolean {
 export function createAuthenticator(adminToken: string, options: AuthOptions): (request: FastifyRequest) => Promise<void> {
   if (adminToken === '') throw new CallrouteError('CR_ERR_CONFIG', 'admin token must not be empty');
   const expected = digest(adminToken);
-  const { db, now } = options;
+  const { store, now } = options;
 
-  function bearer(request: FastifyRequest, token: string): void {
+  async function bearer(request: FastifyRequest, token: string): Promise<void> {
     if (timingSafeEqual(digest(token), expected)) {
       request.principal = operatorPrincipal({ kind: 'admin-token' });
       return;
     }
-    const row = findApiTokenByHash(db, hashSecret(token));
+    const row = await store.run(findApiTokenByHash(hashSecret(token)));
     if (!row) throw new CallrouteError('CR_ERR_UNAUTHORIZED');
     const t = now();
     if (row.revokedAt !== null) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'token has been revoked');
     if (row.expiresAt !== null && t >= row.expiresAt) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'token has expired');
     const actor = { kind: 'api-key' as const, keyId: row.id, prefix: row.prefix, userId: row.userId };
-    const ownerRow = row.userId === null ? undefined : getUser(db, row.userId);
-    const owner = ownerRow ? userPrincipal(db, ownerRow, actor) : undefined;
+    const ownerRow = row.userId === null ? undefined : await store.run(getUser(row.userId));
+    const owner = ownerRow ? await store.run(userPrincipal(ownerRow, actor)) : undefined;
     request.principal = keyPrincipal(keyScopes(row.scopes), row.accountId, actor, owner);
-    if (row.lastUsedAt === null || t - row.lastUsedAt >= TOUCH_EVERY_MS) touchApiToken(db, row.id, t);
+    if (row.lastUsedAt === null || t - row.lastUsedAt >= TOUCH_EVERY_MS) await store.run(touchApiToken(row.id, t));
   }
 
-  function session(request: FastifyRequest, id: string): void {
-    const row = findSessionByHash(db, hashSecret(id));
+  async function session(request: FastifyRequest, id: string): Promise<void> {
+    const row = await store.run(findSessionByHash(hashSecret(id)));
     const t = now();
     // A session that ended is someone's own old cookie, not a guess: it does not spend the address's
     // failed-sign-in budget (a person whose session ended reopening the dashboard would lock themselves out).
@@ -115,13 +115,13 @@ export function createAuthenticator(adminToken: string, options: AuthOptions): (
     if (row.revokedAt !== null || t >= row.expiresAt || t - row.lastSeenAt >= options.sessions.idleMs) {
       throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in, or the session has ended; sign in again', { notAGuess: true });
     }
-    const user = getUser(db, row.userId);
+    const user = await store.run(getUser(row.userId));
     if (!user) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in, or the session has ended; sign in again');
     if (UNSAFE.has(request.method) && !sameOrigin(request)) {
       throw new CallrouteError('CR_ERR_CSRF', 'this request carries a session cookie but does not come from this site');
     }
-    request.principal = userPrincipal(db, user, { kind: 'user', userId: user.id, email: user.email, sessionId: row.id });
-    if (t - row.lastSeenAt >= TOUCH_EVERY_MS) touchSession(db, row.id, t);
+    request.principal = await store.run(userPrincipal(user, { kind: 'user', userId: user.id, email: user.email, sessionId: row.id }));
+    if (t - row.lastSeenAt >= TOUCH_EVERY_MS) await store.run(touchSession(row.id, t));
   }
 
   return async (request) => {
@@ -130,12 +130,12 @@ export function createAuthenticator(adminToken: string, options: AuthOptions): (
     if (header !== undefined) {
       const match = typeof header === 'string' ? /^Bearer +(\S+) *$/i.exec(header) : null;
       if (!match) throw new CallrouteError('CR_ERR_UNAUTHORIZED');
-      bearer(request, match[1]!);
+      await bearer(request, match[1]!);
     } else {
       const id = readCookies(request).get(SESSION_COOKIE);
       // No credential at all (a signed-out browser opening a page) is no guess either.
       if (!id) throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'not signed in: send a bearer token or sign in', { notAGuess: true });
-      session(request, id);
+      await session(request, id);
     }
     checkRoutePermission(request);
   };

@@ -4,8 +4,7 @@ import type { Logger } from 'pino';
 import { convertAnnouncement } from '../media/convertAnnouncement.js';
 import { locateFfmpeg, type FfmpegTools } from '../media/locateFfmpeg.js';
 import { readRecordingPlaintext } from '../media/recordingCipher.js';
-import { sqliteStore, type Store } from '../persistence/store.js';
-import type { Db } from '../persistence/openDatabase.js';
+import type { Store } from '../persistence/store.js';
 import { createApiLimiter, createRateLimitedAuth, DEFAULT_API_RATE_LIMITS, JSON_BODY_LIMIT_BYTES, securityHeaders, type ApiRateLimits } from './apiGuards.js';
 import { createAuditHook } from './audit.js';
 import { createAuthenticator, type SessionTimes } from './authenticate.js';
@@ -60,9 +59,8 @@ declare module 'fastify' {
 }
 
 export interface BuildAppDeps {
-  db: Db;
-  /** The repositories' store (the same database); by default SQLite's on `db`. */
-  store?: Store;
+  /** The database every route reads and writes, of either dialect (src/persistence/store.ts). */
+  store: Store;
   /** The root logger; fastify logs requests through it. */
   logger: Logger;
   /** `Authorization: Bearer <adminToken>` reaches every /v1 route. Must not be empty. */
@@ -142,7 +140,7 @@ function defaultMedia(ffmpegPath: string | null): MediaDeps {
 export function buildApp(deps: BuildAppDeps): FastifyInstance {
   const now = deps.now ?? Date.now;
   const sessions: SessionTimes = deps.sessions ?? { idleMs: 60 * 60_000, maxMs: 12 * 3_600_000 };
-  const auth = createAuthenticator(deps.adminToken, { db: deps.db, now, sessions });
+  const auth = createAuthenticator(deps.adminToken, { store: deps.store, now, sessions });
   const limiter = createApiLimiter(deps.apiRateLimits ?? DEFAULT_API_RATE_LIMITS, now);
   // Widened to fastify's logger interface so route files take a plain FastifyInstance.
   const logger: FastifyBaseLogger = deps.logger;
@@ -190,8 +188,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
     ffmpegPath: null,
   };
   const routeDeps: RouteDeps = {
-    db: deps.db,
-    store: deps.store ?? sqliteStore(deps.db),
+    store: deps.store,
     nodeId: deps.nodeId ?? '',
     defaultCountryCode: deps.defaultCountryCode,
     recordings,
@@ -213,8 +210,8 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       erasureList: deps.erasureList ?? join(dirname(resolve(recordings.dir)), 'erasures.jsonl'),
     },
   };
-  const audit = createAuditHook(deps.db, now);
-  const eventHub = deps.eventHub ?? createEventHub({ db: deps.db, logger });
+  const audit = createAuditHook(deps.store, now);
+  const eventHub = deps.eventHub ?? createEventHub({ store: deps.store, logger });
   if (!deps.eventHub) app.addHook('onClose', async () => eventHub.close());
 
   registerOpenApi(app, packageVersion());
@@ -228,7 +225,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
   void app.register(async (links) => {
     links.addHook('onResponse', audit);
     signedLinkRoutes(links, routeDeps);
-    privacyExportLinkRoutes(links, { db: deps.db, now, linkSecret: recordings.linkSecret, exports: routeDeps.privacy.exports });
+    privacyExportLinkRoutes(links, { store: deps.store, now, linkSecret: recordings.linkSecret, exports: routeDeps.privacy.exports });
   });
   void app.register(
     async (v1) => {

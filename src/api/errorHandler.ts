@@ -111,9 +111,9 @@ export function notFoundHandler(request: FastifyRequest, reply: FastifyReply): v
 }
 
 /** Adds the request part to a field named by a repository (`did` → `body.did`). */
-export function inRequestPart<T>(part: 'body' | 'querystring' | 'params', fn: () => T): T {
+export async function inRequestPart<T>(part: 'body' | 'querystring' | 'params', fn: () => T | Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
     const field = err instanceof CallrouteError ? err.details?.field : undefined;
     if (err instanceof CallrouteError && typeof field === 'string') {

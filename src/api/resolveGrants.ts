@@ -1,5 +1,5 @@
-import type { Db } from '../persistence/openDatabase.js';
 import type { UserRow } from '../persistence/schema.js';
+import type { Work } from '../persistence/store.js';
 import { accountsOfAgencies, membershipsOfUser, twoFactorRequired } from '../persistence/userRepository.js';
 import { isPermission, KEY_SCOPES, LEGACY_TOKEN_SCOPES, ROLE_PERMISSIONS, type Permission } from './permissions.js';
 import { operatorPrincipal, type Actor, type Principal } from './principal.js';
@@ -9,31 +9,33 @@ import { operatorPrincipal, type Actor, type Principal } from './principal.js';
  * role changed or removed counts from the next request on (no cached rights in the session).
  * An agency role reaches every account of the agency.
  */
-export function userPrincipal(db: Db, user: UserRow, actor: Actor): Principal {
-  if (user.operator) return operatorPrincipal(actor);
-  const grants = new Map<number, Set<Permission>>();
-  const add = (accountId: number, permissions: readonly Permission[]) => {
-    let set = grants.get(accountId);
-    if (!set) grants.set(accountId, (set = new Set()));
-    for (const p of permissions) set.add(p);
-  };
-  const memberships = membershipsOfUser(db, user.id);
-  const agencyRoles = new Map<number, (typeof memberships)[number]['role']>();
-  const directAccounts: number[] = [];
-  for (const m of memberships) {
-    if (m.accountId !== null) {
-      directAccounts.push(m.accountId);
-      add(m.accountId, ROLE_PERMISSIONS[m.role]);
-    } else if (m.agencyId !== null) {
-      agencyRoles.set(m.agencyId, m.role);
+export function userPrincipal(user: UserRow, actor: Actor): Work<Principal> {
+  return function* (q) {
+    if (user.operator) return operatorPrincipal(actor);
+    const grants = new Map<number, Set<Permission>>();
+    const add = (accountId: number, permissions: readonly Permission[]) => {
+      let set = grants.get(accountId);
+      if (!set) grants.set(accountId, (set = new Set()));
+      for (const p of permissions) set.add(p);
+    };
+    const memberships = yield* membershipsOfUser(user.id)(q);
+    const agencyRoles = new Map<number, (typeof memberships)[number]['role']>();
+    const directAccounts: number[] = [];
+    for (const m of memberships) {
+      if (m.accountId !== null) {
+        directAccounts.push(m.accountId);
+        add(m.accountId, ROLE_PERMISSIONS[m.role]);
+      } else if (m.agencyId !== null) {
+        agencyRoles.set(m.agencyId, m.role);
+      }
     }
-  }
-  const agencyIds = [...agencyRoles.keys()];
-  for (const account of accountsOfAgencies(db, agencyIds)) add(account.id, ROLE_PERMISSIONS[agencyRoles.get(account.agencyId)!]);
-  const agencyOwnerOf = agencyIds.filter((id) => agencyRoles.get(id) === 'owner');
-  const principal: Principal = { actor, operator: false, grants, agencyOwnerOf };
-  if (user.totpEnabledAt === null && twoFactorRequired(db, [...grants.keys()], agencyIds)) principal.mustEnrolTwoFactor = true;
-  return principal;
+    const agencyIds = [...agencyRoles.keys()];
+    for (const account of yield* accountsOfAgencies(agencyIds)(q)) add(account.id, ROLE_PERMISSIONS[agencyRoles.get(account.agencyId)!]);
+    const agencyOwnerOf = agencyIds.filter((id) => agencyRoles.get(id) === 'owner');
+    const principal: Principal = { actor, operator: false, grants, agencyOwnerOf };
+    if (user.totpEnabledAt === null && (yield* twoFactorRequired([...grants.keys()], agencyIds)(q))) principal.mustEnrolTwoFactor = true;
+    return principal;
+  };
 }
 
 /** A key's scopes as stored (JSON), keeping only those a key may hold; null is a token from before scopes. */

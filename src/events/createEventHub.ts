@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { eventsAfter, lastEventId } from '../persistence/eventRepository.js';
-import type { Db } from '../persistence/openDatabase.js';
 import type { EventRow } from '../persistence/schema.js';
+import type { Store } from '../persistence/store.js';
 import { eventView, type EventEnvelope } from './eventView.js';
 
 /** Gets each event with its rendered view (rendered once, whatever the number of listeners). */
@@ -15,14 +15,18 @@ const BATCH = 500;
  * It reads the outbox only while someone listens, on its own timer: writers (the call path) never
  * wait for it, and a listener that throws is dropped, not retried.
  */
-export function createEventHub(deps: { db: Db; logger: Pick<Logger, 'warn'>; pollMs?: number }) {
+export function createEventHub(deps: { store: Store; logger: Pick<Logger, 'warn'>; pollMs?: number }) {
   const listeners = new Set<EventListener>();
   let position = 0;
   let timer: NodeJS.Timeout | undefined;
+  /** Set while someone listens: the position read and the timer started. */
+  let started: Promise<void> | null = null;
+  /** The look in progress; one at a time, so events are handed on in order. */
+  let looking: Promise<void> | null = null;
 
-  function poll(): void {
+  async function lookOnce(): Promise<void> {
     for (;;) {
-      const batch = eventsAfter(deps.db, position, BATCH);
+      const batch = await deps.store.run(eventsAfter(position, BATCH));
       const last = batch[batch.length - 1];
       if (!last) return;
       position = last.id;
@@ -41,31 +45,47 @@ export function createEventHub(deps: { db: Db; logger: Pick<Logger, 'warn'>; pol
     }
   }
 
+  /** Delivers what is new now (the timer calls it; tests too). */
+  function poll(): Promise<void> {
+    looking ??= lookOnce().finally(() => {
+      looking = null;
+    });
+    return looking;
+  }
+
+  function stop(): void {
+    clearInterval(timer);
+    started = null;
+  }
+
   return {
-    /** Listens from the next event on; returns the position it starts after and the way to stop. */
-    subscribe(listener: EventListener): { from: number; unsubscribe: () => void } {
-      if (listeners.size === 0) {
-        position = lastEventId(deps.db);
-        timer = setInterval(poll, deps.pollMs ?? 200);
+    /** Listens from the next event on; resolves to the position it starts after and the way to stop. */
+    async subscribe(listener: EventListener): Promise<{ from: number; unsubscribe: () => void }> {
+      started ??= deps.store.run(lastEventId()).then((id) => {
+        position = id;
+        timer = setInterval(() => {
+          // A database that does not answer (restarting): the next look tries again.
+          poll().catch((err: unknown) => deps.logger.warn({ err }, 'live feed could not read the event stream'));
+        }, deps.pollMs ?? 200);
         timer.unref();
-      }
+      });
+      await started;
       listeners.add(listener);
       return {
         from: position,
         unsubscribe: () => {
           listeners.delete(listener);
-          if (listeners.size === 0) clearInterval(timer);
+          if (listeners.size === 0) stop();
         },
       };
     },
-    /** Delivers what is new now (tests; the timer does it otherwise). */
     poll,
     get listeners(): number {
       return listeners.size;
     },
     close(): void {
       listeners.clear();
-      clearInterval(timer);
+      stop();
     },
   };
 }

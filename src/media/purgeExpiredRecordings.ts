@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import type { Db } from '../persistence/openDatabase.js';
 import { appendAudit } from '../persistence/auditRepository.js';
 import { expiredRecordings, markRecordingRemoved } from '../persistence/recordingQueries.js';
+import type { Store } from '../persistence/store.js';
 import { removeRecordingFiles } from './removeRecordingFiles.js';
 
 export interface PurgeDeps {
-  db: Db;
+  store: Store;
   recordingsDir: string;
   /** Where Asterisk's spool appears (config.recordings.asteriskRoot); its leftover WAVs are removed too. */
   asteriskRoot?: string;
@@ -35,7 +35,7 @@ export interface PurgeReport {
  */
 export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeReport> {
   const now = (deps.now ?? Date.now)();
-  const candidates = expiredRecordings(deps.db, now, deps.nodeId);
+  const candidates = await deps.store.run(expiredRecordings(now, deps.nodeId));
   const report: PurgeReport = { checked: candidates.length, purged: 0, bytesFreed: 0, failures: [] };
   for (const { recording, retentionDays } of candidates) {
     const removed = await removeRecordingFiles(recording, deps);
@@ -46,10 +46,8 @@ export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeRepo
       deps.logger.warn({ recordingId: recording.id, failures: removed.failures }, 'recording purge failed');
       continue;
     }
-    markRecordingRemoved(deps.db, recording.id, 'expired', `retention of ${retentionDays} days`, now);
     // Deletions by retention are in the audit log as well as those by people.
-    appendAudit(
-      deps.db,
+    const audit = appendAudit(
       {
         actorKind: 'system',
         actorUserId: null,
@@ -63,6 +61,10 @@ export async function purgeExpiredRecordings(deps: PurgeDeps): Promise<PurgeRepo
       },
       now,
     );
+    await deps.store.run(function* (q) {
+      yield* markRecordingRemoved(recording.id, 'expired', `retention of ${retentionDays} days`, now)(q);
+      yield* audit(q);
+    }, { transaction: true });
     report.purged++;
   }
   if (report.checked > 0) deps.logger.info({ ...report, failures: report.failures.length }, 'recordings purged');

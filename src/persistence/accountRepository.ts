@@ -1,6 +1,7 @@
+/** Accounts: works of ./store.ts. */
 import { asc, eq } from 'drizzle-orm';
-import type { Db } from './openDatabase.js';
-import { accounts, type AccountRow } from './schema.js';
+import type { AccountRow } from './schema.js';
+import { row, rows, type Work } from './store.js';
 
 export interface AccountInput {
   name: string;
@@ -20,10 +21,9 @@ export interface AccountInput {
 
 export type AccountPatch = Partial<AccountInput>;
 
-export function createAccount(db: Db, input: AccountInput, now: number = Date.now()): AccountRow {
-  return db
-    .insert(accounts)
-    .values({
+export function createAccount(input: AccountInput, now: number = Date.now()): Work<AccountRow> {
+  return function* ({ db, t }) {
+    const values = {
       name: input.name,
       recordingRetentionDays: input.recordingRetentionDays ?? null,
       agencyId: input.agencyId ?? null,
@@ -34,32 +34,26 @@ export function createAccount(db: Db, input: AccountInput, now: number = Date.no
       timeZone: input.timeZone ?? null,
       createdAt: now,
       updatedAt: now,
-    })
-    .returning()
-    .get();
+    };
+    return (yield* row(db.insert(t.accounts).values(values).returning()))!;
+  };
 }
 
-export function listAccounts(db: Db): AccountRow[] {
-  return db.select().from(accounts).orderBy(asc(accounts.id)).all();
+export function listAccounts(): Work<AccountRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.accounts).orderBy(asc(t.accounts.id)));
+  };
 }
 
-export function getAccount(db: Db, id: number): AccountRow | undefined {
-  return db.select().from(accounts).where(eq(accounts.id, id)).get();
+export function getAccount(id: number): Work<AccountRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.accounts).where(eq(t.accounts.id, id)));
+  };
 }
 
 /** Returns the updated row, or undefined when no account has this id. */
-export function updateAccount(
-  db: Db,
-  id: number,
-  patch: AccountPatch,
-  now: number = Date.now(),
-): AccountRow | undefined {
-  return (
-    db
-      .update(accounts)
-      .set({ ...patch, updatedAt: now })
-      .where(eq(accounts.id, id))
-      .returning()
-      .get()
-  );
+export function updateAccount(id: number, patch: AccountPatch, now: number = Date.now()): Work<AccountRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.update(t.accounts).set({ ...patch, updatedAt: now }).where(eq(t.accounts.id, id)).returning());
+  };
 }

@@ -1,6 +1,7 @@
+/** Announcements (uploaded prompts): works of ./store.ts. */
 import { asc, eq } from 'drizzle-orm';
-import type { Db } from './openDatabase.js';
-import { announcements, trackingNumbers, type AnnouncementRow } from './schema.js';
+import type { AnnouncementRow } from './schema.js';
+import { affected, row, rows, type Work } from './store.js';
 
 export interface AnnouncementInput {
   accountId: number | null;
@@ -9,39 +10,42 @@ export interface AnnouncementInput {
   soundName: string;
 }
 
-export function createAnnouncement(db: Db, input: AnnouncementInput, now: number = Date.now()): AnnouncementRow {
-  return db.insert(announcements).values({ ...input, createdAt: now }).returning().get();
+export function createAnnouncement(input: AnnouncementInput, now: number = Date.now()): Work<AnnouncementRow> {
+  return function* ({ db, t }) {
+    return (yield* row(db.insert(t.announcements).values({ ...input, createdAt: now }).returning()))!;
+  };
 }
 
-export function finishAnnouncement(
-  db: Db,
-  id: number,
-  done: { soundName: string; durationSeconds: number },
-): AnnouncementRow | undefined {
-  return db.update(announcements).set(done).where(eq(announcements.id, id)).returning().get();
+export function finishAnnouncement(id: number, done: { soundName: string; durationSeconds: number }): Work<AnnouncementRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.update(t.announcements).set(done).where(eq(t.announcements.id, id)).returning());
+  };
 }
 
-export function getAnnouncement(db: Db, id: number): AnnouncementRow | undefined {
-  return db.select().from(announcements).where(eq(announcements.id, id)).get();
+export function getAnnouncement(id: number): Work<AnnouncementRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.announcements).where(eq(t.announcements.id, id)));
+  };
 }
 
-export function listAnnouncements(db: Db, filter: { accountId?: number } = {}): AnnouncementRow[] {
-  const q = db.select().from(announcements);
-  const filtered = filter.accountId === undefined ? q : q.where(eq(announcements.accountId, filter.accountId));
-  return filtered.orderBy(asc(announcements.id)).all();
+export function listAnnouncements(filter: { accountId?: number } = {}): Work<AnnouncementRow[]> {
+  return function* ({ db, t }) {
+    const q = db.select().from(t.announcements);
+    const filtered = filter.accountId === undefined ? q : q.where(eq(t.announcements.accountId, filter.accountId));
+    return yield* rows(filtered.orderBy(asc(t.announcements.id)));
+  };
 }
 
 /** Ids of the tracking numbers that play this announcement. */
-export function trackingNumbersUsingAnnouncement(db: Db, id: number): number[] {
-  return db
-    .select({ id: trackingNumbers.id })
-    .from(trackingNumbers)
-    .where(eq(trackingNumbers.announcementId, id))
-    .orderBy(asc(trackingNumbers.id))
-    .all()
-    .map((r) => r.id);
+export function trackingNumbersUsingAnnouncement(id: number): Work<number[]> {
+  return function* ({ db, t }) {
+    const n = t.trackingNumbers;
+    return (yield* rows(db.select({ id: n.id }).from(n).where(eq(n.announcementId, id)).orderBy(asc(n.id)))).map((r) => r.id);
+  };
 }
 
-export function deleteAnnouncement(db: Db, id: number): boolean {
-  return db.delete(announcements).where(eq(announcements.id, id)).run().changes > 0;
+export function deleteAnnouncement(id: number): Work<boolean> {
+  return function* ({ db, t }) {
+    return (yield* affected(db.delete(t.announcements).where(eq(t.announcements.id, id)))) > 0;
+  };
 }

@@ -1,6 +1,7 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from './openDatabase.js';
-import { apiTokens, type ApiTokenRow } from './schema.js';
+/** Account API keys: works of ./store.ts. */
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import type { ApiTokenRow } from './schema.js';
+import { affected, row, rows, type Work } from './store.js';
 
 export interface ApiTokenInput {
   accountId: number;
@@ -15,34 +16,36 @@ export interface ApiTokenInput {
   expiresAt?: number | null;
 }
 
-export function createApiToken(db: Db, input: ApiTokenInput, now: number = Date.now()): ApiTokenRow {
-  return db.insert(apiTokens).values({ ...input, createdAt: now }).returning().get();
+export function createApiToken(input: ApiTokenInput, now: number = Date.now()): Work<ApiTokenRow> {
+  return function* ({ db, t }) {
+    return (yield* row(db.insert(t.apiTokens).values({ ...input, createdAt: now }).returning()))!;
+  };
 }
 
-export function listApiTokens(db: Db, accountId: number): ApiTokenRow[] {
-  return db.select().from(apiTokens).where(eq(apiTokens.accountId, accountId)).orderBy(asc(apiTokens.id)).all();
+export function listApiTokens(accountId: number): Work<ApiTokenRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.apiTokens).where(eq(t.apiTokens.accountId, accountId)).orderBy(asc(t.apiTokens.id)));
+  };
 }
 
-type FindByHashStatement = { get(values: { hash: string }): ApiTokenRow | undefined };
-const findByHashStatements = new WeakMap<Db, FindByHashStatement>();
-
-/** The per-request look-up: one prepared probe of the unique index on token_hash. Revoked tokens are returned too. */
-export function findApiTokenByHash(db: Db, tokenHash: string): ApiTokenRow | undefined {
-  let stmt = findByHashStatements.get(db);
-  if (!stmt) {
-    stmt = db.select().from(apiTokens).where(eq(apiTokens.tokenHash, sql.placeholder('hash'))).limit(1).prepare();
-    findByHashStatements.set(db, stmt);
-  }
-  return stmt.get({ hash: tokenHash });
+/** The per-request look-up: one probe of the unique index on token_hash. Revoked tokens are returned too. */
+export function findApiTokenByHash(tokenHash: string): Work<ApiTokenRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.apiTokens).where(eq(t.apiTokens.tokenHash, tokenHash)).limit(1));
+  };
 }
 
 /** Sets revoked_at once (a second revoke keeps the first time). Undefined when the account has no such token. */
-export function revokeApiToken(db: Db, accountId: number, id: number, now: number = Date.now()): ApiTokenRow | undefined {
-  const where = and(eq(apiTokens.id, id), eq(apiTokens.accountId, accountId));
-  db.update(apiTokens).set({ revokedAt: now }).where(and(where, isNull(apiTokens.revokedAt))).run();
-  return db.select().from(apiTokens).where(where).get();
+export function revokeApiToken(accountId: number, id: number, now: number = Date.now()): Work<ApiTokenRow | undefined> {
+  return function* ({ db, t }) {
+    const where = and(eq(t.apiTokens.id, id), eq(t.apiTokens.accountId, accountId));
+    yield* affected(db.update(t.apiTokens).set({ revokedAt: now }).where(and(where, isNull(t.apiTokens.revokedAt))));
+    return yield* row(db.select().from(t.apiTokens).where(where));
+  };
 }
 
-export function touchApiToken(db: Db, id: number, now: number = Date.now()): void {
-  db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, id)).run();
+export function touchApiToken(id: number, now: number = Date.now()): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.update(t.apiTokens).set({ lastUsedAt: now }).where(eq(t.apiTokens.id, id)));
+  };
 }

@@ -4,15 +4,10 @@ import type { Touch } from '../attribution/classifyVisit.js';
 import { holdState, poolUtilization, type PoolUtilization } from '../attribution/poolAssignment.js';
 import type { AttributedTouch, AttributionModel } from '../attribution/resolveTouch.js';
 import type { Db } from './openDatabase.js';
-import { row, rows, runOnSqlite, type Work } from './store.js';
-import { choosePoolNumberNow, poolById, poolsOf } from './visitorSessions.js';
+import { affected, row, rows, type Work } from './store.js';
+import { choosePoolNumberNow } from './visitorSessions.js';
 import {
-  accounts,
   calls,
-  numberPools,
-  sourceRules,
-  trackingNumbers,
-  visits,
   type AccountRow,
   type NumberPoolRow,
   type SourceRuleRow,
@@ -46,13 +41,15 @@ export interface SnippetSettingsPatch {
   attributionWindowDays?: number;
 }
 
-export function updateSnippetSettings(db: Db, accountId: number, patch: SnippetSettingsPatch, now: number): AccountRow | undefined {
-  const set: Partial<typeof accounts.$inferInsert> = { updatedAt: now };
-  if (patch.publicKey !== undefined) set.publicKey = patch.publicKey;
-  if (patch.allowedDomains !== undefined) set.allowedDomains = JSON.stringify(patch.allowedDomains);
-  if (patch.attributionModel !== undefined) set.attributionModel = patch.attributionModel;
-  if (patch.attributionWindowDays !== undefined) set.attributionWindowDays = patch.attributionWindowDays;
-  return db.update(accounts).set(set).where(eq(accounts.id, accountId)).returning().get();
+export function updateSnippetSettings(accountId: number, patch: SnippetSettingsPatch, now: number): Work<AccountRow | undefined> {
+  return function* ({ db, t }) {
+    const set: Partial<typeof t.accounts.$inferInsert> = { updatedAt: now };
+    if (patch.publicKey !== undefined) set.publicKey = patch.publicKey;
+    if (patch.allowedDomains !== undefined) set.allowedDomains = JSON.stringify(patch.allowedDomains);
+    if (patch.attributionModel !== undefined) set.attributionModel = patch.attributionModel;
+    if (patch.attributionWindowDays !== undefined) set.attributionWindowDays = patch.attributionWindowDays;
+    return yield* row(db.update(t.accounts).set(set).where(eq(t.accounts.id, accountId)).returning());
+  };
 }
 
 /** The account a snippet key names. Accounts are few; the key has no index of its own (see the schema). */
@@ -92,40 +89,40 @@ export function sourceRulesOf(accountId: number): Work<SourceRuleRow[]> {
   };
 }
 
-export function listSourceRules(db: Db, accountId: number): SourceRuleRow[] {
-  return runOnSqlite(db, sourceRulesOf(accountId));
+export function allSourceRules(): Work<SourceRuleRow[]> {
+  return function* ({ db, t }) {
+    const { sourceRules } = t;
+    return yield* rows(db.select().from(sourceRules).orderBy(asc(sourceRules.accountId), asc(sourceRules.position), asc(sourceRules.id)));
+  };
 }
 
-export function listAllSourceRules(db: Db): SourceRuleRow[] {
-  return db.select().from(sourceRules).orderBy(asc(sourceRules.accountId), asc(sourceRules.position), asc(sourceRules.id)).all();
+export function createSourceRule(input: SourceRuleInput, now: number): Work<SourceRuleRow> {
+  return function* ({ db, t }) {
+    const { sourceRules } = t;
+    const last = yield* row(db.select({ max: sql<number | null>`max(${sourceRules.position})` }).from(sourceRules).where(eq(sourceRules.accountId, input.accountId)));
+    const position = input.position ?? (last?.max ?? 0) + 1;
+    return (yield* row(db.insert(sourceRules).values({ ...input, position, createdAt: now }).returning()))!;
+  };
 }
 
-export function createSourceRule(db: Db, input: SourceRuleInput, now: number): SourceRuleRow {
-  const position =
-    input.position ??
-    (db
-      .select({ max: sql<number | null>`max(${sourceRules.position})` })
-      .from(sourceRules)
-      .where(eq(sourceRules.accountId, input.accountId))
-      .get()?.max ?? 0) + 1;
-  return db
-    .insert(sourceRules)
-    .values({ ...input, position, createdAt: now })
-    .returning()
-    .get();
+export function getSourceRule(id: number): Work<SourceRuleRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.sourceRules).where(eq(t.sourceRules.id, id)));
+  };
 }
 
-export function getSourceRule(db: Db, id: number): SourceRuleRow | undefined {
-  return db.select().from(sourceRules).where(eq(sourceRules.id, id)).get();
+export function updateSourceRule(id: number, patch: Partial<Omit<SourceRuleInput, 'accountId'>>): Work<SourceRuleRow | undefined> {
+  return function* (q) {
+    const { db, t } = q;
+    if (Object.keys(patch).length === 0) return yield* getSourceRule(id)(q);
+    return yield* row(db.update(t.sourceRules).set(patch).where(eq(t.sourceRules.id, id)).returning());
+  };
 }
 
-export function updateSourceRule(db: Db, id: number, patch: Partial<Omit<SourceRuleInput, 'accountId'>>): SourceRuleRow | undefined {
-  if (Object.keys(patch).length === 0) return getSourceRule(db, id);
-  return db.update(sourceRules).set(patch).where(eq(sourceRules.id, id)).returning().get();
-}
-
-export function deleteSourceRule(db: Db, id: number): boolean {
-  return db.delete(sourceRules).where(eq(sourceRules.id, id)).run().changes > 0;
+export function deleteSourceRule(id: number): Work<boolean> {
+  return function* ({ db, t }) {
+    return (yield* affected(db.delete(t.sourceRules).where(eq(t.sourceRules.id, id)))) > 0;
+  };
 }
 
 // ---------------------------------------------------------------- pools
@@ -140,47 +137,24 @@ export interface PoolInput {
   warnUtilization?: number;
 }
 
-export function createPool(db: Db, input: PoolInput, now: number): NumberPoolRow {
-  return db
-    .insert(numberPools)
-    .values({ ...input, createdAt: now, updatedAt: now })
-    .returning()
-    .get();
+export function createPool(input: PoolInput, now: number): Work<NumberPoolRow> {
+  return function* ({ db, t }) {
+    return (yield* row(db.insert(t.numberPools).values({ ...input, createdAt: now, updatedAt: now }).returning()))!;
+  };
 }
 
-export function listPools(db: Db, filter: { accountId?: number } = {}): NumberPoolRow[] {
-  return runOnSqlite(db, poolsOf(filter));
+export function updatePool(id: number, patch: Partial<Omit<PoolInput, 'accountId'>>, now: number): Work<NumberPoolRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.update(t.numberPools).set({ ...patch, updatedAt: now }).where(eq(t.numberPools.id, id)).returning());
+  };
 }
 
-export function getPool(db: Db, id: number): NumberPoolRow | undefined {
-  return runOnSqlite(db, poolById(id));
-}
-
-export function updatePool(db: Db, id: number, patch: Partial<Omit<PoolInput, 'accountId'>>, now: number): NumberPoolRow | undefined {
-  return db
-    .update(numberPools)
-    .set({ ...patch, updatedAt: now })
-    .where(eq(numberPools.id, id))
-    .returning()
-    .get();
-}
-
-/** Deletes a pool; its numbers become ordinary (source-level) numbers. Visits keep their history. */
-export function deletePool(db: Db, id: number, now: number): boolean {
-  return db.transaction(() => {
-    db.update(trackingNumbers).set({ poolId: null, updatedAt: now }).where(eq(trackingNumbers.poolId, id)).run();
-    return db.delete(numberPools).where(eq(numberPools.id, id)).run().changes > 0;
-  });
-}
-
-/** The enabled numbers of a pool (what visitors can be given). */
-export function listPoolNumbers(db: Db, pool: Pick<NumberPoolRow, 'id' | 'accountId'>): TrackingNumberRow[] {
-  return db
-    .select()
-    .from(trackingNumbers)
-    .where(and(eq(trackingNumbers.accountId, pool.accountId), eq(trackingNumbers.poolId, pool.id), eq(trackingNumbers.enabled, true)))
-    .orderBy(asc(trackingNumbers.id))
-    .all();
+/** Deletes a pool; its numbers become ordinary (source-level) numbers. Visits keep their history. Run it as a transaction. */
+export function deletePool(id: number, now: number): Work<boolean> {
+  return function* ({ db, t }) {
+    yield* affected(db.update(t.trackingNumbers).set({ poolId: null, updatedAt: now }).where(eq(t.trackingNumbers.poolId, id)));
+    return (yield* affected(db.delete(t.numberPools).where(eq(t.numberPools.id, id)))) > 0;
+  };
 }
 
 export interface PoolReport extends PoolUtilization {
@@ -193,16 +167,18 @@ export interface PoolReport extends PoolUtilization {
 }
 
 /** Held/total now (idled-out holds count as free), the exhaustion count and the warning flag. */
-export function poolReport(db: Db, pool: NumberPoolRow, now: number): PoolReport {
-  const c = runOnSqlite(db, choosePoolNumberNow(pool, now));
-  return {
-    poolId: pool.id,
-    accountId: pool.accountId,
-    name: pool.name,
-    source: pool.source,
-    exhaustedCount: pool.exhaustedCount,
-    warnUtilization: pool.warnUtilization,
-    ...poolUtilization(c.held, c.total, pool.warnUtilization),
+export function poolReport(pool: NumberPoolRow, now: number): Work<PoolReport> {
+  return function* (q) {
+    const c = yield* choosePoolNumberNow(pool, now)(q);
+    return {
+      poolId: pool.id,
+      accountId: pool.accountId,
+      name: pool.name,
+      source: pool.source,
+      exhaustedCount: pool.exhaustedCount,
+      warnUtilization: pool.warnUtilization,
+      ...poolUtilization(c.held, c.total, pool.warnUtilization),
+    };
   };
 }
 

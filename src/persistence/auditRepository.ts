@@ -1,13 +1,16 @@
+/** The audit log: works of ./store.ts. */
 import { and, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
-import type { Db } from './openDatabase.js';
-import { auditLog, type AuditRow } from './schema.js';
+import type { AuditRow } from './schema.js';
+import { affected, rows, type Work } from './store.js';
 
 export type AuditInput = Omit<AuditRow, 'id' | 'at'>;
 
 /** Appends one entry (there is no update or delete here: the log is append-only). */
-export function appendAudit(db: Db, entry: AuditInput, at: number): void {
-  db.insert(auditLog).values({ ...entry, at }).run();
+export function appendAudit(entry: AuditInput, at: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.insert(t.auditLog).values({ ...entry, at }));
+  };
 }
 
 export interface AuditFilter {
@@ -23,19 +26,16 @@ export interface AuditFilter {
 }
 
 /** Newest first. */
-export function listAudit(db: Db, f: AuditFilter): AuditRow[] {
-  const where: SQL[] = [];
-  if (f.accountIds !== undefined) where.push(inAccounts(auditLog.accountId, f.accountIds));
-  if (f.actorUserId !== undefined) where.push(eq(auditLog.actorUserId, f.actorUserId));
-  if (f.action !== undefined) where.push(eq(auditLog.action, f.action));
-  if (f.from !== undefined) where.push(gte(auditLog.at, f.from));
-  if (f.to !== undefined) where.push(lt(auditLog.at, f.to));
-  if (f.before !== undefined) where.push(lt(auditLog.id, f.before));
-  return db
-    .select()
-    .from(auditLog)
-    .where(and(...where))
-    .orderBy(desc(auditLog.id))
-    .limit(f.limit)
-    .all();
+export function listAudit(f: AuditFilter): Work<AuditRow[]> {
+  return function* ({ db, t }) {
+    const log = t.auditLog;
+    const where: SQL[] = [];
+    if (f.accountIds !== undefined) where.push(inAccounts(log.accountId, f.accountIds));
+    if (f.actorUserId !== undefined) where.push(eq(log.actorUserId, f.actorUserId));
+    if (f.action !== undefined) where.push(eq(log.action, f.action));
+    if (f.from !== undefined) where.push(gte(log.at, f.from));
+    if (f.to !== undefined) where.push(lt(log.at, f.to));
+    if (f.before !== undefined) where.push(lt(log.id, f.before));
+    return yield* rows(db.select().from(log).where(and(...where)).orderBy(desc(log.id)).limit(f.limit));
+  };
 }

@@ -2,8 +2,8 @@ import { and, desc, eq, gte, lt, or, sql, type SQL } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
 import { jsonArrayHasText } from './dialectSql.js';
 import { inAccounts } from './inAccounts.js';
-import type { Db } from './openDatabase.js';
-import { calls, type CallDisposition, type CallRow, type LeadStatus } from './schema.js';
+import type { calls as sqliteCalls, CallDisposition, CallRow, LeadStatus } from './schema.js';
+import { affected, row, rows, type Work } from './store.js';
 
 export const CALLS_DEFAULT_LIMIT = 50;
 export const CALLS_MAX_LIMIT = 500;
@@ -74,52 +74,54 @@ export function decodeCallCursor(cursor: string): CallCursor {
  * (did, arrived_at) and (arrived_at) indexes serve the common filters; disposition and source filter
  * the rows those indexes yield.
  */
-export function listCalls(db: Db, filter: CallFilter = {}): CallPage {
-  const limit = Math.min(Math.max(Math.trunc(filter.limit ?? CALLS_DEFAULT_LIMIT), 1), CALLS_MAX_LIMIT);
-  const where: SQL[] = [];
-  if (filter.from !== undefined) where.push(gte(calls.arrivedAt, filter.from));
-  if (filter.to !== undefined) where.push(lt(calls.arrivedAt, filter.to));
-  if (filter.accountIds !== undefined) where.push(inAccounts(calls.accountId, filter.accountIds));
-  if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
-  if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
-  if (filter.source !== undefined) where.push(eq(calls.source, filter.source));
-  if (filter.medium !== undefined) where.push(eq(calls.medium, filter.medium));
-  if (filter.campaign !== undefined) where.push(eq(calls.campaign, filter.campaign));
-  if (filter.firstTimeCaller !== undefined) where.push(eq(calls.firstTimeCaller, filter.firstTimeCaller));
-  if (filter.callerNumber !== undefined) where.push(eq(calls.callerNumber, filter.callerNumber));
-  if (filter.tag !== undefined) where.push(hasTag(filter.tag));
-  if (filter.search !== undefined) where.push(matchesSearch(filter.search));
-  if (filter.leadStatus !== undefined) where.push(eq(calls.leadStatus, filter.leadStatus));
-  if (filter.restrictedIn !== undefined) {
-    const shown = or(eq(calls.restricted, false), inAccounts(calls.accountId, filter.restrictedIn));
-    if (shown) where.push(shown);
-  }
-  if (filter.cursor !== undefined) {
-    const c = decodeCallCursor(filter.cursor);
-    const after = or(lt(calls.arrivedAt, c.arrivedAt), and(eq(calls.arrivedAt, c.arrivedAt), lt(calls.id, c.id)));
-    if (after) where.push(after);
-  }
-  const rows = db
-    .select()
-    .from(calls)
-    .where(and(...where))
-    .orderBy(desc(calls.arrivedAt), desc(calls.id))
-    .limit(limit + 1)
-    .all();
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  const nextCursor = rows.length > limit && last ? encodeCallCursor({ arrivedAt: last.arrivedAt, id: last.id }) : null;
-  return { calls: page, nextCursor };
+export function listCalls(filter: CallFilter = {}): Work<CallPage> {
+  return function* ({ db, t, dialect }) {
+    const { calls } = t;
+    const limit = Math.min(Math.max(Math.trunc(filter.limit ?? CALLS_DEFAULT_LIMIT), 1), CALLS_MAX_LIMIT);
+    const where: SQL[] = [];
+    if (filter.from !== undefined) where.push(gte(calls.arrivedAt, filter.from));
+    if (filter.to !== undefined) where.push(lt(calls.arrivedAt, filter.to));
+    if (filter.accountIds !== undefined) where.push(inAccounts(calls.accountId, filter.accountIds));
+    if (filter.did !== undefined) where.push(eq(calls.did, filter.did));
+    if (filter.disposition !== undefined) where.push(eq(calls.disposition, filter.disposition));
+    if (filter.source !== undefined) where.push(eq(calls.source, filter.source));
+    if (filter.medium !== undefined) where.push(eq(calls.medium, filter.medium));
+    if (filter.campaign !== undefined) where.push(eq(calls.campaign, filter.campaign));
+    if (filter.firstTimeCaller !== undefined) where.push(eq(calls.firstTimeCaller, filter.firstTimeCaller));
+    if (filter.callerNumber !== undefined) where.push(eq(calls.callerNumber, filter.callerNumber));
+    if (filter.tag !== undefined) where.push(jsonArrayHasText(dialect, calls.tags, filter.tag));
+    if (filter.search !== undefined) where.push(matchesSearch(calls, filter.search));
+    if (filter.leadStatus !== undefined) where.push(eq(calls.leadStatus, filter.leadStatus));
+    if (filter.restrictedIn !== undefined) {
+      const shown = or(eq(calls.restricted, false), inAccounts(calls.accountId, filter.restrictedIn));
+      if (shown) where.push(shown);
+    }
+    if (filter.cursor !== undefined) {
+      const c = decodeCallCursor(filter.cursor);
+      const after = or(lt(calls.arrivedAt, c.arrivedAt), and(eq(calls.arrivedAt, c.arrivedAt), lt(calls.id, c.id)));
+      if (after) where.push(after);
+    }
+    const found = yield* rows(db.select().from(calls).where(and(...where)).orderBy(desc(calls.arrivedAt), desc(calls.id)).limit(limit + 1));
+    const page = found.slice(0, limit);
+    const last = page[page.length - 1];
+    const nextCursor = found.length > limit && last ? encodeCallCursor({ arrivedAt: last.arrivedAt, id: last.id }) : null;
+    return { calls: page, nextCursor };
+  };
 }
 
-export function getCall(db: Db, id: number): CallRow | undefined {
-  return db.select().from(calls).where(eq(calls.id, id)).get();
+export function getCall(id: number): Work<CallRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.calls).where(eq(t.calls.id, id)));
+  };
 }
 
 /** Calls not finished yet (in progress, or left by a crash until reconciled), oldest first; the partial index on finished serves it. */
-export function callsInProgress(db: Db, accountIds?: readonly number[], limit = 1000): CallRow[] {
-  const where = accountIds === undefined ? eq(calls.finished, false) : and(eq(calls.finished, false), inAccounts(calls.accountId, accountIds));
-  return db.select().from(calls).where(where).orderBy(calls.arrivedAt).limit(limit).all();
+export function callsInProgress(accountIds?: readonly number[], limit = 1000): Work<CallRow[]> {
+  return function* ({ db, t }) {
+    const { calls } = t;
+    const where = accountIds === undefined ? eq(calls.finished, false) : and(eq(calls.finished, false), inAccounts(calls.accountId, accountIds));
+    return yield* rows(db.select().from(calls).where(where).orderBy(calls.arrivedAt).limit(limit));
+  };
 }
 
 /** LIKE's wildcards in what a person typed, taken literally (escaped with `\`). */
@@ -127,8 +129,8 @@ function likeLiteral(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** See CallFilter.search. */
-export function matchesSearch(text: string): SQL {
+/** See CallFilter.search (the same SQL on both dialects). */
+function matchesSearch(calls: typeof sqliteCalls, text: string): SQL {
   const words = likeLiteral(text.trim().toLowerCase());
   const digits = text.replace(/\D/g, '');
   const byText = sql`(lower(${calls.callerName}) like ${words} escape '\\' or lower(${calls.tags}) like ${words} escape '\\' or lower(${calls.notes}) like ${words} escape '\\')`;
@@ -136,7 +138,9 @@ export function matchesSearch(text: string): SQL {
   return digits.length >= 3 ? sql`(${calls.callerNumber} like ${likeLiteral(digits)} escape '\\' or ${byText})` : byText;
 }
 
-/** The call's tags (a JSON array) hold this one, compared without case. */
-export function hasTag(tag: string): SQL {
-  return jsonArrayHasText('sqlite', calls.tags, tag);
+/** Stores the call's recording pauses (JSON: src/events/callView.ts's RecordingPause list) as they now are. */
+export function saveRecordingPauses(callId: number, pausesJson: string): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.update(t.calls).set({ recordingPauses: pausesJson }).where(eq(t.calls.id, callId)));
+  };
 }

@@ -1,8 +1,9 @@
+/** Caller privacy rules (do-not-record, restricted) and the restricted mark on calls: works of ./store.ts. */
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
-import { rows, runOnSqlite, type Work } from './store.js';
-import { callerPrivacyRules, calls, type CallerPrivacyRule, type CallerPrivacyRuleRow } from './schema.js';
+import { affected, row, rows, runOnSqlite, type Work } from './store.js';
+import type { CallerPrivacyRule, CallerPrivacyRuleRow } from './schema.js';
 
 /** Every rule of every account: what the call path keeps in memory and Asterisk's routing table carries. */
 export function everyCallerPrivacyRule(): Work<Array<Pick<CallerPrivacyRuleRow, 'accountId' | 'callerNumber' | 'rule'>>> {
@@ -12,48 +13,51 @@ export function everyCallerPrivacyRule(): Work<Array<Pick<CallerPrivacyRuleRow, 
   };
 }
 
+/** everyCallerPrivacyRule on SQLite, synchronously (the call path there). */
 export function allCallerPrivacyRules(db: Db): Array<Pick<CallerPrivacyRuleRow, 'accountId' | 'callerNumber' | 'rule'>> {
   return runOnSqlite(db, everyCallerPrivacyRule());
 }
 
-export function listCallerPrivacyRules(db: Db, rule: CallerPrivacyRule, accountIds: readonly number[] | undefined): CallerPrivacyRuleRow[] {
-  const where = [eq(callerPrivacyRules.rule, rule)];
-  if (accountIds !== undefined) where.push(inAccounts(callerPrivacyRules.accountId, accountIds));
-  return db.select().from(callerPrivacyRules).where(and(...where)).orderBy(asc(callerPrivacyRules.accountId), asc(callerPrivacyRules.callerNumber)).all();
+export function listCallerPrivacyRules(rule: CallerPrivacyRule, accountIds: readonly number[] | undefined): Work<CallerPrivacyRuleRow[]> {
+  return function* ({ db, t }) {
+    const r = t.callerPrivacyRules;
+    const where = [eq(r.rule, rule)];
+    if (accountIds !== undefined) where.push(inAccounts(r.accountId, accountIds));
+    return yield* rows(db.select().from(r).where(and(...where)).orderBy(asc(r.accountId), asc(r.callerNumber)));
+  };
 }
 
 /** Adds a rule; the one already there is returned as it is (adding twice changes nothing). */
-export function addCallerPrivacyRule(db: Db, row: Omit<CallerPrivacyRuleRow, 'id'>): { row: CallerPrivacyRuleRow; added: boolean } {
-  const inserted = db.insert(callerPrivacyRules).values(row).onConflictDoNothing().returning().get();
-  if (inserted) return { row: inserted, added: true };
-  const existing = db
-    .select()
-    .from(callerPrivacyRules)
-    .where(and(eq(callerPrivacyRules.accountId, row.accountId), eq(callerPrivacyRules.callerNumber, row.callerNumber), eq(callerPrivacyRules.rule, row.rule)))
-    .get() as CallerPrivacyRuleRow;
-  return { row: existing, added: false };
+export function addCallerPrivacyRule(rule: Omit<CallerPrivacyRuleRow, 'id'>): Work<{ row: CallerPrivacyRuleRow; added: boolean }> {
+  return function* ({ db, t }) {
+    const r = t.callerPrivacyRules;
+    const inserted = yield* row(db.insert(r).values(rule).onConflictDoNothing().returning());
+    if (inserted) return { row: inserted, added: true };
+    const existing = yield* row(db.select().from(r).where(and(eq(r.accountId, rule.accountId), eq(r.callerNumber, rule.callerNumber), eq(r.rule, rule.rule))));
+    return { row: existing!, added: false };
+  };
 }
 
 /** Removes the rules of these numbers (any spelling) in an account; returns how many went. */
-export function removeCallerPrivacyRules(db: Db, accountId: number, spellings: readonly string[], rules: readonly CallerPrivacyRule[]): number {
-  return db
-    .delete(callerPrivacyRules)
-    .where(and(eq(callerPrivacyRules.accountId, accountId), inArray(callerPrivacyRules.callerNumber, [...spellings]), inArray(callerPrivacyRules.rule, [...rules])))
-    .run().changes;
+export function removeCallerPrivacyRules(accountId: number, spellings: readonly string[], rules: readonly CallerPrivacyRule[]): Work<number> {
+  return function* ({ db, t }) {
+    const r = t.callerPrivacyRules;
+    return yield* affected(db.delete(r).where(and(eq(r.accountId, accountId), inArray(r.callerNumber, [...spellings]), inArray(r.rule, [...rules]))));
+  };
 }
 
 /** Removes one rule of an account by id; false when there is no such rule there. */
-export function removeCallerPrivacyRule(db: Db, accountId: number, id: number, rule: CallerPrivacyRule): boolean {
-  return (
-    db
-      .delete(callerPrivacyRules)
-      .where(and(eq(callerPrivacyRules.id, id), eq(callerPrivacyRules.accountId, accountId), eq(callerPrivacyRules.rule, rule)))
-      .run().changes > 0
-  );
+export function removeCallerPrivacyRule(accountId: number, id: number, rule: CallerPrivacyRule): Work<boolean> {
+  return function* ({ db, t }) {
+    const r = t.callerPrivacyRules;
+    return (yield* affected(db.delete(r).where(and(eq(r.id, id), eq(r.accountId, accountId), eq(r.rule, rule))))) > 0;
+  };
 }
 
 /** Marks (or unmarks) call records as restricted. */
-export function setCallsRestricted(db: Db, callIds: readonly number[], restricted: boolean): number {
-  if (callIds.length === 0) return 0;
-  return db.update(calls).set({ restricted }).where(inArray(calls.id, [...callIds])).run().changes;
+export function setCallsRestricted(callIds: readonly number[], restricted: boolean): Work<number> {
+  return function* ({ db, t }) {
+    if (callIds.length === 0) return 0;
+    return yield* affected(db.update(t.calls).set({ restricted }).where(inArray(t.calls.id, [...callIds])));
+  };
 }

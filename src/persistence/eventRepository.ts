@@ -1,7 +1,9 @@
+/** The event outbox and its consumers' positions: works of ./store.ts (the consumer loop: SQLite's still). */
 import { and, asc, eq, gt, gte, inArray, like, lt, sql } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
 import type { Db } from './openDatabase.js';
-import { eventConsumers, events, type EventRow, type EventType } from './schema.js';
+import type { EventRow, EventType } from './schema.js';
+import { affected, row, rows, runOnSqlite, type Work } from './store.js';
 
 export interface NewEvent {
   type: EventType;
@@ -13,77 +15,67 @@ export interface NewEvent {
 }
 
 /**
- * Appends one event. Call it inside the transaction of the change it describes: the outbox holds
+ * Appends one event. Run it inside the transaction of the change it describes: the outbox holds
  * exactly what was committed. Most events are written by triggers (migration 0020); this is for the
  * ones only code knows (a call routed, a call modified through the API, an endpoint disabled).
  */
-export function appendEvent(db: Db, e: NewEvent): EventRow {
-  return db
-    .insert(events)
-    .values({ type: e.type, accountId: e.accountId, callId: e.callId, occurredAt: e.occurredAt, payload: JSON.stringify(e.payload) })
-    .returning()
-    .get();
+export function appendEvent(e: NewEvent): Work<EventRow> {
+  return function* ({ db, t }) {
+    const values = { type: e.type, accountId: e.accountId, callId: e.callId, occurredAt: e.occurredAt, payload: JSON.stringify(e.payload) };
+    return (yield* row(db.insert(t.events).values(values).returning()))!;
+  };
 }
-
-/** The consumers' read of the stream, prepared once per database: they poll it several times a second. */
-const afterStatements = new WeakMap<Db, { all: (p: { afterId: number; limit: number }) => EventRow[] }>();
 
 /** Events after `afterId`, oldest first: one range read of the primary key. `accountIds`: only theirs. */
-export function eventsAfter(db: Db, afterId: number, limit: number, accountIds?: readonly number[]): EventRow[] {
-  if (accountIds !== undefined) {
-    return db.select().from(events).where(and(gt(events.id, afterId), inAccounts(events.accountId, accountIds))).orderBy(asc(events.id)).limit(limit).all();
-  }
-  let statement = afterStatements.get(db);
-  if (!statement) {
-    statement = db
-      .select()
-      .from(events)
-      .where(gt(events.id, sql.placeholder('afterId')))
-      .orderBy(asc(events.id))
-      .limit(sql.placeholder('limit'))
-      .prepare();
-    afterStatements.set(db, statement);
-  }
-  return statement.all({ afterId, limit });
+export function eventsAfter(afterId: number, limit: number, accountIds?: readonly number[]): Work<EventRow[]> {
+  return function* ({ db, t }) {
+    const after = gt(t.events.id, afterId);
+    const where = accountIds === undefined ? after : and(after, inAccounts(t.events.accountId, accountIds));
+    return yield* rows(db.select().from(t.events).where(where).orderBy(asc(t.events.id)).limit(limit));
+  };
 }
 
-export function lastEventId(db: Db): number {
-  const last = db.$client.prepare('SELECT max(id) AS id FROM events').get() as { id: number | null };
-  return last.id ?? 0;
+export function lastEventId(): Work<number> {
+  return function* ({ db, t }) {
+    return (yield* row(db.select({ id: sql<number | null>`max(${t.events.id})` }).from(t.events)))?.id ?? 0;
+  };
 }
 
-export function findEventByUid(db: Db, uid: string): EventRow | undefined {
-  return db.select().from(events).where(eq(events.uid, uid)).get();
+export function findEventByUid(uid: string): Work<EventRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.events).where(eq(t.events.uid, uid)));
+  };
 }
 
 /** An account's events in a time range, oldest first (redelivery of a range). */
-export function accountEventsBetween(db: Db, accountId: number, from: number, to: number, limit: number): EventRow[] {
-  return db
-    .select()
-    .from(events)
-    .where(and(eq(events.accountId, accountId), gte(events.occurredAt, from), lt(events.occurredAt, to)))
-    .orderBy(asc(events.id))
-    .limit(limit)
-    .all();
+export function accountEventsBetween(accountId: number, from: number, to: number, limit: number): Work<EventRow[]> {
+  return function* ({ db, t }) {
+    const e = t.events;
+    return yield* rows(db.select().from(e).where(and(eq(e.accountId, accountId), gte(e.occurredAt, from), lt(e.occurredAt, to))).orderBy(asc(e.id)).limit(limit));
+  };
 }
 
 /**
  * Where a consumer has read to. A consumer seen for the first time starts at the end of the stream:
  * what happened before it existed is not its to deliver.
  */
-export function consumerPosition(db: Db, name: string): number {
-  const row = db.select().from(eventConsumers).where(eq(eventConsumers.name, name)).get();
-  if (row) return row.lastEventId;
-  const start = lastEventId(db);
-  db.insert(eventConsumers).values({ name, lastEventId: start }).onConflictDoNothing().run();
-  return start;
+export function consumerPosition(name: string): Work<number> {
+  return function* (q) {
+    const { db, t } = q;
+    const known = yield* row(db.select().from(t.eventConsumers).where(eq(t.eventConsumers.name, name)));
+    if (known) return known.lastEventId;
+    const start = yield* lastEventId()(q);
+    yield* affected(db.insert(t.eventConsumers).values({ name, lastEventId: start }).onConflictDoNothing());
+    return start;
+  };
 }
 
-export function saveConsumerPosition(db: Db, name: string, lastId: number): void {
-  db.insert(eventConsumers)
-    .values({ name, lastEventId: lastId })
-    .onConflictDoUpdate({ target: eventConsumers.name, set: { lastEventId: lastId } })
-    .run();
+export function saveConsumerPosition(name: string, lastId: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(
+      db.insert(t.eventConsumers).values({ name, lastEventId: lastId }).onConflictDoUpdate({ target: t.eventConsumers.name, set: { lastEventId: lastId } }),
+    );
+  };
 }
 
 /**
@@ -94,34 +86,37 @@ export function saveConsumerPosition(db: Db, name: string, lastId: number): void
  */
 export function createEventConsumer(db: Db, name: string, batchSize: number, handle: (batch: EventRow[]) => void): () => void {
   const oneBatch = db.$client.transaction((): number => {
-    const batch = eventsAfter(db, consumerPosition(db, name), batchSize);
+    const batch = runOnSqlite(db, eventsAfter(runOnSqlite(db, consumerPosition(name)), batchSize));
     const last = batch[batch.length - 1];
     if (!last) return 0;
     handle(batch);
-    saveConsumerPosition(db, name, last.id);
+    runOnSqlite(db, saveConsumerPosition(name, last.id));
     return batch.length;
   });
   return () => {
-    if (eventsAfter(db, consumerPosition(db, name), 1).length === 0) return;
+    if (runOnSqlite(db, eventsAfter(runOnSqlite(db, consumerPosition(name)), 1)).length === 0) return;
     while (oneBatch.immediate() === batchSize);
   };
 }
 
 /**
  * Removes the call events (call.*) of these calls: their payloads hold the caller as the call was.
- * An erasure and the retention's anonymisation call it.
+ * An erasure and the retention's anonymisation run it.
  */
-export function deleteCallEventsOf(db: Db, callIds: readonly number[]): number {
-  let removed = 0;
-  for (let i = 0; i < callIds.length; i += 500) {
-    removed += db.delete(events).where(and(inArray(events.callId, callIds.slice(i, i + 500)), like(events.type, 'call.%'))).run().changes;
-  }
-  return removed;
+export function deleteCallEventsOf(callIds: readonly number[]): Work<number> {
+  return function* ({ db, t }) {
+    let removed = 0;
+    for (let i = 0; i < callIds.length; i += 500) {
+      removed += yield* affected(db.delete(t.events).where(and(inArray(t.events.callId, callIds.slice(i, i + 500)), like(t.events.type, 'call.%'))));
+    }
+    return removed;
+  };
 }
 
 /** Events older than `before` (ms), at most `limit` of them, oldest first; their deliveries go with them. */
-export function deleteEventsBefore(db: Db, before: number, limit: number): number {
-  return db.$client
-    .prepare('DELETE FROM events WHERE id IN (SELECT id FROM events WHERE occurred_at < ? ORDER BY id LIMIT ?)')
-    .run(before, limit).changes;
+export function deleteEventsBefore(before: number, limit: number): Work<number> {
+  return function* ({ db, t }) {
+    const oldest = db.select({ id: t.events.id }).from(t.events).where(lt(t.events.occurredAt, before)).orderBy(asc(t.events.id)).limit(limit);
+    return yield* affected(db.delete(t.events).where(inArray(t.events.id, oldest)));
+  };
 }

@@ -9,7 +9,8 @@ import type {
   RoutePlanDefinition,
 } from '../routing/routePlan/types.js';
 import type { Db } from './openDatabase.js';
-import { routePlanRoundRobin, routePlans, trackingNumbers, type RoutePlanRow } from './schema.js';
+import type { RoutePlanRow } from './schema.js';
+import { affected, lock, row, rows, runOnSqlite, type Work } from './store.js';
 
 /** A plan as stored; the caller has validated it (validateRoutePlan) and normalised its destinations. */
 export interface RoutePlanInput {
@@ -42,10 +43,9 @@ export function toRoutePlan(row: RoutePlanRow): RoutePlan {
   };
 }
 
-export function createRoutePlan(db: Db, input: RoutePlanInput, now: number = Date.now()): RoutePlanRow {
-  return db
-    .insert(routePlans)
-    .values({
+export function createRoutePlan(input: RoutePlanInput, now: number = Date.now()): Work<RoutePlanRow> {
+  return function* ({ db, t }) {
+    const values = {
       accountId: input.accountId,
       name: input.name,
       timeZone: input.timeZone,
@@ -53,71 +53,57 @@ export function createRoutePlan(db: Db, input: RoutePlanInput, now: number = Dat
       definition: definitionJson(input.definition),
       createdAt: now,
       updatedAt: now,
-    })
-    .returning()
-    .get();
+    };
+    return (yield* row(db.insert(t.routePlans).values(values).returning()))!;
+  };
 }
 
-export function getRoutePlanRow(db: Db, id: number): RoutePlanRow | undefined {
-  return db.select().from(routePlans).where(eq(routePlans.id, id)).get();
+export function getRoutePlanRow(id: number): Work<RoutePlanRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.routePlans).where(eq(t.routePlans.id, id)));
+  };
 }
 
 /**
  * The plan a call follows, read once when the call arrives (one primary-key probe); the session
- * keeps this snapshot for the whole call, so an edit never changes a call in progress.
+ * keeps this snapshot for the whole call, so an edit never changes a call in progress. On SQLite,
+ * synchronously (the call path there).
  */
 export function loadRoutePlan(db: Db, id: number): RoutePlan | undefined {
-  const row = getRoutePlanRow(db, id);
-  return row ? toRoutePlan(row) : undefined;
+  const found = runOnSqlite(db, getRoutePlanRow(id));
+  return found ? toRoutePlan(found) : undefined;
 }
 
-export function listRoutePlans(db: Db, filter: { accountId?: number } = {}): RoutePlanRow[] {
-  const q = db.select().from(routePlans);
-  const filtered = filter.accountId === undefined ? q : q.where(eq(routePlans.accountId, filter.accountId));
-  return filtered.orderBy(asc(routePlans.id)).all();
+export function listRoutePlans(filter: { accountId?: number } = {}): Work<RoutePlanRow[]> {
+  return function* ({ db, t }) {
+    const q = db.select().from(t.routePlans);
+    const filtered = filter.accountId === undefined ? q : q.where(eq(t.routePlans.accountId, filter.accountId));
+    return yield* rows(filtered.orderBy(asc(t.routePlans.id)));
+  };
 }
 
 /**
  * Replaces a plan's name, zone, caller ID mode and definition. Round-robin counters of steps that
- * no longer exist are dropped; those of steps kept stay (the spreading carries on).
+ * no longer exist are dropped; those of steps kept stay (the spreading carries on). Run it as a transaction.
  */
-export function updateRoutePlan(
-  db: Db,
-  id: number,
-  input: Omit<RoutePlanInput, 'accountId'>,
-  now: number = Date.now(),
-): RoutePlanRow | undefined {
-  return db.transaction((tx) => {
-    const row = tx
-      .update(routePlans)
-      .set({
-        name: input.name,
-        timeZone: input.timeZone,
-        callerIdMode: input.callerIdMode,
-        definition: definitionJson(input.definition),
-        updatedAt: now,
-      })
-      .where(eq(routePlans.id, id))
-      .returning()
-      .get();
-    if (!row) return undefined;
-    const kept = input.definition.steps.map((s) => s.name);
-    tx.delete(routePlanRoundRobin)
-      .where(and(eq(routePlanRoundRobin.planId, id), notInArray(routePlanRoundRobin.stepName, kept)))
-      .run();
-    return row;
-  });
+export function updateRoutePlan(id: number, input: Omit<RoutePlanInput, 'accountId'>, now: number = Date.now()): Work<RoutePlanRow | undefined> {
+  return function* ({ db, t }) {
+    const set = { name: input.name, timeZone: input.timeZone, callerIdMode: input.callerIdMode, definition: definitionJson(input.definition), updatedAt: now };
+    const updated = yield* row(db.update(t.routePlans).set(set).where(eq(t.routePlans.id, id)).returning());
+    if (!updated) return undefined;
+    const kept = input.definition.steps.map((step) => step.name);
+    const rr = t.routePlanRoundRobin;
+    yield* affected(db.delete(rr).where(and(eq(rr.planId, id), notInArray(rr.stepName, kept))));
+    return updated;
+  };
 }
 
 /** Ids of the tracking numbers whose calls follow this plan. */
-export function trackingNumbersUsingPlan(db: Db, planId: number): number[] {
-  return db
-    .select({ id: trackingNumbers.id })
-    .from(trackingNumbers)
-    .where(eq(trackingNumbers.routePlanId, planId))
-    .orderBy(asc(trackingNumbers.id))
-    .all()
-    .map((r) => r.id);
+export function trackingNumbersUsingPlan(planId: number): Work<number[]> {
+  return function* ({ db, t }) {
+    const n = t.trackingNumbers;
+    return (yield* rows(db.select({ id: n.id }).from(n).where(eq(n.routePlanId, planId)).orderBy(asc(n.id)))).map((r) => r.id);
+  };
 }
 
 /**
@@ -125,63 +111,79 @@ export function trackingNumbersUsingPlan(db: Db, planId: number): number[] {
  * the announcement can be refused like one a tracking number uses. Reads every plan: an admin
  * action, never on a call's path.
  */
-export function routePlansUsingAnnouncement(db: Db, announcementId: number): number[] {
-  return listRoutePlans(db)
-    .map(toRoutePlan)
-    .filter(
-      (p) =>
-        (p.whisper?.sound === 'custom' && p.whisper.announcementId === announcementId) ||
-        (p.final.kind === 'voicemail' && p.final.greeting === announcementId),
-    )
-    .map((p) => p.id);
+export function routePlansUsingAnnouncement(announcementId: number): Work<number[]> {
+  return function* (q) {
+    return (yield* listRoutePlans()(q))
+      .map(toRoutePlan)
+      .filter((p) => (p.whisper?.sound === 'custom' && p.whisper.announcementId === announcementId) || (p.final.kind === 'voicemail' && p.final.greeting === announcementId))
+      .map((p) => p.id);
+  };
 }
 
-/** Deletes a plan no tracking number uses: 'in-use' (nothing deleted) when some do. */
-export function deleteRoutePlan(db: Db, id: number): 'deleted' | 'not-found' | 'in-use' {
-  return db.transaction((tx) => {
-    const used = tx.select({ id: trackingNumbers.id }).from(trackingNumbers).where(eq(trackingNumbers.routePlanId, id)).limit(1).get();
+/** Deletes a plan no tracking number uses: 'in-use' (nothing deleted) when some do. Run it as a transaction. */
+export function deleteRoutePlan(id: number): Work<'deleted' | 'not-found' | 'in-use'> {
+  return function* ({ db, t }) {
+    const used = yield* row(db.select({ id: t.trackingNumbers.id }).from(t.trackingNumbers).where(eq(t.trackingNumbers.routePlanId, id)).limit(1));
     if (used) return 'in-use';
-    tx.delete(routePlanRoundRobin).where(eq(routePlanRoundRobin.planId, id)).run();
-    const deleted = tx.delete(routePlans).where(eq(routePlans.id, id)).returning({ id: routePlans.id }).get();
-    return deleted ? 'deleted' : 'not-found';
-  });
+    yield* affected(db.delete(t.routePlanRoundRobin).where(eq(t.routePlanRoundRobin.planId, id)));
+    return (yield* affected(db.delete(t.routePlans).where(eq(t.routePlans.id, id)))) > 0 ? 'deleted' : 'not-found';
+  };
 }
 
 /** Round-robin counters of every round-robin step of a plan. */
-export function loadRoundRobinState(db: Db, planId: number): RoundRobinState {
-  const out: RoundRobinState = {};
-  for (const row of db.select().from(routePlanRoundRobin).where(eq(routePlanRoundRobin.planId, planId)).all()) {
-    try {
-      out[row.stepName] = JSON.parse(row.counters) as Record<string, number>;
-    } catch {
-      out[row.stepName] = {};
+export function roundRobinState(planId: number): Work<RoundRobinState> {
+  return function* ({ db, t }) {
+    const out: RoundRobinState = {};
+    for (const r of yield* rows(db.select().from(t.routePlanRoundRobin).where(eq(t.routePlanRoundRobin.planId, planId)))) {
+      try {
+        out[r.stepName] = JSON.parse(r.counters) as Record<string, number>;
+      } catch {
+        out[r.stepName] = {};
+      }
     }
-  }
-  return out;
+    return out;
+  };
 }
 
-export function saveRoundRobinCounters(
-  db: Db,
-  planId: number,
-  step: string,
-  counters: Record<string, number>,
-  now: number = Date.now(),
-): void {
-  const json = JSON.stringify(counters);
-  db.insert(routePlanRoundRobin)
-    .values({ planId, stepName: step, counters: json, calls: 1, updatedAt: now })
-    .onConflictDoUpdate({
-      target: [routePlanRoundRobin.planId, routePlanRoundRobin.stepName],
-      set: { counters: json, calls: sql`${routePlanRoundRobin.calls} + 1`, updatedAt: now },
-    })
-    .run();
+/** roundRobinState on SQLite, synchronously. */
+export function loadRoundRobinState(db: Db, planId: number): RoundRobinState {
+  return runOnSqlite(db, roundRobinState(planId));
 }
+
+export function saveRoundRobinCounters(planId: number, step: string, counters: Record<string, number>, now: number = Date.now()): Work<void> {
+  return function* ({ db, t }) {
+    const rr = t.routePlanRoundRobin;
+    const json = JSON.stringify(counters);
+    yield* affected(
+      db
+        .insert(rr)
+        .values({ planId, stepName: step, counters: json, calls: 1, updatedAt: now })
+        .onConflictDoUpdate({ target: [rr.planId, rr.stepName], set: { counters: json, calls: sql`${rr.calls} + 1`, updatedAt: now } }),
+    );
+  };
+}
+
+/** The lock scope of a plan's round-robin counters (lock(ROUND_ROBIN, planId)). */
+const ROUND_ROBIN = 'round-robin';
 
 /**
  * `nextAction` with the plan's round-robin counters read and, when the action picks a round-robin
- * destination, written back — in one synchronous transaction, so calls arriving together (in this
- * process or another router on the same database) never read the same counters and pick the same
- * destination. What CallSession calls at arrival and after each ring.
+ * destination, written back — as one transaction holding the plan's lock, so calls arriving together
+ * (in this process or another router on the same database) never read the same counters and pick the
+ * same destination. Run it as a transaction.
+ */
+export function nextActionTaken(plan: RoutePlan, state: CallRouteState, now: number = Date.now()): Work<NextAction> {
+  return function* (q) {
+    yield* lock(ROUND_ROBIN, plan.id);
+    const action = nextAction(plan, state, yield* roundRobinState(plan.id)(q));
+    if (action.kind === 'ring' && action.roundRobin) yield* saveRoundRobinCounters(plan.id, action.roundRobin.step, action.roundRobin.counters, now)(q);
+    return action;
+  };
+}
+
+/**
+ * nextActionTaken on SQLite, synchronously, in one immediate transaction: what CallSession calls at
+ * arrival and after each ring.
  *
  * @example
  * const plan = loadRoutePlan(db, number.routePlanId)!;
@@ -189,12 +191,5 @@ export function saveRoundRobinCounters(
  * const action = takeNextAction(db, plan, state); // { kind: 'ring', step, destinations, ... }
  */
 export function takeNextAction(db: Db, plan: RoutePlan, state: CallRouteState, now: number = Date.now()): NextAction {
-  return db.transaction((tx) => {
-    const txDb = tx as unknown as Db;
-    const action = nextAction(plan, state, loadRoundRobinState(txDb, plan.id));
-    if (action.kind === 'ring' && action.roundRobin) {
-      saveRoundRobinCounters(txDb, plan.id, action.roundRobin.step, action.roundRobin.counters, now);
-    }
-    return action;
-  });
+  return runOnSqlite(db, nextActionTaken(plan, state, now), { transaction: true });
 }

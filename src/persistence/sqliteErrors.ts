@@ -3,18 +3,10 @@ import { driverErrorCodes } from './driverErrorCodes.js';
 /**
  * Recognises SQLite constraint failures by their extended result code, never by message text.
  * drizzle ≥0.44 wraps driver errors in DrizzleQueryError, so the driver error may sit in `cause`.
- * Kept inside persistence: a PostgreSQL port replaces this one file's checks (23505, 23503).
+ * Constraint failures of both dialects: ./constraintViolations.ts.
  */
 export function sqliteErrorCode(err: unknown): string | undefined {
   return driverErrorCodes(err).find((code) => code.startsWith('SQLITE_'));
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  return sqliteErrorCode(err) === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-export function isForeignKeyViolation(err: unknown): boolean {
-  return sqliteErrorCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY';
 }
 
 /**

@@ -12,6 +12,10 @@
  *
  * Works compose: a work may `yield*` another, which then runs inside the same transaction.
  *
+ * A query that fails is thrown into the work at its `yield*`, so a work may catch it to answer with a
+ * domain error (a duplicate number). It should not carry on with other queries after one failed: a
+ * failed statement ends a PostgreSQL transaction.
+ *
  * The queries are typed with the SQLite schema and builder, and built on the PostgreSQL ones when
  * the store is PostgreSQL: drizzle's two builders take the same calls for what works use (select,
  * insert, update, delete, where, joins, order, limit, returning, upserts) and give rows of the same
@@ -104,7 +108,16 @@ export function runOnSqlite<T>(db: Db, work: Work<T>, options: RunOptions = {}):
     const q: QueryContext = { dialect: 'sqlite', db, t: sqliteSchema };
     const steps = work(q);
     let next = steps.next();
-    while (!next.done) next = steps.next(executeOnSqlite(db, next.value));
+    while (!next.done) {
+      let result: unknown;
+      try {
+        result = executeOnSqlite(db, next.value);
+      } catch (err) {
+        next = steps.throw(err);
+        continue;
+      }
+      next = steps.next(result);
+    }
     return next.value;
   };
   const inTransaction = (): T => (options.transaction ? db.transaction(drive, { behavior: 'immediate' }) : drive());
@@ -174,7 +187,16 @@ export function postgresStore(db: PgDb): Store {
     const q = { dialect: 'postgres', db: on, t: pgSchema } as unknown as QueryContext;
     const steps = work(q);
     let next = steps.next();
-    while (!next.done) next = steps.next(await executeOnPostgres(on, next.value));
+    while (!next.done) {
+      let result: unknown;
+      try {
+        result = await executeOnPostgres(on, next.value);
+      } catch (err) {
+        next = steps.throw(err);
+        continue;
+      }
+      next = steps.next(result);
+    }
     return next.value;
   };
   /**

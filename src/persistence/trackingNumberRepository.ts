@@ -2,7 +2,7 @@ import { asc, eq, sql } from 'drizzle-orm';
 import { CallrouteError } from '../errors.js';
 import type { Db } from './openDatabase.js';
 import { trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
-import { isForeignKeyViolation, isUniqueViolation } from './sqliteErrors.js';
+import { isForeignKeyViolation, isUniqueViolation } from './constraintViolations.js';
 import { row, rows, runOnSqlite, type Work } from './store.js';
 
 /** Values as stored: `did` already E.164, `destination` E.164 or a sip: URI (the caller validates). */
@@ -50,16 +50,14 @@ function rethrowConstraint(err: unknown, did: string | undefined, accountId: num
 }
 
 /** Throws CR_ERR_DUPLICATE_DID (field did) or CR_ERR_VALIDATION (field accountId) on constraint failures. */
-export function createTrackingNumber(db: Db, input: TrackingNumberInput, now: number = Date.now()): TrackingNumberRow {
-  try {
-    return db
-      .insert(trackingNumbers)
-      .values({ ...input, createdAt: now, updatedAt: now })
-      .returning()
-      .get();
-  } catch (err) {
-    rethrowConstraint(err, input.did, input.accountId);
-  }
+export function createTrackingNumber(input: TrackingNumberInput, now: number = Date.now()): Work<TrackingNumberRow> {
+  return function* ({ db, t }) {
+    try {
+      return (yield* row(db.insert(t.trackingNumbers).values({ ...input, createdAt: now, updatedAt: now }).returning()))!;
+    } catch (err) {
+      rethrowConstraint(err, input.did, input.accountId);
+    }
+  };
 }
 
 export function trackingNumbersOf(filter: { accountId?: number } = {}): Work<TrackingNumberRow[]> {
@@ -70,50 +68,30 @@ export function trackingNumbersOf(filter: { accountId?: number } = {}): Work<Tra
   };
 }
 
+/** trackingNumbersOf on SQLite, synchronously (the router's routing table there). */
 export function listTrackingNumbers(db: Db, filter: { accountId?: number } = {}): TrackingNumberRow[] {
   return runOnSqlite(db, trackingNumbersOf(filter));
 }
 
-export function getTrackingNumber(db: Db, id: number): TrackingNumberRow | undefined {
-  return db.select().from(trackingNumbers).where(eq(trackingNumbers.id, id)).get();
+export function getTrackingNumber(id: number): Work<TrackingNumberRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.trackingNumbers).where(eq(t.trackingNumbers.id, id)));
+  };
 }
 
 /** Returns the updated row, or undefined when no tracking number has this id. Same errors as create. */
-export function updateTrackingNumber(
-  db: Db,
-  id: number,
-  patch: TrackingNumberPatch,
-  now: number = Date.now(),
-): TrackingNumberRow | undefined {
-  try {
-    return (
-      db
-        .update(trackingNumbers)
-        .set({ ...patch, updatedAt: now })
-        .where(eq(trackingNumbers.id, id))
-        .returning()
-        .get()
-    );
-  } catch (err) {
-    rethrowConstraint(err, patch.did, patch.accountId);
-  }
+export function updateTrackingNumber(id: number, patch: TrackingNumberPatch, now: number = Date.now()): Work<TrackingNumberRow | undefined> {
+  return function* ({ db, t }) {
+    try {
+      return yield* row(db.update(t.trackingNumbers).set({ ...patch, updatedAt: now }).where(eq(t.trackingNumbers.id, id)).returning());
+    } catch (err) {
+      rethrowConstraint(err, patch.did, patch.accountId);
+    }
+  };
 }
 
-export function setTrackingNumberEnabled(
-  db: Db,
-  id: number,
-  enabled: boolean,
-  now: number = Date.now(),
-): TrackingNumberRow | undefined {
-  return updateTrackingNumber(db, id, { enabled }, now);
-}
-
-export function disableTrackingNumber(db: Db, id: number, now: number = Date.now()): TrackingNumberRow | undefined {
-  return setTrackingNumberEnabled(db, id, false, now);
-}
-
-export function enableTrackingNumber(db: Db, id: number, now: number = Date.now()): TrackingNumberRow | undefined {
-  return setTrackingNumberEnabled(db, id, true, now);
+export function setTrackingNumberEnabled(id: number, enabled: boolean, now: number = Date.now()): Work<TrackingNumberRow | undefined> {
+  return updateTrackingNumber(id, { enabled }, now);
 }
 
 type FindByDidStatement = { get(values: { did: string }): TrackingNumberRow | undefined };

@@ -1,19 +1,7 @@
+/** People, agencies, memberships, sessions, second factors and password resets: works of ./store.ts. */
 import { and, asc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
-import type { Db } from './openDatabase.js';
-import {
-  accounts,
-  agencies,
-  memberships,
-  passwordResets,
-  recoveryCodes,
-  sessions,
-  users,
-  type AgencyRow,
-  type MembershipRow,
-  type RoleName,
-  type SessionRow,
-  type UserRow,
-} from './schema.js';
+import type { AgencyRow, MembershipRow, RoleName, SessionRow, UserRow } from './schema.js';
+import { affected, row, rows, type Work } from './store.js';
 
 /** E-mails are compared trimmed and lower-cased (one person, one row). */
 export function normalizeEmail(email: string): string {
@@ -27,10 +15,9 @@ export interface UserInput {
   operator?: boolean;
 }
 
-export function createUser(db: Db, input: UserInput, now: number): UserRow {
-  return db
-    .insert(users)
-    .values({
+export function createUser(input: UserInput, now: number): Work<UserRow> {
+  return function* ({ db, t }) {
+    const values = {
       email: normalizeEmail(input.email),
       name: input.name,
       passwordHash: input.passwordHash ?? null,
@@ -38,242 +25,245 @@ export function createUser(db: Db, input: UserInput, now: number): UserRow {
       passwordChangedAt: input.passwordHash ? now : null,
       createdAt: now,
       updatedAt: now,
-    })
-    .returning()
-    .get();
+    };
+    return (yield* row(db.insert(t.users).values(values).returning()))!;
+  };
 }
 
-export function getUser(db: Db, id: number): UserRow | undefined {
-  return db.select().from(users).where(eq(users.id, id)).get();
+export function getUser(id: number): Work<UserRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.users).where(eq(t.users.id, id)));
+  };
 }
 
-export function findUserByEmail(db: Db, email: string): UserRow | undefined {
-  return db.select().from(users).where(eq(users.email, normalizeEmail(email))).get();
+export function findUserByEmail(email: string): Work<UserRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.users).where(eq(t.users.email, normalizeEmail(email))));
+  };
 }
 
-export function listUsers(db: Db): UserRow[] {
-  return db.select().from(users).orderBy(asc(users.id)).all();
+export function listUsers(): Work<UserRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.users).orderBy(asc(t.users.id)));
+  };
 }
 
 /** Removes the person: memberships, sessions, keys, codes and resets go with them (foreign keys cascade). */
-export function deleteUser(db: Db, id: number): boolean {
-  return db.delete(users).where(eq(users.id, id)).run().changes > 0;
+export function deleteUser(id: number): Work<boolean> {
+  return function* ({ db, t }) {
+    return (yield* affected(db.delete(t.users).where(eq(t.users.id, id)))) > 0;
+  };
 }
 
-export function updateUser(db: Db, id: number, patch: Partial<Pick<UserRow, 'name' | 'operator'>>, now: number): UserRow | undefined {
-  return db.update(users).set({ ...patch, updatedAt: now }).where(eq(users.id, id)).returning().get();
+export function updateUser(id: number, patch: Partial<Pick<UserRow, 'name' | 'operator'>>, now: number): Work<UserRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.update(t.users).set({ ...patch, updatedAt: now }).where(eq(t.users.id, id)).returning());
+  };
 }
 
 /**
  * A new password: every session of the person but `keepSessionId` (the one that changed it) ends,
- * so a stolen session does not outlive the change.
+ * so a stolen session does not outlive the change. Run it as a transaction.
  */
-export function setPassword(db: Db, userId: number, passwordHash: string, now: number, keepSessionId: number | null = null): void {
-  db.transaction((tx) => {
-    tx.update(users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(users.id, userId)).run();
-    revokeSessionsOfUser(tx as unknown as Db, userId, now, keepSessionId);
-  });
+export function setPassword(userId: number, passwordHash: string, now: number, keepSessionId: number | null = null): Work<void> {
+  return function* (q) {
+    const { db, t } = q;
+    yield* affected(db.update(t.users).set({ passwordHash, passwordChangedAt: now, updatedAt: now }).where(eq(t.users.id, userId)));
+    yield* revokeSessionsOfUser(userId, now, keepSessionId)(q);
+  };
 }
 
-export function setTotp(
-  db: Db,
-  userId: number,
-  totp: { secret: string | null; enabledAt: number | null; lastStep: number | null },
-  now: number,
-): void {
-  db.update(users)
-    .set({ totpSecret: totp.secret, totpEnabledAt: totp.enabledAt, totpLastStep: totp.lastStep, updatedAt: now })
-    .where(eq(users.id, userId))
-    .run();
+export function setTotp(userId: number, totp: { secret: string | null; enabledAt: number | null; lastStep: number | null }, now: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(
+      db.update(t.users).set({ totpSecret: totp.secret, totpEnabledAt: totp.enabledAt, totpLastStep: totp.lastStep, updatedAt: now }).where(eq(t.users.id, userId)),
+    );
+  };
 }
 
 /** Records the step of an accepted code only if it is later than the last (two racing sign-ins: one wins). */
-export function useTotpStep(db: Db, userId: number, step: number): boolean {
-  const res = db
-    .update(users)
-    .set({ totpLastStep: step })
-    .where(and(eq(users.id, userId), or(isNull(users.totpLastStep), sql`${users.totpLastStep} < ${step}`)))
-    .run();
-  return res.changes > 0;
+export function useTotpStep(userId: number, step: number): Work<boolean> {
+  return function* ({ db, t }) {
+    const where = and(eq(t.users.id, userId), or(isNull(t.users.totpLastStep), sql`${t.users.totpLastStep} < ${step}`));
+    return (yield* affected(db.update(t.users).set({ totpLastStep: step }).where(where))) > 0;
+  };
 }
 
 // -------- agencies
 
-export function createAgency(db: Db, input: { name: string; requireTwoFactor?: boolean }, now: number): AgencyRow {
-  return db
-    .insert(agencies)
-    .values({ name: input.name, requireTwoFactor: input.requireTwoFactor ?? false, createdAt: now, updatedAt: now })
-    .returning()
-    .get();
+export function createAgency(input: { name: string; requireTwoFactor?: boolean }, now: number): Work<AgencyRow> {
+  return function* ({ db, t }) {
+    const values = { name: input.name, requireTwoFactor: input.requireTwoFactor ?? false, createdAt: now, updatedAt: now };
+    return (yield* row(db.insert(t.agencies).values(values).returning()))!;
+  };
 }
 
-export function getAgency(db: Db, id: number): AgencyRow | undefined {
-  return db.select().from(agencies).where(eq(agencies.id, id)).get();
+export function getAgency(id: number): Work<AgencyRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.agencies).where(eq(t.agencies.id, id)));
+  };
 }
 
-export function listAgencies(db: Db): AgencyRow[] {
-  return db.select().from(agencies).orderBy(asc(agencies.id)).all();
+export function listAgencies(): Work<AgencyRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.agencies).orderBy(asc(t.agencies.id)));
+  };
 }
 
-export function updateAgency(db: Db, id: number, patch: Partial<Pick<AgencyRow, 'name' | 'requireTwoFactor'>>, now: number): AgencyRow | undefined {
-  return db.update(agencies).set({ ...patch, updatedAt: now }).where(eq(agencies.id, id)).returning().get();
+export function updateAgency(id: number, patch: Partial<Pick<AgencyRow, 'name' | 'requireTwoFactor'>>, now: number): Work<AgencyRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.update(t.agencies).set({ ...patch, updatedAt: now }).where(eq(t.agencies.id, id)).returning());
+  };
 }
 
 // -------- memberships
 
 export type MembershipScope = { accountId: number } | { agencyId: number };
 
-/** Adds the role, or changes it when the person already has one there. */
-export function putMembership(db: Db, userId: number, scope: MembershipScope, role: RoleName, now: number): MembershipRow {
-  const where = 'accountId' in scope ? eq(memberships.accountId, scope.accountId) : eq(memberships.agencyId, scope.agencyId);
-  const existing = db.select().from(memberships).where(and(eq(memberships.userId, userId), where)).get();
-  if (existing) return db.update(memberships).set({ role }).where(eq(memberships.id, existing.id)).returning().get()!;
-  return db
-    .insert(memberships)
-    .values({ userId, accountId: 'accountId' in scope ? scope.accountId : null, agencyId: 'agencyId' in scope ? scope.agencyId : null, role, createdAt: now })
-    .returning()
-    .get();
+/** Adds the role, or changes it when the person already has one there. Run it as a transaction. */
+export function putMembership(userId: number, scope: MembershipScope, role: RoleName, now: number): Work<MembershipRow> {
+  return function* ({ db, t }) {
+    const m = t.memberships;
+    const where = 'accountId' in scope ? eq(m.accountId, scope.accountId) : eq(m.agencyId, scope.agencyId);
+    const existing = yield* row(db.select().from(m).where(and(eq(m.userId, userId), where)));
+    if (existing) return (yield* row(db.update(m).set({ role }).where(eq(m.id, existing.id)).returning()))!;
+    const values = { userId, accountId: 'accountId' in scope ? scope.accountId : null, agencyId: 'agencyId' in scope ? scope.agencyId : null, role, createdAt: now };
+    return (yield* row(db.insert(m).values(values).returning()))!;
+  };
 }
 
-export function removeMembership(db: Db, userId: number, scope: MembershipScope): boolean {
-  const where = 'accountId' in scope ? eq(memberships.accountId, scope.accountId) : eq(memberships.agencyId, scope.agencyId);
-  return db.delete(memberships).where(and(eq(memberships.userId, userId), where)).run().changes > 0;
+export function removeMembership(userId: number, scope: MembershipScope): Work<boolean> {
+  return function* ({ db, t }) {
+    const m = t.memberships;
+    const where = 'accountId' in scope ? eq(m.accountId, scope.accountId) : eq(m.agencyId, scope.agencyId);
+    return (yield* affected(db.delete(m).where(and(eq(m.userId, userId), where)))) > 0;
+  };
 }
 
-export function membershipsOfUser(db: Db, userId: number): MembershipRow[] {
-  return db.select().from(memberships).where(eq(memberships.userId, userId)).orderBy(asc(memberships.id)).all();
+export function membershipsOfUser(userId: number): Work<MembershipRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.memberships).where(eq(t.memberships.userId, userId)).orderBy(asc(t.memberships.id)));
+  };
 }
 
 /** People with a role in this account itself or in its agency, with that role. */
-export function membersOf(db: Db, scope: MembershipScope): Array<{ user: UserRow; membership: MembershipRow }> {
-  const where = 'accountId' in scope ? eq(memberships.accountId, scope.accountId) : eq(memberships.agencyId, scope.agencyId);
-  return db
-    .select({ user: users, membership: memberships })
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(where)
-    .orderBy(asc(users.id))
-    .all();
+export function membersOf(scope: MembershipScope): Work<Array<{ user: UserRow; membership: MembershipRow }>> {
+  return function* ({ db, t }) {
+    const m = t.memberships;
+    const where = 'accountId' in scope ? eq(m.accountId, scope.accountId) : eq(m.agencyId, scope.agencyId);
+    return yield* rows(db.select({ user: t.users, membership: m }).from(m).innerJoin(t.users, eq(t.users.id, m.userId)).where(where).orderBy(asc(t.users.id)));
+  };
 }
 
 /** The accounts of these agencies (an agency role reaches all of them). */
-export function accountsOfAgencies(db: Db, agencyIds: readonly number[]): Array<{ id: number; agencyId: number; requireTwoFactor: boolean }> {
-  if (agencyIds.length === 0) return [];
-  return db
-    .select({ id: accounts.id, agencyId: sql<number>`${accounts.agencyId}`, requireTwoFactor: accounts.requireTwoFactor })
-    .from(accounts)
-    .where(inArray(accounts.agencyId, [...agencyIds]))
-    .all();
+export function accountsOfAgencies(agencyIds: readonly number[]): Work<Array<{ id: number; agencyId: number; requireTwoFactor: boolean }>> {
+  return function* ({ db, t }) {
+    if (agencyIds.length === 0) return [];
+    const a = t.accounts;
+    return yield* rows(db.select({ id: a.id, agencyId: sql<number>`${a.agencyId}`, requireTwoFactor: a.requireTwoFactor }).from(a).where(inArray(a.agencyId, [...agencyIds])));
+  };
 }
 
 /** Whether any of these accounts or agencies demands a second factor. */
-export function twoFactorRequired(db: Db, accountIds: readonly number[], agencyIds: readonly number[]): boolean {
-  const byAccount =
-    accountIds.length > 0 &&
-    db
-      .select({ id: accounts.id })
-      .from(accounts)
-      .leftJoin(agencies, eq(agencies.id, accounts.agencyId))
-      .where(and(inArray(accounts.id, [...accountIds]), or(eq(accounts.requireTwoFactor, true), eq(agencies.requireTwoFactor, true))))
-      .limit(1)
-      .get() !== undefined;
-  const byAgency =
-    agencyIds.length > 0 &&
-    db.select({ id: agencies.id }).from(agencies).where(and(inArray(agencies.id, [...agencyIds]), eq(agencies.requireTwoFactor, true))).limit(1).get() !==
-      undefined;
-  return byAccount || byAgency;
+export function twoFactorRequired(accountIds: readonly number[], agencyIds: readonly number[]): Work<boolean> {
+  return function* ({ db, t }) {
+    const { accounts, agencies } = t;
+    if (accountIds.length > 0) {
+      const demanding = and(inArray(accounts.id, [...accountIds]), or(eq(accounts.requireTwoFactor, true), eq(agencies.requireTwoFactor, true)));
+      if (yield* row(db.select({ id: accounts.id }).from(accounts).leftJoin(agencies, eq(agencies.id, accounts.agencyId)).where(demanding).limit(1))) return true;
+    }
+    if (agencyIds.length === 0) return false;
+    const demanding = and(inArray(agencies.id, [...agencyIds]), eq(agencies.requireTwoFactor, true));
+    return (yield* row(db.select({ id: agencies.id }).from(agencies).where(demanding).limit(1))) !== undefined;
+  };
 }
 
 // -------- sessions
 
-export function createSession(
-  db: Db,
-  input: { tokenHash: string; userId: number; expiresAt: number; ip: string | null; userAgent: string | null },
-  now: number,
-): SessionRow {
-  return db
-    .insert(sessions)
-    .values({ ...input, createdAt: now, lastSeenAt: now })
-    .returning()
-    .get();
+export function createSession(input: { tokenHash: string; userId: number; expiresAt: number; ip: string | null; userAgent: string | null }, now: number): Work<SessionRow> {
+  return function* ({ db, t }) {
+    return (yield* row(db.insert(t.sessions).values({ ...input, createdAt: now, lastSeenAt: now }).returning()))!;
+  };
 }
 
-export function findSessionByHash(db: Db, tokenHash: string): SessionRow | undefined {
-  return db.select().from(sessions).where(eq(sessions.tokenHash, tokenHash)).get();
+export function findSessionByHash(tokenHash: string): Work<SessionRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.sessions).where(eq(t.sessions.tokenHash, tokenHash)));
+  };
 }
 
-export function touchSession(db: Db, id: number, now: number): void {
-  db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.id, id)).run();
+export function touchSession(id: number, now: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.update(t.sessions).set({ lastSeenAt: now }).where(eq(t.sessions.id, id)));
+  };
 }
 
-export function revokeSession(db: Db, id: number, now: number): boolean {
-  return db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, id), isNull(sessions.revokedAt))).run().changes > 0;
+export function revokeSession(id: number, now: number): Work<boolean> {
+  return function* ({ db, t }) {
+    return (yield* affected(db.update(t.sessions).set({ revokedAt: now }).where(and(eq(t.sessions.id, id), isNull(t.sessions.revokedAt))))) > 0;
+  };
 }
 
-export function revokeSessionsOfUser(db: Db, userId: number, now: number, exceptId: number | null = null): void {
-  const where = [eq(sessions.userId, userId), isNull(sessions.revokedAt)];
-  if (exceptId !== null) where.push(ne(sessions.id, exceptId));
-  db.update(sessions).set({ revokedAt: now }).where(and(...where)).run();
+export function revokeSessionsOfUser(userId: number, now: number, exceptId: number | null = null): Work<void> {
+  return function* ({ db, t }) {
+    const where = [eq(t.sessions.userId, userId), isNull(t.sessions.revokedAt)];
+    if (exceptId !== null) where.push(ne(t.sessions.id, exceptId));
+    yield* affected(db.update(t.sessions).set({ revokedAt: now }).where(and(...where)));
+  };
 }
 
-export function activeSessionsOfUser(db: Db, userId: number, now: number): SessionRow[] {
-  return db
-    .select()
-    .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .orderBy(asc(sessions.id))
-    .all();
+export function activeSessionsOfUser(userId: number, now: number): Work<SessionRow[]> {
+  return function* ({ db, t }) {
+    const s = t.sessions;
+    return yield* rows(db.select().from(s).where(and(eq(s.userId, userId), isNull(s.revokedAt), gt(s.expiresAt, now))).orderBy(asc(s.id)));
+  };
 }
 
 // -------- recovery codes
 
-export function replaceRecoveryCodes(db: Db, userId: number, codeHashes: readonly string[], now: number): void {
-  db.transaction((tx) => {
-    tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)).run();
-    for (const codeHash of codeHashes) tx.insert(recoveryCodes).values({ userId, codeHash, createdAt: now }).run();
-  });
+/** Run it as a transaction. */
+export function replaceRecoveryCodes(userId: number, codeHashes: readonly string[], now: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.delete(t.recoveryCodes).where(eq(t.recoveryCodes.userId, userId)));
+    for (const codeHash of codeHashes) yield* affected(db.insert(t.recoveryCodes).values({ userId, codeHash, createdAt: now }));
+  };
 }
 
 /** Spends a code: true once per code. */
-export function useRecoveryCode(db: Db, userId: number, codeHash: string, now: number): boolean {
-  const res = db
-    .update(recoveryCodes)
-    .set({ usedAt: now })
-    .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, codeHash), isNull(recoveryCodes.usedAt)))
-    .run();
-  return res.changes > 0;
+export function useRecoveryCode(userId: number, codeHash: string, now: number): Work<boolean> {
+  return function* ({ db, t }) {
+    const c = t.recoveryCodes;
+    return (yield* affected(db.update(c).set({ usedAt: now }).where(and(eq(c.userId, userId), eq(c.codeHash, codeHash), isNull(c.usedAt))))) > 0;
+  };
 }
 
-export function unusedRecoveryCodes(db: Db, userId: number): number {
-  return db
-    .select({ n: sql<number>`count(*)` })
-    .from(recoveryCodes)
-    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)))
-    .get()!.n;
+export function unusedRecoveryCodes(userId: number): Work<number> {
+  return function* ({ db, t }) {
+    const c = t.recoveryCodes;
+    return (yield* row(db.select({ n: sql<number>`count(*)` }).from(c).where(and(eq(c.userId, userId), isNull(c.usedAt)))))!.n;
+  };
 }
 
 // -------- password resets
 
-export function createPasswordReset(db: Db, input: { userId: number; tokenHash: string; expiresAt: number; issuedBy: string }, now: number): void {
-  db.insert(passwordResets).values({ ...input, createdAt: now }).run();
+export function createPasswordReset(input: { userId: number; tokenHash: string; expiresAt: number; issuedBy: string }, now: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.insert(t.passwordResets).values({ ...input, createdAt: now }));
+  };
 }
 
 /** The unused, unexpired reset of this token hash. */
-export function findPasswordReset(db: Db, tokenHash: string, now: number): { userId: number } | undefined {
-  return db
-    .select({ userId: passwordResets.userId })
-    .from(passwordResets)
-    .where(and(eq(passwordResets.tokenHash, tokenHash), isNull(passwordResets.usedAt), gt(passwordResets.expiresAt, now)))
-    .get();
+export function findPasswordReset(tokenHash: string, now: number): Work<{ userId: number } | undefined> {
+  return function* ({ db, t }) {
+    const r = t.passwordResets;
+    return yield* row(db.select({ userId: r.userId }).from(r).where(and(eq(r.tokenHash, tokenHash), isNull(r.usedAt), gt(r.expiresAt, now))));
+  };
 }
 
 /** Spends a reset token: the user id once, if it is unused and not expired. */
-export function consumePasswordReset(db: Db, tokenHash: string, now: number): number | undefined {
-  const row = db
-    .update(passwordResets)
-    .set({ usedAt: now })
-    .where(and(eq(passwordResets.tokenHash, tokenHash), isNull(passwordResets.usedAt), gt(passwordResets.expiresAt, now)))
-    .returning()
-    .get();
-  return row?.userId;
+export function consumePasswordReset(tokenHash: string, now: number): Work<number | undefined> {
+  return function* ({ db, t }) {
+    const r = t.passwordResets;
+    return (yield* row(db.update(r).set({ usedAt: now }).where(and(eq(r.tokenHash, tokenHash), isNull(r.usedAt), gt(r.expiresAt, now))).returning()))?.userId;
+  };
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { openDatabase, type Db } from '../persistence/openDatabase.js';
 import { listAccounts } from '../persistence/accountRepository.js';
 import { privacyRequestsOfSubject, recordPrivacyRequest } from '../persistence/privacyRepository.js';
+import { sqliteStore } from '../persistence/store.js';
 import { normalizeNumber } from '../routing/normalizeNumber.js';
 import { eraseFound, type ErasureDeps } from './eraseSubject.js';
 import { readErasureList, type ErasureEntry } from './erasureList.js';
@@ -111,7 +112,7 @@ export interface RestoreReport {
  * an erased person comes back with an old backup.
  */
 export async function restoreDatabase(
-  opts: { backup: string; dbPath: string; erasureLists: readonly string[]; logger: Pick<Logger, 'error' | 'info'> } & Omit<ErasureDeps, 'db' | 'logger'>,
+  opts: { backup: string; dbPath: string; erasureLists: readonly string[]; logger: Pick<Logger, 'error' | 'info'> } & Omit<ErasureDeps, 'store' | 'logger'>,
 ): Promise<RestoreReport> {
   const entries = unique([...(await Promise.all(opts.erasureLists.map(readErasureList))).flat(), ...erasuresIn(opts.dbPath)]);
   await copyFile(opts.backup, `${opts.dbPath}.restoring`);
@@ -121,13 +122,15 @@ export async function restoreDatabase(
   const db = openDatabase(opts.dbPath);
   const report: RestoreReport = { entries: entries.length, reapplied: 0, calls: 0, visits: 0, recordings: 0 };
   try {
-    const deps: ErasureDeps = { ...opts, db, logger: opts.logger };
+    // A SQLite file restored: its own store (a PostgreSQL database is backed up and restored with the server's tools).
+    const store = sqliteStore(db);
+    const deps: ErasureDeps = { ...opts, store, logger: opts.logger };
     for (const { entry, subject } of subjectsOnList(db, entries, deps)) {
       const accountIds = entry.accountId !== null ? [entry.accountId] : entry.accountIds;
-      const found = findSubject(db, subject, accountIds, deps);
+      const found = await store.run(findSubject(subject, accountIds, deps));
       if (found.calls.length === 0 && found.visits.length === 0) continue;
-      const result = await eraseFound(found, deps, 'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? listAccounts(db).map((a) => a.id) } : null);
-      recordPrivacyRequest(db, {
+      const result = await eraseFound(found, deps, 'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? (await store.run(listAccounts())).map((a) => a.id) } : null);
+      await store.run(recordPrivacyRequest({
         at: opts.now(),
         kind: 'erasure',
         subjectHash: entry.subjectHash,
@@ -135,7 +138,7 @@ export async function restoreDatabase(
         agencyId: null,
         actor: 'restore (re-applied erasure)',
         result: JSON.stringify({ ...result, ...(entry.accountIds ? { accounts: entry.accountIds } : {}), erasedAt: new Date(entry.at).toISOString() }),
-      });
+      }));
       report.reapplied += 1;
       report.calls += result.calls;
       report.visits += result.visits;
@@ -143,10 +146,10 @@ export async function restoreDatabase(
     }
     // Erasures the backup predates are recorded in it too, so the next restore finds them here.
     for (const entry of entries) {
-      const known = privacyRequestsOfSubject(db, entry.subjectHash).some((r) => r.kind === 'erasure');
+      const known = (await store.run(privacyRequestsOfSubject(entry.subjectHash))).some((r) => r.kind === 'erasure');
       if (!known) {
         const result = JSON.stringify(entry.accountIds ? { accounts: entry.accountIds } : {});
-        recordPrivacyRequest(db, { at: entry.at, kind: 'erasure', subjectHash: entry.subjectHash, accountId: entry.accountId, agencyId: null, actor: 'restore (erasure list)', result });
+        await store.run(recordPrivacyRequest({ at: entry.at, kind: 'erasure', subjectHash: entry.subjectHash, accountId: entry.accountId, agencyId: null, actor: 'restore (erasure list)', result }));
       }
     }
     opts.logger.info(report, 'database restored; erasures re-applied');

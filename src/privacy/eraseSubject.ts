@@ -3,10 +3,10 @@ import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { removeRecordingFiles } from '../media/removeRecordingFiles.js';
 import { removeCallerPrivacyRules } from '../persistence/callerPrivacyRepository.js';
-import type { Db } from '../persistence/openDatabase.js';
-import { eraseCallerRows, privacyRequestsOfSubject } from '../persistence/privacyRepository.js';
+import { anonymiseCallRows, checkpointWal, privacyRequestsOfSubject } from '../persistence/privacyRepository.js';
 import { markRecordingRemoved } from '../persistence/recordingQueries.js';
 import type { CallRow, RecordingRow, VisitRow } from '../persistence/schema.js';
+import type { Store } from '../persistence/store.js';
 import { exportFileOf, type PrivacyExportSettings } from './exportFiles.js';
 import { anonymisedCallers, callerNumberSpellings } from './subjectNumbers.js';
 
@@ -19,7 +19,7 @@ export interface FoundSubject {
 }
 
 export interface ErasureDeps {
-  db: Db;
+  store: Store;
   now: () => number;
   recordingsDir: string;
   asteriskRoot: string;
@@ -48,7 +48,7 @@ export interface ErasureResult {
  * hash) and the visits deleted, and the write-ahead log checkpointed.
  */
 export async function eraseFound(found: FoundSubject, deps: ErasureDeps, caller: { e164: string; restrictionAccounts: readonly number[] } | null): Promise<ErasureResult> {
-  const { db } = deps;
+  const { store } = deps;
   let filesDeleted = 0;
   let bytesFreed = 0;
   for (const rec of found.recordings) {
@@ -61,11 +61,11 @@ export async function eraseFound(found: FoundSubject, deps: ErasureDeps, caller:
     bytesFreed += removed.bytesFreed;
   }
   for (const rec of found.recordings) {
-    if (rec.status !== 'deleted' && rec.status !== 'expired') markRecordingRemoved(db, rec.id, 'deleted', 'erased by a privacy request', deps.now());
+    if (rec.status !== 'deleted' && rec.status !== 'expired') await store.run(markRecordingRemoved(rec.id, 'deleted', 'erased by a privacy request', deps.now()), { transaction: true });
   }
   // Archives exported for the subject earlier are copies of what is being erased.
   let exportsDeleted = 0;
-  for (const r of privacyRequestsOfSubject(db, found.subjectHash)) {
+  for (const r of await store.run(privacyRequestsOfSubject(found.subjectHash))) {
     const path = r.kind === 'export' ? exportFileOf(deps.exports, r.result) : null;
     if (path && existsSync(path)) {
       await rm(path, { force: true });
@@ -75,14 +75,11 @@ export async function eraseFound(found: FoundSubject, deps: ErasureDeps, caller:
   let restrictionsEnded = 0;
   if (caller) {
     const spellings = callerNumberSpellings(caller.e164, deps.defaultCountryCode);
-    for (const id of caller.restrictionAccounts) restrictionsEnded += removeCallerPrivacyRules(db, id, spellings, ['restricted']);
+    for (const id of caller.restrictionAccounts) restrictionsEnded += await store.run(removeCallerPrivacyRules(id, spellings, ['restricted']));
   }
-  const { walCheckpointed } = eraseCallerRows(
-    db,
-    anonymisedCallers(found.calls, deps.defaultCountryCode, deps.hashSecret),
-    found.recordings.map((r) => r.id),
-    found.visits.map((v) => v.id),
-  );
+  const callers = anonymisedCallers(found.calls, deps.defaultCountryCode, deps.hashSecret);
+  await store.run(anonymiseCallRows(callers, found.recordings.map((r) => r.id), found.visits.map((v) => v.id)), { transaction: true });
+  const { walCheckpointed } = await store.run(checkpointWal());
   return {
     calls: found.calls.length,
     recordings: found.recordings.length,

@@ -1,6 +1,6 @@
-import type { Db } from '../persistence/openDatabase.js';
 import type { CallRow, VisitRow } from '../persistence/schema.js';
 import { callsOfCaller, callsOfVisits, recordingsOfCalls, visitsByIds, visitsOfVisitors } from '../persistence/privacyRepository.js';
+import type { Work } from '../persistence/store.js';
 import type { FoundSubject } from './eraseSubject.js';
 import { callerNumberSpellings, erasedCallerNumber, subjectHashOf } from './subjectNumbers.js';
 
@@ -13,20 +13,22 @@ export type Subject = { callerNumber: string } | { visitorId: string } | { visit
  * a caller's calls, the visits they came from and every other visit of those browsers; a visitor's
  * visits and the calls that came from them; a visit and its calls.
  */
-export function findSubject(db: Db, subject: Subject, accountIds: readonly number[] | undefined, cfg: { defaultCountryCode: string; hashSecret: string }): FoundSubject {
-  let found: CallRow[];
-  let visitRows: VisitRow[];
-  let subjectHash: string;
-  if ('callerNumber' in subject) {
-    subjectHash = erasedCallerNumber(subject.callerNumber, cfg.hashSecret);
-    found = callsOfCaller(db, callerNumberSpellings(subject.callerNumber, cfg.defaultCountryCode), accountIds);
-    const linked = visitsByIds(db, [...new Set(found.flatMap((c) => (c.visitId === null ? [] : [c.visitId])))]);
-    visitRows = visitsOfVisitors(db, [...new Set(linked.map((v) => v.visitorId))], accountIds);
-  } else {
-    subjectHash = subjectHashOf(subject, cfg.hashSecret);
-    visitRows = 'visitorId' in subject ? visitsOfVisitors(db, [subject.visitorId], accountIds) : visitsByIds(db, [subject.visitId]);
-    if (accountIds !== undefined) visitRows = visitRows.filter((v) => accountIds.includes(v.accountId));
-    found = callsOfVisits(db, visitRows.map((v) => v.id), accountIds);
-  }
-  return { subjectHash, calls: found, recordings: recordingsOfCalls(db, found.map((c) => c.id)), visits: visitRows };
+export function findSubject(subject: Subject, accountIds: readonly number[] | undefined, cfg: { defaultCountryCode: string; hashSecret: string }): Work<FoundSubject> {
+  return function* (q) {
+    let found: CallRow[];
+    let visitRows: VisitRow[];
+    let subjectHash: string;
+    if ('callerNumber' in subject) {
+      subjectHash = erasedCallerNumber(subject.callerNumber, cfg.hashSecret);
+      found = yield* callsOfCaller(callerNumberSpellings(subject.callerNumber, cfg.defaultCountryCode), accountIds)(q);
+      const linked = yield* visitsByIds([...new Set(found.flatMap((c) => (c.visitId === null ? [] : [c.visitId])))])(q);
+      visitRows = yield* visitsOfVisitors([...new Set(linked.map((v) => v.visitorId))], accountIds)(q);
+    } else {
+      subjectHash = subjectHashOf(subject, cfg.hashSecret);
+      visitRows = 'visitorId' in subject ? yield* visitsOfVisitors([subject.visitorId], accountIds)(q) : yield* visitsByIds([subject.visitId])(q);
+      if (accountIds !== undefined) visitRows = visitRows.filter((v) => accountIds.includes(v.accountId));
+      found = yield* callsOfVisits(visitRows.map((v) => v.id), accountIds)(q);
+    }
+    return { subjectHash, calls: found, recordings: yield* recordingsOfCalls(found.map((c) => c.id))(q), visits: visitRows };
+  };
 }

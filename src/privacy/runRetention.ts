@@ -3,9 +3,9 @@ import { purgeExpiredRecordings } from '../media/purgeExpiredRecordings.js';
 import { removeRecordingFiles } from '../media/removeRecordingFiles.js';
 import { appendAudit } from '../persistence/auditRepository.js';
 import { deleteEventsBefore } from '../persistence/eventRepository.js';
-import type { Db } from '../persistence/openDatabase.js';
 import { anonymiseCallRows, checkpointWal, recordingsOfCalls } from '../persistence/privacyRepository.js';
 import { markRecordingRemoved } from '../persistence/recordingQueries.js';
+import type { Store } from '../persistence/store.js';
 import {
   accountRetention,
   callsCursor,
@@ -28,7 +28,7 @@ export const SIGN_IN_GRACE_MS = 7 * DAY_MS;
 export const DEFAULT_EVENT_RETENTION_DAYS = 30;
 
 export interface RetentionDeps {
-  db: Db;
+  store: Store;
   now: () => number;
   recordingsDir: string;
   asteriskRoot?: string;
@@ -62,10 +62,10 @@ export interface RetentionReport {
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Runs a batch delete until a batch comes back short, yielding between batches; returns how many went. */
-async function deleteInBatches(deleteBatch: () => number, batch: number): Promise<number> {
+async function deleteInBatches(deleteBatch: () => Promise<number>, batch: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = deleteBatch();
+    const n = await deleteBatch();
     total += n;
     if (n < batch) return total;
     await nextTurn();
@@ -85,55 +85,55 @@ async function deleteInBatches(deleteBatch: () => number, batch: number): Promis
  */
 export function runRetention(deps: RetentionDeps): Promise<RetentionReport> {
   // One run at a time per database (the hourly timer and POST /v1/privacy/retention/run may meet).
-  const previous = inFlight.get(deps.db) ?? Promise.resolve();
+  const previous = inFlight.get(deps.store) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(() => runOnce(deps));
-  inFlight.set(deps.db, run);
+  inFlight.set(deps.store, run);
   return run;
 }
 
-const inFlight = new WeakMap<Db, Promise<unknown>>();
+const inFlight = new WeakMap<Store, Promise<unknown>>();
 
 async function runOnce(deps: RetentionDeps): Promise<RetentionReport> {
-  const { db, logger } = deps;
+  const { store, logger } = deps;
   const now = deps.now();
   const batch = deps.batchSize ?? RETENTION_BATCH;
   const report: RetentionReport = { recordingsExpired: 0, callsAnonymised: 0, callRecordingsDeleted: 0, visitsDeleted: 0, auditDeleted: 0, signInsDeleted: 0, eventsDeleted: 0, failures: 0 };
-  const purged = await purgeExpiredRecordings({ db, recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot, now: () => now, logger, nodeId: deps.nodeId });
+  const purged = await purgeExpiredRecordings({ store, recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot, now: () => now, logger, nodeId: deps.nodeId });
   report.recordingsExpired = purged.purged;
   report.failures += purged.failures.length;
 
-  const audit = (accountId: number, action: string, detail: Record<string, unknown>): void =>
-    appendAudit(db, { actorKind: 'system', actorUserId: null, actorKeyId: null, actor: 'retention', accountId, action, target: null, detail: JSON.stringify(detail), ip: null }, now);
+  const audit = (accountId: number, action: string, detail: Record<string, unknown>): Promise<void> =>
+    store.run(appendAudit({ actorKind: 'system', actorUserId: null, actorKeyId: null, actor: 'retention', accountId, action, target: null, detail: JSON.stringify(detail), ip: null }, now));
 
-  for (const account of accountRetention(db)) {
+  for (const account of await store.run(accountRetention())) {
     if (account.callRetentionDays !== null) {
       const days = account.callRetentionDays;
       const done = await anonymiseOldCalls(deps, account.id, now - days * DAY_MS, days, batch);
       report.callsAnonymised += done.calls;
       report.callRecordingsDeleted += done.recordings;
       report.failures += done.failures;
-      if (done.calls > 0) audit(account.id, 'retention.calls-anonymised', { calls: done.calls, recordings: done.recordings, days });
+      if (done.calls > 0) await audit(account.id, 'retention.calls-anonymised', { calls: done.calls, recordings: done.recordings, days });
     }
     if (account.visitRetentionDays !== null) {
       const cutoff = now - account.visitRetentionDays * DAY_MS;
-      const deleted = await deleteInBatches(() => deleteVisitsBefore(db, account.id, cutoff, batch), batch);
+      const deleted = await deleteInBatches(() => store.run(deleteVisitsBefore(account.id, cutoff, batch)), batch);
       report.visitsDeleted += deleted;
-      if (deleted > 0) audit(account.id, 'retention.visits-deleted', { visits: deleted, days: account.visitRetentionDays });
+      if (deleted > 0) await audit(account.id, 'retention.visits-deleted', { visits: deleted, days: account.visitRetentionDays });
     }
     if (account.auditRetentionDays !== null) {
       const cutoff = now - account.auditRetentionDays * DAY_MS;
-      report.auditDeleted += await deleteInBatches(() => deleteAuditBefore(db, account.id, cutoff, batch), batch);
+      report.auditDeleted += await deleteInBatches(() => store.run(deleteAuditBefore(account.id, cutoff, batch)), batch);
     }
   }
   const installationCutoff = now - deps.installationAuditDays * DAY_MS;
-  report.auditDeleted += await deleteInBatches(() => deleteAuditBefore(db, null, installationCutoff, batch), batch);
-  report.signInsDeleted = deleteDeadSignIns(db, now - SIGN_IN_GRACE_MS);
+  report.auditDeleted += await deleteInBatches(() => store.run(deleteAuditBefore(null, installationCutoff, batch)), batch);
+  report.signInsDeleted = await store.run(deleteDeadSignIns(now - SIGN_IN_GRACE_MS));
   const eventCutoff = now - (deps.eventRetentionDays ?? DEFAULT_EVENT_RETENTION_DAYS) * DAY_MS;
-  report.eventsDeleted = await deleteInBatches(() => deleteEventsBefore(db, eventCutoff, batch), batch);
+  report.eventsDeleted = await deleteInBatches(() => store.run(deleteEventsBefore(eventCutoff, batch)), batch);
 
   const changed = report.recordingsExpired + report.callsAnonymised + report.visitsDeleted + report.auditDeleted + report.signInsDeleted + report.eventsDeleted;
   if (changed > 0) {
-    checkpointWal(db);
+    await store.run(checkpointWal());
     logger.info(report, 'retention run');
   }
   return report;
@@ -147,13 +147,13 @@ async function anonymiseOldCalls(
   days: number,
   batch: number,
 ): Promise<{ calls: number; recordings: number; failures: number }> {
-  const { db } = deps;
+  const { store } = deps;
   const out = { calls: 0, recordings: 0, failures: 0 };
-  let cursor = callsCursor(db, accountId);
+  let cursor = await store.run(callsCursor(accountId));
   for (;;) {
-    const rows = callsPastRetention(db, accountId, cutoff, cursor, batch);
+    const rows = await store.run(callsPastRetention(accountId, cutoff, cursor, batch));
     if (rows.length === 0) return out;
-    const recs = recordingsOfCalls(db, rows.map((c) => c.id)).filter((r) => r.status !== 'deleted' && r.status !== 'expired');
+    const recs = (await store.run(recordingsOfCalls(rows.map((c) => c.id)))).filter((r) => r.status !== 'deleted' && r.status !== 'expired');
     for (const rec of recs) {
       const removed = await removeRecordingFiles(rec, { recordingsDir: deps.recordingsDir, asteriskRoot: deps.asteriskRoot });
       if (removed.failures.length > 0) {
@@ -163,11 +163,18 @@ async function anonymiseOldCalls(
         return out;
       }
     }
-    for (const rec of recs) markRecordingRemoved(db, rec.id, 'expired', `call record retention of ${days} days`, deps.now());
-    anonymiseCallRows(db, anonymisedCallers(rows, deps.defaultCountryCode, deps.hashSecret), recs.map((r) => r.id), []);
     const last = rows[rows.length - 1]!;
-    cursor = { arrivedAt: last.arrivedAt, id: last.id };
-    saveCallsCursor(db, accountId, cursor);
+    const next = { arrivedAt: last.arrivedAt, id: last.id };
+    // The batch's recordings, its calls and the cursor past them: one transaction.
+    await store.run(
+      function* (q) {
+        for (const rec of recs) yield* markRecordingRemoved(rec.id, 'expired', `call record retention of ${days} days`, deps.now())(q);
+        yield* anonymiseCallRows(anonymisedCallers(rows, deps.defaultCountryCode, deps.hashSecret), recs.map((r) => r.id), [])(q);
+        yield* saveCallsCursor(accountId, next)(q);
+      },
+      { transaction: true },
+    );
+    cursor = next;
     out.calls += rows.length;
     out.recordings += recs.length;
     if (rows.length < batch) return out;

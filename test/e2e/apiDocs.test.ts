@@ -3,6 +3,7 @@
  * from its own files under its strict Content-Security-Policy, loads /openapi.json and lists the
  * operations, with no script refused by the policy. Screenshot: test-results/api-docs.png.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -18,7 +19,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   mkdirSync('test-results', { recursive: true });
-  api = buildApp({ db: openDatabase(':memory:'), logger: pino({ level: 'silent' }), adminToken: 'e2e-docs-admin-token-0123456789', defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+  api = buildApp({ store: sqliteStore(openDatabase(':memory:')), logger: pino({ level: 'silent' }), adminToken: 'e2e-docs-admin-token-0123456789', defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
   await api.listen({ host: '127.0.0.1', port: 0 });
   origin = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
   browser = await launchChromium();

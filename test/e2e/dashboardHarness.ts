@@ -3,6 +3,7 @@
  * located on first use) on a loopback port serving the built dashboard, an account with its first
  * person, headless chromium, and signing in through the real sign-in page.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,7 +40,7 @@ export async function startDashboard(): Promise<Dashboard> {
   const recordingsDir = mkdtempSync(join(tmpdir(), 'callroute-dashboard-'));
   const asteriskRoot = mkdtempSync(join(tmpdir(), 'callroute-dashboard-sounds-'));
   const api = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: ADMIN,
     defaultCountryCode: '1',

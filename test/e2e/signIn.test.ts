@@ -4,6 +4,7 @@
  * the account page that shows who they are and what they may do, read from /v1 with the session
  * cookie. Screenshots: test-results/sign-in-*.png.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { mkdirSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -27,7 +28,7 @@ let secret: string;
 beforeAll(async () => {
   mkdirSync('test-results', { recursive: true });
   db = openDatabase(':memory:');
-  api = buildApp({ db, logger: pino({ level: 'silent' }), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+  api = buildApp({ store: sqliteStore(db), logger: pino({ level: 'silent' }), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
   await api.listen({ host: '127.0.0.1', port: 0 });
   origin = `http://127.0.0.1:${(api.server.address() as { port: number }).port}`;
 

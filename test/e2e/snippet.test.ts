@@ -2,6 +2,7 @@
  * The website snippet in real headless chromium (Debian's), against the real API listening on
  * loopback, on a page served by a tiny local site server (another origin, as on a customer's site).
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { createServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -63,7 +64,7 @@ describe('snippet in headless chromium', () => {
   beforeAll(async () => {
     db = openDatabase(':memory:');
     api = buildApp({
-      db,
+      store: sqliteStore(db),
       logger: pino({ level: 'silent' }),
       adminToken: ADMIN,
       defaultCountryCode: '1',

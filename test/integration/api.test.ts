@@ -1,3 +1,4 @@
+import { sqliteStore } from '../../src/persistence/store.js';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ beforeEach(() => {
   db = openDatabase(':memory:');
   status = { ari: 'connected', activeCalls: 2 };
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: TOKEN,
     defaultCountryCode: '1',
@@ -81,7 +82,7 @@ describe('auth', () => {
   it('refuses to build with an empty admin token', () => {
     expect(() =>
       buildApp({
-        db,
+        store: sqliteStore(db),
         logger: pino({ level: 'silent' }),
         adminToken: '',
         defaultCountryCode: '1',
@@ -540,7 +541,7 @@ describe('error logging', () => {
 
   it('logs 4xx at info and 5xx at error, with the cause only in the log', async () => {
     const { lines, logger } = capture();
-    const logged = buildApp({ db, logger, adminToken: TOKEN, defaultCountryCode: '1', telephonyStatus: () => status });
+    const logged = buildApp({ store: sqliteStore(db), logger, adminToken: TOKEN, defaultCountryCode: '1', telephonyStatus: () => status });
     await logged.inject({ method: 'GET', url: '/v1/calls/1', headers: auth });
     const rejected = lines.find((l) => l.msg === 'request rejected');
     expect(rejected).toMatchObject({ level: 30, code: 'CR_ERR_NOT_FOUND' });

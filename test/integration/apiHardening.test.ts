@@ -3,6 +3,7 @@
  * per-IP rate limits of requests and of failed sign-ins (behind a trusted reverse proxy, per
  * client), and route schemas fuzzed with arbitrary bodies: never a 500, always a coded error.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -21,7 +22,7 @@ let clock = 1_800_000_000_000;
 function start(opts: { trustProxy?: string; apiRateLimits?: ApiRateLimits } = {}): FastifyInstance {
   db = openDatabase(':memory:');
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: TOKEN,
     defaultCountryCode: '1',

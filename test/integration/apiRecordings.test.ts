@@ -1,3 +1,4 @@
+import { sqliteStore } from '../../src/persistence/store.js';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ const keys = new Map([['k1', randomBytes(32)]]);
 
 function build(): FastifyInstance {
   return buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: ADMIN,
     defaultCountryCode: '1',
@@ -668,7 +669,7 @@ describe('retention', () => {
     const first = insertRecording(insertCall(a, T0 - 8 * DAY), a, audioBytes(10));
     const infos: unknown[] = [];
     const logger = { info: (o: unknown) => void infos.push(o), warn: () => undefined, error: () => undefined } as never;
-    const stop = startRetentionTimer({ db, nodeId: '', recordingsDir, now: () => T0, logger, intervalMs: 20 });
+    const stop = startRetentionTimer({ store: sqliteStore(db), nodeId: '', recordingsDir, now: () => T0, logger, intervalMs: 20 });
     await stop();
     expect(recordingRow(first.id)?.status).toBe('expired');
     expect(infos).toEqual([expect.objectContaining({ checked: 1, purged: 1, bytesFreed: 10 })]);
@@ -689,7 +690,7 @@ describe('retention', () => {
     const warnings: unknown[] = [];
     const report = await purgeExpiredRecordings({
       nodeId: '',
-      db,
+      store: sqliteStore(db),
       recordingsDir,
       now: () => T0,
       logger: { info: () => undefined, warn: (o: unknown) => void warnings.push(o), error: () => undefined } as never,

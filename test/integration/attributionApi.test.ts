@@ -1,3 +1,4 @@
+import { sqliteStore } from '../../src/persistence/store.js';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,7 +19,7 @@ let clock: number;
 
 function build(publicApi?: BuildAppDeps['publicApi']): FastifyInstance {
   return buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: ADMIN,
     defaultCountryCode: '1',

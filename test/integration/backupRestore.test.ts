@@ -3,6 +3,7 @@
  * it (with the database that recorded the erasure replaced, or lost altogether), brings nothing of the
  * erased person back: the erasure is re-applied from the list, down to the bytes of the database file.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,7 +31,7 @@ let app: FastifyInstance;
 function start(): void {
   db = openDatabase(dbPath);
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: createLogger('silent'),
     adminToken: ADMIN,
     defaultCountryCode: '1',

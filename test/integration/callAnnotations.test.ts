@@ -2,6 +2,7 @@
  * PATCH /v1/calls/:id: tags, notes, a value and a lead status on a call, each change a call.modified
  * event in the same transaction; /v1/calls and the calls report filter by them.
  */
+import { runOnSqlite, sqliteStore } from '../../src/persistence/store.js';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
@@ -20,7 +21,7 @@ let accountId: number;
 
 beforeEach(async () => {
   db = openDatabase(':memory:');
-  app = buildApp({ db, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+  app = buildApp({ store: sqliteStore(db), logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
   accountId = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A' } })).json<{ id: number }>().id;
 });
 
@@ -49,7 +50,7 @@ describe('PATCH /v1/calls/:id', () => {
     const res = await patch(id, { tags: ['Booked', 'booked ', 'emergency'], notes: 'wants Tuesday', value: 250, leadStatus: 'good-lead' });
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ id, tags: ['Booked', 'emergency'], notes: 'wants Tuesday', value: 250, leadStatus: 'good-lead' });
-    const modified = eventsAfter(db, 0, 100).filter((e) => e.type === 'call.modified').map(eventView);
+    const modified = (runOnSqlite(db, eventsAfter(0, 100))).filter((e) => e.type === 'call.modified').map(eventView);
     expect(modified).toHaveLength(1);
     expect(modified[0]?.data).toMatchObject({ changed: ['tags', 'notes', 'value', 'leadStatus'], call: { id, tags: ['Booked', 'emergency'], value: 250, leadStatus: 'good-lead' } });
     // Null clears; what is not sent stays.

@@ -4,6 +4,7 @@
  * services (CONVERSION_PLATFORM_URLS as an operator would point them at a proxy). The payloads the
  * stand-ins receive are the documented ones (test/unit/conversionAdapters.test.ts checks each field).
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -69,7 +70,7 @@ beforeEach(async () => {
   await new Promise<void>((r) => platforms.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(platforms.address() as AddressInfo).port}`;
   db = openDatabase(':memory:');
-  app = buildApp({ db, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+  app = buildApp({ store: sqliteStore(db), logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
   const urls = { 'google-ads': base, ga4: base, meta: base, 'microsoft-ads': base, 'google-oauth': base, 'microsoft-oauth': base };
   sender = createConversionSender({
     db,

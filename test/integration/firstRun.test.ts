@@ -2,6 +2,7 @@
  * The start command's first run (scripts/seedDemo.ts, run by npm start): an operator and an owner of
  * the Demo account, with random passwords in a file only its owner can read, who can then sign in.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,7 +29,7 @@ describe('first run', () => {
     expect(seed()).not.toContain('created the first people');
 
     const db = openDatabase(env.CALLROUTE_DB_PATH);
-    const app = buildApp({ db, logger: pino({ level: 'silent' }), adminToken: env.CALLROUTE_ADMIN_TOKEN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+    const app = buildApp({ store: sqliteStore(db), logger: pino({ level: 'silent' }), adminToken: env.CALLROUTE_ADMIN_TOKEN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
     try {
       const [operator, owner] = people as [string[], string[]];
       const asOperator = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: operator[1], password: operator[2] } });

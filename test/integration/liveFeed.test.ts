@@ -3,6 +3,7 @@
  * committed, scoped to what the caller may see; a reconnect with Last-Event-ID catches up; a client
  * that stops reading is dropped once the server would have to buffer too much for it.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -28,8 +29,8 @@ const open: IncomingMessage[] = [];
 
 beforeEach(async () => {
   db = openDatabase(':memory:');
-  hub = createEventHub({ db, logger: createLogger('silent'), pollMs: 20 });
-  app = buildApp({ db, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }), eventHub: hub });
+  hub = createEventHub({ store: sqliteStore(db), logger: createLogger('silent'), pollMs: 20 });
+  app = buildApp({ store: sqliteStore(db), logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }), eventHub: hub });
   await app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 });
@@ -140,7 +141,7 @@ describe('the live feed', () => {
     res.socket.on('close', () => (closed = true));
     for (let i = 0; i < 40 && hub.listeners > 0; i++) {
       for (let j = 0; j < 100; j++) records.insertArrival(arrival(a, { landingPage: big }));
-      hub.poll();
+      await hub.poll();
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(hub.listeners).toBe(0);

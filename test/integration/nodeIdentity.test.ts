@@ -2,6 +2,7 @@
  * Several nodes on one database (issue 21's node identity): each node reconciles only its own calls,
  * transcodes and purges only the recordings its disk holds (the lease: nodeLease.test.ts).
  */
+import { runOnSqlite, sqliteStore } from '../../src/persistence/store.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,8 +72,8 @@ describe('node identity', () => {
     expect(requeueRunningMediaJobs(db, 5_000, 'node-a')).toBe(1);
     // Past the account's one-day retention, each node is given its own recordings to purge.
     const later = 3 * 86_400_000;
-    expect(expiredRecordings(db, later, 'node-a').map((c) => c.recording.id)).toEqual([onA]);
-    expect(expiredRecordings(db, later, 'node-b').map((c) => c.recording.id)).toEqual([onB]);
+    expect((runOnSqlite(db, expiredRecordings(later, 'node-a'))).map((c) => c.recording.id)).toEqual([onA]);
+    expect((runOnSqlite(db, expiredRecordings(later, 'node-b'))).map((c) => c.recording.id)).toEqual([onB]);
   });
 });
 
@@ -112,7 +113,7 @@ describe('the API on one node of several', () => {
     const db = setup();
     const dir = mkdtempSync(join(tmpdir(), 'node-purge-'));
     const app = buildApp({
-      db,
+      store: sqliteStore(db),
       logger: silent,
       adminToken: ADMIN,
       defaultCountryCode: '1',

@@ -3,6 +3,7 @@
  * the permission it needs, every error code is in a documented error answer, and the browsable page
  * is served by us (no CDN) under a Content-Security-Policy that allows no inline script.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
@@ -15,7 +16,7 @@ let app: FastifyInstance;
 let doc: { paths: Record<string, Record<string, { 'x-permission'?: string; responses?: Record<string, unknown> }>>; components: { schemas: Record<string, { properties?: { error?: { properties?: { code?: { enum?: string[] } } } } }> } };
 
 beforeAll(async () => {
-  app = buildApp({ db: openDatabase(':memory:'), logger: createLogger('silent'), adminToken: 'openapi-test-admin-token-0123456789', defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+  app = buildApp({ store: sqliteStore(openDatabase(':memory:')), logger: createLogger('silent'), adminToken: 'openapi-test-admin-token-0123456789', defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
   const res = await app.inject({ method: 'GET', url: '/openapi.json' });
   expect(res.statusCode).toBe(200);
   doc = res.json();

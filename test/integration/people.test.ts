@@ -3,6 +3,7 @@
  * CSRF, password change and reset, roles taking effect on the next request, API keys with scopes and
  * expiry, the audit log, and no secret in the logs. Real argon2id, real SQLite (in memory), the real app.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,7 +34,7 @@ function build(): FastifyInstance {
     },
   });
   return buildApp({
-    db,
+    store: sqliteStore(db),
     logger: createLogger('debug', sink),
     adminToken: ADMIN,
     defaultCountryCode: '1',

@@ -1,3 +1,4 @@
+import { sqliteStore } from '../../src/persistence/store.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -211,7 +212,7 @@ let app: FastifyInstance;
 
 function build(): FastifyInstance {
   return buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: ADMIN,
     defaultCountryCode: '1',

@@ -1,3 +1,4 @@
+import { runOnSqlite } from '../../src/persistence/store.js';
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/persistence/accountRepository.js';
@@ -32,8 +33,8 @@ describe('trackingNumberRepository', () => {
     expect(detail).toMatch(/USING INDEX tracking_numbers_did_unique/);
     expect(detail).not.toMatch(/SCAN/);
 
-    const account = createAccount(db, { name: 'A' });
-    const row = createTrackingNumber(db, { accountId: account.id, did: '+15551234567', destination: '+15559876543' });
+    const account = runOnSqlite(db, createAccount({ name: 'A' }));
+    const row = runOnSqlite(db, createTrackingNumber({ accountId: account.id, did: '+15551234567', destination: '+15559876543' }));
     expect(findByDid(db, '+15551234567')).toEqual(row);
     expect(findByDid(db, '+15551234567')?.enabled).toBe(true);
     expect(findByDid(db, '+15550000000')).toBeUndefined();
@@ -45,14 +46,14 @@ describe('trackingNumberRepository', () => {
   });
 
   it('maps constraint failures to domain errors', () => {
-    const account = createAccount(db, { name: 'A' });
-    createTrackingNumber(db, { accountId: account.id, did: '+15551234567', destination: '+15559876543' });
-    const dup = () => createTrackingNumber(db, { accountId: account.id, did: '+15551234567', destination: '+1555' });
+    const account = runOnSqlite(db, createAccount({ name: 'A' }));
+    runOnSqlite(db, createTrackingNumber({ accountId: account.id, did: '+15551234567', destination: '+15559876543' }));
+    const dup = () => runOnSqlite(db, createTrackingNumber({ accountId: account.id, did: '+15551234567', destination: '+1555' }));
     expect(dup).toThrow(CallrouteError);
     expect(dup).toThrow(expect.objectContaining({ code: 'CR_ERR_DUPLICATE_DID', details: { field: 'did' } }));
-    const fk = () => createTrackingNumber(db, { accountId: 99, did: '+15551230000', destination: '+15559876543' });
+    const fk = () => runOnSqlite(db, createTrackingNumber({ accountId: 99, did: '+15551230000', destination: '+15559876543' }));
     expect(fk).toThrow(expect.objectContaining({ code: 'CR_ERR_VALIDATION', details: { field: 'accountId' } }));
-    expect(updateTrackingNumber(db, 12345, { label: 'x' })).toBeUndefined();
+    expect(runOnSqlite(db, updateTrackingNumber(12345, { label: 'x' }))).toBeUndefined();
   });
 });
 
@@ -80,8 +81,8 @@ describe('callQueries', () => {
   });
 
   it('clamps the limit to 1..500', () => {
-    expect(listCalls(db, { limit: 0 }).calls).toEqual([]);
-    expect(listCalls(db, { limit: 10_000 }).nextCursor).toBeNull();
+    expect((runOnSqlite(db, listCalls({ limit: 0 }))).calls).toEqual([]);
+    expect((runOnSqlite(db, listCalls({ limit: 10_000 }))).nextCursor).toBeNull();
   });
 });
 

@@ -43,7 +43,6 @@ async function provision(store: Store): Promise<{ poolId: number; fallbackId: nu
 function router(store: Store): FastifyInstance {
   return buildApp({
     // The snippet API reads and writes through `store` only; the rest of the app is not asked here.
-    db: openDatabase(':memory:'),
     store,
     logger: pino({ level: 'silent' }),
     adminToken: 'two-nodes-admin-token-0123456789',

@@ -4,6 +4,7 @@
  * files and media jobs, the visits, and who called from the calls, keeps the report totals, and leaves
  * the number nowhere in the database file, its WAL, the recordings directory or the log.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ beforeEach(() => {
     },
   });
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: createLogger('debug', sink),
     adminToken: ADMIN,
     defaultCountryCode: '1',
@@ -191,7 +192,7 @@ describe('privacy requests by caller number', () => {
     for (const n of needles.slice(0, 4)) expect(logged.includes(n), `${n} in the log`).toBe(false);
     expect(logged).toContain('privacy erasure done');
     db = openDatabase(join(tmp, 'callroute.db'));
-    app = buildApp({ db, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+    app = buildApp({ store: sqliteStore(db), logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
   });
 
   it('refuses to erase while the caller is on a call, and changes nothing', async () => {

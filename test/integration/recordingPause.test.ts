@@ -2,6 +2,7 @@
  * The recording pause API over the real app and a SQLite file; telephony is the injected control
  * (the call-flow suite pauses real calls): what each answer means, and the spans the record keeps.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,7 @@ beforeEach(() => {
   answer = 'done';
   asked.length = 0;
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: createLogger('silent'),
     adminToken: ADMIN,
     defaultCountryCode: '1',

@@ -4,6 +4,7 @@
  * recordings deleted), visits and audit entries deleted, report totals unchanged; the job works in
  * batches from a cursor, so it resumes where it stopped.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,7 +30,7 @@ beforeEach(() => {
   recordingsDir = join(tmp, 'recordings');
   db = openDatabase(join(tmp, 'callroute.db'));
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: createLogger('silent'),
     adminToken: ADMIN,
     defaultCountryCode: '1',
@@ -150,7 +151,7 @@ describe('retention of every kind of data', () => {
   it('works in small batches from a cursor: a run that stops resumes where it was, and calls of the same caller keep one hash', async () => {
     const a = await account({ callRetentionDays: 30 });
     const ids = [0, 1, 2, 3, 4].map((i) => insertCall(a, 40 + i, i % 2 === 0 ? '+15557654321' : '5557654321'));
-    const deps = { db, now: () => NOW, recordingsDir, hashSecret: 's', defaultCountryCode: '1', installationAuditDays: 365, logger: createLogger('silent'), batchSize: 2, nodeId: '' };
+    const deps = { store: sqliteStore(db), now: () => NOW, recordingsDir, hashSecret: 's', defaultCountryCode: '1', installationAuditDays: 365, logger: createLogger('silent'), batchSize: 2, nodeId: '' };
     expect((await runRetention(deps)).callsAnonymised).toBe(5);
     const numbers = new Set(db.select().from(calls).all().filter((c) => ids.includes(c.id)).map((c) => c.callerNumber));
     expect([...numbers]).toHaveLength(1);

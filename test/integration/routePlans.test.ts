@@ -1,3 +1,4 @@
+import { runOnSqlite, sqliteStore } from '../../src/persistence/store.js';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ let app: FastifyInstance;
 beforeEach(() => {
   db = openDatabase(':memory:');
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: pino({ level: 'silent' }),
     adminToken: TOKEN,
     defaultCountryCode: '1',
@@ -123,9 +124,9 @@ describe('route plans CRUD', () => {
   it('plays uploaded announcements of the account (or global ones) as whisper and voicemail greeting', async () => {
     const accountId = await createAccount();
     const other = await createAccount('Other');
-    const mine = createAnnouncement(db, { accountId, name: 'whisper', soundName: 'callroute/announcement-1' });
-    const global = createAnnouncement(db, { accountId: null, name: 'greeting', soundName: 'callroute/announcement-2' });
-    const theirs = createAnnouncement(db, { accountId: other, name: 'theirs', soundName: 'callroute/announcement-3' });
+    const mine = runOnSqlite(db, createAnnouncement({ accountId, name: 'whisper', soundName: 'callroute/announcement-1' }));
+    const global = runOnSqlite(db, createAnnouncement({ accountId: null, name: 'greeting', soundName: 'callroute/announcement-2' }));
+    const theirs = runOnSqlite(db, createAnnouncement({ accountId: other, name: 'theirs', soundName: 'callroute/announcement-3' }));
     const res = await req('POST', '/v1/route-plans', planBody(accountId, { whisper: { sound: 'custom', announcementId: mine.id }, final: { kind: 'voicemail', greeting: global.id } }));
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ whisper: { sound: 'custom', announcementId: mine.id }, final: { kind: 'voicemail', greeting: global.id } });

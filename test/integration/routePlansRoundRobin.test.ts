@@ -1,3 +1,4 @@
+import { runOnSqlite } from '../../src/persistence/store.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,8 +50,8 @@ const definition = (weights: number[]): RoutePlanDefinition => ({
 });
 
 function newPlan(weights: number[]): number {
-  const account = createAccount(db, { name: 'Acme' });
-  return createRoutePlan(db, { accountId: account.id, name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: definition(weights) }).id;
+  const account = runOnSqlite(db, createAccount({ name: 'Acme' }));
+  return (runOnSqlite(db, createRoutePlan({ accountId: account.id, name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: definition(weights) }))).id;
 }
 
 /** The destination the first ring of a new call goes to (digit after the prefix). */
@@ -105,25 +106,25 @@ describe('round-robin counters persisted', () => {
     firstRing(id);
     const renamed = definition([1, 1]);
     renamed.steps[0] = { ...renamed.steps[0]!, name: 'renamed' };
-    updateRoutePlan(db, id, { name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: renamed });
+    runOnSqlite(db, updateRoutePlan(id, { name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: renamed }), { transaction: true });
     expect(loadRoundRobinState(db, id)).toEqual({});
     firstRing(id);
     expect(Object.keys(loadRoundRobinState(db, id))).toEqual(['renamed']);
-    expect(deleteRoutePlan(db, id)).toBe('deleted');
+    expect(runOnSqlite(db, deleteRoutePlan(id), { transaction: true })).toBe('deleted');
     expect(loadRoundRobinState(db, id)).toEqual({});
   });
 });
 
 describe('findDisallowedDestinations', () => {
   it('names rows saved before the guard existed (e.g. by an older version), for a start-up warning', () => {
-    const account = createAccount(db, { name: 'Acme' });
-    createTrackingNumber(db, { accountId: account.id, did: '+15551230000', destination: '+19005550100' });
-    createTrackingNumber(db, { accountId: account.id, did: '+15551230001', destination: '+15550001111' });
-    const plan = createRoutePlan(db, { accountId: account.id, name: 'legacy', timeZone: 'UTC', callerIdMode: 'caller', definition: definition([1]) });
-    expect(findDisallowedDestinations(db, loadAllowlist(db), '1')).toEqual([
+    const account = runOnSqlite(db, createAccount({ name: 'Acme' }));
+    runOnSqlite(db, createTrackingNumber({ accountId: account.id, did: '+15551230000', destination: '+19005550100' }));
+    runOnSqlite(db, createTrackingNumber({ accountId: account.id, did: '+15551230001', destination: '+15550001111' }));
+    const plan = runOnSqlite(db, createRoutePlan({ accountId: account.id, name: 'legacy', timeZone: 'UTC', callerIdMode: 'caller', definition: definition([1]) }));
+    expect(runOnSqlite(db, findDisallowedDestinations(runOnSqlite(db, loadAllowlist()), '1'))).toEqual([
       'tracking number 1 (+15551230000) destination: +19005550100 is a premium-rate number (US/Canada 900 premium-rate service); premium-rate destinations are never dialed',
     ]);
-    expect(findDisallowedDestinations(db, [{ kind: 'prefix', value: '+44' }], '1')).toEqual([
+    expect(runOnSqlite(db, findDisallowedDestinations([{ kind: 'prefix', value: '+44' }], '1'))).toEqual([
       `route plan ${plan.id} (legacy) step agents: +15550000100 is outside the dial allowlist (+44)`,
       'tracking number 1 (+15551230000) destination: +19005550100 is a premium-rate number (US/Canada 900 premium-rate service); premium-rate destinations are never dialed',
       'tracking number 2 (+15551230001) destination: +15550001111 is outside the dial allowlist (+44)',
@@ -133,14 +134,14 @@ describe('findDisallowedDestinations', () => {
 
 describe('routePlansUsingAnnouncement', () => {
   it('finds plans whose whisper or voicemail greeting plays the announcement', () => {
-    const account = createAccount(db, { name: 'Acme' });
-    const a = createAnnouncement(db, { accountId: account.id, name: 'a', soundName: 'callroute/announcement-1' }).id;
-    const b = createAnnouncement(db, { accountId: account.id, name: 'b', soundName: 'callroute/announcement-2' }).id;
+    const account = runOnSqlite(db, createAccount({ name: 'Acme' }));
+    const a = (runOnSqlite(db, createAnnouncement({ accountId: account.id, name: 'a', soundName: 'callroute/announcement-1' }))).id;
+    const b = (runOnSqlite(db, createAnnouncement({ accountId: account.id, name: 'b', soundName: 'callroute/announcement-2' }))).id;
     const base = { accountId: account.id, timeZone: 'UTC', callerIdMode: 'caller' as const };
-    const whisper = createRoutePlan(db, { ...base, name: 'w', definition: { ...definition([1]), whisper: { sound: 'custom', announcementId: a } } }).id;
-    const greeting = createRoutePlan(db, { ...base, name: 'g', definition: { ...definition([1]), final: { kind: 'voicemail', greeting: a } } }).id;
-    createRoutePlan(db, { ...base, name: 'none', definition: definition([1]) });
-    expect(routePlansUsingAnnouncement(db, a)).toEqual([whisper, greeting]);
-    expect(routePlansUsingAnnouncement(db, b)).toEqual([]);
+    const whisper = (runOnSqlite(db, createRoutePlan({ ...base, name: 'w', definition: { ...definition([1]), whisper: { sound: 'custom', announcementId: a } } }))).id;
+    const greeting = (runOnSqlite(db, createRoutePlan({ ...base, name: 'g', definition: { ...definition([1]), final: { kind: 'voicemail', greeting: a } } }))).id;
+    runOnSqlite(db, createRoutePlan({ ...base, name: 'none', definition: definition([1]) }));
+    expect(runOnSqlite(db, routePlansUsingAnnouncement(a))).toEqual([whisper, greeting]);
+    expect(runOnSqlite(db, routePlansUsingAnnouncement(b))).toEqual([]);
   });
 });

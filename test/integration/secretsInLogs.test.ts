@@ -3,6 +3,7 @@
  * a customer token (created, then used), a wrong token someone tried, a signed link's signature
  * (a query parameter), or the configuration's passwords.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
@@ -29,7 +30,7 @@ describe('secrets in logs', () => {
     const config = loadConfig({ CALLROUTE_ADMIN_TOKEN: TOKEN, ARI_PASSWORD: 'ari-password-not-logged', RECORDING_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` });
     logger.info({ config }, 'config loaded');
     db = openDatabase(':memory:');
-    const app = buildApp({ db, logger, adminToken: TOKEN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+    const app = buildApp({ store: sqliteStore(db), logger, adminToken: TOKEN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
     const auth = { authorization: `Bearer ${TOKEN}` };
     const account = await app.inject({ method: 'POST', url: '/v1/accounts', headers: auth, payload: { name: 'Acme' } });
     const created = await app.inject({ method: 'POST', url: `/v1/accounts/${account.json().id}/tokens`, headers: auth, payload: { name: 'crm' } });

@@ -5,6 +5,7 @@
  * request; a private address is refused when saved; an endpoint that keeps failing is disabled and the
  * account told.
  */
+import { sqliteStore } from '../../src/persistence/store.js';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -51,7 +52,7 @@ function startDispatcher(over: Partial<{ retryHours: number; retryBaseMs: number
 beforeEach(async () => {
   db = openDatabase(':memory:');
   app = buildApp({
-    db,
+    store: sqliteStore(db),
     logger: createLogger('silent'),
     adminToken: ADMIN,
     defaultCountryCode: '1',

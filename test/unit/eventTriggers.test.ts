@@ -3,6 +3,7 @@
  * column of calls (a column added later and not to the trigger would vanish from webhooks), call and
  * recording events come in the order of the changes, and calls of no account write none.
  */
+import { runOnSqlite } from '../../src/persistence/store.js';
 import { eq, getTableColumns } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { eventView } from '../../src/events/eventView.js';
@@ -26,7 +27,7 @@ describe('event triggers', () => {
   it('snapshot every column of calls', () => {
     const { db, records } = setup();
     records.insertArrival(arrival());
-    const [e] = eventsAfter(db, 0, 10);
+    const [e] = runOnSqlite(db, eventsAfter(0, 10));
     const snapshot = (JSON.parse(e?.payload ?? '{}') as { call: Record<string, unknown> }).call;
     expect(Object.keys(snapshot).sort()).toEqual(Object.keys(getTableColumns(calls)).sort());
   });
@@ -38,7 +39,7 @@ describe('event triggers', () => {
     records.finish(id, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: 2_000, endedAt: 9_000 });
     const rec = db.insert(recordings).values({ callId: id, accountId: 1, status: 'processing', channels: 'mixed', asteriskNames: '[]', startedAt: 2_000 }).returning().get();
     db.update(recordings).set({ status: 'ready', readyAt: 10_000, durationSeconds: 7 }).where(eq(recordings.id, rec.id)).run();
-    const views = eventsAfter(db, 0, 10).map(eventView);
+    const views = (runOnSqlite(db, eventsAfter(0, 10))).map(eventView);
     expect(views.map((v) => v.type)).toEqual(['call.arrived', 'call.routed', 'call.answered', 'call.ended', 'recording.ready']);
     expect(views[3]?.data.call).toMatchObject({ id, disposition: 'answered', finished: true, talkSeconds: 7, arrivedAt: '1970-01-01T00:00:01.000Z' });
     expect(views[4]?.data.recording).toMatchObject({ callId: id, status: 'ready', durationSeconds: 7, readyAt: '1970-01-01T00:00:10.000Z' });
@@ -49,14 +50,14 @@ describe('event triggers', () => {
     const { db, records } = setup();
     const id = records.insertArrival(arrival());
     records.finish(id, { disposition: 'answered', sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: 2_000, endedAt: 9_000 });
-    expect(eventsAfter(db, 0, 10).map((e) => e.type)).toEqual(['call.arrived', 'call.answered', 'call.ended']);
+    expect((runOnSqlite(db, eventsAfter(0, 10))).map((e) => e.type)).toEqual(['call.arrived', 'call.answered', 'call.ended']);
   });
 
   it('write a refused call as arrived and ended, and nothing for a call of no account', () => {
     const { db, records } = setup();
     records.insertRefused(arrival(), { disposition: 'rejected', sipCode: 503, hangupCause: 34, endedAt: 1_005 });
     records.insertRefused(arrival({ accountId: null }), { disposition: 'rejected', sipCode: 404, hangupCause: 1, endedAt: 1_005 });
-    expect(eventsAfter(db, 0, 10).map((e) => [e.type, e.accountId])).toEqual([['call.arrived', 1], ['call.ended', 1]]);
+    expect((runOnSqlite(db, eventsAfter(0, 10))).map((e) => [e.type, e.accountId])).toEqual([['call.arrived', 1], ['call.ended', 1]]);
   });
 
   it('write number.changed and configuration.changed for configuration', () => {
@@ -65,7 +66,7 @@ describe('event triggers', () => {
     db.$client.exec("UPDATE tracking_numbers SET enabled = 0");
     db.$client.exec("INSERT INTO number_pools (account_id, name, created_at, updated_at) VALUES (1, 'p', 1, 1)");
     db.$client.exec('UPDATE number_pools SET exhausted_count = exhausted_count + 1');
-    const views = eventsAfter(db, 0, 10).map(eventView);
+    const views = (runOnSqlite(db, eventsAfter(0, 10))).map(eventView);
     expect(views.map((v) => [v.type, (v.data as { action?: string }).action])).toEqual([['number.changed', 'created'], ['number.changed', 'updated'], ['configuration.changed', 'created']]);
     expect(views[1]?.data.number).toMatchObject({ did: '+15551230000', enabled: false });
   });

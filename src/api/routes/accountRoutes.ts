@@ -91,15 +91,15 @@ function notFound(id: number): CallrouteError {
   return new CallrouteError('CR_ERR_NOT_FOUND', `account ${id} not found`, { field: 'params.id' });
 }
 
-export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
+export function accountRoutes(app: FastifyInstance, { store }: RouteDeps): void {
   /**
    * The agency a new or moved account goes to: the operator may name any (or none); an agency's owner
    * must name one of theirs. Another agency is answered like a missing one.
    */
-  function agencyFor(request: FastifyRequest, id: number | null | undefined): number | null {
+  async function agencyFor(request: FastifyRequest, id: number | null | undefined): Promise<number | null> {
     const p = principalOf(request);
     if (p.operator) {
-      if (id !== undefined && id !== null && !getAgency(db, id)) throw noAgency(id);
+      if (id !== undefined && id !== null && !await store.run(getAgency(id))) throw noAgency(id);
       return id ?? null;
     }
     if (id === undefined || id === null) {
@@ -120,10 +120,10 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
     },
     async (request, reply) => {
       const { name: given, recordingRetentionDays: days = null, requireTwoFactor: twoFactor = false } = request.body;
-      const agency = agencyFor(request, request.body.agencyId);
+      const agency = await agencyFor(request, request.body.agencyId);
       return reply
         .code(201)
-        .send(toAccountDto(createAccount(db, { name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor, timeZone: checkedTimeZone(request.body.timeZone) ?? null, ...retentionOf(request.body) })));
+        .send(toAccountDto(await store.run(createAccount({ name: given.trim(), recordingRetentionDays: days, agencyId: agency, requireTwoFactor: twoFactor, timeZone: checkedTimeZone(request.body.timeZone) ?? null, ...retentionOf(request.body) }))));
     },
   );
 
@@ -137,14 +137,14 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
         },
       },
     },
-    async (request) => ({ accounts: listAccounts(db).filter((row) => canSee(request, row.id)).map(toAccountDto) }),
+    async (request) => ({ accounts: (await store.run(listAccounts())).filter((row) => canSee(request, row.id)).map(toAccountDto) }),
   );
 
   app.get<{ Params: IdParams }>(
     '/accounts/:id',
     { config: { permission: 'accounts:read' }, schema: { params: idParams, response: { 200: accountDto } } },
     async (request) => {
-      const row = getAccount(db, request.params.id);
+      const row = await store.run(getAccount(request.params.id));
       if (!row || !canSee(request, row.id)) throw notFound(request.params.id);
       return toAccountDto(row);
     },
@@ -172,11 +172,11 @@ export function accountRoutes(app: FastifyInstance, { db }: RouteDeps): void {
         if (!principalOf(request).operator) {
           throw new CallrouteError('CR_ERR_FORBIDDEN', 'only the operator moves an account to another agency', { field: 'body.agencyId' });
         }
-        patch.agencyId = agencyFor(request, request.body.agencyId);
+        patch.agencyId = await agencyFor(request, request.body.agencyId);
       }
       if (newName !== undefined) patch.name = newName.trim();
       if (days !== undefined) patch.recordingRetentionDays = days;
-      const row = updateAccount(db, request.params.id, patch);
+      const row = await store.run(updateAccount(request.params.id, patch));
       if (!row) throw notFound(request.params.id);
       return toAccountDto(row);
     },

@@ -86,7 +86,7 @@ interface UploadQuery {
 }
 
 /** Admin only. Uploads take the raw audio as the body (no multipart), converted to what Asterisk plays. */
-export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, media, now }: RouteDeps): void {
+export function announcementRoutes(app: FastifyInstance, { store, recordings: cfg, media, now }: RouteDeps): void {
   const soundsDir = join(cfg.asteriskRoot, ANNOUNCEMENT_SOUNDS_DIR);
 
   // Encapsulated: the raw-body parsers apply to these routes only. Every content type is read as bytes,
@@ -142,21 +142,21 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
             field: 'querystring.accountId',
           });
         }
-        if (accountId !== null && (!getAccount(db, accountId) || !canSee(request, accountId))) {
+        if (accountId !== null && (!await store.run(getAccount(accountId)) || !canSee(request, accountId))) {
           throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, { field: 'querystring.accountId' });
         }
         // The row first: its id names the file. A failed conversion removes both.
-        const row = createAnnouncement(db, { accountId, name: name.trim(), soundName: '' }, now());
+        const row = await store.run(createAnnouncement({ accountId, name: name.trim(), soundName: '' }, now()));
         const base = `announcement-${row.id}`;
         const out = join(soundsDir, base);
         try {
           await mkdir(soundsDir, { recursive: true });
           const { durationSeconds } = await media.convertAnnouncement(body, out, media.ffmpeg());
-          const done = finishAnnouncement(db, row.id, { soundName: `callroute/${base}`, durationSeconds });
+          const done = await store.run(finishAnnouncement(row.id, { soundName: `callroute/${base}`, durationSeconds }));
           request.log.info({ announcementId: row.id, durationSeconds }, 'announcement converted');
           return reply.code(201).send(toAnnouncementDto(done ?? row));
         } catch (err) {
-          deleteAnnouncement(db, row.id);
+          await store.run(deleteAnnouncement(row.id));
           await unlink(`${out}.wav`).catch(() => undefined);
           // The upload's fault (not decodable, no audio, too long): 400 naming the body. ffmpeg missing, a
           // timeout or a disk error is ours, and goes to the error handler as a 500.
@@ -187,7 +187,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
     },
     async (request) => {
       const { accountId } = request.query;
-      const rows = listAnnouncements(db, accountId === undefined ? {} : { accountId });
+      const rows = await store.run(listAnnouncements(accountId === undefined ? {} : { accountId }));
       return { announcements: rows.filter((row) => sharedOrVisible(request, row.accountId)).map(toAnnouncementDto) };
     },
   );
@@ -196,7 +196,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
     '/announcements/:id',
     { config: { permission: 'configuration:read' }, schema: { params: idParams, response: { 200: announcementDto } } },
     async (request) => {
-      const row = getAnnouncement(db, request.params.id);
+      const row = await store.run(getAnnouncement(request.params.id));
       if (!row || !sharedOrVisible(request, row.accountId)) throw notFound(request.params.id);
       return toAnnouncementDto(row);
     },
@@ -211,7 +211,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
     schema: { params: idParams },
     handler: async (request, reply) => {
       const { id } = request.params;
-      const row = getAnnouncement(db, id);
+      const row = await store.run(getAnnouncement(id));
       if (!row || !sharedOrVisible(request, row.accountId)) throw notFound(id);
       const audio = await readFile(join(soundsDir, `announcement-${id}.wav`)).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') throw new CallrouteError('CR_ERR_NOT_FOUND', `announcement ${id} has no audio file`, { field: 'params.id' });
@@ -225,10 +225,10 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
   const writable = { config: { permission: 'configuration:write' as const }, schema: { params: idParams } };
   app.delete<{ Params: IdParams }>('/announcements/:id', writable, async (request, reply) => {
     const { id } = request.params;
-    const current = getAnnouncement(db, id);
+    const current = await store.run(getAnnouncement(id));
     // Shared announcements are seen by every account but deleted by the operator only (canSee(null)).
     if (!current || !canSee(request, current.accountId)) throw notFound(id);
-    const users = trackingNumbersUsingAnnouncement(db, id);
+    const users = await store.run(trackingNumbersUsingAnnouncement(id));
     if (users.length > 0) {
       throw new CallrouteError(
         'CR_ERR_ANNOUNCEMENT_IN_USE',
@@ -236,7 +236,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
         { field: 'params.id' },
       );
     }
-    const plans = routePlansUsingAnnouncement(db, id);
+    const plans = await store.run(routePlansUsingAnnouncement(id));
     if (plans.length > 0) {
       throw new CallrouteError(
         'CR_ERR_ANNOUNCEMENT_IN_USE',
@@ -244,7 +244,7 @@ export function announcementRoutes(app: FastifyInstance, { db, recordings: cfg, 
         { field: 'params.id' },
       );
     }
-    deleteAnnouncement(db, id);
+    await store.run(deleteAnnouncement(id));
     await unlink(join(soundsDir, `announcement-${id}.wav`)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') request.log.warn({ err, announcementId: id }, 'announcement file not deleted');
     });

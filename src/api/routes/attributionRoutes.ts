@@ -6,15 +6,13 @@ import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
 import {
   allowedDomainsOf,
+  sourceRulesOf,
   createPool,
   createSourceRule,
   deletePool,
   deleteSourceRule,
-  getPool,
   getSourceRule,
-  listAllSourceRules,
-  listPools,
-  listSourceRules,
+  allSourceRules,
   MAX_RELEASE_GRACE_SECONDS,
   newPublicKey,
   poolReport,
@@ -25,6 +23,7 @@ import {
 } from '../../persistence/attributionRepository.js';
 import type { AccountRow, NumberPoolRow, SourceRuleRow } from '../../persistence/schema.js';
 import { getTrackingNumber } from '../../persistence/trackingNumberRepository.js';
+import { poolById, poolsOf } from '../../persistence/visitorSessions.js';
 import { idParams, iso, isoTime, nullableString, type IdParams, accountFilterQuery } from '../apiSchemas.js';
 import { canSee, visibleRows } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
@@ -189,7 +188,7 @@ function notFound(what: string, id: number): CallrouteError {
  * and an account's snippet settings (`/v1/accounts/:id/snippet`: public key, allowed domains,
  * first/last touch and its window).
  */
-export function attributionRoutes(app: FastifyInstance, { db, now, recordings }: RouteDeps): void {
+export function attributionRoutes(app: FastifyInstance, { store, now, recordings }: RouteDeps): void {
   const read = { permission: 'configuration:read' } as const;
   const write = { permission: 'configuration:write' } as const;
 
@@ -214,7 +213,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
       const value = b.value?.trim() || null;
       checkRuleShape(b.kind, match, value);
       const input = {
-        accountId: scopedAccount(db, request, b.accountId, 'body.accountId'),
+        accountId: await scopedAccount(store, request, b.accountId, 'body.accountId'),
         kind: b.kind,
         match,
         value,
@@ -223,7 +222,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
         campaign: b.campaign ?? null,
         ...(b.position === undefined ? {} : { position: b.position }),
       };
-      return reply.code(201).send(toSourceRuleDto(createSourceRule(db, input, now())));
+      return reply.code(201).send(toSourceRuleDto(await store.run(createSourceRule(input, now()))));
     },
   );
 
@@ -240,13 +239,13 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request) => {
       const { accountId } = request.query;
-      const rows = accountId === undefined ? listAllSourceRules(db) : listSourceRules(db, accountId);
+      const rows = accountId === undefined ? await store.run(allSourceRules()) : await store.run(sourceRulesOf(accountId));
       return { sourceRules: visibleRows(request, rows).map(toSourceRuleDto) };
     },
   );
 
   app.get<{ Params: IdParams }>('/source-rules/:id', { config: read, schema: { params: idParams, response: { 200: sourceRuleDto } } }, async (request) => {
-    const row = getSourceRule(db, request.params.id);
+    const row = await store.run(getSourceRule(request.params.id));
     if (!row || !canSee(request, row.accountId)) throw notFound('source rule', request.params.id);
     return toSourceRuleDto(row);
   });
@@ -262,14 +261,14 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
       },
     },
     async (request) => {
-      const current = getSourceRule(db, request.params.id);
+      const current = await store.run(getSourceRule(request.params.id));
       if (!current || !canSee(request, current.accountId)) throw notFound('source rule', request.params.id);
       const b = request.body;
       const kind = b.kind ?? current.kind;
       const match = b.match !== undefined ? b.match?.trim() || null : current.match;
       const value = b.value !== undefined ? b.value?.trim() || null : kind === 'param' ? current.value : null;
       checkRuleShape(kind, kind === 'direct' && b.match === undefined ? null : match, value);
-      const row = updateSourceRule(db, current.id, {
+      const row = await store.run(updateSourceRule(current.id, {
         kind,
         match: kind === 'direct' ? null : match,
         value,
@@ -277,24 +276,24 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
         ...(b.source === undefined ? {} : { source: b.source.trim() }),
         ...(b.medium === undefined ? {} : { medium: b.medium }),
         ...(b.campaign === undefined ? {} : { campaign: b.campaign }),
-      });
+      }));
       if (!row) throw notFound('source rule', request.params.id);
       return toSourceRuleDto(row);
     },
   );
 
   app.delete<{ Params: IdParams }>('/source-rules/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
-    const current = getSourceRule(db, request.params.id);
-    if (!current || !canSee(request, current.accountId) || !deleteSourceRule(db, request.params.id)) throw notFound('source rule', request.params.id);
+    const current = await store.run(getSourceRule(request.params.id));
+    if (!current || !canSee(request, current.accountId) || !await store.run(deleteSourceRule(request.params.id))) throw notFound('source rule', request.params.id);
     return reply.code(204).send();
   });
 
   // -------- pools
   /** The fallback must be an enabled-or-not number of the same account outside every pool (a shared number). */
-  function checkFallback(id: number | null | undefined, accountId: number): void {
+  async function checkFallback(id: number | null | undefined, accountId: number): Promise<void> {
     if (id === undefined || id === null) return;
     const field = 'body.fallbackTrackingNumberId';
-    const n = getTrackingNumber(db, id);
+    const n = await store.run(getTrackingNumber(id));
     if (!n) throw new CallrouteError('CR_ERR_VALIDATION', `tracking number ${id} does not exist`, { field });
     if (n.accountId !== accountId) throw new CallrouteError('CR_ERR_VALIDATION', `tracking number ${id} belongs to another account`, { field });
     if (n.poolId !== null) {
@@ -318,9 +317,9 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request, reply) => {
       const b = request.body;
-      scopedAccount(db, request, b.accountId, 'body.accountId');
-      checkFallback(b.fallbackTrackingNumberId, b.accountId);
-      const row = createPool(db, { ...b, name: b.name.trim() }, now());
+      await scopedAccount(store, request, b.accountId, 'body.accountId');
+      await checkFallback(b.fallbackTrackingNumberId, b.accountId);
+      const row = await store.run(createPool({ ...b, name: b.name.trim() }, now()));
       return reply.code(201).send(toPoolDto(row));
     },
   );
@@ -336,12 +335,12 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
     },
     async (request) => {
       const { accountId } = request.query;
-      return { pools: visibleRows(request, listPools(db, accountId === undefined ? {} : { accountId })).map(toPoolDto) };
+      return { pools: visibleRows(request, await store.run(poolsOf(accountId === undefined ? {} : { accountId }))).map(toPoolDto) };
     },
   );
 
   app.get<{ Params: IdParams }>('/pools/:id', { config: read, schema: { params: idParams, response: { 200: poolDto } } }, async (request) => {
-    const row = getPool(db, request.params.id);
+    const row = await store.run(poolById(request.params.id));
     if (!row || !canSee(request, row.accountId)) throw notFound('pool', request.params.id);
     return toPoolDto(row);
   });
@@ -357,26 +356,26 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
       },
     },
     async (request) => {
-      const current = getPool(db, request.params.id);
+      const current = await store.run(poolById(request.params.id));
       if (!current || !canSee(request, current.accountId)) throw notFound('pool', request.params.id);
       const b = request.body;
-      checkFallback(b.fallbackTrackingNumberId, current.accountId);
-      const row = updatePool(db, current.id, { ...b, ...(b.name === undefined ? {} : { name: b.name.trim() }) }, now());
+      await checkFallback(b.fallbackTrackingNumberId, current.accountId);
+      const row = await store.run(updatePool(current.id, { ...b, ...(b.name === undefined ? {} : { name: b.name.trim() }) }, now()));
       if (!row) throw notFound('pool', request.params.id);
       return toPoolDto(row);
     },
   );
 
   app.delete<{ Params: IdParams }>('/pools/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
-    const current = getPool(db, request.params.id);
-    if (!current || !canSee(request, current.accountId) || !deletePool(db, request.params.id, now())) throw notFound('pool', request.params.id);
+    const current = await store.run(poolById(request.params.id));
+    if (!current || !canSee(request, current.accountId) || !await store.run(deletePool(request.params.id, now()), { transaction: true })) throw notFound('pool', request.params.id);
     return reply.code(204).send();
   });
 
   app.get<{ Params: IdParams }>('/pools/:id/utilization', { config: { permission: 'reports:read' }, schema: { params: idParams, response: { 200: poolReportDto } } }, async (request) => {
-    const row = getPool(db, request.params.id);
+    const row = await store.run(poolById(request.params.id));
     if (!row || !canSee(request, row.accountId)) throw notFound('pool', request.params.id);
-    return poolReport(db, row, now());
+    return await store.run(poolReport(row, now()));
   });
 
   // -------- snippet settings
@@ -393,7 +392,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
   }
 
   app.get<{ Params: IdParams }>('/accounts/:id/snippet', { config: read, schema: { params: idParams, response: { 200: snippetSettingsDto } } }, async (request) => {
-    const row = getAccount(db, request.params.id);
+    const row = await store.run(getAccount(request.params.id));
     if (!row || !canSee(request, row.id)) throw notFound('account', request.params.id);
     return settingsDto(row);
   });
@@ -424,7 +423,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
         ...b,
         ...(b.allowedDomains === undefined ? {} : { allowedDomains: b.allowedDomains.map((d) => d.toLowerCase()) }),
       };
-      const row = updateSnippetSettings(db, request.params.id, patch, now());
+      const row = await store.run(updateSnippetSettings(request.params.id, patch, now()));
       if (!row) throw notFound('account', request.params.id);
       return settingsDto(row);
     },
@@ -433,7 +432,7 @@ export function attributionRoutes(app: FastifyInstance, { db, now, recordings }:
   // Generates the key, or replaces it (a leaked key on another site: the old tag stops working).
   app.post<{ Params: IdParams }>('/accounts/:id/snippet/key', { config: write, schema: { params: idParams, response: { 200: snippetSettingsDto } } }, async (request) => {
     if (!canSee(request, request.params.id)) throw notFound('account', request.params.id);
-    const row = updateSnippetSettings(db, request.params.id, { publicKey: newPublicKey() }, now());
+    const row = await store.run(updateSnippetSettings(request.params.id, { publicKey: newPublicKey() }, now()));
     if (!row) throw notFound('account', request.params.id);
     return settingsDto(row);
   });

@@ -44,7 +44,7 @@ interface AuditQuery {
  * last id of the previous page). Owners see their accounts' entries; the operator sees all, sign-ins too.
  * There is no route that changes or deletes an entry.
  */
-export function auditRoutes(app: FastifyInstance, { db }: RouteDeps): void {
+export function auditRoutes(app: FastifyInstance, { store }: RouteDeps): void {
   app.get<{ Querystring: AuditQuery }>(
     '/audit',
     {
@@ -78,7 +78,7 @@ export function auditRoutes(app: FastifyInstance, { db }: RouteDeps): void {
       if (from !== undefined) filter.from = from;
       if (to !== undefined) filter.to = to;
       if (q.before !== undefined) filter.before = q.before;
-      const rows = listAudit(db, filter);
+      const rows = await store.run(listAudit(filter));
       return { entries: rows.map(toAuditDto), nextBefore: rows.length === q.limit ? rows[rows.length - 1]!.id : null };
     },
   );

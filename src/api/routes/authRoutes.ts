@@ -4,7 +4,7 @@ import { checkNewPassword, hashPassword, verifyNothing, verifyPassword } from '.
 import { matchTotp, newTotpSecret, otpauthUri } from '../../auth/totp.js';
 import { CallrouteError } from '../../errors.js';
 import { getAccount } from '../../persistence/accountRepository.js';
-import type { Db } from '../../persistence/openDatabase.js';
+import type { Store } from '../../persistence/store.js';
 import type { UserRow } from '../../persistence/schema.js';
 import {
   activeSessionsOfUser,
@@ -61,16 +61,16 @@ function normalizeRecoveryCode(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-export function issueRecoveryCodes(db: Db, userId: number, now: number): string[] {
+export async function issueRecoveryCodes(store: Store, userId: number, now: number): Promise<string[]> {
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
-  replaceRecoveryCodes(db, userId, codes.map((c) => hashSecret(normalizeRecoveryCode(c))), now);
+  await store.run(replaceRecoveryCodes(userId, codes.map((c) => hashSecret(normalizeRecoveryCode(c))), now), { transaction: true });
   return codes;
 }
 
 /** The signed-in person's own user row; keys and the admin token have no password or second factor. */
-function signedInUser(db: Db, request: FastifyRequest): { user: UserRow; sessionId: number } {
+async function signedInUser(store: Store, request: FastifyRequest): Promise<{ user: UserRow; sessionId: number }> {
   const actor = principalOf(request).actor;
-  const user = actor.kind === 'user' ? getUser(db, actor.userId) : undefined;
+  const user = actor.kind === 'user' ? await store.run(getUser(actor.userId)) : undefined;
   if (actor.kind !== 'user' || !user) {
     throw new CallrouteError('CR_ERR_FORBIDDEN', 'only a person signed in with a password has a password and a second factor');
   }
@@ -98,7 +98,7 @@ export function describePrincipal(p: Principal) {
  * password.
  */
 export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, auth } = deps;
+  const { store, now, auth } = deps;
   const perEmail = createTokenBuckets(auth.signInFailures, now);
 
   function deviceMac(emailAddress: string, nonce: string): string {
@@ -146,13 +146,13 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const emailWait = perEmail.peek(budget);
       if (emailWait > 0) limited(reply, emailWait, 'too many failed sign-ins for this e-mail; retry later');
 
-      const fail = (reason: string, userId: number | null): never => {
+      const fail = async (reason: string, userId: number | null): Promise<never> => {
         auth.limiter.failedAuth.take(request.ip);
         perEmail.take(budget);
-        recordAudit(db, request, { action: 'auth.login-failed', actor: address, actorUserId: userId, detail: { reason } }, now());
+        await recordAudit(store, request, { action: 'auth.login-failed', actor: address, actorUserId: userId, detail: { reason } }, now());
         throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'e-mail or password is wrong');
       };
-      const user = findUserByEmail(db, address);
+      const user = await store.run(findUserByEmail(address));
       const ok = user?.passwordHash ? await verifyPassword(user.passwordHash, request.body.password) : await verifyNothing(request.body.password);
       if (!user || !ok) return fail(user ? 'password' : 'unknown e-mail', user?.id ?? null);
 
@@ -164,21 +164,19 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
           });
         }
         const step = matchTotp(user.totpSecret, given, now(), user.totpLastStep);
-        const second = step !== null ? useTotpStep(db, user.id, step) : useRecoveryCode(db, user.id, hashSecret(normalizeRecoveryCode(given)), now());
+        const second = step !== null ? await store.run(useTotpStep(user.id, step)) : await store.run(useRecoveryCode(user.id, hashSecret(normalizeRecoveryCode(given)), now()));
         if (!second) return fail('second factor', user.id);
       }
 
       // Rotation: a new id at every sign-in; the one the browser held (if any) ends.
       const old = readCookies(request).get(SESSION_COOKIE);
-      const oldRow = old ? findSessionByHash(db, hashSecret(old)) : undefined;
-      if (oldRow) revokeSession(db, oldRow.id, now());
+      const oldRow = old ? await store.run(findSessionByHash(hashSecret(old))) : undefined;
+      if (oldRow) await store.run(revokeSession(oldRow.id, now()));
       const id = randomBytes(32).toString('base64url');
       const t = now();
       const ua = request.headers['user-agent'];
-      const session = createSession(
-        db,
-        { tokenHash: hashSecret(id), userId: user.id, expiresAt: t + auth.sessions.maxMs, ip: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 300) : null },
-        t,
+      const session = await store.run(
+        createSession({ tokenHash: hashSecret(id), userId: user.id, expiresAt: t + auth.sessions.maxMs, ip: request.ip, userAgent: typeof ua === 'string' ? ua.slice(0, 300) : null }, t),
       );
       const nonce = device ?? randomBytes(16).toString('base64url');
       void reply.header('set-cookie', [
@@ -186,11 +184,11 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
         cookie(request, DEVICE_COOKIE, `${nonce}.${deviceMac(address, nonce)}`, DEVICE_MAX_AGE_S),
       ]);
       const actor = { kind: 'user' as const, userId: user.id, email: user.email, sessionId: session.id };
-      recordAudit(db, request, { action: 'auth.login', actor: user.email, actorUserId: user.id, detail: { sessionId: session.id } }, t, actor);
+      await recordAudit(store, request, { action: 'auth.login', actor: user.email, actorUserId: user.id, detail: { sessionId: session.id } }, t, actor);
       return {
         user: userDto(user),
         expiresAt: iso(session.expiresAt),
-        ...describePrincipal(userPrincipal(db, user, actor)),
+        ...describePrincipal(await store.run(userPrincipal(user, actor))),
       };
     },
   );
@@ -198,8 +196,8 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.post('/auth/logout', { config: { permission: 'self' } }, async (request, reply) => {
     const actor = principalOf(request).actor;
     if (actor.kind === 'user') {
-      revokeSession(db, actor.sessionId, now());
-      recordAudit(db, request, { action: 'auth.logout', target: `user ${actor.userId}` }, now());
+      await store.run(revokeSession(actor.sessionId, now()));
+      await recordAudit(store, request, { action: 'auth.logout', target: `user ${actor.userId}` }, now());
     }
     return reply.header('set-cookie', cookie(request, SESSION_COOKIE, '', 0)).code(204).send();
   });
@@ -208,14 +206,14 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const p = principalOf(request);
     const described = describePrincipal(p);
     const actor = p.actor;
-    const user = actor.kind === 'user' || (actor.kind === 'api-key' && actor.userId !== null) ? getUser(db, actor.userId!) : undefined;
+    const user = actor.kind === 'user' || (actor.kind === 'api-key' && actor.userId !== null) ? await store.run(getUser(actor.userId!)) : undefined;
     return {
       actor: actor.kind,
       user: user ? userDto(user) : null,
-      memberships: user ? membershipsOfUser(db, user.id).map((m) => ({ accountId: m.accountId, agencyId: m.agencyId, role: m.role })) : [],
-      recoveryCodesLeft: user && actor.kind === 'user' ? unusedRecoveryCodes(db, user.id) : null,
+      memberships: user ? (await store.run(membershipsOfUser(user.id))).map((m) => ({ accountId: m.accountId, agencyId: m.agencyId, role: m.role })) : [],
+      recoveryCodesLeft: user && actor.kind === 'user' ? await store.run(unusedRecoveryCodes(user.id)) : null,
       ...described,
-      accounts: described.accounts.map((a) => ({ ...a, name: getAccount(db, a.accountId)?.name ?? null })),
+      accounts: await Promise.all(described.accounts.map(async (a) => ({ ...a, name: (await store.run(getAccount(a.accountId)))?.name ?? null }))),
     };
   });
 
@@ -228,12 +226,12 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      const { user, sessionId } = signedInUser(db, request);
+      const { user, sessionId } = await signedInUser(store, request);
       await requirePassword(request, user, request.body.currentPassword, 'body.currentPassword');
       checkNewPassword(request.body.newPassword, user.email, 'body.newPassword');
       // Every other session of the person ends: whoever else held one is out.
-      setPassword(db, user.id, await hashPassword(request.body.newPassword), now(), sessionId);
-      recordAudit(db, request, { action: 'auth.password-change', target: `user ${user.id}` }, now());
+      await store.run(setPassword(user.id, await hashPassword(request.body.newPassword), now(), sessionId), { transaction: true });
+      await recordAudit(store, request, { action: 'auth.password-change', target: `user ${user.id}` }, now());
       return reply.code(204).send();
     },
   );
@@ -249,30 +247,30 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
     async (request, reply) => {
       const tokenHash = hashSecret(request.body.token);
       // The password is checked before the token is spent, so a weak choice does not burn the token.
-      const pending = findPasswordReset(db, tokenHash, now());
-      const user = pending ? getUser(db, pending.userId) : undefined;
+      const pending = await store.run(findPasswordReset(tokenHash, now()));
+      const user = pending ? await store.run(getUser(pending.userId)) : undefined;
       if (!pending || !user) {
         auth.limiter.failedAuth.take(request.ip);
         throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'the reset token is not valid, was used, or has expired; ask for a new one');
       }
       checkNewPassword(request.body.newPassword, user.email, 'body.newPassword');
       const hashed = await hashPassword(request.body.newPassword);
-      if (consumePasswordReset(db, tokenHash, now()) !== user.id) {
+      if (await store.run(consumePasswordReset(tokenHash, now())) !== user.id) {
         throw new CallrouteError('CR_ERR_UNAUTHORIZED', 'the reset token is not valid, was used, or has expired; ask for a new one');
       }
-      setPassword(db, user.id, hashed, now());
-      recordAudit(db, request, { action: 'auth.password-reset', actor: user.email, actorUserId: user.id, target: `user ${user.id}` }, now());
+      await store.run(setPassword(user.id, hashed, now()), { transaction: true });
+      await recordAudit(store, request, { action: 'auth.password-reset', actor: user.email, actorUserId: user.id, target: `user ${user.id}` }, now());
       return reply.code(204).send();
     },
   );
 
   app.post('/auth/two-factor/enrol', { config: { permission: 'self' } }, async (request) => {
-    const { user } = signedInUser(db, request);
+    const { user } = await signedInUser(store, request);
     if (user.totpEnabledAt !== null) {
       throw new CallrouteError('CR_ERR_VALIDATION', 'two-factor sign-in is already on; turn it off first to enrol a new device', { field: 'body' });
     }
     const secret = newTotpSecret();
-    setTotp(db, user.id, { secret, enabledAt: null, lastStep: null }, now());
+    await store.run(setTotp(user.id, { secret, enabledAt: null, lastStep: null }, now()));
     return { secret, otpauthUri: otpauthUri(secret, user.email) };
   });
 
@@ -283,15 +281,15 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: { body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code } } },
     },
     async (request) => {
-      const { user } = signedInUser(db, request);
+      const { user } = await signedInUser(store, request);
       if (user.totpSecret === null || user.totpEnabledAt !== null) {
         throw new CallrouteError('CR_ERR_VALIDATION', 'start with POST /v1/auth/two-factor/enrol', { field: 'body.code' });
       }
       const step = matchTotp(user.totpSecret, request.body.code, now(), null);
       if (step === null) throw new CallrouteError('CR_ERR_VALIDATION', 'body.code does not match; check the phone clock and try the next code', { field: 'body.code' });
-      setTotp(db, user.id, { secret: user.totpSecret, enabledAt: now(), lastStep: step }, now());
-      const recoveryCodes = issueRecoveryCodes(db, user.id, now());
-      recordAudit(db, request, { action: 'auth.two-factor-on', target: `user ${user.id}` }, now());
+      await store.run(setTotp(user.id, { secret: user.totpSecret, enabledAt: now(), lastStep: step }, now()));
+      const recoveryCodes = await issueRecoveryCodes(store, user.id, now());
+      await recordAudit(store, request, { action: 'auth.two-factor-on', target: `user ${user.id}` }, now());
       return { recoveryCodes };
     },
   );
@@ -303,11 +301,11 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: { body: passwordOnlyBody },
     },
     async (request, reply) => {
-      const { user } = signedInUser(db, request);
+      const { user } = await signedInUser(store, request);
       await requirePassword(request, user, request.body.password, 'body.password');
-      setTotp(db, user.id, { secret: null, enabledAt: null, lastStep: null }, now());
-      replaceRecoveryCodes(db, user.id, [], now());
-      recordAudit(db, request, { action: 'auth.two-factor-off', target: `user ${user.id}` }, now());
+      await store.run(setTotp(user.id, { secret: null, enabledAt: null, lastStep: null }, now()));
+      await store.run(replaceRecoveryCodes(user.id, [], now()), { transaction: true });
+      await recordAudit(store, request, { action: 'auth.two-factor-off', target: `user ${user.id}` }, now());
       return reply.code(204).send();
     },
   );
@@ -319,18 +317,18 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: { body: passwordOnlyBody },
     },
     async (request) => {
-      const { user } = signedInUser(db, request);
+      const { user } = await signedInUser(store, request);
       await requirePassword(request, user, request.body.password, 'body.password');
       if (user.totpEnabledAt === null) throw new CallrouteError('CR_ERR_VALIDATION', 'turn two-factor sign-in on first', { field: 'body' });
-      return { recoveryCodes: issueRecoveryCodes(db, user.id, now()) };
+      return { recoveryCodes: await issueRecoveryCodes(store, user.id, now()) };
     },
   );
 
   // The person's own signed-in browsers: which, since when, from where; any one can be ended.
   app.get('/auth/sessions', { config: { permission: 'self' } }, async (request) => {
-    const { user, sessionId } = signedInUser(db, request);
+    const { user, sessionId } = await signedInUser(store, request);
     return {
-      sessions: activeSessionsOfUser(db, user.id, now()).map((row) => ({
+      sessions: (await store.run(activeSessionsOfUser(user.id, now()))).map((row) => ({
         id: row.id,
         current: row.id === sessionId,
         createdAt: iso(row.createdAt),
@@ -343,17 +341,17 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
   });
 
   app.delete<{ Params: IdParams }>('/auth/sessions/:id', { config: { permission: 'self' }, schema: { params: idParams } }, async (request, reply) => {
-    const { user } = signedInUser(db, request);
-    const mine = activeSessionsOfUser(db, user.id, now()).some((row) => row.id === request.params.id);
-    if (!mine || !revokeSession(db, request.params.id, now())) {
+    const { user } = await signedInUser(store, request);
+    const mine = (await store.run(activeSessionsOfUser(user.id, now()))).some((row) => row.id === request.params.id);
+    if (!mine || !await store.run(revokeSession(request.params.id, now()))) {
       throw new CallrouteError('CR_ERR_NOT_FOUND', `session ${request.params.id} not found`, { field: 'params.id' });
     }
     return reply.code(204).send();
   });
 
   app.post('/auth/sessions/revoke-others', { config: { permission: 'self' } }, async (request, reply) => {
-    const { user, sessionId } = signedInUser(db, request);
-    revokeSessionsOfUser(db, user.id, now(), sessionId);
+    const { user, sessionId } = await signedInUser(store, request);
+    await store.run(revokeSessionsOfUser(user.id, now(), sessionId));
     return reply.code(204).send();
   });
 }

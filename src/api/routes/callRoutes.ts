@@ -158,7 +158,7 @@ function pick<T extends object, K extends keyof T>(o: T, keys: readonly K[]): Pi
   return out;
 }
 
-export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }: RouteDeps): void {
+export function callRoutes(app: FastifyInstance, { store, defaultCountryCode, now }: RouteDeps): void {
   app.get<{ Querystring: CallsQuery }>(
     '/calls',
     {
@@ -233,7 +233,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
         const rows: CallRow[] = [];
         let cursor = filter.cursor;
         do {
-          const page = inRequestPart('querystring', () => listCalls(db, { ...filter, limit: CALLS_MAX_LIMIT, ...(cursor !== undefined ? { cursor } : {}) }));
+          const page = await inRequestPart('querystring', () => store.run(listCalls({ ...filter, limit: CALLS_MAX_LIMIT, ...(cursor !== undefined ? { cursor } : {}) })));
           rows.push(...page.calls);
           cursor = page.nextCursor ?? undefined;
         } while (cursor !== undefined && rows.length < CALLS_CSV_MAX_ROWS);
@@ -242,7 +242,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
           .header('content-disposition', 'attachment; filename="calls.csv"')
           .send(callsCsv(rows.slice(0, CALLS_CSV_MAX_ROWS).map((row) => forPrincipal(request, toCallDto(row)))));
       }
-      const page = inRequestPart('querystring', () => listCalls(db, filter));
+      const page = await inRequestPart('querystring', () => store.run(listCalls(filter)));
       return { calls: page.calls.map((row) => forPrincipal(request, toCallDto(row))), nextCursor: page.nextCursor };
     },
   );
@@ -268,14 +268,14 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
       },
     },
     async (request) => {
-      const found = getCall(db, request.params.id);
+      const found = await store.run(getCall(request.params.id));
       if (!found || !canSeeRow(request, found)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }
       const b = request.body;
       // Tags compare trimmed and without case ("Booked" and "booked " are one tag); the first spelling stays.
       const tags = b.tags === undefined ? undefined : distinctTags(b.tags);
-      const row = annotateCall(db, found.id, { ...(tags !== undefined ? { tags } : {}), ...pick(b, ['notes', 'value', 'leadStatus']) }, now());
+      const row = await store.run(annotateCall(found.id, { ...(tags !== undefined ? { tags } : {}), ...pick(b, ['notes', 'value', 'leadStatus']) }, now()), { transaction: true });
       if (!row) throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       return forPrincipal(request, toCallDto(row));
     },
@@ -285,7 +285,7 @@ export function callRoutes(app: FastifyInstance, { db, defaultCountryCode, now }
     '/calls/:id',
     { config: { permission: 'calls:read' }, schema: { params: idParams, response: { 200: callDto } } },
     async (request) => {
-      const row = getCall(db, request.params.id);
+      const row = await store.run(getCall(request.params.id));
       if (!row || !canSeeRow(request, row)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }

@@ -160,11 +160,11 @@ const conversionsQuery = {
  * rules and secrets), the conversions recorded per call with how sending went, a retry, and each
  * destination's conversions as the platform's upload file.
  */
-export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: RouteDeps): void {
+export function conversionRoutes(app: FastifyInstance, { store, now, webhooks }: RouteDeps): void {
   const retryMs = webhooks.retryHours * 3_600_000;
 
-  function destinationOf(request: FastifyRequest, id: number): ConversionDestinationRow {
-    const d = getDestination(db, id);
+  async function destinationOf(request: FastifyRequest, id: number): Promise<ConversionDestinationRow> {
+    const d = await store.run(getDestination(id));
     if (!d || !canSee(request, d.accountId)) throw new CallrouteError('CR_ERR_NOT_FOUND', `conversion destination ${id} not found`, { field: 'params.id' });
     return d;
   }
@@ -172,7 +172,7 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
   app.get<{ Querystring: { accountId?: number } }>(
     '/conversion-destinations',
     { config: { permission: 'integrations:manage' }, schema: { querystring: accountFilterQuery, response: { 200: listResponse('destinations', destinationDto) } } },
-    async (request) => ({ destinations: listDestinations(db, requestedAccounts(request, request.query.accountId)).map(toDestinationDto) }),
+    async (request) => ({ destinations: (await store.run(listDestinations(requestedAccounts(request, request.query.accountId)))).map(toDestinationDto) }),
   );
 
   app.post<{ Body: DestinationBody }>(
@@ -195,7 +195,7 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
     },
     async (request, reply) => {
       const b = request.body;
-      const accountId = scopedAccount(db, request, b.accountId, 'body.accountId');
+      const accountId = await scopedAccount(store, request, b.accountId, 'body.accountId');
       checkSettings(b.platform, b.settings);
       const input: DestinationInput = {
         accountId,
@@ -209,14 +209,14 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
         defaultValue: b.defaultValue ?? null,
         currency: b.currency ?? 'USD',
       };
-      return reply.code(201).send(toDestinationDto(createDestination(db, input, now())));
+      return reply.code(201).send(toDestinationDto(await store.run(createDestination(input, now()))));
     },
   );
 
   app.get<{ Params: IdParams }>(
     '/conversion-destinations/:id',
     { config: { permission: 'integrations:manage' }, schema: { params: idParams, response: { 200: destinationDto } } },
-    async (request) => toDestinationDto(destinationOf(request, request.params.id)),
+    async (request) => toDestinationDto(await destinationOf(request, request.params.id)),
   );
 
   app.patch<{ Params: IdParams; Body: Partial<Omit<DestinationBody, 'accountId' | 'platform'>> }>(
@@ -238,16 +238,16 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
       },
     },
     async (request) => {
-      const d = destinationOf(request, request.params.id);
+      const d = await destinationOf(request, request.params.id);
       const { settings, rules, ...rest } = request.body;
-      const patch: Parameters<typeof updateDestination>[2] = { ...rest };
+      const patch: Parameters<typeof updateDestination>[1] = { ...rest };
       if (settings !== undefined) {
         const merged = { ...(JSON.parse(d.settings) as Record<string, string>), ...settings };
         checkSettings(d.platform, merged);
         patch.settings = merged;
       }
       if (rules !== undefined) patch.rules = { ...destinationRules(d), ...rules };
-      const row = updateDestination(db, d.id, patch, now());
+      const row = await store.run(updateDestination(d.id, patch, now()));
       if (!row) throw new CallrouteError('CR_ERR_NOT_FOUND', `conversion destination ${d.id} not found`, { field: 'params.id' });
       return toDestinationDto(row);
     },
@@ -257,7 +257,7 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
     '/conversion-destinations/:id',
     { config: { permission: 'integrations:manage' }, schema: { params: idParams } },
     async (request, reply) => {
-      deleteDestination(db, destinationOf(request, request.params.id).id);
+      await store.run(deleteDestination((await destinationOf(request, request.params.id)).id));
       return reply.code(204).send();
     },
   );
@@ -277,22 +277,22 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
       },
     },
     async (request, reply) => {
-      const d = destinationOf(request, request.params.id);
+      const d = await destinationOf(request, request.params.id);
       const adapter = PLATFORM_ADAPTERS[d.platform];
       const from = parseIsoTime(request.query.from, 'querystring.from');
       const to = parseIsoTime(request.query.to, 'querystring.to');
-      const rows = listConversions(db, {
+      const rows = (await store.run(listConversions({
         destinationId: d.id,
         limit: 100_000,
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
         ...(request.query.status ? { status: request.query.status } : {}),
-      }).reverse();
+      }))).reverse();
       const lines = [...adapter.csv.preamble, adapter.csv.header.map(csvField).join(',')];
       for (const c of rows) {
-        const call = getCall(db, c.callId);
+        const call = await store.run(getCall(c.callId));
         if (!call) continue;
-        const input = { ...conversionInput(db, call, d, c.conversionTime), value: c.value, currency: c.currency };
+        const input = { ...await store.run(conversionInput(call, d, c.conversionTime)), value: c.value, currency: c.currency };
         lines.push(adapter.csv.row(input).map(csvField).join(','));
       }
       return reply
@@ -310,7 +310,7 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
       const accountIds = requestedAccounts(request, q.accountId);
       const from = parseIsoTime(q.from, 'querystring.from');
       const to = parseIsoTime(q.to, 'querystring.to');
-      const rows = listConversions(db, {
+      const rows = await store.run(listConversions({
         limit: q.limit,
         ...(accountIds !== undefined ? { accountIds } : {}),
         ...(q.destinationId !== undefined ? { destinationId: q.destinationId } : {}),
@@ -318,7 +318,7 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
         ...(q.status !== undefined ? { status: q.status } : {}),
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
-      });
+      }));
       return { conversions: rows.map(toConversionDto) };
     },
   );
@@ -327,9 +327,9 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
     '/calls/:id/conversions',
     { config: { permission: 'integrations:manage' }, schema: { params: idParams, response: { 200: listResponse('conversions', conversionDto) } } },
     async (request) => {
-      const call = getCall(db, request.params.id);
+      const call = await store.run(getCall(request.params.id));
       if (!call || !canSeeRow(request, call)) throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
-      return { conversions: listConversions(db, { callId: call.id, limit: 100 }).map(toConversionDto) };
+      return { conversions: (await store.run(listConversions({ callId: call.id, limit: 100 }))).map(toConversionDto) };
     },
   );
 
@@ -337,9 +337,9 @@ export function conversionRoutes(app: FastifyInstance, { db, now, webhooks }: Ro
     '/conversions/:id/retry',
     { config: { permission: 'integrations:manage' }, schema: { params: idParams, response: { 200: conversionDto } } },
     async (request) => {
-      const c = getConversion(db, request.params.id);
+      const c = await store.run(getConversion(request.params.id));
       if (!c || !canSee(request, c.accountId)) throw new CallrouteError('CR_ERR_NOT_FOUND', `conversion ${request.params.id} not found`, { field: 'params.id' });
-      const row = retryConversion(db, c.id, now(), retryMs);
+      const row = await store.run(retryConversion(c.id, now(), retryMs));
       if (!row) throw new CallrouteError('CR_ERR_VALIDATION', `conversion ${c.id} is ${c.status}: only a failed one is retried`, { field: 'params.id' });
       webhooks.pokeConversions?.();
       return toConversionDto(row);

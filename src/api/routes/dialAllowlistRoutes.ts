@@ -61,8 +61,8 @@ function toDto(rows: DialAllowlistRow[]) {
  * passes the allowlist, so nothing stored can be dialed that the allowlist does not allow.
  * An empty allowlist means: numbers in DEFAULT_COUNTRY_CODE only (not premium-rate), any SIP host.
  */
-export function dialAllowlistRoutes(app: FastifyInstance, { db, defaultCountryCode, now }: RouteDeps): void {
-  app.get('/dial-allowlist', { config: { permission: 'installation' }, schema: { response: { 200: allowlistDto } } }, async () => toDto(listDialAllowlist(db)));
+export function dialAllowlistRoutes(app: FastifyInstance, { store, defaultCountryCode, now }: RouteDeps): void {
+  app.get('/dial-allowlist', { config: { permission: 'installation' }, schema: { response: { 200: allowlistDto } } }, async () => toDto(await store.run(listDialAllowlist())));
 
   app.put<{ Body: PutBody }>(
     '/dial-allowlist',
@@ -90,7 +90,7 @@ export function dialAllowlistRoutes(app: FastifyInstance, { db, defaultCountryCo
       });
 
       const list: AllowlistEntry[] = entries.map((e) => ({ kind: e.kind, value: e.value }));
-      const conflicts = findDisallowedDestinations(db, list, defaultCountryCode);
+      const conflicts = await store.run(findDisallowedDestinations(list, defaultCountryCode));
       if (conflicts.length > 0) {
         const more = conflicts.length > 5 ? `; and ${conflicts.length - 5} more` : '';
         throw new CallrouteError(
@@ -99,7 +99,7 @@ export function dialAllowlistRoutes(app: FastifyInstance, { db, defaultCountryCo
           { field: 'body.entries' },
         );
       }
-      return toDto(replaceDialAllowlist(db, entries, now()));
+      return toDto(await store.run(replaceDialAllowlist(entries, now()), { transaction: true }));
     },
   );
 }

@@ -27,7 +27,7 @@ const FEED_TYPES = new Set(['call.arrived', 'call.routed', 'call.answered', 'cal
  * with its stream position as the SSE id. A restricted caller's calls only to who handles privacy;
  * recording events only to who may see recordings.
  */
-export function liveRoutes(app: FastifyInstance, { db }: RouteDeps, hub: EventHub): void {
+export function liveRoutes(app: FastifyInstance, { store }: RouteDeps, hub: EventHub): void {
   app.get<{ Querystring: { accountId?: number } }>(
     '/live',
     {
@@ -70,19 +70,25 @@ export function liveRoutes(app: FastifyInstance, { db }: RouteDeps, hub: EventHu
         if (shows(e, view)) write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(view)}\n\n`);
       };
 
-      const subscription = hub.subscribe(send);
+      // Live events wait until the replay (or the snapshot) is written, so the feed stays in order.
+      let held: Array<[EventRow, EventEnvelope]> | null = [];
+      const subscription = await hub.subscribe((e, view) => (held ? held.push([e, view]) : send(e, view)));
       write('retry: 3000\n\n');
       const replay = Number.isSafeInteger(lastSeen) && lastSeen > 0 && subscription.from - lastSeen <= REPLAY_MAX;
       if (replay) {
-        for (const e of eventsAfter(db, lastSeen, REPLAY_MAX, accounts)) if (e.id <= subscription.from) send(e);
+        for (const e of await store.run(eventsAfter(lastSeen, REPLAY_MAX, accounts))) if (e.id <= subscription.from) send(e);
       } else {
-        const inProgress = callsInProgress(db, accounts).filter((row) => canSeeRow(request, row)).map(callView);
+        const inProgress = (await store.run(callsInProgress(accounts))).filter((row) => canSeeRow(request, row)).map(callView);
         write(`id: ${subscription.from}\nevent: snapshot\ndata: ${JSON.stringify({ calls: inProgress })}\n\n`);
       }
+      for (const [e, view] of held) send(e, view);
+      held = null;
       const heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
       heartbeat.unref();
       raw.on('close', close);
       raw.on('error', close);
+      // Gone while the replay was read: no 'close' will come now.
+      if (raw.destroyed) close();
     },
   );
 }

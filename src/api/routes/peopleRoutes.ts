@@ -68,36 +68,36 @@ type MemberBody = { email: string; name?: string; role: RoleName };
  * (shown once, stored hashed) to hand over; they set their password with POST /v1/auth/password-reset.
  */
 export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, auth } = deps;
+  const { store, now, auth } = deps;
   const installation = { permission: 'installation' } as const;
   const manage = { permission: 'users:manage' } as const;
 
-  function issueReset(request: FastifyRequest, user: UserRow): { token: string; expiresAt: string } {
+  async function issueReset(request: FastifyRequest, user: UserRow): Promise<{ token: string; expiresAt: string }> {
     const token = `crr_${randomBytes(32).toString('base64url')}`;
     const expiresAt = now() + auth.resetTtlMs;
-    createPasswordReset(db, { userId: user.id, tokenHash: hashSecret(token), expiresAt, issuedBy: describeActor(principalOf(request).actor) }, now());
+    await store.run(createPasswordReset({ userId: user.id, tokenHash: hashSecret(token), expiresAt, issuedBy: describeActor(principalOf(request).actor) }, now()));
     return { token, expiresAt: iso(expiresAt) };
   }
 
   /** Adds the person (created when new, with an invitation token) to a place with a role. */
-  function putMember(request: FastifyRequest, scope: MembershipScope, body: MemberBody) {
-    let user = findUserByEmail(db, body.email);
+  async function putMember(request: FastifyRequest, scope: MembershipScope, body: MemberBody) {
+    let user = await store.run(findUserByEmail(body.email));
     let invitation: { token: string; expiresAt: string } | null = null;
     if (!user) {
-      user = createUser(db, { email: body.email, name: body.name?.trim() ?? body.email.trim() }, now());
-      invitation = issueReset(request, user);
+      user = await store.run(createUser({ email: body.email, name: body.name?.trim() ?? body.email.trim() }, now()));
+      invitation = await issueReset(request, user);
     }
     if (user.operator) {
       throw new CallrouteError('CR_ERR_VALIDATION', `${body.email} is an operator of the installation and holds every right already`, { field: 'body.email' });
     }
-    const membership = putMembership(db, user.id, scope, body.role, now());
+    const membership = await store.run(putMembership(user.id, scope, body.role, now()), { transaction: true });
     return { user: userDto(user), role: membership.role, via: 'accountId' in scope ? 'account' : 'agency', invitation };
   }
 
   /** Agencies are the operator's and their own owners' to manage. */
-  function ownedAgency(request: FastifyRequest, id: number): number {
+  async function ownedAgency(request: FastifyRequest, id: number): Promise<number> {
     const p = principalOf(request);
-    if (!getAgency(db, id) || (!p.operator && !p.agencyOwnerOf.includes(id))) {
+    if (!await store.run(getAgency(id)) || (!p.operator && !p.agencyOwnerOf.includes(id))) {
       throw new CallrouteError('CR_ERR_NOT_FOUND', `agency ${id} not found`, { field: 'params.id' });
     }
     return id;
@@ -108,11 +108,11 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
    * for someone whose every role lies where the owner manages people (else the token would open
    * accounts the owner has no say over).
    */
-  function mayReset(request: FastifyRequest, user: UserRow): boolean {
+  async function mayReset(request: FastifyRequest, user: UserRow): Promise<boolean> {
     const p = principalOf(request);
     if (p.operator) return true;
     if (user.operator) return false;
-    const places = membershipsOfUser(db, user.id);
+    const places = await store.run(membershipsOfUser(user.id));
     return (
       places.length > 0 &&
       places.every((m) => (m.accountId !== null ? holds(p, 'users:manage', m.accountId) : m.agencyId !== null && p.agencyOwnerOf.includes(m.agencyId)))
@@ -122,7 +122,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
   // -------- the operator's view of everyone
 
   app.get('/users', { config: installation, schema: { response: { 200: listResponse('users', userDtoSchema) } } }, async () => ({
-    users: listUsers(db).map(userDto),
+    users: (await store.run(listUsers())).map(userDto),
   }));
 
   app.post<{ Body: { email: string; name: string; operator?: boolean } }>(
@@ -134,11 +134,11 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request, reply) => {
-      if (findUserByEmail(db, request.body.email)) {
+      if (await store.run(findUserByEmail(request.body.email))) {
         throw new CallrouteError('CR_ERR_VALIDATION', `a person with e-mail ${request.body.email} exists already`, { field: 'body.email' });
       }
-      const user = createUser(db, { email: request.body.email, name: request.body.name.trim(), operator: request.body.operator ?? false }, now());
-      return reply.code(201).send({ user: userDto(user), invitation: issueReset(request, user) });
+      const user = await store.run(createUser({ email: request.body.email, name: request.body.name.trim(), operator: request.body.operator ?? false }, now()));
+      return reply.code(201).send({ user: userDto(user), invitation: await issueReset(request, user) });
     },
   );
 
@@ -147,7 +147,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (actor.kind === 'user' && actor.userId === request.params.id) {
       throw new CallrouteError('CR_ERR_VALIDATION', 'you cannot remove yourself; another operator can', { field: 'params.id' });
     }
-    if (!deleteUser(db, request.params.id)) throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.id} not found`, { field: 'params.id' });
+    if (!await store.run(deleteUser(request.params.id))) throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.id} not found`, { field: 'params.id' });
     return reply.code(204).send();
   });
 
@@ -155,9 +155,9 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/users/:id/password-reset',
     { config: manage, schema: { params: idParams, response: { 201: invitationDto } } },
     async (request, reply) => {
-      const user = getUser(db, request.params.id);
-      if (!user || !mayReset(request, user)) throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.id} not found`, { field: 'params.id' });
-      return reply.code(201).send(issueReset(request, user));
+      const user = await store.run(getUser(request.params.id));
+      if (!user || !(await mayReset(request, user))) throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.id} not found`, { field: 'params.id' });
+      return reply.code(201).send(await issueReset(request, user));
     },
   );
 
@@ -177,12 +177,12 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
       config: installation,
       schema: { body: { type: 'object', additionalProperties: false, required: ['name'], properties: agencyBody }, response: { 201: agencyDto } },
     },
-    async (request, reply) => reply.code(201).send(toAgencyDto(createAgency(db, { ...request.body, name: request.body.name.trim() }, now()))),
+    async (request, reply) => reply.code(201).send(toAgencyDto(await store.run(createAgency({ ...request.body, name: request.body.name.trim() }, now())))),
   );
 
   app.get('/agencies', { config: manage, schema: { response: { 200: listResponse('agencies', agencyDto) } } }, async (request) => {
     const p = principalOf(request);
-    return { agencies: listAgencies(db).filter((a) => p.operator || p.agencyOwnerOf.includes(a.id)).map(toAgencyDto) };
+    return { agencies: (await store.run(listAgencies())).filter((a) => p.operator || p.agencyOwnerOf.includes(a.id)).map(toAgencyDto) };
   });
 
   app.patch<{ Params: IdParams; Body: { name?: string; requireTwoFactor?: boolean } }>(
@@ -192,9 +192,9 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
       schema: { params: idParams, body: { type: 'object', additionalProperties: false, minProperties: 1, properties: agencyBody }, response: { 200: agencyDto } },
     },
     async (request) => {
-      const id = ownedAgency(request, request.params.id);
+      const id = await ownedAgency(request, request.params.id);
       const b = request.body;
-      return toAgencyDto(updateAgency(db, id, { ...b, ...(b.name === undefined ? {} : { name: b.name.trim() }) }, now())!);
+      return toAgencyDto((await store.run(updateAgency(id, { ...b, ...(b.name === undefined ? {} : { name: b.name.trim() }) }, now())))!);
     },
   );
 
@@ -212,11 +212,11 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/accounts/:id/users',
     { config: manage, schema: { params: idParams, response: { 200: listResponse('users', memberDto) } } },
     async (request) => {
-      const accountId = accountInPath(db, request, request.params.id);
-      const account = getAccount(db, accountId)!;
-      const direct = membersOf(db, { accountId }).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'account' }));
+      const accountId = await accountInPath(store, request, request.params.id);
+      const account = (await store.run(getAccount(accountId)))!;
+      const direct = (await store.run(membersOf({ accountId }))).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'account' }));
       const viaAgency =
-        account.agencyId === null ? [] : membersOf(db, { agencyId: account.agencyId }).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'agency' }));
+        account.agencyId === null ? [] : (await store.run(membersOf({ agencyId: account.agencyId }))).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'agency' }));
       return { users: [...direct, ...viaAgency] };
     },
   );
@@ -224,15 +224,15 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.put<{ Params: IdParams; Body: MemberBody }>(
     '/accounts/:id/users',
     { config: manage, schema: { params: idParams, body: memberBody, response: putResponse } },
-    async (request) => putMember(request, { accountId: accountInPath(db, request, request.params.id) }, request.body),
+    async (request) => await putMember(request, { accountId: await accountInPath(store, request, request.params.id) }, request.body),
   );
 
   app.delete<{ Params: { id: number; userId: number } }>(
     '/accounts/:id/users/:userId',
     { config: manage, schema: { params: memberParams } },
     async (request, reply) => {
-      const accountId = accountInPath(db, request, request.params.id);
-      if (!removeMembership(db, request.params.userId, { accountId })) {
+      const accountId = await accountInPath(store, request, request.params.id);
+      if (!await store.run(removeMembership(request.params.userId, { accountId }))) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.userId} has no role in account ${accountId}`, { field: 'params.userId' });
       }
       return reply.code(204).send();
@@ -243,23 +243,23 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/agencies/:id/users',
     { config: manage, schema: { params: idParams, response: { 200: listResponse('users', memberDto) } } },
     async (request) => {
-      const agencyId = ownedAgency(request, request.params.id);
-      return { users: membersOf(db, { agencyId }).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'agency' })) };
+      const agencyId = await ownedAgency(request, request.params.id);
+      return { users: (await store.run(membersOf({ agencyId }))).map((m) => ({ user: userDto(m.user), role: m.membership.role, via: 'agency' })) };
     },
   );
 
   app.put<{ Params: IdParams; Body: MemberBody }>(
     '/agencies/:id/users',
     { config: manage, schema: { params: idParams, body: memberBody, response: putResponse } },
-    async (request) => putMember(request, { agencyId: ownedAgency(request, request.params.id) }, request.body),
+    async (request) => await putMember(request, { agencyId: await ownedAgency(request, request.params.id) }, request.body),
   );
 
   app.delete<{ Params: { id: number; userId: number } }>(
     '/agencies/:id/users/:userId',
     { config: manage, schema: { params: memberParams } },
     async (request, reply) => {
-      const agencyId = ownedAgency(request, request.params.id);
-      if (!removeMembership(db, request.params.userId, { agencyId })) {
+      const agencyId = await ownedAgency(request, request.params.id);
+      if (!await store.run(removeMembership(request.params.userId, { agencyId }))) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.userId} has no role in agency ${agencyId}`, { field: 'params.userId' });
       }
       return reply.code(204).send();

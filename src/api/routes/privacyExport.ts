@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { resolveRecordingPath } from '../../media/recordingPaths.js';
 import { csvField } from '../../persistence/callReports.js';
-import type { Db } from '../../persistence/openDatabase.js';
+import type { Store } from '../../persistence/store.js';
 import { findPrivacyRequest } from '../../persistence/privacyRepository.js';
 import type { CallRow, RecordingRow, VisitRow } from '../../persistence/schema.js';
 import { exportFileName, exportFileOf, type PrivacyExportSettings } from '../../privacy/exportFiles.js';
@@ -93,7 +93,7 @@ export async function writeExport(
  */
 export function privacyExportLinkRoutes(
   app: FastifyInstance,
-  deps: { db: Db; now: () => number; linkSecret: string; exports: PrivacyExportSettings },
+  deps: { store: Store; now: () => number; linkSecret: string; exports: PrivacyExportSettings },
 ): void {
   app.get<{ Params: { id: number }; Querystring: Record<string, unknown> }>(
     '/privacy-exports/:id',
@@ -105,12 +105,12 @@ export function privacyExportLinkRoutes(
       const check = checkLink(linkSubject(id), one(request.query.exp), one(request.query.sig), deps.linkSecret, Math.floor(deps.now() / 1000));
       if (check === 'invalid') throw new CallrouteError('CR_ERR_LINK_INVALID', 'link signature is not valid for this export');
       if (check === 'expired') throw new CallrouteError('CR_ERR_LINK_EXPIRED', 'link has expired; ask for a new export');
-      const row = findPrivacyRequest(deps.db, id);
+      const row = await deps.store.run(findPrivacyRequest(id));
       const path = row?.kind === 'export' ? exportFileOf(deps.exports, row.result) : null;
       const info = path ? await stat(path).catch(() => null) : null;
       if (!row || !path || !info) throw new CallrouteError('CR_ERR_NOT_FOUND', `export ${id} is no longer kept; ask for a new one`);
       request.auditAccountId = row.accountId;
-      recordAudit(deps.db, request, { action: 'privacy.export.download', target: `/privacy-exports/${id}`, actor: 'signed link' }, deps.now());
+      await recordAudit(deps.store, request, { action: 'privacy.export.download', target: `/privacy-exports/${id}`, actor: 'signed link' }, deps.now());
       return reply
         .header('content-type', 'application/zip')
         .header('content-length', info.size)

@@ -100,7 +100,7 @@ function subjectOf(b: RequestBody, defaultCountryCode: string): Subject {
  * The request is stored with the subject as its keyed hash only.
  */
 export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, defaultCountryCode, recordings: cfg, privacy, media } = deps;
+  const { store, now, defaultCountryCode, recordings: cfg, privacy, media } = deps;
   const manage = { permission: 'privacy:manage' } as const;
 
   app.post<{ Body: RequestBody }>(
@@ -129,7 +129,7 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (b.accountId !== undefined && b.agencyId !== undefined) {
         throw new CallrouteError('CR_ERR_VALIDATION', 'body.agencyId: name one account or one agency, not both', { field: 'body.agencyId' });
       }
-      if (b.accountId !== undefined) scopedAccount(db, request, b.accountId, 'body.accountId');
+      if (b.accountId !== undefined) await scopedAccount(store, request, b.accountId, 'body.accountId');
       // An owner names the account (the request is theirs to see later), an agency's owner the agency;
       // the operator may ask everywhere.
       const scope = requestedAccounts(request, undefined);
@@ -138,10 +138,10 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       if (accountId === undefined && agencyId === null && scope !== undefined) {
         throw new CallrouteError('CR_ERR_VALIDATION', 'body.accountId is required: name the account (or agencyId) the request is for', { field: 'body.accountId' });
       }
-      const accountIds = agencyId !== null ? agencyAccounts(agencyId, scope) : requestedAccounts(request, accountId);
-      const data = findSubject(db, subject, accountIds, { defaultCountryCode, hashSecret: privacy.hashSecret });
+      const accountIds = agencyId !== null ? await agencyAccounts(agencyId, scope) : requestedAccounts(request, accountId);
+      const data = await store.run(findSubject(subject, accountIds, { defaultCountryCode, hashSecret: privacy.hashSecret }));
       const stored = (result: object) =>
-        recordPrivacyRequest(db, {
+        store.run(recordPrivacyRequest({
           at: now(),
           kind: b.kind,
           subjectHash: data.subjectHash,
@@ -150,42 +150,46 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
           actor: describeActor(principalOf(request).actor),
           // A request about an agency keeps the accounts it reached (a restore re-applies an erasure there).
           result: JSON.stringify(agencyId !== null ? { ...result, accounts: accountIds } : result),
-        });
+        }));
 
       const counts = { calls: data.calls.length, recordings: data.recordings.length, visits: data.visits.length };
       // Who outside callroute was told of the calls (ad platforms, webhook receivers): the recipients an access request names.
-      const told = disclosuresOfCalls(db, data.calls.map((c) => c.id));
+      const told = await store.run(disclosuresOfCalls(data.calls.map((c) => c.id)));
       const disclosures = {
         conversions: told.conversions.map((c) => ({ ...c, sentAt: isoOrNull(c.sentAt) })),
         webhooks: told.webhooks.map((w) => ({ ...w, firstAt: iso(w.firstAt), lastAt: iso(w.lastAt) })),
       };
       const shown = { calls: data.calls.map(toCallDto), recordings: data.recordings.map(toRecordingDto), visits: data.visits.map(toVisitDto), disclosures };
-      if (b.kind === 'access') return reply.code(201).send({ request: toRequestDto(stored(counts)), ...shown });
+      if (b.kind === 'access') return reply.code(201).send({ request: toRequestDto(await stored(counts)), ...shown });
       if (b.kind === 'export') {
-        const row = stored(counts);
+        const row = await stored(counts);
         const { entries, audioFiles } = await exportEntries(data, { generatedAt: iso(now()), request: row.id, ...shown }, { recordings: cfg, media });
         const written = await writeExport(row.id, entries, privacy.exports, { secret: cfg.linkSecret, publicBaseUrl: cfg.publicBaseUrl, nowMs: now() });
         const result = { ...counts, audioFiles, bytes: written.bytes, file: written.file, expiresAt: written.expiresAt };
-        setPrivacyRequestResult(db, row.id, JSON.stringify(result));
+        await store.run(setPrivacyRequestResult(row.id, JSON.stringify(result)));
         request.log.info({ privacyRequest: 'export', requestId: row.id, ...counts, audioFiles, bytes: written.bytes }, 'privacy export written');
         return reply.code(201).send({ request: toRequestDto({ ...row, result: JSON.stringify(result) }), download: { url: written.url, expiresAt: written.expiresAt } });
       }
       if (b.kind === 'restriction' || b.kind === 'lift-restriction') {
         const caller = (subject as { callerNumber: string }).callerNumber;
-        const accounts = accountIds ?? listAccounts(db).map((a) => a.id);
+        const accounts = accountIds ?? (await store.run(listAccounts())).map((a) => a.id);
         const restrict = b.kind === 'restriction';
         const actor = describeActor(principalOf(request).actor);
-        const result = db.transaction(() => {
-          let rules = 0;
-          for (const id of accounts) {
-            if (restrict) rules += addCallerPrivacyRule(db, { accountId: id, callerNumber: caller, rule: 'restricted', createdAt: now(), createdBy: actor }).added ? 1 : 0;
-            else rules += removeCallerPrivacyRules(db, id, callerNumberSpellings(caller, defaultCountryCode), ['restricted']);
-          }
-          const calls = setCallsRestricted(db, data.calls.map((c) => c.id), restrict);
-          return restrict ? { calls, accounts: accounts.length, rulesAdded: rules } : { calls, accounts: accounts.length, rulesRemoved: rules };
-        });
+        const spellings = callerNumberSpellings(caller, defaultCountryCode);
+        const result = await store.run(
+          function* (q) {
+            let rules = 0;
+            for (const id of accounts) {
+              if (restrict) rules += (yield* addCallerPrivacyRule({ accountId: id, callerNumber: caller, rule: 'restricted', createdAt: now(), createdBy: actor })(q)).added ? 1 : 0;
+              else rules += yield* removeCallerPrivacyRules(id, spellings, ['restricted'])(q);
+            }
+            const calls = yield* setCallsRestricted(data.calls.map((c) => c.id), restrict)(q);
+            return restrict ? { calls, accounts: accounts.length, rulesAdded: rules } : { calls, accounts: accounts.length, rulesRemoved: rules };
+          },
+          { transaction: true },
+        );
         request.log.info({ privacyRequest: b.kind, ...result }, 'privacy request done');
-        return reply.code(201).send({ request: toRequestDto(stored(result)) });
+        return reply.code(201).send({ request: toRequestDto(await stored(result)) });
       }
 
       const inProgress = data.calls.filter((c) => !c.finished);
@@ -203,17 +207,17 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
       });
       const result = await eraseFound(
         data,
-        { db, now, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, hashSecret: privacy.hashSecret, defaultCountryCode, exports: privacy.exports, logger: request.log },
-        'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? listAccounts(db).map((a) => a.id) } : null,
+        { store, now, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, hashSecret: privacy.hashSecret, defaultCountryCode, exports: privacy.exports, logger: request.log },
+        'callerNumber' in subject ? { e164: subject.callerNumber, restrictionAccounts: accountIds ?? (await store.run(listAccounts())).map((a) => a.id) } : null,
       );
       request.log.info({ privacyRequest: 'erasure', ...result }, 'privacy erasure done');
-      return reply.code(201).send({ request: toRequestDto(stored(result)) });
+      return reply.code(201).send({ request: toRequestDto(await stored(result)) });
     },
   );
 
   /** The client accounts of an agency the request handles privacy in; none (or no such agency) is a 400, as for an account. */
-  function agencyAccounts(agencyId: number, scope: readonly number[] | undefined): number[] {
-    const ids = listAccounts(db)
+  async function agencyAccounts(agencyId: number, scope: readonly number[] | undefined): Promise<number[]> {
+    const ids = (await store.run(listAccounts()))
       .filter((a) => a.agencyId === agencyId && (scope === undefined || scope.includes(a.id)))
       .map((a) => a.id);
     if (ids.length === 0) throw new CallrouteError('CR_ERR_VALIDATION', `agency ${agencyId} does not exist`, { field: 'body.agencyId' });
@@ -222,8 +226,8 @@ export function privacyRoutes(app: FastifyInstance, deps: RouteDeps): void {
 
   app.get('/privacy/requests', { config: manage, schema: { response: { 200: listResponse('requests', requestDto) } } }, async (request) => {
     const scope = requestedAccounts(request, undefined);
-    const agencies = scope === undefined ? [] : [...new Set(listAccounts(db).flatMap((a) => (scope.includes(a.id) && a.agencyId !== null ? [a.agencyId] : [])))];
-    return { requests: listPrivacyRequests(db, scope, agencies).map(toRequestDto) };
+    const agencies = scope === undefined ? [] : [...new Set((await store.run(listAccounts())).flatMap((a) => (scope.includes(a.id) && a.agencyId !== null ? [a.agencyId] : [])))];
+    return { requests: (await store.run(listPrivacyRequests(scope, agencies))).map(toRequestDto) };
   });
 
   doNotRecordRoutes(app, deps);
@@ -251,13 +255,13 @@ function toDoNotRecordDto(row: CallerPrivacyRuleRow) {
  * router, its in-memory copy). Kept by whoever configures the account (configuration:write); an
  * erasure leaves it alone, since it is how the caller's objection is honoured.
  */
-function doNotRecordRoutes(app: FastifyInstance, { db, now, defaultCountryCode }: RouteDeps): void {
+function doNotRecordRoutes(app: FastifyInstance, { store, now, defaultCountryCode }: RouteDeps): void {
   const params = { type: 'object', required: ['id'], properties: { id: { type: 'integer', minimum: 1 } } } as const;
 
   app.get<{ Params: IdParams }>(
     '/accounts/:id/do-not-record',
     { config: { permission: 'configuration:read' }, schema: { params, response: { 200: listResponse('entries', doNotRecordDto) } } },
-    async (request) => ({ entries: listCallerPrivacyRules(db, 'do-not-record', [accountInPath(db, request, request.params.id)]).map(toDoNotRecordDto) }),
+    async (request) => ({ entries: (await store.run(listCallerPrivacyRules('do-not-record', [await accountInPath(store, request, request.params.id)]))).map(toDoNotRecordDto) }),
   );
 
   app.post<{ Params: IdParams; Body: { callerNumber: string } }>(
@@ -271,10 +275,10 @@ function doNotRecordRoutes(app: FastifyInstance, { db, now, defaultCountryCode }
       },
     },
     async (request, reply) => {
-      const accountId = accountInPath(db, request, request.params.id);
+      const accountId = await accountInPath(store, request, request.params.id);
       const e164 = normalizeNumber(request.body.callerNumber, defaultCountryCode);
       if (!e164) throw new CallrouteError('CR_ERR_VALIDATION', 'body.callerNumber is not a phone number', { field: 'body.callerNumber' });
-      const { row, added } = addCallerPrivacyRule(db, { accountId, callerNumber: e164, rule: 'do-not-record', createdAt: now(), createdBy: describeActor(principalOf(request).actor) });
+      const { row, added } = await store.run(addCallerPrivacyRule({ accountId, callerNumber: e164, rule: 'do-not-record', createdAt: now(), createdBy: describeActor(principalOf(request).actor) }));
       return reply.code(added ? 201 : 200).send(toDoNotRecordDto(row));
     },
   );
@@ -288,8 +292,8 @@ function doNotRecordRoutes(app: FastifyInstance, { db, now, defaultCountryCode }
       },
     },
     async (request, reply) => {
-      const accountId = accountInPath(db, request, request.params.id);
-      if (!removeCallerPrivacyRule(db, accountId, request.params.entryId, 'do-not-record')) {
+      const accountId = await accountInPath(store, request, request.params.id);
+      if (!await store.run(removeCallerPrivacyRule(accountId, request.params.entryId, 'do-not-record'))) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `do-not-record entry ${request.params.entryId} not found`, { field: 'params.entryId' });
       }
       return reply.code(204).send();

@@ -1,8 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { eq } from 'drizzle-orm';
 import { CallrouteError } from '../../errors.js';
-import { getCall } from '../../persistence/callQueries.js';
-import { calls } from '../../persistence/schema.js';
+import { getCall, saveRecordingPauses } from '../../persistence/callQueries.js';
 import { parseRecordingPauses, recordingPausesView, type RecordingPause } from '../../events/callView.js';
 import { idParams, type IdParams } from '../apiSchemas.js';
 import { canSeeRow } from '../principal.js';
@@ -24,11 +22,11 @@ export const recordingPausesSchema = {
  * the state the call is already in changes nothing (200).
  */
 export function recordingPauseRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, recordingControl } = deps;
+  const { store, now, recordingControl } = deps;
 
   const change = async (request: FastifyRequest<{ Params: IdParams }>, paused: boolean) => {
     const id = request.params.id;
-    const call = getCall(db, id);
+    const call = await store.run(getCall(id));
     if (!call || !canSeeRow(request, call)) throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${id} not found`, { field: 'params.id' });
     if (call.finished) throw new CallrouteError('CR_ERR_CALL_ENDED', `call ${id} has ended`, { field: 'params.id' });
     const pauses = parseRecordingPauses(call.recordingPauses);
@@ -40,7 +38,7 @@ export function recordingPauseRoutes(app: FastifyInstance, deps: RouteDeps): voi
       const at = now();
       if (paused) pauses.push({ pausedAt: at, resumedAt: null });
       else pauses[pauses.length - 1] = { ...(pauses.at(-1) as RecordingPause), resumedAt: at };
-      db.update(calls).set({ recordingPauses: JSON.stringify(pauses) }).where(eq(calls.id, id)).run();
+      await store.run(saveRecordingPauses(id, JSON.stringify(pauses)));
       request.log.info({ callId: id, paused }, paused ? 'recording paused' : 'recording resumed');
     }
     return { callId: id, paused, pauses: recordingPausesView(JSON.stringify(pauses)) };

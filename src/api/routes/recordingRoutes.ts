@@ -70,17 +70,17 @@ function recordingNotFound(id: number): CallrouteError {
 
 /** Recordings routes under /v1 (customers scoped to their account; purge is admin only). */
 export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, recordings: cfg, media, now, nodeId } = deps;
+  const { store, recordings: cfg, media, now, nodeId } = deps;
   const audioDeps: AudioDeps = { recordingsDir: cfg.dir, keys: cfg.keys, readPlaintext: media.readPlaintext };
 
   /**
    * Another account's recording is a 404, exactly like one that does not exist; so is the recording
    * of a restricted caller's call for anyone who does not handle privacy there (canSeeRow).
    */
-  function visibleRecording(request: FastifyRequest, id: number): RecordingRow {
-    const row = findRecording(db, id);
+  async function visibleRecording(request: FastifyRequest, id: number): Promise<RecordingRow> {
+    const row = await store.run(findRecording(id));
     if (!row || !canSee(request, row.accountId)) throw recordingNotFound(id);
-    const call = getCall(db, row.callId);
+    const call = await store.run(getCall(row.callId));
     if (call && !canSeeRow(request, call)) throw recordingNotFound(id);
     return row;
   }
@@ -97,18 +97,18 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const call = getCall(db, request.params.id);
+      const call = await store.run(getCall(request.params.id));
       if (!call || !canSeeRow(request, call)) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `call ${request.params.id} not found`, { field: 'params.id' });
       }
-      return { recordings: recordingsOfCall(db, call.id).map(toRecordingDto) };
+      return { recordings: (await store.run(recordingsOfCall(call.id))).map(toRecordingDto) };
     },
   );
 
   app.get<{ Params: IdParams }>(
     '/recordings/:id',
     { config: { permission: 'recordings:read' }, schema: { params: idParams, response: { 200: recordingDto } } },
-    async (request) => toRecordingDto(visibleRecording(request, request.params.id)),
+    async (request) => toRecordingDto(await visibleRecording(request, request.params.id)),
   );
 
   // HEAD declared with GET: fastify's automatic HEAD route would read a whole file stream just to drop it
@@ -119,7 +119,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
     config: { permission: 'recordings:listen' },
     schema: { params: idParams },
     handler: async (request, reply) =>
-      sendRecordingAudio(request, reply, visibleRecording(request, request.params.id), audioDeps),
+      sendRecordingAudio(request, reply, await visibleRecording(request, request.params.id), audioDeps),
   });
 
   app.post<{ Params: IdParams; Body: { ttlSeconds?: number } | undefined }>(
@@ -144,7 +144,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request) => {
-      const row = visibleRecording(request, request.params.id);
+      const row = await visibleRecording(request, request.params.id);
       const ttl = request.body?.ttlSeconds ?? cfg.linkTtlSeconds;
       const exp = Math.floor(now() / 1000) + ttl;
       const sig = signRecordingLink(row.id, exp, cfg.linkSecret);
@@ -156,7 +156,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
     '/recordings/:id',
     { config: { permission: 'recordings:delete' }, schema: { params: idParams } },
     async (request, reply) => {
-      const row = visibleRecording(request, request.params.id);
+      const row = await visibleRecording(request, request.params.id);
       // Already gone: DELETE is idempotent, and the first reason (e.g. expired) is kept.
       if (row.status === 'deleted' || row.status === 'expired') return reply.code(204).send();
       if (row.status === 'recording' || row.status === 'processing') {
@@ -172,7 +172,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
         throw new Error(`recording ${row.id}: files could not be deleted`);
       }
       const by = describeActor(principalOf(request).actor);
-      markRecordingRemoved(db, row.id, 'deleted', `deleted through the API by ${by}`, now());
+      await store.run(markRecordingRemoved(row.id, 'deleted', `deleted through the API by ${by}`, now()), { transaction: true });
       request.log.info({ recordingId: row.id, bytesFreed: removed.bytesFreed }, 'recording deleted');
       return reply.code(204).send();
     },
@@ -206,7 +206,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
       },
     },
     async (request) =>
-      purgeExpiredRecordings({ db, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, now, logger: request.log, nodeId }),
+      purgeExpiredRecordings({ store, recordingsDir: cfg.dir, asteriskRoot: cfg.asteriskRoot, now, logger: request.log, nodeId }),
   );
 }
 
@@ -215,7 +215,7 @@ export function recordingRoutes(app: FastifyInstance, deps: RouteDeps): void {
  * checked before the recording is looked up, so an unsigned request learns nothing about which ids exist.
  */
 export function signedLinkRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, recordings: cfg, media, now } = deps;
+  const { store, recordings: cfg, media, now } = deps;
   const audioDeps: AudioDeps = { recordingsDir: cfg.dir, keys: cfg.keys, readPlaintext: media.readPlaintext };
   app.route<{ Params: IdParams; Querystring: Record<string, unknown> }>({
     method: ['GET', 'HEAD'],
@@ -230,7 +230,7 @@ export function signedLinkRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const check = checkRecordingLink(id, one(exp), one(sig), cfg.linkSecret, Math.floor(now() / 1000));
       if (check === 'invalid') throw new CallrouteError('CR_ERR_LINK_INVALID', 'link signature is not valid for this recording');
       if (check === 'expired') throw new CallrouteError('CR_ERR_LINK_EXPIRED', 'link has expired; ask for a new one');
-      const row = findRecording(db, id);
+      const row = await store.run(findRecording(id));
       if (!row) throw recordingNotFound(id);
       // For the audit log's entry of this play (the link's issuer is in the entry of its POST .../link).
       request.auditAccountId = row.accountId;

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { accountFilterQuery, parseIsoTime } from '../apiSchemas.js';
 import { CallrouteError } from '../../errors.js';
-import { listPools, poolReport } from '../../persistence/attributionRepository.js';
+import { poolReport } from '../../persistence/attributionRepository.js';
+import { poolsOf } from '../../persistence/visitorSessions.js';
 import { callReport, callReportCsv, callsOverTime, REPORT_GROUPS, TIMELINE_INTERVALS, type ReportGroup, type TimelineInterval } from '../../persistence/callReports.js';
 import { requestedAccounts, visibleRows } from '../principal.js';
 import { poolReportDto } from './attributionRoutes.js';
@@ -52,7 +53,7 @@ const reportRow = {
  *   `format=csv`.
  * - `GET /v1/reports/pools?accountId`: utilisation (held/total), warning flag and exhaustions per pool.
  */
-export function reportRoutes(app: FastifyInstance, { db, store, now }: RouteDeps): void {
+export function reportRoutes(app: FastifyInstance, { store, now }: RouteDeps): void {
   app.get<{ Querystring: CallReportQuery }>(
     '/reports/calls',
     {
@@ -182,7 +183,8 @@ export function reportRoutes(app: FastifyInstance, { db, store, now }: RouteDeps
     async (request) => {
       const { accountId } = request.query;
       const t = now();
-      return { pools: visibleRows(request, listPools(db, accountId === undefined ? {} : { accountId })).map((p) => poolReport(db, p, t)) };
+      const pools = visibleRows(request, await store.run(poolsOf(accountId === undefined ? {} : { accountId })));
+      return { pools: await Promise.all(pools.map((p) => store.run(poolReport(p, t)))) };
     },
   );
 }

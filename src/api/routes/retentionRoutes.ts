@@ -6,10 +6,10 @@ import { requestedAccounts } from '../principal.js';
 import type { RouteDeps } from './routeDeps.js';
 
 /** One kind of data in the answer: how long it is kept, and what goes at the next run and after. */
-function plan(days: number | null, now: number, found: (cutoff: number) => { due: number; oldestKept: number | null }) {
+async function plan(days: number | null, now: number, found: (cutoff: number) => Promise<{ due: number; oldestKept: number | null }>) {
   if (days === null) return { days: null, deletesBefore: null, due: 0, nextAt: null };
   const cutoff = now - days * DAY_MS;
-  const { due, oldestKept } = found(cutoff);
+  const { due, oldestKept } = await found(cutoff);
   return {
     days,
     // Everything older than this goes at the next run (within the hour)...
@@ -26,7 +26,7 @@ function plan(days: number | null, now: number, found: (cutoff: number) => { due
  * operator's audit entries). POST /v1/privacy/retention/run runs the job now (the operator).
  */
 export function retentionRoutes(app: FastifyInstance, deps: RouteDeps): void {
-  const { db, now, privacy, recordings: cfg, defaultCountryCode, webhooks, nodeId } = deps;
+  const { store, now, privacy, recordings: cfg, defaultCountryCode, webhooks, nodeId } = deps;
 
   app.get<{ Querystring: { accountId?: number } }>(
     '/privacy/retention',
@@ -39,18 +39,20 @@ export function retentionRoutes(app: FastifyInstance, deps: RouteDeps): void {
       const scope = requestedAccounts(request, request.query.accountId);
       return {
         runsEveryMinutes: RETENTION_INTERVAL_MS / 60_000,
-        accounts: accountRetention(db, scope).map((a) => ({
-          accountId: a.id,
-          recordings: plan(a.recordingRetentionDays, t, (cutoff) => recordingsDue(db, a.id, cutoff)),
-          // Anonymised as an erasure does, with their recordings deleted; the reports keep counting them.
-          callRecords: plan(a.callRetentionDays, t, (cutoff) => callsDue(db, a.id, cutoff, callsCursor(db, a.id))),
-          visits: plan(a.visitRetentionDays, t, (cutoff) => visitsDue(db, a.id, cutoff)),
-          audit: plan(a.auditRetentionDays, t, (cutoff) => auditDue(db, a.id, cutoff)),
-        })),
+        accounts: await Promise.all(
+          (await store.run(accountRetention(scope))).map(async (a) => ({
+            accountId: a.id,
+            recordings: await plan(a.recordingRetentionDays, t, (cutoff) => store.run(recordingsDue(a.id, cutoff))),
+            // Anonymised as an erasure does, with their recordings deleted; the reports keep counting them.
+            callRecords: await plan(a.callRetentionDays, t, async (cutoff) => store.run(callsDue(a.id, cutoff, await store.run(callsCursor(a.id))))),
+            visits: await plan(a.visitRetentionDays, t, (cutoff) => store.run(visitsDue(a.id, cutoff))),
+            audit: await plan(a.auditRetentionDays, t, (cutoff) => store.run(auditDue(a.id, cutoff))),
+          })),
+        ),
         installation: {
           exports: { ttlSeconds: privacy.exports.ttlSeconds },
           signIns: { keptDaysAfterTheyEnd: SIGN_IN_GRACE_MS / DAY_MS },
-          ...(scope === undefined ? { audit: plan(privacy.installationAuditDays, t, (cutoff) => auditDue(db, null, cutoff)) } : {}),
+          ...(scope === undefined ? { audit: await plan(privacy.installationAuditDays, t, (cutoff) => store.run(auditDue(null, cutoff))) } : {}),
         },
       };
     },
@@ -61,7 +63,7 @@ export function retentionRoutes(app: FastifyInstance, deps: RouteDeps): void {
     { config: { permission: 'installation' } },
     async (request) =>
       runRetention({
-        db,
+        store,
         now,
         recordingsDir: cfg.dir,
         asteriskRoot: cfg.asteriskRoot,

@@ -1,7 +1,6 @@
 import type { Config } from '../../config/loadConfig.js';
 import type { FfmpegTools } from '../../media/locateFfmpeg.js';
 import type { Store } from '../../persistence/store.js';
-import type { Db } from '../../persistence/openDatabase.js';
 import type { ApiLimiter } from '../apiGuards.js';
 import type { SessionTimes } from '../authenticate.js';
 import type { BucketLimit } from '../tokenBuckets.js';
@@ -29,13 +28,9 @@ export interface MediaDeps {
   ffmpeg: () => Pick<FfmpegTools, 'ffmpeg' | 'ffprobe'>;
 }
 
-/** What a route file gets: the db and the settings it needs, never ARI handles. */
+/** What a route file gets: the database and the settings it needs, never ARI handles. */
 export interface RouteDeps {
-  db: Db;
-  /**
-   * The same database as the repositories' store: the routes moved to store-run repositories
-   * (src/persistence/store.ts) use it and so run on either dialect.
-   */
+  /** The database, of either dialect: routes run repositories' works on it (src/persistence/store.ts). */
   store: Store;
   /** This node (NODE_ID); '' when nodes have no names. */
   nodeId: string;

@@ -209,20 +209,20 @@ export function toRoutePlanDto(row: RoutePlanRow, trackingNumberIds: number[]) {
  * Route plans (configuration:read / configuration:write, in the plan's account). Every write validates the whole plan (validateRoutePlan) against the
  * current dial allowlist, so a premium-rate or not-allowed destination is never stored.
  */
-export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, now }: RouteDeps): void {
+export function routePlanRoutes(app: FastifyInstance, { store, defaultCountryCode, now }: RouteDeps): void {
   const read = { permission: 'configuration:read' } as const;
   const write = { permission: 'configuration:write' } as const;
 
   /** The plan, if the request may see it (another tenant's plan is a 404, like a missing one). */
-  function visiblePlan(request: FastifyRequest, id: number): RoutePlanRow {
-    const row = getRoutePlanRow(db, id);
+  async function visiblePlan(request: FastifyRequest, id: number): Promise<RoutePlanRow> {
+    const row = await store.run(getRoutePlanRow(id));
     if (!row || !canSee(request, row.accountId)) throw notFound(id);
     return row;
   }
 
   /** An announcement the plan may play: global or of the plan's account. */
-  function announcement(id: number, accountId: number, field: string): number {
-    const row = getAnnouncement(db, id);
+  async function announcement(id: number, accountId: number, field: string): Promise<number> {
+    const row = await store.run(getAnnouncement(id));
     if (!row) throw new CallrouteError('CR_ERR_VALIDATION', `${field}: announcement ${id} does not exist`, { field });
     if (row.accountId !== null && row.accountId !== accountId) {
       throw new CallrouteError('CR_ERR_VALIDATION', `${field}: announcement ${id} belongs to another account`, { field });
@@ -230,13 +230,13 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     return id;
   }
 
-  function finalOf(b: FinalBody, accountId: number): RoutePlanDefinition['final'] {
+  async function finalOf(b: FinalBody, accountId: number): Promise<RoutePlanDefinition['final']> {
     if (b.kind === 'voicemail') {
       if (b.sipCode !== undefined) {
         throw new CallrouteError('CR_ERR_VALIDATION', "body.final.sipCode is only allowed when body.final.kind is 'reject'", { field: 'body.final.sipCode' });
       }
       const greeting = b.greeting ?? 'default';
-      return { kind: 'voicemail', greeting: greeting === 'default' ? 'default' : announcement(greeting, accountId, 'body.final.greeting') };
+      return { kind: 'voicemail', greeting: greeting === 'default' ? 'default' : await announcement(greeting, accountId, 'body.final.greeting') };
     }
     if (b.greeting !== undefined) {
       throw new CallrouteError('CR_ERR_VALIDATION', "body.final.greeting is only allowed when body.final.kind is 'voicemail'", { field: 'body.final.greeting' });
@@ -248,7 +248,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
   }
 
   /** The validated plan ready to store, or a 400 that says what is wrong and where. */
-  function checked(b: PlanBody, accountId: number) {
+  async function checked(b: PlanBody, accountId: number) {
     const { issues, plan } = validateRoutePlan(
       {
         timeZone: b.timeZone,
@@ -256,16 +256,16 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
         schedule: b.schedule,
         whisper: b.whisper,
         screening: b.screening,
-        final: finalOf(b.final, accountId),
+        final: await finalOf(b.final, accountId),
       },
       {
-        allowlist: loadAllowlist(db),
+        allowlist: await store.run(loadAllowlist()),
         defaultCountryCode,
         normalizeTarget: (raw) => normalizeDestination(raw, defaultCountryCode),
       },
     );
     if (issues.length > 0) throw issuesError(issues);
-    if (plan.whisper?.announcementId !== undefined) announcement(plan.whisper.announcementId, accountId, 'body.whisper.announcementId');
+    if (plan.whisper?.announcementId !== undefined) await announcement(plan.whisper.announcementId, accountId, 'body.whisper.announcementId');
     const definition: RoutePlanDefinition = {
       steps: plan.steps,
       schedule: plan.schedule,
@@ -295,8 +295,8 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     },
     async (request, reply) => {
       const b = request.body;
-      scopedAccount(db, request, b.accountId, 'body.accountId');
-      const row = createRoutePlan(db, { accountId: b.accountId, ...checked(b, b.accountId) }, now());
+      await scopedAccount(store, request, b.accountId, 'body.accountId');
+      const row = await store.run(createRoutePlan({ accountId: b.accountId, ...(await checked(b, b.accountId)) }, now()));
       return reply.code(201).send(toRoutePlanDto(row, []));
     },
   );
@@ -314,8 +314,8 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     },
     async (request) => {
       const { accountId } = request.query;
-      const rows = listRoutePlans(db, accountId === undefined ? {} : { accountId });
-      return { routePlans: visibleRows(request, rows).map((r) => toRoutePlanDto(r, trackingNumbersUsingPlan(db, r.id))) };
+      const rows = await store.run(listRoutePlans(accountId === undefined ? {} : { accountId }));
+      return { routePlans: await Promise.all(visibleRows(request, rows).map(async (r) => toRoutePlanDto(r, await store.run(trackingNumbersUsingPlan(r.id))))) };
     },
   );
 
@@ -323,8 +323,8 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
     '/route-plans/:id',
     { config: read, schema: { params: idParams, response: { 200: routePlanDto } } },
     async (request) => {
-      const row = visiblePlan(request, request.params.id);
-      return toRoutePlanDto(row, trackingNumbersUsingPlan(db, row.id));
+      const row = await visiblePlan(request, request.params.id);
+      return toRoutePlanDto(row, await store.run(trackingNumbersUsingPlan(row.id)));
     },
   );
 
@@ -348,10 +348,10 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
       },
     },
     async (request) => {
-      const current = visiblePlan(request, request.params.id);
-      const row = updateRoutePlan(db, current.id, checked(request.body, current.accountId), now());
+      const current = await visiblePlan(request, request.params.id);
+      const row = await store.run(updateRoutePlan(current.id, await checked(request.body, current.accountId), now()), { transaction: true });
       if (!row) throw notFound(request.params.id);
-      return toRoutePlanDto(row, trackingNumbersUsingPlan(db, row.id));
+      return toRoutePlanDto(row, await store.run(trackingNumbersUsingPlan(row.id)));
     },
   );
 
@@ -366,7 +366,7 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
       },
     },
     async (request) => {
-      const current = visiblePlan(request, request.params.id);
+      const current = await visiblePlan(request, request.params.id);
       const plan = toRoutePlan(current);
       const merged: PlanBody = {
         name: plan.name,
@@ -379,19 +379,19 @@ export function routePlanRoutes(app: FastifyInstance, { db, defaultCountryCode, 
         final: plan.final,
         ...request.body,
       };
-      const row = updateRoutePlan(db, current.id, checked(merged, current.accountId), now());
+      const row = await store.run(updateRoutePlan(current.id, await checked(merged, current.accountId), now()), { transaction: true });
       if (!row) throw notFound(request.params.id);
-      return toRoutePlanDto(row, trackingNumbersUsingPlan(db, row.id));
+      return toRoutePlanDto(row, await store.run(trackingNumbersUsingPlan(row.id)));
     },
   );
 
   app.delete<{ Params: IdParams }>('/route-plans/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
     const id = request.params.id;
-    visiblePlan(request, id);
-    const result = deleteRoutePlan(db, id);
+    await visiblePlan(request, id);
+    const result = await store.run(deleteRoutePlan(id), { transaction: true });
     if (result === 'not-found') throw notFound(id);
     if (result === 'in-use') {
-      const ids = trackingNumbersUsingPlan(db, id);
+      const ids = await store.run(trackingNumbersUsingPlan(id));
       throw new CallrouteError('CR_ERR_ROUTE_PLAN_IN_USE', `route plan ${id} is used by tracking number ${ids.join(', ')}; move them to another plan first`, {
         field: 'params.id',
       });

@@ -57,7 +57,7 @@ const tokenParams = {
 } as const;
 
 /** API keys of an account (keys:manage: the operator, the account's owners). The token is shown once, at creation; only its SHA-256 is stored. */
-export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void {
+export function tokenRoutes(app: FastifyInstance, { store, now }: RouteDeps): void {
   const manage = { permission: 'keys:manage' } as const;
 
   app.post<{ Params: IdParams; Body: { name: string; scopes?: Permission[]; expiresAt?: string } }>(
@@ -86,7 +86,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
       },
     },
     async (request, reply) => {
-      const accountId = accountInPath(db, request, request.params.id);
+      const accountId = await accountInPath(store, request, request.params.id);
       const p = principalOf(request);
       // Without scopes: what customer tokens always could (read calls, recordings, reports; delete recordings).
       const scopes = request.body.scopes ?? [...LEGACY_TOKEN_SCOPES];
@@ -99,8 +99,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
         throw new CallrouteError('CR_ERR_VALIDATION', 'body.expiresAt must be a date-time in the future', { field: 'body.expiresAt' });
       }
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
-      const row = createApiToken(
-        db,
+      const row = await store.run(createApiToken(
         {
           accountId,
           // A person's key is theirs: it dies with them and never holds more than they do.
@@ -112,7 +111,7 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
           expiresAt,
         },
         now(),
-      );
+      ));
       request.log.info({ accountId, tokenId: row.id, prefix: row.prefix }, 'api token created');
       return reply.code(201).send({ ...toTokenDto(row), token });
     },
@@ -129,15 +128,15 @@ export function tokenRoutes(app: FastifyInstance, { db, now }: RouteDeps): void 
         },
       },
     },
-    async (request) => ({ tokens: listApiTokens(db, accountInPath(db, request, request.params.id)).map(toTokenDto) }),
+    async (request) => ({ tokens: (await store.run(listApiTokens(await accountInPath(store, request, request.params.id)))).map(toTokenDto) }),
   );
 
   app.delete<{ Params: { id: number; tokenId: number } }>(
     '/accounts/:id/tokens/:tokenId',
     { config: manage, schema: { params: tokenParams } },
     async (request, reply) => {
-      const accountId = accountInPath(db, request, request.params.id);
-      const row = revokeApiToken(db, accountId, request.params.tokenId, now());
+      const accountId = await accountInPath(store, request, request.params.id);
+      const row = await store.run(revokeApiToken(accountId, request.params.tokenId, now()));
       if (!row) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `token ${request.params.tokenId} not found in account ${accountId}`, {
           field: 'params.tokenId',

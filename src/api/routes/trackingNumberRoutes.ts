@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CallrouteError } from '../../errors.js';
 import { getAnnouncement } from '../../persistence/announcementRepository.js';
-import { getPool } from '../../persistence/attributionRepository.js';
+import { poolById } from '../../persistence/visitorSessions.js';
 import {
   ANNOUNCEMENT_MODES,
   RECORDING_CHANNELS,
@@ -12,7 +12,7 @@ import {
 import {
   createTrackingNumber,
   getTrackingNumber,
-  listTrackingNumbers,
+  trackingNumbersOf,
   setTrackingNumberEnabled,
   updateTrackingNumber,
   type TrackingNumberPatch,
@@ -150,7 +150,7 @@ function notFound(id: number): CallrouteError {
   return new CallrouteError('CR_ERR_NOT_FOUND', `tracking number ${id} not found`, { field: 'params.id' });
 }
 
-export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryCode }: RouteDeps): void {
+export function trackingNumberRoutes(app: FastifyInstance, { store, defaultCountryCode }: RouteDeps): void {
   function did(raw: string): string {
     const e164 = normalizeNumber(raw, defaultCountryCode);
     if (!e164) {
@@ -161,7 +161,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     return e164;
   }
 
-  function destination(raw: string): string {
+  async function destination(raw: string): Promise<string> {
     const value = normalizeDestination(raw, defaultCountryCode);
     if (!value) {
       throw new CallrouteError(
@@ -171,7 +171,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       );
     }
     // Toll-fraud guard: the same allowlist as route plans (empty: the default country code only).
-    const check = checkDialTarget(value, loadAllowlist(db), { defaultCountryCode });
+    const check = checkDialTarget(value, await store.run(loadAllowlist()), { defaultCountryCode });
     if (!check.ok) {
       const code = check.reason === 'invalid' ? 'CR_ERR_VALIDATION' : 'CR_ERR_DESTINATION_NOT_ALLOWED';
       throw new CallrouteError(code, `body.destination: ${check.message}`, { field: 'body.destination' });
@@ -180,10 +180,10 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   }
 
   /** A route plan the number may follow: an existing plan of the number's account, or null. */
-  function routePlanIdFor(id: number | null | undefined, accountId: number): number | null {
+  async function routePlanIdFor(id: number | null | undefined, accountId: number): Promise<number | null> {
     if (id === undefined || id === null) return null;
     const field = 'body.routePlanId';
-    const plan = getRoutePlanRow(db, id);
+    const plan = await store.run(getRoutePlanRow(id));
     if (!plan) throw new CallrouteError('CR_ERR_VALIDATION', `route plan ${id} does not exist`, { field });
     if (plan.accountId !== accountId) {
       throw new CallrouteError('CR_ERR_VALIDATION', `route plan ${id} belongs to another account`, { field });
@@ -195,8 +195,8 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   const write = { permission: 'configuration:write' } as const;
 
   /** The number, if the request may see it (another tenant's number is a 404, like a missing one). */
-  function visibleNumber(request: FastifyRequest, id: number): TrackingNumberRow {
-    const row = getTrackingNumber(db, id);
+  async function visibleNumber(request: FastifyRequest, id: number): Promise<TrackingNumberRow> {
+    const row = await store.run(getTrackingNumber(id));
     if (!row || !canSee(request, row.accountId)) throw notFound(id);
     return row;
   }
@@ -205,7 +205,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
    * The announcement id a number stores: required with 'custom' and then an existing announcement that
    * is global or of the number's account; not allowed with any other mode (stored as null).
    */
-  function announcementIdFor(mode: AnnouncementMode, id: number | null | undefined, accountId: number): number | null {
+  async function announcementIdFor(mode: AnnouncementMode, id: number | null | undefined, accountId: number): Promise<number | null> {
     const field = 'body.announcementId';
     if (mode !== 'custom') {
       if (id !== undefined && id !== null) {
@@ -216,7 +216,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     if (id === undefined || id === null) {
       throw new CallrouteError('CR_ERR_VALIDATION', `${field} is required when body.announcement is 'custom'`, { field });
     }
-    const row = getAnnouncement(db, id);
+    const row = await store.run(getAnnouncement(id));
     if (!row) throw new CallrouteError('CR_ERR_VALIDATION', `announcement ${id} does not exist`, { field });
     if (row.accountId !== null && row.accountId !== accountId) {
       throw new CallrouteError('CR_ERR_VALIDATION', `announcement ${id} belongs to another account`, { field });
@@ -225,9 +225,9 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   }
 
   /** A pool of the number's account (a pool number shows on other accounts' sites otherwise). */
-  function poolIdFor(poolId: number | null | undefined, accountId: number): number | null {
+  async function poolIdFor(poolId: number | null | undefined, accountId: number): Promise<number | null> {
     if (poolId === undefined || poolId === null) return null;
-    const pool = getPool(db, poolId);
+    const pool = await store.run(poolById(poolId));
     const field = 'body.poolId';
     if (!pool) throw new CallrouteError('CR_ERR_VALIDATION', `pool ${poolId} does not exist`, { field });
     if (pool.accountId !== accountId) throw new CallrouteError('CR_ERR_VALIDATION', `pool ${poolId} belongs to another account`, { field });
@@ -259,9 +259,9 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       const b = request.body;
       const input = {
         // Checked before writing for a clear 400; the foreign key still guards the write itself.
-        accountId: scopedAccount(db, request, b.accountId, 'body.accountId'),
+        accountId: await scopedAccount(store, request, b.accountId, 'body.accountId'),
         did: did(b.did),
-        destination: destination(b.destination),
+        destination: await destination(b.destination),
         label: b.label ?? null,
         ringTimeoutSeconds: b.ringTimeoutSeconds,
         enabled: b.enabled,
@@ -271,12 +271,12 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
         recordingEnabled: b.recordingEnabled,
         recordingChannels: b.recordingChannels,
         announcement: b.announcement,
-        announcementId: announcementIdFor(b.announcement, b.announcementId, b.accountId),
-        poolId: poolIdFor(b.poolId, b.accountId),
-        routePlanId: routePlanIdFor(b.routePlanId, b.accountId),
+        announcementId: await announcementIdFor(b.announcement, b.announcementId, b.accountId),
+        poolId: await poolIdFor(b.poolId, b.accountId),
+        routePlanId: await routePlanIdFor(b.routePlanId, b.accountId),
         maxConcurrentCalls: b.maxConcurrentCalls ?? null,
       };
-      const row = inRequestPart('body', () => createTrackingNumber(db, input));
+      const row = await inRequestPart('body', () => store.run(createTrackingNumber(input)));
       return reply.code(201).send(toTrackingNumberDto(row));
     },
   );
@@ -294,7 +294,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
     },
     async (request) => {
       const { accountId } = request.query;
-      const rows = listTrackingNumbers(db, accountId === undefined ? {} : { accountId });
+      const rows = await store.run(trackingNumbersOf(accountId === undefined ? {} : { accountId }));
       return { trackingNumbers: visibleRows(request, rows).map(toTrackingNumberDto) };
     },
   );
@@ -302,7 +302,7 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
   app.get<{ Params: IdParams }>(
     '/tracking-numbers/:id',
     { config: read, schema: { params: idParams, response: { 200: trackingNumberDto } } },
-    async (request) => toTrackingNumberDto(visibleNumber(request, request.params.id)),
+    async (request) => toTrackingNumberDto(await visibleNumber(request, request.params.id)),
   );
 
   app.patch<{ Params: IdParams; Body: PatchBody }>(
@@ -316,12 +316,12 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       },
     },
     async (request) => {
-      const current = visibleNumber(request, request.params.id);
+      const current = await visibleNumber(request, request.params.id);
       const b = request.body;
       const patch: TrackingNumberPatch = {};
-      if (b.accountId !== undefined) patch.accountId = scopedAccount(db, request, b.accountId, 'body.accountId');
+      if (b.accountId !== undefined) patch.accountId = await scopedAccount(store, request, b.accountId, 'body.accountId');
       if (b.did !== undefined) patch.did = did(b.did);
-      if (b.destination !== undefined) patch.destination = destination(b.destination);
+      if (b.destination !== undefined) patch.destination = await destination(b.destination);
       if (b.ringTimeoutSeconds !== undefined) patch.ringTimeoutSeconds = b.ringTimeoutSeconds;
       if (b.enabled !== undefined) patch.enabled = b.enabled;
       if (b.label !== undefined) patch.label = b.label;
@@ -335,20 +335,20 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
         // Switching away from 'custom' drops the id; otherwise an id not given stays as it was.
         const id = b.announcementId !== undefined ? b.announcementId : mode === 'custom' ? current.announcementId : null;
         patch.announcement = mode;
-        patch.announcementId = announcementIdFor(mode, id, patch.accountId ?? current.accountId);
+        patch.announcementId = await announcementIdFor(mode, id, patch.accountId ?? current.accountId);
       }
       if (b.maxConcurrentCalls !== undefined) patch.maxConcurrentCalls = b.maxConcurrentCalls;
       if (b.routePlanId !== undefined || b.accountId !== undefined) {
         // Moving a number to another account must not leave it on the old account's plan.
         const planId = b.routePlanId !== undefined ? b.routePlanId : current.routePlanId;
-        patch.routePlanId = routePlanIdFor(planId, patch.accountId ?? current.accountId);
+        patch.routePlanId = await routePlanIdFor(planId, patch.accountId ?? current.accountId);
       }
       if (b.poolId !== undefined || b.accountId !== undefined) {
         // Moving a number to another account takes it out of its pool unless a pool is given.
         const poolId = b.poolId !== undefined ? b.poolId : b.accountId === current.accountId ? current.poolId : null;
-        patch.poolId = poolIdFor(poolId, patch.accountId ?? current.accountId);
+        patch.poolId = await poolIdFor(poolId, patch.accountId ?? current.accountId);
       }
-      const row = inRequestPart('body', () => updateTrackingNumber(db, request.params.id, patch));
+      const row = await inRequestPart('body', () => store.run(updateTrackingNumber(request.params.id, patch)));
       if (!row) throw notFound(request.params.id);
       return toTrackingNumberDto(row);
     },
@@ -359,8 +359,8 @@ export function trackingNumberRoutes(app: FastifyInstance, { db, defaultCountryC
       `/tracking-numbers/:id/${action}`,
       { config: write, schema: { params: idParams, response: { 200: trackingNumberDto } } },
       async (request) => {
-        visibleNumber(request, request.params.id);
-        const row = setTrackingNumberEnabled(db, request.params.id, action === 'enable');
+        await visibleNumber(request, request.params.id);
+        const row = await store.run(setTrackingNumberEnabled(request.params.id, action === 'enable'));
         if (!row) throw notFound(request.params.id);
         return toTrackingNumberDto(row);
       },

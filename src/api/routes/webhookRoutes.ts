@@ -146,7 +146,7 @@ interface EndpointBody {
  * elsewhere): https to public addresses; http, private, loopback or link-local only inside
  * WEBHOOK_ALLOWED_NETWORKS.
  */
-export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: RouteDeps): void {
+export function webhookRoutes(app: FastifyInstance, { store, now, webhooks }: RouteDeps): void {
   const allowed = allowedNetworkList(webhooks.allowedNetworks);
 
   async function checkedUrl(raw: string): Promise<string> {
@@ -171,8 +171,8 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
     return url.toString();
   }
 
-  function endpointOf(request: FastifyRequest, id: number): WebhookEndpointRow {
-    const e = getEndpoint(db, id);
+  async function endpointOf(request: FastifyRequest, id: number): Promise<WebhookEndpointRow> {
+    const e = await store.run(getEndpoint(id));
     if (!e || !canSee(request, e.accountId)) throw new CallrouteError('CR_ERR_NOT_FOUND', `webhook endpoint ${id} not found`, { field: 'params.id' });
     return e;
   }
@@ -180,7 +180,7 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
   app.get<{ Querystring: { accountId?: number } }>(
     '/webhooks',
     { config: { permission: 'integrations:manage' }, schema: { querystring: accountFilterQuery, response: { 200: listResponse('endpoints', endpointDto) } } },
-    async (request) => ({ endpoints: listEndpoints(db, requestedAccounts(request, request.query.accountId)).map((e) => toEndpointDto(e, now())) }),
+    async (request) => ({ endpoints: (await store.run(listEndpoints(requestedAccounts(request, request.query.accountId)))).map((e) => toEndpointDto(e, now())) }),
   );
 
   app.post<{ Body: EndpointBody }>(
@@ -205,9 +205,9 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
     },
     async (request, reply) => {
       const b = request.body;
-      const accountId = scopedAccount(db, request, b.accountId, 'body.accountId');
+      const accountId = await scopedAccount(store, request, b.accountId, 'body.accountId');
       const url = await checkedUrl(b.url);
-      const row = createEndpoint(db, { accountId, url, description: b.description ?? null, eventTypes: b.eventTypes, secret: newSecret(), enabled: b.enabled ?? true }, now());
+      const row = await store.run(createEndpoint({ accountId, url, description: b.description ?? null, eventTypes: b.eventTypes, secret: newSecret(), enabled: b.enabled ?? true }, now()));
       return reply.code(201).send(toEndpointDto(row, now(), true));
     },
   );
@@ -215,7 +215,7 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
   app.get<{ Params: IdParams }>(
     '/webhooks/:id',
     { config: { permission: 'integrations:manage' }, schema: { params: idParams, response: { 200: endpointDto } } },
-    async (request) => toEndpointDto(endpointOf(request, request.params.id), now()),
+    async (request) => toEndpointDto(await endpointOf(request, request.params.id), now()),
   );
 
   app.patch<{ Params: IdParams; Body: Partial<Omit<EndpointBody, 'accountId'>> }>(
@@ -234,14 +234,14 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
       },
     },
     async (request) => {
-      endpointOf(request, request.params.id);
+      await endpointOf(request, request.params.id);
       const b = request.body;
       const change: EndpointChange = {};
       if (b.url !== undefined) change.url = await checkedUrl(b.url);
       if (b.description !== undefined) change.description = b.description;
       if (b.eventTypes !== undefined) change.eventTypes = b.eventTypes;
       if (b.enabled !== undefined) change.enabled = b.enabled;
-      const row = updateEndpoint(db, request.params.id, change, now());
+      const row = await store.run(updateEndpoint(request.params.id, change, now()));
       if (!row) throw new CallrouteError('CR_ERR_NOT_FOUND', `webhook endpoint ${request.params.id} not found`, { field: 'params.id' });
       return toEndpointDto(row, now());
     },
@@ -251,8 +251,8 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
     '/webhooks/:id',
     { config: { permission: 'integrations:manage' }, schema: { params: idParams } },
     async (request, reply) => {
-      endpointOf(request, request.params.id);
-      deleteEndpoint(db, request.params.id);
+      await endpointOf(request, request.params.id);
+      await store.run(deleteEndpoint(request.params.id));
       return reply.code(204).send();
     },
   );
@@ -268,9 +268,9 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
       },
     },
     async (request) => {
-      endpointOf(request, request.params.id);
+      await endpointOf(request, request.params.id);
       const keep = request.body?.previousSecretValidSeconds ?? DEFAULT_PREVIOUS_SECRET_SECONDS;
-      const row = rotateEndpointSecret(db, request.params.id, newSecret(), now() + keep * 1000, now());
+      const row = await store.run(rotateEndpointSecret(request.params.id, newSecret(), now() + keep * 1000, now()));
       if (!row) throw new CallrouteError('CR_ERR_NOT_FOUND', `webhook endpoint ${request.params.id} not found`, { field: 'params.id' });
       return toEndpointDto(row, now(), true);
     },
@@ -295,9 +295,9 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
       },
     },
     async (request) => {
-      endpointOf(request, request.params.id);
+      await endpointOf(request, request.params.id);
       const q = request.query;
-      const entries = deliveryLog(db, request.params.id, { limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
+      const entries = await store.run(deliveryLog(request.params.id, { limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) }));
       return { deliveries: entries.map(toDeliveryDto) };
     },
   );
@@ -321,13 +321,13 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
       },
     },
     async (request, reply) => {
-      const endpoint = endpointOf(request, request.params.id);
+      const endpoint = await endpointOf(request, request.params.id);
       const b = request.body;
       const retryMs = webhooks.retryHours * 3_600_000;
       let batch;
       if (b.eventId !== undefined) {
         if (b.from !== undefined || b.to !== undefined) throw new CallrouteError('CR_ERR_VALIDATION', 'body.eventId or body.from/to, not both', { field: 'body.eventId' });
-        const e = findEventByUid(db, b.eventId);
+        const e = await store.run(findEventByUid(b.eventId));
         if (!e || e.accountId !== endpoint.accountId) throw new CallrouteError('CR_ERR_NOT_FOUND', `event ${b.eventId} not found`, { field: 'body.eventId' });
         batch = [e];
       } else {
@@ -335,9 +335,9 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
         const to = parseIsoTime(b.to, 'body.to');
         if (from === undefined || to === undefined) throw new CallrouteError('CR_ERR_VALIDATION', 'body.eventId, or body.from and body.to, is required', { field: b.from === undefined ? 'body.from' : 'body.to' });
         if (from > to) throw new CallrouteError('CR_ERR_VALIDATION', 'body.from must not be after body.to', { field: 'body.from' });
-        batch = accountEventsBetween(db, endpoint.accountId, from, to, REDELIVERY_MAX_EVENTS);
+        batch = await store.run(accountEventsBetween(endpoint.accountId, from, to, REDELIVERY_MAX_EVENTS));
       }
-      const queued = queueRedelivery(db, endpoint, batch, now(), retryMs);
+      const queued = await store.run(queueRedelivery(endpoint, batch, now(), retryMs), { transaction: true });
       webhooks.poke?.();
       return reply.code(202).send({ queued });
     },
@@ -363,7 +363,7 @@ export function webhookRoutes(app: FastifyInstance, { db, now, webhooks }: Route
     },
     async (request) => {
       const q = request.query;
-      const rows = eventsAfter(db, q.after ?? 0, q.limit, requestedAccounts(request, q.accountId));
+      const rows = await store.run(eventsAfter(q.after ?? 0, q.limit, requestedAccounts(request, q.accountId)));
       const views = rows.map((e) => ({ seq: e.id, ...eventView(e) }));
       // A restricted caller's calls, as in /v1/calls: only who handles privacy in the account sees them.
       const shown = views.filter((v) => !isRestrictedCall(v) || canSeeRow(request, { accountId: v.accountId, restricted: true }));

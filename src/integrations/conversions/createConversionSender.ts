@@ -13,6 +13,7 @@ import { createEventConsumer } from '../../persistence/eventRepository.js';
 import { attemptClaimMs } from '../attemptClaim.js';
 import type { Db } from '../../persistence/openDatabase.js';
 import type { CallRow, ConversionDestinationRow, ConversionRow } from '../../persistence/schema.js';
+import { runOnSqlite, type Work } from '../../persistence/store.js';
 import { createPollingWorker } from '../createPollingWorker.js';
 import { guardedPost, type GuardedPostOptions, type GuardedPostResult } from '../guardedPost.js';
 import { retryDelayMs } from '../webhooks/createWebhookDispatcher.js';
@@ -44,21 +45,23 @@ export function destinationRules(d: ConversionDestinationRow): ConversionRules {
 }
 
 /** The call as the adapters take it, for one destination (its rules say whether the number goes). */
-export function conversionInput(db: Db, call: CallRow, d: ConversionDestinationRow, at: number): ConversionInput {
-  const rules = destinationRules(d);
-  return {
-    callId: call.id,
-    clickIds: parseJsonObject(call.clickIds) ?? {},
-    callerNumber: rules.sendHashedCallerNumber && call.callerNumber?.startsWith('+') ? call.callerNumber : null,
-    conversionTime: at,
-    clickTime: call.firstVisitAt,
-    clientId: visitorIdOfVisit(db, call.visitId),
-    value: call.value ?? d.defaultValue,
-    currency: d.currency,
-    conversionName: d.conversionName,
-    source: call.source,
-    medium: call.medium,
-    campaign: call.campaign,
+export function conversionInput(call: CallRow, d: ConversionDestinationRow, at: number): Work<ConversionInput> {
+  return function* (q) {
+    const rules = destinationRules(d);
+    return {
+      callId: call.id,
+      clickIds: parseJsonObject(call.clickIds) ?? {},
+      callerNumber: rules.sendHashedCallerNumber && call.callerNumber?.startsWith('+') ? call.callerNumber : null,
+      conversionTime: at,
+      clickTime: call.firstVisitAt,
+      clientId: yield* visitorIdOfVisit(call.visitId)(q),
+      value: call.value ?? d.defaultValue,
+      currency: d.currency,
+      conversionName: d.conversionName,
+      source: call.source,
+      medium: call.medium,
+      campaign: call.campaign,
+    };
   };
 }
 
@@ -82,19 +85,19 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
   const retryMs = settings.retryHours * 3_600_000;
 
   function consider(callId: number): void {
-    const call = getCall(db, callId);
+    const call = runOnSqlite(db, getCall(callId));
     if (!call || call.accountId === null || call.endedAt === null) return;
-    for (const d of enabledDestinationsOf(db, call.accountId)) {
+    for (const d of runOnSqlite(db, enabledDestinationsOf(call.accountId))) {
       const adapter = PLATFORM_ADAPTERS[d.platform];
       const rules = destinationRules(d);
       if (!qualifyCall(call, rules).qualifies) continue;
-      const input = conversionInput(db, call, d, call.endedAt);
+      const input = runOnSqlite(db, conversionInput(call, d, call.endedAt));
       const click = adapter.clickIdOf(input.clickIds);
       if (adapter.needsClickId && !click) continue;
       if (d.platform === 'meta' && !click && !input.callerNumber) continue;
       if (d.platform === 'ga4' && input.clientId === null) continue;
       const status = d.delivery === 'api' ? 'pending' : 'csv';
-      const fresh = recordQualified(db, { destinationId: d.id, callId: call.id, accountId: call.accountId, status, clickId: click?.value ?? null, conversionTime: call.endedAt, value: input.value, currency: d.currency }, now(), retryMs);
+      const fresh = runOnSqlite(db, recordQualified({ destinationId: d.id, callId: call.id, accountId: call.accountId, status, clickId: click?.value ?? null, conversionTime: call.endedAt, value: input.value, currency: d.currency }, now(), retryMs));
       if (fresh) logger.info({ callId: call.id, destination: d.id, platform: d.platform, status }, 'call qualified as a conversion');
     }
   }
@@ -107,17 +110,17 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
 
   async function send(c: ConversionRow, d: ConversionDestinationRow): Promise<void> {
     const adapter = PLATFORM_ADAPTERS[d.platform];
-    const call = getCall(db, c.callId);
+    const call = runOnSqlite(db, getCall(c.callId));
     const log = logger.child({ conversion: c.id, callId: c.callId, platform: d.platform });
     if (!call) {
-      recordConversionAttempt(db, c, { payload: null, statusCode: null, error: 'the call is gone', responseExcerpt: null }, { kind: 'failed' });
+      runOnSqlite(db, recordConversionAttempt(c, { payload: null, statusCode: null, error: 'the call is gone', responseExcerpt: null }, { kind: 'failed' }));
       return;
     }
     const s = JSON.parse(d.settings) as never;
     const retryOrFail = (error: string, retry: boolean, statusCode: number | null, payload: string | null, excerpt: string | null): void => {
       const nextAt = now() + retryDelayMs(c.attempts + 1, settings.retryBaseMs, random());
       const outcome = retry && nextAt <= c.giveUpAt ? { kind: 'retry' as const, at: nextAt } : { kind: 'failed' as const };
-      recordConversionAttempt(db, c, { payload, statusCode, error, responseExcerpt: excerpt }, outcome);
+      runOnSqlite(db, recordConversionAttempt(c, { payload, statusCode, error, responseExcerpt: excerpt }, outcome));
       log.warn({ error, statusCode, outcome: outcome.kind }, 'conversion not accepted');
     };
     const oauth = adapter.oauth(s, urls);
@@ -127,12 +130,12 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
       if ('error' in t) return retryOrFail(t.error, t.retry, null, null, null);
       accessToken = t.token;
     }
-    const request = adapter.buildRequest({ ...conversionInput(db, call, d, c.conversionTime), value: c.value, currency: c.currency }, s, urls, accessToken);
+    const request = adapter.buildRequest({ ...runOnSqlite(db, conversionInput(call, d, c.conversionTime)), value: c.value, currency: c.currency }, s, urls, accessToken);
     const res = await post({ url: request.url, headers: request.headers, body: request.body, timeoutMs: settings.timeoutMs, allowedNetworks: allowed });
     if (res.statusCode === null) return retryOrFail(res.error ?? 'no answer', !res.refused, null, request.body, null);
     const verdict = adapter.verdict(res.statusCode, res.responseExcerpt ?? '');
     if (!verdict.ok) return retryOrFail(verdict.reason, verdict.retry, res.statusCode, request.body, res.responseExcerpt);
-    recordConversionAttempt(db, c, { payload: request.body, statusCode: res.statusCode, error: null, responseExcerpt: res.responseExcerpt }, { kind: 'sent', at: now() });
+    runOnSqlite(db, recordConversionAttempt(c, { payload: request.body, statusCode: res.statusCode, error: null, responseExcerpt: res.responseExcerpt }, { kind: 'sent', at: now() }));
     log.info({ statusCode: res.statusCode, ms: res.latencyMs }, 'conversion sent');
   }
 
@@ -142,10 +145,10 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
       readEvents();
       const free = CONCURRENCY - worker.inFlight.size;
       if (free <= 0) return;
-      for (const { conversion, destination } of dueConversions(db, now(), free, new Set(worker.inFlight.keys()))) {
+      for (const { conversion, destination } of runOnSqlite(db, dueConversions(now(), free, new Set(worker.inFlight.keys())))) {
         // Another node's sender may have taken it since the look.
         const at = now();
-        if (!claimConversion(db, conversion.id, at, at + claimMs)) continue;
+        if (!runOnSqlite(db, claimConversion(conversion.id, at, at + claimMs))) continue;
         worker.track(conversion.id, send(conversion, destination).catch((err: unknown) => logger.error({ err, conversion: conversion.id }, 'sending a conversion crashed')));
       }
     } catch (err) {

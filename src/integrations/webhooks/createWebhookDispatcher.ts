@@ -3,6 +3,7 @@ import { eventView, isRestrictedCall } from '../../events/eventView.js';
 import { createEventConsumer } from '../../persistence/eventRepository.js';
 import { attemptClaimMs } from '../attemptClaim.js';
 import type { Db } from '../../persistence/openDatabase.js';
+import { runOnSqlite } from '../../persistence/store.js';
 import { createDeliveryQueue, type DueDelivery } from '../../persistence/webhookDeliveryQueue.js';
 import { disableEndpoint, getEndpoint, signingSecrets } from '../../persistence/webhookRepository.js';
 import { createPollingWorker } from '../createPollingWorker.js';
@@ -115,7 +116,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     if (result.refused) {
       // Not a passing fault: the URL now leads somewhere callroute must not go.
       queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
-      disableEndpoint(db, d.endpoint, result.error ?? 'address refused', now());
+      runOnSqlite(db, disableEndpoint(d.endpoint, result.error ?? 'address refused', now()), { transaction: true });
       log.warn({ reason: result.error }, 'webhook endpoint disabled: its address is refused');
       return;
     }
@@ -128,9 +129,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
     log.warn({ status: result.statusCode, error: result.error }, 'webhook delivery gave up');
     // Read again: other deliveries of the endpoint may have given up (and disabled it) meanwhile.
-    const current = getEndpoint(db, d.endpoint.id);
+    const current = runOnSqlite(db, getEndpoint(d.endpoint.id));
     if (current?.enabled && !queue.deliveredSince(current.id, d.delivery.createdAt)) {
-      disableEndpoint(db, current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now());
+      runOnSqlite(db, disableEndpoint(current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now()), { transaction: true });
       log.warn('webhook endpoint disabled after failing deliveries');
     }
   }
