@@ -94,6 +94,13 @@ export function setTrackingNumberEnabled(id: number, enabled: boolean, now: numb
   return updateTrackingNumber(id, { enabled }, now);
 }
 
+/** The number of a DID (E.164), enabled or not: findByDid's query on either dialect. */
+export function trackingNumberOfDid(did: string): Work<TrackingNumberRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.trackingNumbers).where(eq(t.trackingNumbers.did, did)).limit(1));
+  };
+}
+
 type FindByDidStatement = { get(values: { did: string }): TrackingNumberRow | undefined };
 
 /** One prepared statement per database handle, built on first use (tests open many databases). */
