@@ -2,86 +2,86 @@
  * The recording pause API over the real app and a SQLite file; telephony is the injected control
  * (the call-flow suite pauses real calls): what each answer means, and the spans the record keeps.
  */
-import { sqliteStore } from '../../src/persistence/store.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { createLogger } from '../../src/logging/createLogger.js';
-import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import { calls } from '../../src/persistence/schema.js';
+import type { Store } from '../../src/persistence/store.js';
+import { allRows, insertRow } from '../support/storeRows.js';
+import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const ADMIN = 'pause-test-admin-token-0123456789abcd';
 const admin = { authorization: `Bearer ${ADMIN}` };
-let tmp: string;
-let db: Db;
-let app: FastifyInstance;
-let clock = Date.parse('2026-12-06T12:00:00Z');
-let answer: 'done' | 'not-found' | 'not-recorded' = 'done';
-const asked: Array<[number, boolean]> = [];
 
-beforeEach(() => {
-  tmp = mkdtempSync(join(tmpdir(), 'callroute-pause-'));
-  db = openDatabase(join(tmp, 'callroute.db'));
-  answer = 'done';
-  asked.length = 0;
-  app = buildApp({
-    store: sqliteStore(db),
-    logger: createLogger('silent'),
-    adminToken: ADMIN,
-    defaultCountryCode: '1',
-    telephonyStatus: () => ({ ari: 'connected', activeCalls: 1 }),
-    now: () => clock,
-    recordingControl: async (callId, paused) => {
-      asked.push([callId, paused]);
-      return answer;
-    },
-  });
-});
+const databases = usePostgresDatabases();
 
-afterEach(async () => {
-  await app.close();
-  db.$client.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+describe.each(storesOfBothDialects(databases))('recordingPause on %s', (_dialect, open) => {
+  let store: Store;
+  let app: FastifyInstance;
+  let clock = Date.parse('2026-12-06T12:00:00Z');
+  let answer: 'done' | 'not-found' | 'not-recorded' = 'done';
+  const asked: Array<[number, boolean]> = [];
 
-function insertCall(accountId: number, finished: boolean): number {
-  return db.insert(calls).values({ accountId, did: '+15551230000', callerNumber: '+15559876543', arrivedAt: clock, inboundChannelId: `c-${Math.random()}`, finished }).returning().get().id;
-}
-
-describe('pausing the recording of a call in progress', () => {
-  it('pauses and resumes, once each, and the record lists the span', async () => {
-    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A' } })).json().id;
-    const id = insertCall(a, false);
-    const pause = await app.inject({ method: 'POST', url: `/v1/calls/${id}/recording/pause`, headers: admin });
-    expect(pause.json()).toEqual({ callId: id, paused: true, pauses: [{ pausedAt: new Date(clock).toISOString(), resumedAt: null }] });
-    // Already paused: nothing more is asked of telephony.
-    await app.inject({ method: 'POST', url: `/v1/calls/${id}/recording/pause`, headers: admin });
-    clock += 2500;
-    const resume = await app.inject({ method: 'POST', url: `/v1/calls/${id}/recording/resume`, headers: admin });
-    expect(resume.json().pauses).toEqual([{ pausedAt: new Date(clock - 2500).toISOString(), resumedAt: new Date(clock).toISOString() }]);
-    expect(asked).toEqual([
-      [id, true],
-      [id, false],
-    ]);
-    const call = (await app.inject({ method: 'GET', url: `/v1/calls/${id}`, headers: admin })).json();
-    expect(call.recordingPauses).toHaveLength(1);
+  beforeEach(async () => {
+    store = await open();
+    answer = 'done';
+    asked.length = 0;
+    app = buildApp({
+      store,
+      logger: createLogger('silent'),
+      adminToken: ADMIN,
+      defaultCountryCode: '1',
+      telephonyStatus: () => ({ ari: 'connected', activeCalls: 1 }),
+      now: () => clock,
+      recordingControl: async (callId, paused) => {
+        asked.push([callId, paused]);
+        return answer;
+      },
+    });
   });
 
-  it('answers 409 for a call that has ended or is not recorded, 404 for one that does not exist', async () => {
-    const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A' } })).json().id;
-    const ended = insertCall(a, true);
-    const res = await app.inject({ method: 'POST', url: `/v1/calls/${ended}/recording/pause`, headers: admin });
-    expect([res.statusCode, res.json().error.code]).toEqual([409, 'CR_ERR_CALL_ENDED']);
-    const live = insertCall(a, false);
-    answer = 'not-recorded';
-    const unrecorded = await app.inject({ method: 'POST', url: `/v1/calls/${live}/recording/pause`, headers: admin });
-    expect([unrecorded.statusCode, unrecorded.json().error.code]).toEqual([409, 'CR_ERR_NOT_RECORDING']);
-    answer = 'not-found';
-    expect((await app.inject({ method: 'POST', url: `/v1/calls/${live}/recording/pause`, headers: admin })).json().error.code).toBe('CR_ERR_CALL_ENDED');
-    expect((await app.inject({ method: 'POST', url: '/v1/calls/999/recording/pause', headers: admin })).statusCode).toBe(404);
-    expect(db.select().from(calls).all().every((c) => c.recordingPauses === null)).toBe(true);
+  afterEach(async () => {
+    await app.close();
+    await store.close();
+  });
+
+  async function insertCall(accountId: number, finished: boolean): Promise<number> {
+    return (await insertRow(store, 'calls', { accountId, did: '+15551230000', callerNumber: '+15559876543', arrivedAt: clock, inboundChannelId: `c-${Math.random()}`, finished })).id;
+  }
+
+  describe('pausing the recording of a call in progress', () => {
+    it('pauses and resumes, once each, and the record lists the span', async () => {
+      const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A' } })).json().id;
+      const id = await insertCall(a, false);
+      const pause = await app.inject({ method: 'POST', url: `/v1/calls/${id}/recording/pause`, headers: admin });
+      expect(pause.json()).toEqual({ callId: id, paused: true, pauses: [{ pausedAt: new Date(clock).toISOString(), resumedAt: null }] });
+      // Already paused: nothing more is asked of telephony.
+      await app.inject({ method: 'POST', url: `/v1/calls/${id}/recording/pause`, headers: admin });
+      clock += 2500;
+      const resume = await app.inject({ method: 'POST', url: `/v1/calls/${id}/recording/resume`, headers: admin });
+      expect(resume.json().pauses).toEqual([{ pausedAt: new Date(clock - 2500).toISOString(), resumedAt: new Date(clock).toISOString() }]);
+      expect(asked).toEqual([
+        [id, true],
+        [id, false],
+      ]);
+      const call = (await app.inject({ method: 'GET', url: `/v1/calls/${id}`, headers: admin })).json();
+      expect(call.recordingPauses).toHaveLength(1);
+    });
+
+    it('answers 409 for a call that has ended or is not recorded, 404 for one that does not exist', async () => {
+      const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A' } })).json().id;
+      const ended = await insertCall(a, true);
+      const res = await app.inject({ method: 'POST', url: `/v1/calls/${ended}/recording/pause`, headers: admin });
+      expect([res.statusCode, res.json().error.code]).toEqual([409, 'CR_ERR_CALL_ENDED']);
+      const live = await insertCall(a, false);
+      answer = 'not-recorded';
+      const unrecorded = await app.inject({ method: 'POST', url: `/v1/calls/${live}/recording/pause`, headers: admin });
+      expect([unrecorded.statusCode, unrecorded.json().error.code]).toEqual([409, 'CR_ERR_NOT_RECORDING']);
+      answer = 'not-found';
+      expect((await app.inject({ method: 'POST', url: `/v1/calls/${live}/recording/pause`, headers: admin })).json().error.code).toBe('CR_ERR_CALL_ENDED');
+      expect((await app.inject({ method: 'POST', url: '/v1/calls/999/recording/pause', headers: admin })).statusCode).toBe(404);
+      expect((await allRows(store, 'calls')).every((c) => c.recordingPauses === null)).toBe(true);
+    });
   });
 });
