@@ -11,7 +11,6 @@ import {
   type AccountRow,
   type NumberPoolRow,
   type SourceRuleRow,
-  type TrackingNumberRow,
   type VisitRow,
 } from './schema.js';
 

@@ -11,7 +11,7 @@ import { CallrouteError } from '../../src/errors.js';
 import { parseRange } from '../../src/api/sendRecordingAudio.js';
 import { purgeExpiredRecordings, startRetentionTimer } from '../../src/media/purgeExpiredRecordings.js';
 import { encryptFile } from '../../src/media/recordingCipher.js';
-import { announcements, apiTokens, auditLog, calls, recordings, type RecordingRow } from '../../src/persistence/schema.js';
+import { recordings, type RecordingRow } from '../../src/persistence/schema.js';
 import { toneWav } from '../support/toneWav.js';
 import type { Store } from '../../src/persistence/store.js';
 import { allRows, insertRow } from '../support/storeRows.js';

@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp, type BuildAppDeps } from '../../src/api/buildApp.js';
 import { arrivalAttribution, callAttribution, hasCalledBefore, matchVisitForCall } from '../../src/persistence/attributionRepository.js';
-import { calls, numberPools, visits } from '../../src/persistence/schema.js';
+import { calls, visits } from '../../src/persistence/schema.js';
 import type { Store } from '../../src/persistence/store.js';
 import { allRows, insertRow } from '../support/storeRows.js';
 import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';

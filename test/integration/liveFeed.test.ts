@@ -11,7 +11,6 @@ import { buildApp } from '../../src/api/buildApp.js';
 import { createEventHub, type EventHub } from '../../src/events/createEventHub.js';
 import { createLogger } from '../../src/logging/createLogger.js';
 import { type CallArrival } from '../../src/persistence/callRecordRepository.js';
-import { recordings } from '../../src/persistence/schema.js';
 import { eq } from 'drizzle-orm';
 import { readEventStream, type StreamEvent } from '../support/readEventStream.js';
 import { waitFor } from '../callflow/harness/waitFor.js';

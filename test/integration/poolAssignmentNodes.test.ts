@@ -10,7 +10,6 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
-import { openDatabase } from '../../src/persistence/openDatabase.js';
 import { affected, row, rows, type Store } from '../../src/persistence/store.js';
 import { twoNodesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 

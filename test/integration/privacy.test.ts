@@ -15,9 +15,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { createLogger } from '../../src/logging/createLogger.js';
 import { removeExpiredExports } from '../../src/privacy/exportFiles.js';
-import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
-import { calls, mediaJobs, privacyRequests, recordings, visits } from '../../src/persistence/schema.js';
-import type { Store } from '../../src/persistence/store.js';
+import { openDatabase } from '../../src/persistence/openDatabase.js';
+import { calls, visits } from '../../src/persistence/schema.js';
+import { affected, sqliteStore, type Store } from '../../src/persistence/store.js';
+import { currentRouteTableVersion } from '../../src/persistence/trackingNumberRepository.js';
 import { allRows, insertRow } from '../support/storeRows.js';
 import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
@@ -32,7 +33,7 @@ let tmp: string;
 
 const databases = usePostgresDatabases();
 
-describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open) => {
+describe.each(storesOfBothDialects(databases))('privacy on %s', (dialect, open) => {
   let store: Store;
   let app: FastifyInstance;
   let logged: string;
@@ -40,11 +41,12 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
   /** The app's clock: link expiry is tested by moving it. */
   let clock = T0 + 3_600_000;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     clock = T0 + 3_600_000;
     tmp = mkdtempSync(join(tmpdir(), 'callroute-privacy-'));
     recordingsDir = join(tmp, 'recordings');
-    db = openDatabase(join(tmp, 'callroute.db'));
+    // SQLite in a file: the erasure test reads the database's own files for what must be gone.
+    store = dialect === 'SQLite' ? sqliteStore(openDatabase(join(tmp, 'callroute.db'))) : await open();
     logged = '';
     const sink = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -53,7 +55,7 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
       },
     });
     app = buildApp({
-      store: store,
+      store,
       logger: createLogger('debug', sink),
       adminToken: ADMIN,
       defaultCountryCode: '1',
@@ -70,7 +72,7 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
   });
 
   let channel = 0;
-  function insertCall(accountId: number, callerNumber: string, extra: Partial<typeof calls.$inferInsert> = {}): number {
+  async function insertCall(accountId: number, callerNumber: string, extra: Partial<typeof calls.$inferInsert> = {}): Promise<number> {
     return (await insertRow(store, 'calls', {
         accountId,
         did: '+15551230000',
@@ -87,16 +89,16 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
       })).id;
   }
 
-  const eqId = (id: number) => eq(calls.id, id);
-
-  function insertRecording(callId: number, accountId: number): { id: number; file: string } {
+  async function insertRecording(callId: number, accountId: number): Promise<{ id: number; file: string }> {
     const rel = `${accountId}/2026/05/04/call-${callId}.mp3`;
     const file = join(recordingsDir, rel);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, Buffer.from('ID3 pretend audio'));
     const id = (await insertRow(store, 'recordings', { callId, accountId, status: 'ready', channels: 'mixed', format: 'mp3', asteriskNames: JSON.stringify([`callroute-${callId}`]), startedAt: T0, path: rel, sizeBytes: 17 })).id;
-    (await insertRow(store, 'mediaJobs', { recordingId: id, status: 'done', createdAt: T0, updatedAt: T0 }));
-    db.update(calls).set({ recordingStatus: 'ready' }).where(eqId(callId)).run();
+    await insertRow(store, 'mediaJobs', { recordingId: id, status: 'done', createdAt: T0, updatedAt: T0 });
+    await store.run(function* ({ db, t }) {
+      yield* affected(db.update(t.calls).set({ recordingStatus: 'ready' }).where(eq(t.calls.id, callId)));
+    });
     return { id, file };
   }
 
@@ -119,9 +121,9 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
     it('access finds every spelling of the number in the asker’s account, and nothing of another account', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
       const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Other' } })).json().id;
-      const mine = [insertCall(a, '+15557654321'), insertCall(a, '15557654321'), insertCall(a, '5557654321')];
-      insertCall(a, '+15550000001');
-      insertCall(b, '+15557654321');
+      const mine = [await insertCall(a, '+15557654321'), await insertCall(a, '15557654321'), await insertCall(a, '5557654321')];
+      await insertCall(a, '+15550000001');
+      await insertCall(b, '+15557654321');
       const headers = await owner(a);
       for (const spelling of SPELLINGS) {
         const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'access', callerNumber: spelling } });
@@ -144,18 +146,18 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
     it('erasure removes recordings, jobs, visits and who called, keeps the report totals, and leaves the number nowhere', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
       const visit = (await insertRow(store, 'visits', { accountId: a, visitorId: 'v-subject', lastSeenAt: T0, firstVisitAt: T0, createdAt: T0, clickIds: '{"gclid":"abc"}', landingPage: 'https://acme.test/?gclid=abc' })).id;
-      const c1 = insertCall(a, '+15557654321', { visitId: visit, clickIds: '{"gclid":"abc"}', landingPage: 'https://acme.test/offer?gclid=abc', referrer: 'https://www.google.com/' });
-      const c2 = insertCall(a, '5557654321', { source: 'direct' });
-      const other = insertCall(a, '+15550000001', { callerName: 'SOMEONE ELSE' });
-      const r1 = insertRecording(c1, a);
-      const r2 = insertRecording(c2, a);
-      insertRecording(other, a);
+      const c1 = await insertCall(a, '+15557654321', { visitId: visit, clickIds: '{"gclid":"abc"}', landingPage: 'https://acme.test/offer?gclid=abc', referrer: 'https://www.google.com/' });
+      const c2 = await insertCall(a, '5557654321', { source: 'direct' });
+      const other = await insertCall(a, '+15550000001', { callerName: 'SOMEONE ELSE' });
+      const r1 = await insertRecording(c1, a);
+      const r2 = await insertRecording(c2, a);
+      await insertRecording(other, a);
       const headers = await owner(a);
       const before = await report(headers, a);
 
       const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'erasure', callerNumber: '(555) 765-4321' } });
       expect(res.statusCode, res.body).toBe(201);
-      expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, restrictionsEnded: 0, exportsDeleted: 0, walCheckpointed: true });
+      expect(res.json().request.result).toEqual({ calls: 2, recordings: 2, filesDeleted: 2, bytesFreed: 34, visits: 1, restrictionsEnded: 0, exportsDeleted: 0, walCheckpointed: dialect === 'SQLite' });
 
       expect(existsSync(r1.file) || existsSync(r2.file)).toBe(false);
       expect((await allRows(store, 'mediaJobs')).map((j) => j.recordingId)).toEqual([3]);
@@ -171,27 +173,30 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
       expect(erased[0]!.landingPage).toBe('https://acme.test/offer');
       expect(await report(headers, a)).toEqual(before);
 
-      // Nowhere: the database file and its WAL, the recordings directory, the log.
+      // Nowhere: the database file and its WAL (SQLite's: PostgreSQL keeps an old row version in the
+      // server's files until vacuum reuses its space), the recordings directory, the log.
       await app.close();
       await store.close();
       const needles = ['5557654321', '555-765-4321', '765-4321', 'PAT EXAMPLE', 'gclid=abc', 'v-subject'];
-      const files = readdirSync(tmp).filter((f) => f.startsWith('callroute.db'));
-      expect(files.length).toBeGreaterThan(0);
-      for (const f of files) {
-        const bytes = readFileSync(join(tmp, f)).toString('latin1');
-        for (const n of needles) expect(bytes.includes(n), `${n} in ${f}`).toBe(false);
+      if (dialect === 'SQLite') {
+        const files = readdirSync(tmp).filter((f) => f.startsWith('callroute.db'));
+        expect(files.length).toBeGreaterThan(0);
+        for (const f of files) {
+          const bytes = readFileSync(join(tmp, f)).toString('latin1');
+          for (const n of needles) expect(bytes.includes(n), `${n} in ${f}`).toBe(false);
+        }
       }
       const left = readdirSync(recordingsDir, { recursive: true }).map(String);
       expect(left.some((f) => f.includes(`call-${c1}`) || f.includes(`call-${c2}`))).toBe(false);
       for (const n of needles.slice(0, 4)) expect(logged.includes(n), `${n} in the log`).toBe(false);
       expect(logged).toContain('privacy erasure done');
-      db = openDatabase(join(tmp, 'callroute.db'));
-      app = buildApp({ store: store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+      store = dialect === 'SQLite' ? sqliteStore(openDatabase(join(tmp, 'callroute.db'))) : await open();
+      app = buildApp({ store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
     });
 
     it('refuses to erase while the caller is on a call, and changes nothing', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
-      const c = insertCall(a, SUBJECT, { finished: false, disposition: null });
+      const c = await insertCall(a, SUBJECT, { finished: false, disposition: null });
       const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: SUBJECT } });
       expect(res.statusCode).toBe(409);
       expect(res.json().error).toMatchObject({ code: 'CR_ERR_CALL_IN_PROGRESS', field: 'body.callerNumber' });
@@ -199,7 +204,7 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
     });
   });
 
-  function insertVisit(accountId: number, visitorId: string, extra: Partial<typeof visits.$inferInsert> = {}): number {
+  async function insertVisit(accountId: number, visitorId: string, extra: Partial<typeof visits.$inferInsert> = {}): Promise<number> {
     return (await insertRow(store, 'visits', { accountId, visitorId, lastSeenAt: T0, firstVisitAt: T0, createdAt: T0, ...extra })).id;
   }
 
@@ -207,13 +212,13 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
     it('a caller’s request reaches every visit of the browsers their calls came from; a visitor’s, the calls from their visits', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
       const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Other' } })).json().id;
-      const v1 = insertVisit(a, 'browser-1', { landingPage: 'https://acme.test/?gclid=one' });
-      const v2 = insertVisit(a, 'browser-1', { landingPage: 'https://acme.test/pricing' });
-      const v3 = insertVisit(a, 'browser-2');
-      insertVisit(b, 'browser-1');
-      const c1 = insertCall(a, SUBJECT, { visitId: v1 });
-      const c2 = insertCall(a, '+15550000002', { visitId: v2 });
-      insertCall(a, '+15550000003', { visitId: v3 });
+      const v1 = await insertVisit(a, 'browser-1', { landingPage: 'https://acme.test/?gclid=one' });
+      const v2 = await insertVisit(a, 'browser-1', { landingPage: 'https://acme.test/pricing' });
+      const v3 = await insertVisit(a, 'browser-2');
+      await insertVisit(b, 'browser-1');
+      const c1 = await insertCall(a, SUBJECT, { visitId: v1 });
+      const c2 = await insertCall(a, '+15550000002', { visitId: v2 });
+      await insertCall(a, '+15550000003', { visitId: v3 });
       const headers = await owner(a);
       const ask = (payload: Record<string, unknown>) => app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload });
 
@@ -252,21 +257,21 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
   describe('restriction of processing and the do-not-record list', () => {
     it('restriction hides the caller’s calls and recordings from all but owners and the operator; lifting restores them', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
-      const c1 = insertCall(a, SUBJECT);
-      const c2 = insertCall(a, '5557654321');
-      const other = insertCall(a, '+15550000001');
-      const rec = insertRecording(c1, a);
+      const c1 = await insertCall(a, SUBJECT);
+      const c2 = await insertCall(a, '5557654321');
+      const other = await insertCall(a, '+15550000001');
+      const rec = await insertRecording(c1, a);
       const ownerHeaders = await owner(a);
       const manager = await owner(a, 'manager');
       const listed = async (headers: Record<string, string>) =>
         (await app.inject({ method: 'GET', url: '/v1/calls', headers })).json().calls.map((c: { id: number }) => c.id).sort();
-      const version = () => db.$client.prepare('SELECT version FROM route_table_version').pluck().get() as number;
-      const v0 = version();
+      const version = () => store.run(currentRouteTableVersion());
+      const v0 = await version();
 
       const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: ownerHeaders, payload: { kind: 'restriction', callerNumber: '555.765.4321' } });
       expect(res.statusCode, res.body).toBe(201);
       expect(res.json().request.result).toEqual({ calls: 2, accounts: 1, rulesAdded: 1 });
-      expect(version()).toBeGreaterThan(v0);
+      expect(await version()).toBeGreaterThan(v0);
       expect(await listed(manager)).toEqual([other]);
       expect(await listed(ownerHeaders)).toEqual([c1, c2, other]);
       expect(await listed(admin)).toEqual([c1, c2, other]);
@@ -283,16 +288,16 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
       expect(lifted.json().request.result).toEqual({ calls: 2, accounts: 1, rulesRemoved: 1 });
       expect(await listed(manager)).toEqual([c1, c2, other]);
       expect((await app.inject({ method: 'GET', url: `/v1/recordings/${rec.id}`, headers: manager })).statusCode).toBe(200);
-      expect(db.$client.prepare('SELECT count(*) FROM caller_privacy_rules').pluck().get()).toBe(0);
+      expect(await allRows(store, 'callerPrivacyRules')).toEqual([]);
     });
 
     it('erasure ends a restriction (nothing is left to restrict)', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
-      insertCall(a, SUBJECT);
+      await insertCall(a, SUBJECT);
       await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'restriction', callerNumber: SUBJECT, accountId: a } });
       const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers: admin, payload: { kind: 'erasure', callerNumber: SUBJECT, accountId: a } });
       expect(res.json().request.result).toMatchObject({ calls: 1, restrictionsEnded: 1 });
-      expect(db.$client.prepare('SELECT count(*) FROM caller_privacy_rules').pluck().get()).toBe(0);
+      expect(await allRows(store, 'callerPrivacyRules')).toEqual([]);
     });
 
     it('keeps an account’s do-not-record list: numbers in any spelling, once each, per account', async () => {
@@ -321,11 +326,11 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
   describe('privacy export', () => {
     it('writes one ZIP of the subject’s calls, visits and recordings’ audio, downloadable once signed and until the link expires; erasure removes it', async () => {
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json().id;
-      const visit = insertVisit(a, 'browser-9', { landingPage: 'https://acme.test/?gclid=abc' });
-      const c1 = insertCall(a, SUBJECT, { visitId: visit });
-      const c2 = insertCall(a, '5557654321');
-      insertCall(a, '+15550000001');
-      const rec = insertRecording(c1, a);
+      const visit = await insertVisit(a, 'browser-9', { landingPage: 'https://acme.test/?gclid=abc' });
+      const c1 = await insertCall(a, SUBJECT, { visitId: visit });
+      const c2 = await insertCall(a, '5557654321');
+      await insertCall(a, '+15550000001');
+      const rec = await insertRecording(c1, a);
       const headers = await owner(a);
 
       const res = await app.inject({ method: 'POST', url: '/v1/privacy/requests', headers, payload: { kind: 'export', callerNumber: SUBJECT } });
@@ -355,8 +360,8 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
       expect(subject.visits.map((v: { visitorId: string }) => v.visitorId)).toEqual(['browser-9']);
       expect(execFileSync('unzip', ['-p', zip, `recordings/call-${c1}-recording-${rec.id}.mp3`]).equals(readFileSync(rec.file))).toBe(true);
       expect(execFileSync('unzip', ['-p', zip, 'calls.csv']).toString().split('\r\n')).toHaveLength(4);
-      const audited = db.$client.prepare("SELECT account_id, actor FROM audit_log WHERE action = 'privacy.export.download'").all();
-      expect(audited).toEqual([{ account_id: a, actor: 'signed link' }]);
+      const audited = (await allRows(store, 'auditLog')).filter((e) => e.action === 'privacy.export.download').map((e) => ({ accountId: e.accountId, actor: e.actor }));
+      expect(audited).toEqual([{ accountId: a, actor: 'signed link' }]);
 
       // A link altered or for another thing opens nothing; an old one has expired.
       const tampered = await app.inject({ method: 'GET', url: `${url.pathname}${url.search.replace(/sig=./, 'sig=A')}` });
@@ -391,8 +396,8 @@ describe.each(storesOfBothDialects(databases))('privacy on %s', (_dialect, open)
       const a = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A', agencyId: agency } })).json().id;
       const b = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'B', agencyId: agency } })).json().id;
       const outside = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Elsewhere' } })).json().id;
-      const mine = [insertCall(a, SUBJECT), insertCall(b, '5557654321')];
-      insertCall(outside, SUBJECT);
+      const mine = [await insertCall(a, SUBJECT), await insertCall(b, '5557654321')];
+      await insertCall(outside, SUBJECT);
       const invited = await app.inject({ method: 'PUT', url: `/v1/agencies/${agency}/users`, headers: admin, payload: { email: 'boss@agency.test', role: 'owner' } });
       expect(invited.statusCode, invited.body).toBe(200);
       await app.inject({ method: 'POST', url: '/v1/auth/password-reset', payload: { token: invited.json().invitation.token, newPassword: 'a passphrase long enough' } });

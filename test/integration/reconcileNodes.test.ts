@@ -7,7 +7,7 @@ import { eq } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import type { CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { createCallRecordStore } from '../../src/persistence/callRecordStore.js';
-import { affected, row, type Store } from '../../src/persistence/store.js';
+import { affected, row } from '../../src/persistence/store.js';
 import { createSessionTestbed } from '../unit/fakes/sessionTestbed.js';
 import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 

@@ -6,7 +6,6 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { createLogger } from '../../src/logging/createLogger.js';
-import { calls } from '../../src/persistence/schema.js';
 import type { Store } from '../../src/persistence/store.js';
 import { allRows, insertRow } from '../support/storeRows.js';
 import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';

@@ -11,8 +11,6 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/buildApp.js';
 import { createLogger } from '../../src/logging/createLogger.js';
-import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
-import { auditLog, calls, recordings, visits } from '../../src/persistence/schema.js';
 import { DAY_MS, runRetention } from '../../src/privacy/runRetention.js';
 import type { Store } from '../../src/persistence/store.js';
 import { allRows, insertRow } from '../support/storeRows.js';
@@ -31,12 +29,12 @@ describe.each(storesOfBothDialects(databases))('retention on %s', (_dialect, ope
   let app: FastifyInstance;
   let recordingsDir: string;
 
-  beforeEach(() => {
+  beforeEach(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'callroute-retention-'));
     recordingsDir = join(tmp, 'recordings');
-    db = openDatabase(join(tmp, 'callroute.db'));
+    store = await open();
     app = buildApp({
-      store: store,
+      store,
       logger: createLogger('silent'),
       adminToken: ADMIN,
       defaultCountryCode: '1',
@@ -53,7 +51,7 @@ describe.each(storesOfBothDialects(databases))('retention on %s', (_dialect, ope
   });
 
   let channel = 0;
-  function insertCall(accountId: number, daysAgo: number, callerNumber = '+15557654321'): number {
+  async function insertCall(accountId: number, daysAgo: number, callerNumber = '+15557654321'): Promise<number> {
     return (await insertRow(store, 'calls', {
         accountId,
         did: '+15551230000',
@@ -70,22 +68,22 @@ describe.each(storesOfBothDialects(databases))('retention on %s', (_dialect, ope
       })).id;
   }
 
-  function insertRecording(callId: number, accountId: number): string {
+  async function insertRecording(callId: number, accountId: number): Promise<string> {
     const rel = `${accountId}/call-${callId}.mp3`;
     const file = join(recordingsDir, rel);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, 'ID3 pretend audio');
-    (await insertRow(store, 'recordings', { callId, accountId, status: 'ready', channels: 'mixed', asteriskNames: '[]', startedAt: NOW, path: rel, sizeBytes: 17 }));
+    await insertRow(store, 'recordings', { callId, accountId, status: 'ready', channels: 'mixed', asteriskNames: '[]', startedAt: NOW, path: rel, sizeBytes: 17 });
     return file;
   }
 
-  function insertVisit(accountId: number, daysAgo: number): number {
+  async function insertVisit(accountId: number, daysAgo: number): Promise<number> {
     const at = NOW - daysAgo * DAY_MS;
     return (await insertRow(store, 'visits', { accountId, visitorId: `v-${daysAgo}`, lastSeenAt: at, firstVisitAt: at, createdAt: at })).id;
   }
 
-  function insertAudit(accountId: number | null, daysAgo: number): void {
-    (await insertRow(store, 'auditLog', { at: NOW - daysAgo * DAY_MS, actorKind: 'admin-token', actor: 'admin token', accountId, action: 'PATCH /v1/x' }));
+  async function insertAudit(accountId: number | null, daysAgo: number): Promise<void> {
+    await insertRow(store, 'auditLog', { at: NOW - daysAgo * DAY_MS, actorKind: 'admin-token', actor: 'admin token', accountId, action: 'PATCH /v1/x' });
   }
 
   async function account(body: Record<string, unknown> = {}): Promise<number> {
@@ -108,14 +106,14 @@ describe.each(storesOfBothDialects(databases))('retention on %s', (_dialect, ope
 
     it('says what goes when, then the job removes exactly that: calls anonymised with their recordings, old visits and audit entries deleted, totals kept', async () => {
       const a = await account({ callRetentionDays: 30, visitRetentionDays: 10, auditRetentionDays: 20 });
-      const old = insertCall(a, 40);
-      const oldFile = insertRecording(old, a);
-      const recent = insertCall(a, 5);
-      const recentFile = insertRecording(recent, a);
-      insertVisit(a, 15);
-      const keptVisit = insertVisit(a, 3);
-      insertAudit(a, 25);
-      insertAudit(a, 2);
+      const old = await insertCall(a, 40);
+      const oldFile = await insertRecording(old, a);
+      const recent = await insertCall(a, 5);
+      const recentFile = await insertRecording(recent, a);
+      await insertVisit(a, 15);
+      const keptVisit = await insertVisit(a, 3);
+      await insertAudit(a, 25);
+      await insertAudit(a, 2);
       const before = await report(a);
 
       const plan = await app.inject({ method: 'GET', url: `/v1/privacy/retention?accountId=${a}`, headers: admin });
@@ -152,16 +150,17 @@ describe.each(storesOfBothDialects(databases))('retention on %s', (_dialect, ope
 
     it('works in small batches from a cursor: a run that stops resumes where it was, and calls of the same caller keep one hash', async () => {
       const a = await account({ callRetentionDays: 30 });
-      const ids = [0, 1, 2, 3, 4].map((i) => insertCall(a, 40 + i, i % 2 === 0 ? '+15557654321' : '5557654321'));
-      const deps = { store: store, now: () => NOW, recordingsDir, hashSecret: 's', defaultCountryCode: '1', installationAuditDays: 365, logger: createLogger('silent'), batchSize: 2, nodeId: '' };
+      const ids: number[] = [];
+      for (const i of [0, 1, 2, 3, 4]) ids.push(await insertCall(a, 40 + i, i % 2 === 0 ? '+15557654321' : '5557654321'));
+      const deps = { store, now: () => NOW, recordingsDir, hashSecret: 's', defaultCountryCode: '1', installationAuditDays: 365, logger: createLogger('silent'), batchSize: 2, nodeId: '' };
       expect((await runRetention(deps)).callsAnonymised).toBe(5);
       const numbers = new Set((await allRows(store, 'calls')).filter((c) => ids.includes(c.id)).map((c) => c.callerNumber));
       expect([...numbers]).toHaveLength(1);
       expect([...numbers][0]).toMatch(/^erased:/);
-      expect(db.$client.prepare('SELECT calls_id FROM retention_cursors WHERE account_id = ?').pluck().get(a)).toBe(ids[0]);
+      expect((await allRows(store, 'retentionCursors')).find((r) => r.accountId === a)?.callsId).toBe(ids[0]);
       // A file that cannot be removed stops the run before its batch; the next run takes it up.
-      const late = insertCall(a, 35);
-      const stuck = insertRecording(late, a);
+      const late = await insertCall(a, 35);
+      const stuck = await insertRecording(late, a);
       rmSync(stuck);
       mkdirSync(stuck);
       writeFileSync(join(stuck, 'x'), 'x');

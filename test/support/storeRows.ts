@@ -2,16 +2,22 @@
  * Direct reads and writes for tests that run on both dialects: a whole table, or one row put in,
  * through the store (the SQLite schema's types, either dialect's table).
  */
+import { asc, type Column } from 'drizzle-orm';
 import type * as schema from '../../src/persistence/schema.js';
 import { affected, row, rows, type Store } from '../../src/persistence/store.js';
 
 type Tables = typeof schema;
 type TableName = { [K in keyof Tables]: Tables[K] extends { $inferSelect: unknown; $inferInsert: unknown } ? K : never }[keyof Tables];
 
-/** Every row of a table, in the database's order. */
+/**
+ * Every row of a table, by id where it has one (PostgreSQL keeps no order of its own: an updated row
+ * moves), else in the database's order.
+ */
 export function allRows<K extends TableName>(store: Store, table: K): Promise<Tables[K]['$inferSelect'][]> {
   return store.run(function* ({ db, t }) {
-    return (yield* rows(db.select().from(t[table] as never))) as Tables[K]['$inferSelect'][];
+    const from = t[table] as unknown as Record<string, Column>;
+    const all = db.select().from(from as never);
+    return (yield* rows('id' in from ? all.orderBy(asc(from.id!)) : all)) as Tables[K]['$inferSelect'][];
   });
 }
 

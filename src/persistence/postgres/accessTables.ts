@@ -3,7 +3,7 @@
  * access, attribution, privacy, the event stream and its consumers, as ../schema.ts documents them.
  */
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, doublePrecision, index, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, check, doublePrecision, index, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { CallerPrivacyRule, ConversionPlatform, ConversionStatus, EventType, PrivacyRequestKind, RoleName, WebhookDeliveryStatus } from '../schema.js';
 import { accounts, agencies, calls, trackingNumbers } from './callTables.js';
 export const apiTokens = pgTable(
