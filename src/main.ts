@@ -218,10 +218,10 @@ async function main(config: Config): Promise<void> {
   });
 
   // Events reach webhook endpoints from the outbox, on their own timer: no call waits for a receiver.
-  const webhooks = createWebhookDispatcher({ db, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) });
+  const webhooks = createWebhookDispatcher({ store, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) });
   webhooks.start();
   const conversions = createConversionSender({
-    db,
+    store,
     settings: { ...config.webhooks, platformUrls: config.webhooks.conversionPlatformUrls },
     logger: logger.child({ component: 'conversions' }),
   });

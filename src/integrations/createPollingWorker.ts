@@ -3,10 +3,18 @@
  * runs at start, on a timer and when poked; the work it starts is tracked by id, so `stop` waits
  * for what is in flight (each piece ends within its own timeout) and nothing starts twice.
  */
-export function createPollingWorker(tick: () => void, pollMs: number) {
+export function createPollingWorker(tick: () => Promise<void>, pollMs: number) {
   const inFlight = new Map<number, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
+  /** Looks in progress (their database reads), which `stop` waits for too. */
+  const looking = new Set<Promise<void>>();
+  const look = (): void => {
+    // tick guards itself against overlapping and logs its own failures.
+    const one = tick().catch(() => {});
+    looking.add(one);
+    void one.finally(() => looking.delete(one));
+  };
   return {
     /** Work started and not yet finished, by its row id. */
     inFlight,
@@ -25,17 +33,18 @@ export function createPollingWorker(tick: () => void, pollMs: number) {
     },
     start(): void {
       stopped = false;
-      tick();
-      timer = setInterval(tick, pollMs);
+      look();
+      timer = setInterval(look, pollMs);
       timer.unref();
     },
     /** Looks for work now (after the API queued some, and in tests). */
     poke(): void {
-      if (!stopped) tick();
+      if (!stopped) look();
     },
     async stop(): Promise<void> {
       stopped = true;
       clearInterval(timer);
+      await Promise.allSettled([...looking]);
       await Promise.allSettled([...inFlight.values()]);
     },
   };

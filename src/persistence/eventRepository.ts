@@ -1,9 +1,8 @@
 /** The event outbox and its consumers' positions: works of ./store.ts (the consumer loop: SQLite's still). */
 import { and, asc, eq, gt, gte, inArray, like, lt, sql } from 'drizzle-orm';
 import { inAccounts } from './inAccounts.js';
-import type { Db } from './openDatabase.js';
 import type { EventRow, EventType } from './schema.js';
-import { affected, row, rows, runOnSqlite, type Work } from './store.js';
+import { affected, lock, row, rows, runOnSqlite, type Store, type Work } from './store.js';
 
 export interface NewEvent {
   type: EventType;
@@ -80,22 +79,60 @@ export function saveConsumerPosition(name: string, lastId: number): Work<void> {
 
 /**
  * A consumer of the event stream that hands new events to `handle` a batch at a time, moving its
- * position past each batch in the same immediate transaction as what `handle` writes. Several routers
- * on one database (nodes) each run every consumer; whichever comes second reads the position the
- * first saved, so each event is handled once. A look that finds nothing new takes no write lock.
+ * position past each batch in the same transaction as what `handle` writes. Several routers on one
+ * database (nodes) each run every consumer; whichever comes second reads the position the first
+ * saved, so each event is handled once. A look that finds nothing new takes no write lock.
+ *
+ * SQLite: `handle` runs inside one synchronous immediate transaction (it may use prepared statements
+ * on `db` directly). PostgreSQL: its work runs in a transaction holding the consumer's advisory lock,
+ * which is what keeps two nodes from reading the same position at once.
  */
-export function createEventConsumer(db: Db, name: string, batchSize: number, handle: (batch: EventRow[]) => void): () => void {
-  const oneBatch = db.$client.transaction((): number => {
-    const batch = runOnSqlite(db, eventsAfter(runOnSqlite(db, consumerPosition(name)), batchSize));
+export type EventBatchHandler =
+  | { dialect: 'sqlite'; handle: (batch: EventRow[]) => void }
+  | { dialect: 'postgres'; handle: (batch: EventRow[]) => Work<void> };
+
+/** The lock scope of a consumer's position (lock(CONSUMER, key of its name)). */
+const CONSUMER = 'event-consumer';
+
+function nameKey(name: string): number {
+  let h = 0;
+  for (const c of name) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  return h;
+}
+
+export function createEventConsumer(store: Store, name: string, batchSize: number, handler: EventBatchHandler): () => Promise<void> {
+  if (store.dialect === 'sqlite') {
+    if (handler.dialect !== 'sqlite') throw new Error('a SQLite store takes a SQLite batch handler');
+    const { db } = store;
+    const oneBatch = db.$client.transaction((): number => {
+      const batch = runOnSqlite(db, eventsAfter(runOnSqlite(db, consumerPosition(name)), batchSize));
+      const last = batch[batch.length - 1];
+      if (!last) return 0;
+      handler.handle(batch);
+      runOnSqlite(db, saveConsumerPosition(name, last.id));
+      return batch.length;
+    });
+    return async () => {
+      if (runOnSqlite(db, eventsAfter(runOnSqlite(db, consumerPosition(name)), 1)).length === 0) return;
+      while (oneBatch.immediate() === batchSize);
+    };
+  }
+  if (handler.dialect !== 'postgres') throw new Error('a PostgreSQL store takes a PostgreSQL batch handler');
+  const oneBatch: Work<number> = function* (q) {
+    yield* lock(CONSUMER, nameKey(name));
+    const batch = yield* eventsAfter(yield* consumerPosition(name)(q), batchSize)(q);
     const last = batch[batch.length - 1];
     if (!last) return 0;
-    handle(batch);
-    runOnSqlite(db, saveConsumerPosition(name, last.id));
+    yield* handler.handle(batch)(q);
+    yield* saveConsumerPosition(name, last.id)(q);
     return batch.length;
-  });
-  return () => {
-    if (runOnSqlite(db, eventsAfter(runOnSqlite(db, consumerPosition(name)), 1)).length === 0) return;
-    while (oneBatch.immediate() === batchSize);
+  };
+  return async () => {
+    const peek: Work<number> = function* (q) {
+      return (yield* eventsAfter(yield* consumerPosition(name)(q), 1)(q)).length;
+    };
+    if ((await store.run(peek)) === 0) return;
+    while ((await store.run(oneBatch, { transaction: true })) === batchSize);
   };
 }
 

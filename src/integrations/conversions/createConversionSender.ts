@@ -11,9 +11,8 @@ import {
 } from '../../persistence/conversionRepository.js';
 import { createEventConsumer } from '../../persistence/eventRepository.js';
 import { attemptClaimMs } from '../attemptClaim.js';
-import type { Db } from '../../persistence/openDatabase.js';
-import type { CallRow, ConversionDestinationRow, ConversionRow } from '../../persistence/schema.js';
-import { runOnSqlite, type Work } from '../../persistence/store.js';
+import type { CallRow, ConversionDestinationRow, ConversionRow, EventRow } from '../../persistence/schema.js';
+import { runOnSqlite, type Store, type Work } from '../../persistence/store.js';
 import { createPollingWorker } from '../createPollingWorker.js';
 import { guardedPost, type GuardedPostOptions, type GuardedPostResult } from '../guardedPost.js';
 import { retryDelayMs } from '../webhooks/createWebhookDispatcher.js';
@@ -74,8 +73,8 @@ export function conversionInput(call: CallRow, d: ConversionDestinationRow, at: 
  * adapter, retried with backoff for WEBHOOK_RETRY_HOURS on network errors, 408, 429 and 5xx; a refusal
  * fails at once. `csv` destinations only list them for the upload file. Never on a call's path.
  */
-export function createConversionSender(deps: { db: Db; settings: ConversionSettings; logger: Logger; now?: () => number; random?: () => number; pollMs?: number; post?: (o: GuardedPostOptions) => Promise<GuardedPostResult> }) {
-  const { db, settings, logger } = deps;
+export function createConversionSender(deps: { store: Store; settings: ConversionSettings; logger: Logger; now?: () => number; random?: () => number; pollMs?: number; post?: (o: GuardedPostOptions) => Promise<GuardedPostResult> }) {
+  const { store, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const post = deps.post ?? guardedPost;
@@ -84,43 +83,52 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
   const tokens = createOAuthTokens({ timeoutMs: settings.timeoutMs, allowedNetworks: allowed, now });
   const retryMs = settings.retryHours * 3_600_000;
 
-  function consider(callId: number): void {
-    const call = runOnSqlite(db, getCall(callId));
-    if (!call || call.accountId === null || call.endedAt === null) return;
-    for (const d of runOnSqlite(db, enabledDestinationsOf(call.accountId))) {
-      const adapter = PLATFORM_ADAPTERS[d.platform];
-      const rules = destinationRules(d);
-      if (!qualifyCall(call, rules).qualifies) continue;
-      const input = runOnSqlite(db, conversionInput(call, d, call.endedAt));
-      const click = adapter.clickIdOf(input.clickIds);
-      if (adapter.needsClickId && !click) continue;
-      if (d.platform === 'meta' && !click && !input.callerNumber) continue;
-      if (d.platform === 'ga4' && input.clientId === null) continue;
-      const status = d.delivery === 'api' ? 'pending' : 'csv';
-      const fresh = runOnSqlite(db, recordQualified({ destinationId: d.id, callId: call.id, accountId: call.accountId, status, clickId: click?.value ?? null, conversionTime: call.endedAt, value: input.value, currency: d.currency }, now(), retryMs));
-      if (fresh) logger.info({ callId: call.id, destination: d.id, platform: d.platform, status }, 'call qualified as a conversion');
-    }
-  }
+  /** Whether the call qualifies for each enabled destination of its account; records those that do, once. */
+  const consider = (callId: number): Work<void> =>
+    function* (q) {
+      const call = yield* getCall(callId)(q);
+      if (!call || call.accountId === null || call.endedAt === null) return;
+      for (const d of yield* enabledDestinationsOf(call.accountId)(q)) {
+        const adapter = PLATFORM_ADAPTERS[d.platform];
+        const rules = destinationRules(d);
+        if (!qualifyCall(call, rules).qualifies) continue;
+        const input = yield* conversionInput(call, d, call.endedAt)(q);
+        const click = adapter.clickIdOf(input.clickIds);
+        if (adapter.needsClickId && !click) continue;
+        if (d.platform === 'meta' && !click && !input.callerNumber) continue;
+        if (d.platform === 'ga4' && input.clientId === null) continue;
+        const status = d.delivery === 'api' ? 'pending' : 'csv';
+        const qualified = { destinationId: d.id, callId: call.id, accountId: call.accountId, status, clickId: click?.value ?? null, conversionTime: call.endedAt, value: input.value, currency: d.currency } as const;
+        if (yield* recordQualified(qualified, now(), retryMs)(q)) logger.info({ callId: call.id, destination: d.id, platform: d.platform, status }, 'call qualified as a conversion');
+      }
+    };
+  const considerBatch = (batch: EventRow[]): Work<void> =>
+    function* (q) {
+      for (const e of batch) if (QUALIFYING_EVENTS.has(e.type) && e.callId !== null) yield* consider(e.callId)(q);
+    };
 
   /** New events considered: once, whichever node's sender comes first. */
-  const readEvents = createEventConsumer(db, CONVERSION_CONSUMER, EVENT_BATCH, (batch) => {
-    for (const e of batch) if (QUALIFYING_EVENTS.has(e.type) && e.callId !== null) consider(e.callId);
-  });
+  const readEvents = createEventConsumer(
+    store,
+    CONVERSION_CONSUMER,
+    EVENT_BATCH,
+    store.dialect === 'sqlite' ? { dialect: 'sqlite', handle: (batch) => runOnSqlite(store.db, considerBatch(batch)) } : { dialect: 'postgres', handle: considerBatch },
+  );
   const claimMs = attemptClaimMs(settings.timeoutMs);
 
   async function send(c: ConversionRow, d: ConversionDestinationRow): Promise<void> {
     const adapter = PLATFORM_ADAPTERS[d.platform];
-    const call = runOnSqlite(db, getCall(c.callId));
+    const call = await store.run(getCall(c.callId));
     const log = logger.child({ conversion: c.id, callId: c.callId, platform: d.platform });
     if (!call) {
-      runOnSqlite(db, recordConversionAttempt(c, { payload: null, statusCode: null, error: 'the call is gone', responseExcerpt: null }, { kind: 'failed' }));
+      await store.run(recordConversionAttempt(c, { payload: null, statusCode: null, error: 'the call is gone', responseExcerpt: null }, { kind: 'failed' }));
       return;
     }
     const s = JSON.parse(d.settings) as never;
-    const retryOrFail = (error: string, retry: boolean, statusCode: number | null, payload: string | null, excerpt: string | null): void => {
+    const retryOrFail = async (error: string, retry: boolean, statusCode: number | null, payload: string | null, excerpt: string | null): Promise<void> => {
       const nextAt = now() + retryDelayMs(c.attempts + 1, settings.retryBaseMs, random());
       const outcome = retry && nextAt <= c.giveUpAt ? { kind: 'retry' as const, at: nextAt } : { kind: 'failed' as const };
-      runOnSqlite(db, recordConversionAttempt(c, { payload, statusCode, error, responseExcerpt: excerpt }, outcome));
+      await store.run(recordConversionAttempt(c, { payload, statusCode, error, responseExcerpt: excerpt }, outcome));
       log.warn({ error, statusCode, outcome: outcome.kind }, 'conversion not accepted');
     };
     const oauth = adapter.oauth(s, urls);
@@ -130,29 +138,33 @@ export function createConversionSender(deps: { db: Db; settings: ConversionSetti
       if ('error' in t) return retryOrFail(t.error, t.retry, null, null, null);
       accessToken = t.token;
     }
-    const request = adapter.buildRequest({ ...runOnSqlite(db, conversionInput(call, d, c.conversionTime)), value: c.value, currency: c.currency }, s, urls, accessToken);
+    const request = adapter.buildRequest({ ...(await store.run(conversionInput(call, d, c.conversionTime))), value: c.value, currency: c.currency }, s, urls, accessToken);
     const res = await post({ url: request.url, headers: request.headers, body: request.body, timeoutMs: settings.timeoutMs, allowedNetworks: allowed });
     if (res.statusCode === null) return retryOrFail(res.error ?? 'no answer', !res.refused, null, request.body, null);
     const verdict = adapter.verdict(res.statusCode, res.responseExcerpt ?? '');
     if (!verdict.ok) return retryOrFail(verdict.reason, verdict.retry, res.statusCode, request.body, res.responseExcerpt);
-    runOnSqlite(db, recordConversionAttempt(c, { payload: request.body, statusCode: res.statusCode, error: null, responseExcerpt: res.responseExcerpt }, { kind: 'sent', at: now() }));
+    await store.run(recordConversionAttempt(c, { payload: request.body, statusCode: res.statusCode, error: null, responseExcerpt: res.responseExcerpt }, { kind: 'sent', at: now() }));
     log.info({ statusCode: res.statusCode, ms: res.latencyMs }, 'conversion sent');
   }
 
-  function tick(): void {
-    if (worker.stopped) return;
+  let ticking = false;
+  async function tick(): Promise<void> {
+    if (worker.stopped || ticking) return;
+    ticking = true;
     try {
-      readEvents();
+      await readEvents();
       const free = CONCURRENCY - worker.inFlight.size;
-      if (free <= 0) return;
-      for (const { conversion, destination } of runOnSqlite(db, dueConversions(now(), free, new Set(worker.inFlight.keys())))) {
+      if (free <= 0 || worker.stopped) return;
+      for (const { conversion, destination } of await store.run(dueConversions(now(), free, new Set(worker.inFlight.keys())))) {
         // Another node's sender may have taken it since the look.
         const at = now();
-        if (!runOnSqlite(db, claimConversion(conversion.id, at, at + claimMs))) continue;
+        if (!(await store.run(claimConversion(conversion.id, at, at + claimMs)))) continue;
         worker.track(conversion.id, send(conversion, destination).catch((err: unknown) => logger.error({ err, conversion: conversion.id }, 'sending a conversion crashed')));
       }
     } catch (err) {
       logger.error({ err }, 'conversions failed');
+    } finally {
+      ticking = false;
     }
   }
 

@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import { eventView, isRestrictedCall } from '../../events/eventView.js';
-import { createEventConsumer } from '../../persistence/eventRepository.js';
 import { attemptClaimMs } from '../attemptClaim.js';
-import type { Db } from '../../persistence/openDatabase.js';
-import { runOnSqlite } from '../../persistence/store.js';
+import type { Store } from '../../persistence/store.js';
 import { createDeliveryQueue, type DueDelivery } from '../../persistence/webhookDeliveryQueue.js';
 import { disableEndpoint, getEndpoint, signingSecrets } from '../../persistence/webhookRepository.js';
 import { createPollingWorker } from '../createPollingWorker.js';
@@ -20,7 +18,7 @@ export interface WebhookSettings {
 }
 
 export interface WebhookDispatcherDeps {
-  db: Db;
+  store: Store;
   settings: WebhookSettings;
   logger: Logger;
   now?: () => number;
@@ -31,13 +29,10 @@ export interface WebhookDispatcherDeps {
   pollMs?: number;
 }
 
-/** The stream consumer's name in event_consumers. */
-export const WEBHOOK_CONSUMER = 'webhooks';
 /** The longest wait between two retries, whatever the attempt. */
 const MAX_RETRY_DELAY_MS = 3_600_000;
 /** One endpoint may hold this many of the shared delivery slots: a slow receiver cannot starve the rest. */
 const PER_ENDPOINT_IN_FLIGHT = 4;
-const FAN_OUT_BATCH = 500;
 /** Rendered bodies kept (oldest dropped first): enough for every endpoint of a burst of calls. */
 const BODY_CACHE_SIZE = 2_000;
 
@@ -58,7 +53,7 @@ export function retryDelayMs(attempt: number, baseMs: number, random: number): n
  * runs on a call's path: it polls the database on its own timer.
  */
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
-  const { db, settings, logger } = deps;
+  const { store, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const post = deps.post ?? guardedPost;
@@ -68,11 +63,9 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   let ticking = false;
   let again = false;
 
-  const queue = createDeliveryQueue(db);
+  const queue = createDeliveryQueue(store);
   /** New events into deliveries: once, whichever node's dispatcher comes first. */
-  const fanOutNew = createEventConsumer(db, WEBHOOK_CONSUMER, FAN_OUT_BATCH, (batch) => {
-    queue.fanOut(batch, now(), retryMs, (e) => isRestrictedCall(eventView(e)));
-  });
+  const fanOutNew = () => queue.fanOutNew(now(), retryMs, (e) => isRestrictedCall(eventView(e)));
   const claimMs = attemptClaimMs(settings.timeoutMs);
 
   /** Each event's body, rendered once for all the endpoints it goes to (and its retries). */
@@ -109,37 +102,37 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     const attempt = { at: sentAt, statusCode: result.statusCode, latencyMs: result.latencyMs, error: result.error, responseExcerpt: result.responseExcerpt };
     const log = logger.child({ endpoint: d.endpoint.id, event: d.event.uid, type: d.event.type, attempt: d.delivery.attempts + 1 });
     if (ok) {
-      queue.recordAttempt(d.delivery, attempt, { kind: 'delivered' });
+      await queue.recordAttempt(d.delivery, attempt, { kind: 'delivered' });
       log.debug({ status: result.statusCode, ms: result.latencyMs }, 'webhook delivered');
       return;
     }
     if (result.refused) {
       // Not a passing fault: the URL now leads somewhere callroute must not go.
-      queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
-      runOnSqlite(db, disableEndpoint(d.endpoint, result.error ?? 'address refused', now()), { transaction: true });
+      await queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
+      await store.run(disableEndpoint(d.endpoint, result.error ?? 'address refused', now()), { transaction: true });
       log.warn({ reason: result.error }, 'webhook endpoint disabled: its address is refused');
       return;
     }
     const nextAt = now() + retryDelayMs(d.delivery.attempts + 1, settings.retryBaseMs, random());
     if (nextAt <= d.delivery.giveUpAt) {
-      queue.recordAttempt(d.delivery, attempt, { kind: 'retry', at: nextAt });
+      await queue.recordAttempt(d.delivery, attempt, { kind: 'retry', at: nextAt });
       log.info({ status: result.statusCode, error: result.error, retryInMs: nextAt - now() }, 'webhook delivery failed; will retry');
       return;
     }
-    queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
+    await queue.recordAttempt(d.delivery, attempt, { kind: 'failed' });
     log.warn({ status: result.statusCode, error: result.error }, 'webhook delivery gave up');
     // Read again: other deliveries of the endpoint may have given up (and disabled it) meanwhile.
-    const current = runOnSqlite(db, getEndpoint(d.endpoint.id));
-    if (current?.enabled && !queue.deliveredSince(current.id, d.delivery.createdAt)) {
-      runOnSqlite(db, disableEndpoint(current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now()), { transaction: true });
+    const current = await store.run(getEndpoint(d.endpoint.id));
+    if (current?.enabled && !(await queue.deliveredSince(current.id, d.delivery.createdAt))) {
+      await store.run(disableEndpoint(current, `deliveries failed for ${settings.retryHours} h (last: ${result.statusCode ?? result.error})`, now()), { transaction: true });
       log.warn('webhook endpoint disabled after failing deliveries');
     }
   }
 
-  function startDeliveries(): void {
+  async function startDeliveries(): Promise<void> {
     const free = settings.concurrency - worker.inFlight.size;
     if (free <= 0) return;
-    const due = queue.due(now(), free * 2, new Set(worker.inFlight.keys()));
+    const due = await queue.due(now(), free * 2, new Set(worker.inFlight.keys()));
     let started = 0;
     for (const d of due) {
       if (started >= free) break;
@@ -147,7 +140,7 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
       if (busy >= PER_ENDPOINT_IN_FLIGHT || !d.endpoint.enabled) continue;
       // Another node's dispatcher may have taken it since the look.
       const at = now();
-      if (!queue.claim(d.delivery.id, at, at + claimMs)) continue;
+      if (!(await queue.claim(d.delivery.id, at, at + claimMs))) continue;
       inFlightPerEndpoint.set(d.endpoint.id, busy + 1);
       started++;
       const run = deliver(d).catch((err: unknown) => logger.error({ err, delivery: d.delivery.id }, 'webhook delivery crashed'));
@@ -164,11 +157,11 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
   function tickSoon(): void {
     soon ??= setImmediate(() => {
       soon = undefined;
-      tick();
+      worker.poke();
     });
   }
 
-  function tick(): void {
+  async function tick(): Promise<void> {
     if (worker.stopped) return;
     if (ticking) {
       again = true;
@@ -178,9 +171,10 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps) {
     try {
       do {
         again = false;
-        fanOutNew();
-        startDeliveries();
-      } while (again);
+        await fanOutNew();
+        if (worker.stopped) return;
+        await startDeliveries();
+      } while (again && !worker.stopped);
     } catch (err) {
       logger.error({ err }, 'webhook dispatch failed');
     } finally {
