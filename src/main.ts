@@ -115,7 +115,12 @@ async function main(config: Config): Promise<void> {
   }, 60_000);
   exportSweep.unref();
   // The do-not-record list and restricted callers, in memory: the call path never reads them from disk.
-  const callerPrivacy = createCallerPrivacyCache({ version: () => routeTableVersion(db), rules: () => allCallerPrivacyRules(db) });
+  const callerPrivacy = createCallerPrivacyCache({
+    version: () => routeTableVersion(db),
+    rules: () => allCallerPrivacyRules(db),
+    onError: (err) => logger.warn({ err }, 'caller privacy rules could not be read; the ones held are kept'),
+  });
+  await callerPrivacy.refresh();
   callerPrivacy.start();
   const registry = createSessionRegistry({
     ari,
@@ -235,8 +240,7 @@ async function main(config: Config): Promise<void> {
     telephonyStatus: () => ({ ari: ari.state, activeCalls: registry.activeCalls }),
     // A change to a number reaches Asterisk's routing table before the API answers.
     afterWrite: async () => {
-      callerPrivacy.refresh();
-      await routeTable?.sync();
+      await Promise.all([callerPrivacy.refresh(), routeTable?.sync()]);
     },
     recordings: config.recordings,
     nodeId: config.nodeId,

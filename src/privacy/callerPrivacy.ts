@@ -1,4 +1,5 @@
 import type { CallerPrivacyRule } from '../persistence/schema.js';
+import { createVersionedCache } from '../persistence/versionedCache.js';
 
 /** What applies to a caller of an account at call setup; null: nothing (recorded and attributed as the number says). */
 export type CallerPrivacyLookup = (accountId: number, callerNumber: string | null) => CallerPrivacyRule | null;
@@ -21,28 +22,26 @@ export function callerPrivacyLookup(rules: ReadonlyArray<{ accountId: number; ca
 
 /**
  * Keeps the lookup in step with the stored rules: read again only when `version` moved (the routing
- * table's version, which triggers on the rules bump), checked on a timer and after API writes.
+ * table's version, which the rules bump), checked on a timer and after API writes. Await `refresh()`
+ * once before taking calls.
  */
-export function createCallerPrivacyCache(deps: { version: () => number; rules: () => Parameters<typeof callerPrivacyLookup>[0]; intervalMs?: number }) {
-  let version = -1;
-  let lookup: CallerPrivacyLookup = () => null;
-  let timer: NodeJS.Timeout | undefined;
-  const refresh = (): void => {
-    const current = deps.version();
-    if (current === version) return;
-    lookup = callerPrivacyLookup(deps.rules());
-    version = current;
-  };
-  refresh();
+export function createCallerPrivacyCache(deps: {
+  version: () => number | Promise<number>;
+  rules: () => Parameters<typeof callerPrivacyLookup>[0] | Promise<Parameters<typeof callerPrivacyLookup>[0]>;
+  intervalMs?: number;
+  onError?: (err: unknown) => void;
+}) {
+  const cache = createVersionedCache<CallerPrivacyLookup>({
+    version: deps.version,
+    load: async () => callerPrivacyLookup(await deps.rules()),
+    initial: () => null,
+    ...(deps.intervalMs === undefined ? {} : { intervalMs: deps.intervalMs }),
+    ...(deps.onError ? { onError: deps.onError } : {}),
+  });
   return {
-    lookup: ((accountId, callerNumber) => lookup(accountId, callerNumber)) as CallerPrivacyLookup,
-    refresh,
-    start(): void {
-      timer = setInterval(refresh, deps.intervalMs ?? 250);
-      timer.unref();
-    },
-    stop(): void {
-      if (timer) clearInterval(timer);
-    },
+    lookup: ((accountId, callerNumber) => cache.current()(accountId, callerNumber)) as CallerPrivacyLookup,
+    refresh: cache.refresh,
+    start: cache.start,
+    stop: cache.stop,
   };
 }

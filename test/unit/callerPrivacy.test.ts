@@ -38,18 +38,42 @@ describe('caller privacy at call setup (do-not-record list, restriction)', () =>
     expect(resolveRoute({ did: anyone.did, number, callerNumber: CALLER, privacy: null }, { rejectSipCode: 404, outboundEndpoint: 'd' })).toMatchObject({ recording: { channels: 'mixed' } });
   });
 
-  it('the cache reads the rules again only when the version moved', () => {
+  it('the cache reads the rules again only when the version moved, from synchronous or asynchronous sources', async () => {
+    for (const later of [false, true]) {
+      let version = 1;
+      let reads = 0;
+      let rules = [{ accountId: 1, callerNumber: CALLER, rule: 'do-not-record' as const }];
+      const answer = <T,>(v: T) => (later ? Promise.resolve(v) : v);
+      const cache = createCallerPrivacyCache({ version: () => answer(version), rules: () => (reads++, answer(rules)) });
+      await cache.refresh();
+      expect(cache.lookup(1, CALLER)).toBe('do-not-record');
+      await cache.refresh();
+      expect(reads).toBe(1);
+      rules = [];
+      version = 2;
+      await cache.refresh();
+      expect(cache.lookup(1, CALLER)).toBeNull();
+      expect(reads).toBe(2);
+    }
+  });
+
+  it('a look that fails keeps the rules it had; the next one reads them', async () => {
+    let down = false;
     let version = 1;
-    let reads = 0;
-    let rules = [{ accountId: 1, callerNumber: CALLER, rule: 'do-not-record' as const }];
-    const cache = createCallerPrivacyCache({ version: () => version, rules: () => (reads++, rules) });
-    expect(cache.lookup(1, CALLER)).toBe('do-not-record');
-    cache.refresh();
-    expect(reads).toBe(1);
-    rules = [];
+    const cache = createCallerPrivacyCache({
+      version: async () => {
+        if (down) throw new Error('database restarting');
+        return version;
+      },
+      rules: async () => (version === 1 ? [{ accountId: 1, callerNumber: CALLER, rule: 'restricted' as const }] : []),
+    });
+    await cache.refresh();
+    down = true;
     version = 2;
-    cache.refresh();
+    await expect(cache.refresh()).rejects.toThrow(/restarting/);
+    expect(cache.lookup(1, CALLER)).toBe('restricted');
+    down = false;
+    await cache.refresh();
     expect(cache.lookup(1, CALLER)).toBeNull();
-    expect(reads).toBe(2);
   });
 });
