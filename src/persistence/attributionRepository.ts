@@ -4,7 +4,7 @@ import type { Touch } from '../attribution/classifyVisit.js';
 import { holdState, poolUtilization, type PoolUtilization } from '../attribution/poolAssignment.js';
 import type { AttributedTouch, AttributionModel } from '../attribution/resolveTouch.js';
 import type { Db } from './openDatabase.js';
-import { affected, row, rows, type Work } from './store.js';
+import { affected, raw, row, rows, type Work } from './store.js';
 import { choosePoolNumberNow } from './visitorSessions.js';
 import {
   calls,
@@ -225,13 +225,15 @@ type MatchStatement = { all(values: { tn: number; floor: number }): MatchedRow[]
 const matchStatements = new WeakMap<Db, MatchStatement>();
 
 // Two bounded seeks of visits_number_idx rather than one `released_at IS NULL OR released_at >= ?`,
-// which SQLite serves by walking every visit the number ever had.
-const MATCH_SQL = `
+// which SQLite serves by walking every visit the number ever had. The same SQL on both dialects
+// (PostgreSQL before 16 wants the subqueries named).
+const matchSql = (tn: string, floor: string): string => `
   SELECT v.*, p.idle_release_seconds AS idle, p.release_grace_seconds AS grace FROM (
-    SELECT * FROM (SELECT * FROM visits WHERE tracking_number_id = @tn AND released_at IS NULL ORDER BY id DESC LIMIT 2)
+    SELECT * FROM (SELECT * FROM visits WHERE tracking_number_id = ${tn} AND released_at IS NULL ORDER BY id DESC LIMIT 2) AS holder
     UNION ALL
-    SELECT * FROM (SELECT * FROM visits WHERE tracking_number_id = @tn AND released_at >= @floor ORDER BY released_at DESC LIMIT 2)
+    SELECT * FROM (SELECT * FROM visits WHERE tracking_number_id = ${tn} AND released_at >= ${floor} ORDER BY released_at DESC LIMIT 2) AS released
   ) v JOIN number_pools p ON p.id = v.pool_id`;
+const MATCH_SQL = matchSql('@tn', '@floor');
 
 function toVisitRow(r: MatchedRow): VisitRow {
   return {
@@ -269,7 +271,18 @@ export function matchVisitForCall(db: Db, trackingNumberId: number, now: number)
     stmt = db.$client.prepare(MATCH_SQL) as unknown as MatchStatement;
     matchStatements.set(db, stmt);
   }
-  const rows = stmt.all({ tn: trackingNumberId, floor: now - MAX_RELEASE_GRACE_SECONDS * 1000 });
+  return visitStillHolding(stmt.all({ tn: trackingNumberId, floor: now - MAX_RELEASE_GRACE_SECONDS * 1000 }), now);
+}
+
+/** matchVisitForCall's lookup as a work (either dialect): for writes behind the call (PostgreSQL). */
+export function visitHoldingNumber(trackingNumberId: number, now: number): Work<VisitRow | undefined> {
+  return function* () {
+    const floor = Math.trunc(now - MAX_RELEASE_GRACE_SECONDS * 1000);
+    return visitStillHolding(yield* raw<MatchedRow>(sql.raw(matchSql(String(Math.trunc(trackingNumberId)), String(floor)))), now);
+  };
+}
+
+function visitStillHolding(rows: MatchedRow[], now: number): VisitRow | undefined {
   // Holders (release not written) first, newest first; then the latest releases.
   rows.sort((a, b) => {
     if ((a.released_at === null) !== (b.released_at === null)) return a.released_at === null ? -1 : 1;
@@ -310,6 +323,15 @@ export function hasCalledBefore(db: Db, accountId: number, callerNumber: string,
   return stmt.get({ account: accountId, caller: callerNumber, before: beforeCallId ?? Number.MAX_SAFE_INTEGER }) !== undefined;
 }
 
+/** hasCalledBefore as a work (either dialect). */
+export function calledBefore(accountId: number, callerNumber: string, beforeCallId?: number): Work<boolean> {
+  return function* ({ db, t }) {
+    const c = t.calls;
+    const earlier = and(eq(c.accountId, accountId), eq(c.callerNumber, callerNumber), lt(c.id, beforeCallId ?? Number.MAX_SAFE_INTEGER));
+    return (yield* row(db.select({ id: c.id }).from(c).where(earlier).limit(1))) !== undefined;
+  };
+}
+
 /** The attribution fields of a call record (the `calls` columns of the same names). */
 export interface CallAttribution {
   visitId: number | null;
@@ -338,6 +360,25 @@ export function callAttribution(
   // Only pool numbers are ever held by visits; a known non-pool number (poolId null) skips the lookup.
   const visit = c.poolId === null ? undefined : matchVisitForCall(db, c.trackingNumberId, c.now);
   const firstTimeCaller = c.callerNumber ? !hasCalledBefore(db, c.accountId, c.callerNumber) : null;
+  return attributionOfVisit(visit, firstTimeCaller);
+}
+
+/**
+ * callAttribution as a work (either dialect), asked when the arrival is written rather than before:
+ * `beforeCallId` is the record's own id, so only earlier calls count for the first-time flag.
+ */
+export function callAttributionAt(
+  c: { trackingNumberId: number; poolId?: number | null; accountId: number; callerNumber: string | null; now: number },
+  beforeCallId?: number,
+): Work<CallAttribution> {
+  return function* (q) {
+    const visit = c.poolId === null ? undefined : yield* visitHoldingNumber(c.trackingNumberId, c.now)(q);
+    const firstTimeCaller = c.callerNumber ? !(yield* calledBefore(c.accountId, c.callerNumber, beforeCallId)(q)) : null;
+    return attributionOfVisit(visit, firstTimeCaller);
+  };
+}
+
+function attributionOfVisit(visit: VisitRow | undefined, firstTimeCaller: boolean | null): CallAttribution {
   return {
     visitId: visit?.id ?? null,
     landingPage: visit?.landingPage ?? null,

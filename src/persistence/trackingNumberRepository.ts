@@ -3,7 +3,8 @@ import { CallrouteError } from '../errors.js';
 import type { Db } from './openDatabase.js';
 import { trackingNumbers, type AnnouncementMode, type RecordingChannels, type TrackingNumberRow } from './schema.js';
 import { isForeignKeyViolation, isUniqueViolation } from './constraintViolations.js';
-import { row, rows, runOnSqlite, type Work } from './store.js';
+import { row, rows, runOnSqlite, type Store, type Work } from './store.js';
+import { createVersionedCache } from './versionedCache.js';
 
 /** Values as stored: `did` already E.164, `destination` E.164 or a sip: URI (the caller validates). */
 export interface TrackingNumberInput {
@@ -141,4 +142,20 @@ export function findByDid(db: Db, did: string): TrackingNumberRow | undefined {
     findByDidStatements.set(db, stmt);
   }
   return stmt.get({ did });
+}
+
+/**
+ * Every tracking number by DID, in memory (the router's per-call lookup where a database read would be
+ * a network round trip: PostgreSQL). Read again when route_table_version moves, on a timer and after
+ * API writes; await `refresh()` once before taking calls. Disabled numbers are kept, as findByDid
+ * returns them (a rejection says why).
+ */
+export function createTrackingNumberCache(store: Store, options: { intervalMs?: number; onError?: (err: unknown) => void } = {}) {
+  const cache = createVersionedCache<ReadonlyMap<string, TrackingNumberRow>>({
+    version: () => store.run(currentRouteTableVersion()),
+    load: async () => new Map((await store.run(trackingNumbersOf())).map((n) => [n.did, n])),
+    initial: new Map(),
+    ...options,
+  });
+  return { ...cache, findByDid: (did: string): TrackingNumberRow | undefined => cache.current().get(did) };
 }

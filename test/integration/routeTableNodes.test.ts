@@ -10,7 +10,8 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { everyCallerPrivacyRule } from '../../src/persistence/callerPrivacyRepository.js';
 import { affected, row, type Store } from '../../src/persistence/store.js';
-import { currentRouteTableVersion, trackingNumbersOf } from '../../src/persistence/trackingNumberRepository.js';
+import { createTrackingNumberCache, currentRouteTableVersion, trackingNumbersOf } from '../../src/persistence/trackingNumberRepository.js';
+import { createCallerPrivacyCache } from '../../src/privacy/callerPrivacy.js';
 import { createRouteTableSync } from '../../src/telephony/dialplanHook/createRouteTableSync.js';
 import { ROUTE_TABLE_GATE } from '../../src/telephony/dialplanHook/routeTable.js';
 import { createSessionTestbed, until } from '../unit/fakes/sessionTestbed.js';
@@ -79,6 +80,36 @@ describe.each(dialects)('routing tables of two nodes on one %s database', (_name
     } finally {
       await sync.stop();
       tb.close();
+      await Promise.all([nodeA.close(), nodeB.close()]);
+    }
+  });
+
+  it(`keep node B's call path copies (numbers by DID, caller rules) in step with node A's changes at their next look`, async () => {
+    const [nodeA, nodeB] = await open();
+    const numbers = createTrackingNumberCache(nodeB, { intervalMs: LOOK_MS });
+    const rules = createCallerPrivacyCache({ version: () => nodeB.run(currentRouteTableVersion()), rules: () => nodeB.run(everyCallerPrivacyRule()), intervalMs: LOOK_MS });
+    await Promise.all([numbers.refresh(), rules.refresh()]);
+    numbers.start();
+    rules.start();
+    try {
+      expect(numbers.findByDid('+15551230000')).toBeUndefined();
+      const { accountId, numberId } = await nodeA.run(
+        function* ({ db, t }) {
+          const account = (yield* row(db.insert(t.accounts).values({ name: 'Acme', createdAt: 1, updatedAt: 1 }).returning()))!;
+          const number = (yield* row(db.insert(t.trackingNumbers).values({ accountId: account.id, did: '+15551230000', destination: '+15550001111', createdAt: 1, updatedAt: 1 }).returning()))!;
+          return { accountId: account.id, numberId: number.id };
+        },
+        { transaction: true },
+      );
+      await until(() => numbers.findByDid('+15551230000')?.destination === '+15550001111', 'node B to know the new number', LOOK_MS + 750);
+      await nodeA.run(function* ({ db, t }) {
+        yield* affected(db.update(t.trackingNumbers).set({ enabled: false }).where(eq(t.trackingNumbers.id, numberId)));
+        yield* affected(db.insert(t.callerPrivacyRules).values({ accountId, callerNumber: '+15557654321', rule: 'restricted', createdAt: 1, createdBy: 'test' }));
+      }, { transaction: true });
+      await until(() => numbers.findByDid('+15551230000')?.enabled === false && rules.lookup(accountId, '+15557654321') === 'restricted', 'node B to see the number off and the caller restricted', LOOK_MS + 750);
+    } finally {
+      numbers.stop();
+      rules.stop();
       await Promise.all([nodeA.close(), nodeB.close()]);
     }
   });

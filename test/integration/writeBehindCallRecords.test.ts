@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { createWriteBehindCallRecords } from '../../src/persistence/postgres/writeBehindCallRecords.js';
-import { affected, postgresStore, rows, type Store } from '../../src/persistence/store.js';
+import { affected, postgresStore, row, rows, type Store } from '../../src/persistence/store.js';
 import { usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const databases = usePostgresDatabases();
@@ -63,6 +63,38 @@ describe('call records written behind the call (PostgreSQL)', () => {
       return yield* rows(db.select({ type: t.events.type }).from(t.events).where(eq(t.events.callId, first)).orderBy(asc(t.events.id)));
     });
     expect(events.map((e) => e.type)).toEqual(['call.arrived', 'call.routed', 'call.answered', 'call.ended']);
+    records.close();
+    await store.close();
+  });
+
+  it('attribute arrivals as they are written: the visit holding a pool number, the first-time caller, nothing for a restricted caller', async () => {
+    const store = await withAccount();
+    const T = 1_000_000;
+    const { numberId, visitId } = await store.run(function* ({ db, t }) {
+      const pool = (yield* row(db.insert(t.numberPools).values({ accountId: 1, name: 'site', createdAt: 1, updatedAt: 1 }).returning()))!;
+      const number = (yield* row(
+        db.insert(t.trackingNumbers).values({ accountId: 1, did: '+15551230000', destination: '+15559870000', poolId: pool.id, source: 'website', medium: 'pool', createdAt: 1, updatedAt: 1 }).returning(),
+      ))!;
+      const visit = (yield* row(
+        db
+          .insert(t.visits)
+          .values({ accountId: 1, visitorId: 'v-1', poolId: pool.id, trackingNumberId: number.id, assignedAt: T - 5_000, lastSeenAt: T - 1_000, source: 'google', medium: 'cpc', campaign: 'spring', landingPage: 'https://acme.test/?gclid=x', clickIds: '{"gclid":"x"}', firstVisitAt: T - 9_000, createdAt: T - 9_000 })
+          .returning(),
+      ))!;
+      return { numberId: number.id, visitId: visit.id };
+    });
+    const records = createWriteBehindCallRecords({ store, nodeId: 'node-a', logger: silent, attributeArrivals: true });
+    await records.ready();
+    const ofNumber = { trackingNumberId: numberId, source: 'website', medium: 'pool', campaign: null, arrivedAt: T };
+    const first = records.insertArrival(arrival({ ...ofNumber, callerNumber: '+15550000001' }));
+    await records.drain();
+    const again = records.insertArrival(arrival({ ...ofNumber, callerNumber: '+15550000001', arrivedAt: T + 10 }));
+    const restricted = records.insertArrival(arrival({ ...ofNumber, callerNumber: '+15550000002', restricted: true }));
+    await records.drain();
+    const byId = new Map((await callsIn(store)).map((c) => [c.id, c]));
+    expect(byId.get(first)).toMatchObject({ visitId, source: 'google', medium: 'cpc', campaign: 'spring', landingPage: 'https://acme.test/?gclid=x', clickIds: '{"gclid":"x"}', firstVisitAt: T - 9_000, firstTimeCaller: true });
+    expect(byId.get(again)).toMatchObject({ visitId, firstTimeCaller: false });
+    expect(byId.get(restricted)).toMatchObject({ visitId: null, source: 'website', medium: 'pool', firstTimeCaller: null, restricted: true });
     records.close();
     await store.close();
   });

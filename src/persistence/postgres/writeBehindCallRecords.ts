@@ -18,12 +18,13 @@
  * refused record's id: the later writes of that call are applied to it.
  */
 import type { Logger } from 'pino';
-import { sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { backoffDelay } from '../../backoffDelay.js';
 import { CallrouteError } from '../../errors.js';
 import type { CallArrival, CallFinish, CallRouting } from '../callRecordRepository.js';
 import { finish, insertArrival, insertRefused, markAnswered, routed, type CallRefusal } from '../callRecordStore.js';
-import { raw, type Store, type Work } from '../store.js';
+import { arrivalAttribution, callAttributionAt } from '../attributionRepository.js';
+import { raw, row, type Store, type Work } from '../store.js';
 import { isTransientPostgresError } from './postgresErrors.js';
 
 export interface WriteBehindOptions {
@@ -35,6 +36,12 @@ export interface WriteBehindOptions {
   /** First pause before a failed write is applied again (default 200 ms), doubling up to maxRetryMs (5 s), jittered. */
   retryMs?: number;
   maxRetryMs?: number;
+  /**
+   * Attribute arrivals as they are written (the visit holding the number, the first-time flag) instead
+   * of before: the call path then asks the database nothing. Set it when the session is given no
+   * `attribute` of its own (the router on PostgreSQL).
+   */
+  attributeArrivals?: boolean;
 }
 
 export interface WriteBehindCallRecords {
@@ -56,6 +63,20 @@ export interface WriteBehindCallRecords {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/**
+ * The arrival with its attribution (arrivalAttribution: the visit's source, medium and campaign when a
+ * visit holds the number, else the number's, which the arrival carries), as the session would have
+ * given it; a restricted caller's call, or one of no number, is not attributed.
+ */
+function attributed(a: CallArrival, id: number): Work<CallArrival> {
+  return function* (q) {
+    if (a.trackingNumberId === null || a.accountId === null || a.restricted) return a;
+    const number = yield* row(q.db.select({ poolId: q.t.trackingNumbers.poolId }).from(q.t.trackingNumbers).where(eq(q.t.trackingNumbers.id, a.trackingNumberId)));
+    const attribution = yield* callAttributionAt({ trackingNumberId: a.trackingNumberId, poolId: number?.poolId ?? null, accountId: a.accountId, callerNumber: a.callerNumber, now: a.arrivedAt }, id)(q);
+    return { ...a, ...arrivalAttribution(attribution, a) };
+  };
+}
 
 export function createWriteBehindCallRecords(options: WriteBehindOptions): WriteBehindCallRecords {
   const { store, nodeId, logger } = options;
@@ -152,7 +173,16 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
     async ready() {
       await reserve();
     },
-    insertArrival: (a, routedTo) => firstWrite('arrival', (id) => insertArrival(a, nodeId, routedTo, id), routedTo !== undefined),
+    insertArrival: (a, routedTo) =>
+      firstWrite(
+        'arrival',
+        (id) =>
+          function* (q) {
+            const arrival = options.attributeArrivals ? yield* attributed(a, id)(q) : a;
+            return yield* insertArrival(arrival, nodeId, routedTo, id)(q);
+          },
+        routedTo !== undefined || options.attributeArrivals === true,
+      ),
     routed(id, route, at) {
       enqueue(id, 'routed', (rowId) => routed(rowId, route, at));
     },
