@@ -23,6 +23,18 @@ const LOOK_MS = 250;
 
 const dialects = twoNodesOfBothDialects(databases);
 
+/** An account with +15551230000 routed to +15550001111, written through one node. */
+function provisionNumber(node: Store): Promise<{ accountId: number; numberId: number }> {
+  return node.run(
+    function* ({ db, t }) {
+      const account = (yield* row(db.insert(t.accounts).values({ name: 'Acme', createdAt: 1, updatedAt: 1 }).returning()))!;
+      const number = (yield* row(db.insert(t.trackingNumbers).values({ accountId: account.id, did: '+15551230000', destination: '+15550001111', createdAt: 1, updatedAt: 1 }).returning()))!;
+      return { accountId: account.id, numberId: number.id };
+    },
+    { transaction: true },
+  );
+}
+
 describe.each(dialects)('routing tables of two nodes on one %s database', (_name, open) => {
   it(`take a change made on the other node at their next look (every ${LOOK_MS} ms)`, async () => {
     const [nodeA, nodeB] = await open();
@@ -55,14 +67,7 @@ describe.each(dialects)('routing tables of two nodes on one %s database', (_name
     try {
       sync.start();
       sync.connected();
-      const { accountId, numberId } = await nodeA.run(
-        function* ({ db, t }) {
-          const account = (yield* row(db.insert(t.accounts).values({ name: 'Acme', createdAt: 1, updatedAt: 1 }).returning()))!;
-          const number = (yield* row(db.insert(t.trackingNumbers).values({ accountId: account.id, did: '+15551230000', destination: '+15550001111', createdAt: 1, updatedAt: 1 }).returning()))!;
-          return { accountId: account.id, numberId: number.id };
-        },
-        { transaction: true },
-      );
+      const { accountId, numberId } = await provisionNumber(nodeA);
       await until(() => entry('5551230000').includes('+15550001111'), 'node B to write the number');
       const times = [
         await took(function* ({ db, t }) {
@@ -93,14 +98,7 @@ describe.each(dialects)('routing tables of two nodes on one %s database', (_name
     rules.start();
     try {
       expect(numbers.findByDid('+15551230000')).toBeUndefined();
-      const { accountId, numberId } = await nodeA.run(
-        function* ({ db, t }) {
-          const account = (yield* row(db.insert(t.accounts).values({ name: 'Acme', createdAt: 1, updatedAt: 1 }).returning()))!;
-          const number = (yield* row(db.insert(t.trackingNumbers).values({ accountId: account.id, did: '+15551230000', destination: '+15550001111', createdAt: 1, updatedAt: 1 }).returning()))!;
-          return { accountId: account.id, numberId: number.id };
-        },
-        { transaction: true },
-      );
+      const { accountId, numberId } = await provisionNumber(nodeA);
       await until(() => numbers.findByDid('+15551230000')?.destination === '+15550001111', 'node B to know the new number', LOOK_MS + 750);
       await nodeA.run(function* ({ db, t }) {
         yield* affected(db.update(t.trackingNumbers).set({ enabled: false }).where(eq(t.trackingNumbers.id, numberId)));
