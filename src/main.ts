@@ -8,7 +8,7 @@ import { loadConfig, type Config } from './config/loadConfig.js';
 import { createLogger, flushLogger } from './logging/createLogger.js';
 import { createCallRecordRepository } from './persistence/callRecordRepository.js';
 import { openDatabase } from './persistence/openDatabase.js';
-import { sqliteStore } from './persistence/store.js';
+import { runOnSqlite, sqliteStore } from './persistence/store.js';
 import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js';
 import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
 import { removeExpiredExports } from './privacy/exportFiles.js';
@@ -53,18 +53,18 @@ async function main(config: Config): Promise<void> {
   // Transcodes wait while calls keep the machine busy (more than half its CPU at normal priority).
   const cpu = createCpuBusyGauge();
   const pipeline = createRecordingPipeline({
-    db,
+    store,
     config,
     logger: logger.child({ component: 'media' }),
     options: { busy: () => cpu.percent() > BUSY_CPU_PERCENT },
   });
   pipeline.start();
   const recordingStore = {
-    insert: (r: Parameters<typeof insertRecording>[1]) => insertRecording(db, { ...r, nodeId: config.nodeId }).id,
-    stopped: (id: number, at: number) => void markRecordingStopped(db, id, at),
-    missing: (id: number, reason: string) => void markRecordingMissing(db, id, reason),
+    insert: (r: Parameters<typeof insertRecording>[0]) => runOnSqlite(db, insertRecording({ ...r, nodeId: config.nodeId }), { transaction: true }).id,
+    stopped: (id: number, at: number) => void runOnSqlite(db, markRecordingStopped(id, at), { transaction: true }),
+    missing: (id: number, reason: string) => void runOnSqlite(db, markRecordingMissing(id, reason), { transaction: true }),
     activeForCall: (callId: number) => {
-      const row = listRecordingsForCall(db, callId).find((r) => r.status === 'recording');
+      const row = runOnSqlite(db, listRecordingsForCall(callId)).find((r) => r.status === 'recording');
       return row ? { id: row.id, channels: row.channels } : undefined;
     },
   };

@@ -2,7 +2,7 @@ import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
 import { CallrouteError } from '../errors.js';
-import type { Db } from '../persistence/openDatabase.js';
+import { row, type Store } from '../persistence/store.js';
 import {
   claimNextMediaJob,
   enqueueMediaJob,
@@ -18,7 +18,7 @@ import {
   releaseMediaJob,
   requeueRunningMediaJobs,
 } from '../persistence/recordingRepository.js';
-import { calls, type MediaJobRow } from '../persistence/schema.js';
+import type { MediaJobRow } from '../persistence/schema.js';
 import { eq } from 'drizzle-orm';
 import { locateFfmpeg, type FfmpegTools } from './locateFfmpeg.js';
 import { readWavInfo, type WavInfo } from './readWavInfo.js';
@@ -27,7 +27,7 @@ import { asteriskRecordingWavPath, recordingRelativePath, resolveRecordingPath }
 import { transcodeRecording } from './transcodeRecording.js';
 
 export interface RecordingPipelineDeps {
-  db: Db;
+  store: Store;
   config: Pick<Config, 'recordings'> & Partial<Pick<Config, 'nodeId'>>;
   logger: Logger;
   /** Overrides for tests; production takes them from config. */
@@ -57,7 +57,7 @@ export interface RecordingPipeline {
   enqueue(recordingId: number): void;
   /**
    * Puts jobs a crash left running back in the queue, queues stopped recordings that have no job,
-   * and starts working through the queue.
+   * and starts working through the queue (idle() waits for this too).
    */
   start(): void;
   /** Stops taking jobs; running ones are killed and queued again for the next start. */
@@ -107,7 +107,7 @@ async function waitForWav(path: string, settleMs: number, signal: AbortSignal): 
  * slowest setups several-fold (bench), even at idle CPU priority.
  */
 export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingPipeline {
-  const { db, logger } = deps;
+  const { store, logger } = deps;
   const rc = deps.config.recordings;
   const o = deps.options ?? {};
   const now = o.now ?? Date.now;
@@ -131,10 +131,20 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
   const running = new Map<number, { abort: AbortController; done: Promise<void> }>();
   let wakeTimer: NodeJS.Timeout | null = null;
   let idleWaiters: Array<() => void> = [];
+  let starting: Promise<void> = Promise.resolve();
 
-  const checkIdle = (): void => {
-    if (running.size > 0) return;
-    const next = nextQueuedMediaJobAt(db, retryDelayMs, nodeId);
+  const nextDueAt = (): Promise<number | null> => store.run(nextQueuedMediaJobAt(retryDelayMs, nodeId));
+  /** A database that does not answer (a restart): the queue is looked at again a little later. */
+  const retryLater = (err: unknown): void => {
+    logger.warn({ err }, 'recording jobs: the database did not answer; looking again shortly');
+    if (wakeTimer) clearTimeout(wakeTimer);
+    wakeTimer = setTimeout(pump, BUSY_RECHECK_MS);
+    wakeTimer.unref();
+  };
+
+  const checkIdle = async (): Promise<void> => {
+    if (running.size > 0 || pumping) return;
+    const next = await nextDueAt();
     // Idle when nothing is queued, or (stopped) nothing will be taken.
     if (next === null || !started || stopping) {
       const w = idleWaiters;
@@ -143,11 +153,11 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     }
   };
 
-  const schedule = (): void => {
+  const schedule = async (): Promise<void> => {
     if (wakeTimer) clearTimeout(wakeTimer);
     wakeTimer = null;
     if (!started || stopping) return;
-    const next = nextQueuedMediaJobAt(db, retryDelayMs, nodeId);
+    const next = await nextDueAt();
     if (next === null) return;
     wakeTimer = setTimeout(pump, Math.max(10, next - now()));
     wakeTimer.unref();
@@ -163,29 +173,51 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     return now() - heldSince < maxDeferMs;
   };
 
+  /** One look at the queue at a time; a look asked for meanwhile runs once it is done. */
+  let pumping = false;
+  let pumpAgain = false;
   function pump(): void {
     if (!started || stopping) return;
-    const next = running.size < concurrency ? nextQueuedMediaJobAt(db, retryDelayMs, nodeId) : null;
+    if (pumping) {
+      pumpAgain = true;
+      return;
+    }
+    pumping = true;
+    pumpOnce()
+      .catch(retryLater)
+      .finally(() => {
+        pumping = false;
+        if (pumpAgain) {
+          pumpAgain = false;
+          pump();
+        } else {
+          checkIdle().catch(retryLater);
+        }
+      });
+  }
+
+  async function pumpOnce(): Promise<void> {
+    const next = running.size < concurrency ? await nextDueAt() : null;
     if (next !== null && next <= now() && holdBack()) {
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = setTimeout(pump, BUSY_RECHECK_MS);
       wakeTimer.unref();
       return;
     }
-    while (running.size < concurrency) {
-      const job = claimNextMediaJob(db, now(), retryDelayMs, nodeId);
+    while (running.size < concurrency && started && !stopping) {
+      const job = await store.run(claimNextMediaJob(now(), retryDelayMs, nodeId), { transaction: true });
       if (!job) break;
       const abort = new AbortController();
       const entry = { abort, done: Promise.resolve() };
       running.set(job.id, entry);
-      entry.done = runJob(job, abort).finally(() => {
-        running.delete(job.id);
-        pump();
-        checkIdle();
-      });
+      entry.done = runJob(job, abort)
+        .catch((err: unknown) => logger.error({ err, jobId: job.id }, 'recording job could not be settled'))
+        .finally(() => {
+          running.delete(job.id);
+          pump();
+        });
     }
-    if (running.size < concurrency) schedule();
-    checkIdle();
+    if (running.size < concurrency) await schedule();
   }
 
   async function runJob(job: MediaJobRow, abort: AbortController): Promise<void> {
@@ -194,11 +226,11 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     const timer = setTimeout(() => abort.abort(new CallrouteError('CR_ERR_MEDIA', `job timed out after ${jobTimeoutMs} ms`)), jobTimeoutMs);
     try {
       await processRecording(job.recordingId, abort.signal, log);
-      finishMediaJob(db, job.id, now());
+      await store.run(finishMediaJob(job.id, now()));
       log.info({ ms: now() - t0 }, 'recording job done');
     } catch (err) {
       if (stopping && abort.signal.aborted) {
-        releaseMediaJob(db, job.id, now());
+        await store.run(releaseMediaJob(job.id, now()));
         log.info('recording job interrupted by shutdown; queued again');
         return;
       }
@@ -207,9 +239,9 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       const reason: unknown = abort.signal.reason;
       if (abort.signal.aborted && reason instanceof Error && reason !== err) message = `${reason.message} (${message})`;
       const final = job.attempts >= maxAttempts;
-      failMediaJob(db, job.id, message, now(), final);
+      await store.run(failMediaJob(job.id, message, now(), final));
       if (final) {
-        markRecordingFailed(db, job.recordingId, `transcode failed after ${job.attempts} attempts: ${message}`);
+        await store.run(markRecordingFailed(job.recordingId, `transcode failed after ${job.attempts} attempts: ${message}`), { transaction: true });
         log.error({ err }, 'recording job failed');
       } else {
         log.warn({ err }, 'recording job attempt failed; will retry');
@@ -220,13 +252,15 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
   }
 
   async function processRecording(recordingId: number, signal: AbortSignal, log: Logger): Promise<void> {
-    const rec = getRecording(db, recordingId);
+    const rec = await store.run(getRecording(recordingId));
     if (!rec) throw new CallrouteError('CR_ERR_NOT_FOUND', `recording ${recordingId} not found`);
     if (rec.status !== 'processing' && rec.status !== 'recording') {
       log.info({ status: rec.status }, 'recording no longer needs processing');
       return;
     }
-    const call = db.select({ arrivedAt: calls.arrivedAt, dialplanHandOff: calls.dialplanHandOff }).from(calls).where(eq(calls.id, rec.callId)).get();
+    const call = await store.run(function* ({ db, t }) {
+      return yield* row(db.select({ arrivedAt: t.calls.arrivedAt, dialplanHandOff: t.calls.dialplanHandOff }).from(t.calls).where(eq(t.calls.id, rec.callId)));
+    });
     /** The first WAV's length from its header, read while waiting for it (the lead to cut is worked out from it). */
     let firstWavSeconds: number | undefined;
     const names = recordingAsteriskNames(rec);
@@ -244,7 +278,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       }
     } catch (err) {
       if (!(err instanceof RecordingMissing)) throw err;
-      markRecordingMissing(db, recordingId, err.message);
+      await store.run(markRecordingMissing(recordingId, err.message), { transaction: true });
       log.warn({ reason: err.message }, 'recording missing');
       return;
     }
@@ -289,7 +323,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       await unlink(finalPath).catch(() => undefined);
       throw signal.reason instanceof Error ? signal.reason : new CallrouteError('CR_ERR_MEDIA', 'job aborted');
     }
-    const ok = markRecordingReady(db, rec.id, {
+    const ok = await store.run(markRecordingReady(rec.id, {
       path: relative,
       format: rc.format,
       codec: result.codec,
@@ -299,7 +333,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       sha256: result.sha256,
       keyId: key ? rc.activeKeyId : null,
       readyAt: now(),
-    });
+    }), { transaction: true });
     if (!ok) {
       // Deleted (or otherwise settled) while we transcoded: do not leave an orphan file.
       await unlink(finalPath).catch(() => undefined);
@@ -312,21 +346,29 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
 
   return {
     enqueue(recordingId) {
-      enqueueMediaJob(db, recordingId, now());
-      // Off the caller's stack: a session calling enqueue never waits on a claim.
-      setImmediate(pump);
+      // SQLite writes it now; PostgreSQL a moment later. Off the caller's stack either way: a session
+      // calling enqueue never waits on a claim. A job not written (the database away) is queued at the
+      // next start, which looks for stopped recordings without one.
+      store.run(enqueueMediaJob(recordingId, now()), { transaction: true }).then(
+        () => setImmediate(pump),
+        (err: unknown) => logger.warn({ err, recordingId }, 'recording job not queued now; the next start queues it'),
+      );
     },
     start() {
       if (started) return;
       started = true;
       stopping = false;
-      const requeued = requeueRunningMediaJobs(db, now(), nodeId);
-      if (requeued > 0) logger.info({ requeued }, 'recording jobs left running by a previous run queued again');
-      // A crash between markRecordingStopped and enqueue leaves a stopped recording with no job.
-      const orphans = listProcessingRecordingsWithoutJob(db, nodeId);
-      for (const id of orphans) enqueueMediaJob(db, id, now());
-      if (orphans.length > 0) logger.info({ recordings: orphans }, 'stopped recordings without a job queued');
-      pump();
+      starting = (async () => {
+        const requeued = await store.run(requeueRunningMediaJobs(now(), nodeId));
+        if (requeued > 0) logger.info({ requeued }, 'recording jobs left running by a previous run queued again');
+        // A crash between markRecordingStopped and enqueue leaves a stopped recording with no job.
+        const orphans = await store.run(listProcessingRecordingsWithoutJob(nodeId));
+        for (const id of orphans) await store.run(enqueueMediaJob(id, now()), { transaction: true });
+        if (orphans.length > 0) logger.info({ recordings: orphans }, 'stopped recordings without a job queued');
+      })().then(pump, (err: unknown) => {
+        logger.error({ err }, 'recording jobs could not be resumed; looking again shortly');
+        retryLater(err);
+      });
     },
     async stop() {
       stopping = true;
@@ -336,12 +378,13 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
       for (const r of inFlight) r.abort.abort(new CallrouteError('CR_ERR_MEDIA', 'pipeline stopping'));
       await Promise.all(inFlight.map((r) => r.done));
       started = false;
-      checkIdle();
+      await checkIdle();
     },
-    idle() {
+    async idle() {
+      await starting;
       return new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
-        checkIdle();
+        checkIdle().catch(retryLater);
       });
     },
   };

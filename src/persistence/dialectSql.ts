@@ -23,3 +23,8 @@ export function jsonArrayHasText(dialect: Dialect, column: Column, value: string
     ? sql`exists (select 1 from jsonb_array_elements_text(${column}::jsonb) as element(value) where lower(element.value) = lower(${value}))`
     : sql`exists (select 1 from json_each(${column}) where lower(json_each.value) = lower(${value}))`;
 }
+
+/** The larger of two values (SQLite's scalar max(), PostgreSQL's greatest()). */
+export function largerOf(dialect: Dialect, a: SQL | Column, b: SQL | Column | number): SQL<number> {
+  return dialect === 'postgres' ? sql<number>`greatest(${a}, ${b})` : sql<number>`max(${a}, ${b})`;
+}

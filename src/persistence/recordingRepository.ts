@@ -1,11 +1,12 @@
 import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
-import type { Db } from './openDatabase.js';
+import { largerOf } from './dialectSql.js';
 import { heldBy } from './nodeScope.js';
-import { calls, mediaJobs, recordings, type MediaJobRow, type RecordingChannels, type RecordingRow, type RecordingStatus } from './schema.js';
+import type { MediaJobRow, RecordingChannels, RecordingRow, RecordingStatus, recordings } from './schema.js';
+import { affected, row, rows, type Work } from './store.js';
 
 /**
- * Recordings and their transcode jobs. Every change of a recording's status also writes
- * calls.recording_status in the same synchronous transaction, so the call record never disagrees
+ * Recordings and their transcode jobs: works of ./store.ts. Every change of a recording's status also
+ * writes calls.recording_status in the same transaction (run them as transactions), so the call record never disagrees
  * with its recording. Once a recording is ready, missing, failed, deleted or expired, the pipeline
  * cannot move it again: a late job never resurrects a recording an admin deleted.
  */
@@ -41,66 +42,64 @@ export interface RecordingFileFacts {
 /** Statuses the pipeline may still change. */
 const IN_PROGRESS: RecordingStatus[] = ['recording', 'processing'];
 
-function setStatus(db: Db, id: number, from: RecordingStatus[], values: Partial<typeof recordings.$inferInsert> & { status: RecordingStatus }): boolean {
-  return db.transaction((tx) => {
-    const row = tx
-      .update(recordings)
-      .set(values)
-      .where(and(eq(recordings.id, id), inArray(recordings.status, from)))
-      .returning({ callId: recordings.callId })
-      .get();
-    if (!row) return false;
-    tx.update(calls).set({ recordingStatus: values.status }).where(eq(calls.id, row.callId)).run();
+function setStatus(id: number, from: RecordingStatus[], values: Partial<typeof recordings.$inferInsert> & { status: RecordingStatus }): Work<boolean> {
+  return function* ({ db, t }) {
+    const r = t.recordings;
+    const changed = yield* row(db.update(r).set(values).where(and(eq(r.id, id), inArray(r.status, from))).returning({ callId: r.callId }));
+    if (!changed) return false;
+    yield* affected(db.update(t.calls).set({ recordingStatus: values.status }).where(eq(t.calls.id, changed.callId)));
     return true;
-  });
+  };
 }
 
-/** Inserts a recording as 'recording' and marks its call. */
-export function insertRecording(db: Db, r: NewRecording): RecordingRow {
-  return db.transaction((tx) => {
-    const row = tx
-      .insert(recordings)
-      .values({
-        callId: r.callId,
-        accountId: r.accountId,
-        status: 'recording',
-        kind: r.kind ?? 'call',
-        channels: r.channels,
-        asteriskNames: JSON.stringify(r.asteriskNames),
-        startedAt: r.startedAt,
-        nodeId: r.nodeId ?? '',
-      })
-      .returning()
-      .get();
-    tx.update(calls).set({ recordingStatus: 'recording' }).where(eq(calls.id, r.callId)).run();
-    return row;
-  });
+/** Inserts a recording as 'recording' and marks its call. `id`: one reserved beforehand, else the database gives one. */
+export function insertRecording(r: NewRecording, id?: number): Work<RecordingRow> {
+  return function* ({ db, t }) {
+    const values = {
+      ...(id === undefined ? {} : { id }),
+      callId: r.callId,
+      accountId: r.accountId,
+      status: 'recording' as const,
+      kind: r.kind ?? 'call',
+      channels: r.channels,
+      asteriskNames: JSON.stringify(r.asteriskNames),
+      startedAt: r.startedAt,
+      nodeId: r.nodeId ?? '',
+    };
+    const inserted = (yield* row(db.insert(t.recordings).values(values).returning()))!;
+    yield* affected(db.update(t.calls).set({ recordingStatus: 'recording' }).where(eq(t.calls.id, r.callId)));
+    return inserted;
+  };
 }
 
 /** Asterisk stopped recording: the WAV(s) wait for the transcode job. False when not 'recording'. */
-export function markRecordingStopped(db: Db, id: number, stoppedAt: number): boolean {
-  return setStatus(db, id, ['recording'], { status: 'processing', stoppedAt });
+export function markRecordingStopped(id: number, stoppedAt: number): Work<boolean> {
+  return setStatus(id, ['recording'], { status: 'processing', stoppedAt });
 }
 
 /** The audio cannot be found (no WAV, empty WAV, lost RecordingFinished...): said, never silently absent. */
-export function markRecordingMissing(db: Db, id: number, reason: string): boolean {
-  return setStatus(db, id, IN_PROGRESS, { status: 'missing', statusReason: reason });
+export function markRecordingMissing(id: number, reason: string): Work<boolean> {
+  return setStatus(id, IN_PROGRESS, { status: 'missing', statusReason: reason });
 }
 
-export function markRecordingReady(db: Db, id: number, f: RecordingFileFacts): boolean {
-  return setStatus(db, id, IN_PROGRESS, { status: 'ready', statusReason: null, ...f });
+export function markRecordingReady(id: number, f: RecordingFileFacts): Work<boolean> {
+  return setStatus(id, IN_PROGRESS, { status: 'ready', statusReason: null, ...f });
 }
 
-export function markRecordingFailed(db: Db, id: number, reason: string): boolean {
-  return setStatus(db, id, IN_PROGRESS, { status: 'failed', statusReason: reason });
+export function markRecordingFailed(id: number, reason: string): Work<boolean> {
+  return setStatus(id, IN_PROGRESS, { status: 'failed', statusReason: reason });
 }
 
-export function getRecording(db: Db, id: number): RecordingRow | undefined {
-  return db.select().from(recordings).where(eq(recordings.id, id)).get();
+export function getRecording(id: number): Work<RecordingRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.recordings).where(eq(t.recordings.id, id)));
+  };
 }
 
-export function listRecordingsForCall(db: Db, callId: number): RecordingRow[] {
-  return db.select().from(recordings).where(eq(recordings.callId, callId)).orderBy(asc(recordings.id)).all();
+export function listRecordingsForCall(callId: number): Work<RecordingRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.recordings).where(eq(t.recordings.callId, callId)).orderBy(asc(t.recordings.id)));
+  };
 }
 
 /** The Asterisk names stored with a recording. */
@@ -111,111 +110,100 @@ export function recordingAsteriskNames(row: Pick<RecordingRow, 'asteriskNames'>)
 
 // ---- media jobs ----
 
-/** Queues a transcode job unless one is already queued or running for the recording. Returns its id. */
-export function enqueueMediaJob(db: Db, recordingId: number, now: number): number {
-  return db.transaction((tx) => {
-    const existing = tx
-      .select({ id: mediaJobs.id })
-      .from(mediaJobs)
-      .where(and(eq(mediaJobs.recordingId, recordingId), inArray(mediaJobs.status, ['queued', 'running'])))
-      .get();
+/** Queues a transcode job unless one is already queued or running for the recording. Returns its id. Run it as a transaction. */
+export function enqueueMediaJob(recordingId: number, now: number): Work<number> {
+  return function* ({ db, t }) {
+    const j = t.mediaJobs;
+    const existing = yield* row(db.select({ id: j.id }).from(j).where(and(eq(j.recordingId, recordingId), inArray(j.status, ['queued', 'running']))));
     if (existing) return existing.id;
     // The job goes to the node whose disk holds the recording's file.
-    const nodeId = tx.select({ nodeId: recordings.nodeId }).from(recordings).where(eq(recordings.id, recordingId)).get()?.nodeId ?? '';
-    return tx.insert(mediaJobs).values({ recordingId, status: 'queued', createdAt: now, updatedAt: now, nodeId }).returning({ id: mediaJobs.id }).get().id;
-  });
+    const nodeId = (yield* row(db.select({ nodeId: t.recordings.nodeId }).from(t.recordings).where(eq(t.recordings.id, recordingId))))?.nodeId ?? '';
+    return (yield* row(db.insert(j).values({ recordingId, status: 'queued', createdAt: now, updatedAt: now, nodeId }).returning({ id: j.id })))!.id;
+  };
 }
 
 /**
  * Takes the oldest queued job whose retry delay has passed (`updated_at + attempts × retryDelayMs`),
  * marks it running and counts the attempt. The attempt is counted before the work, so a job that
- * crashes the process every time still runs out of attempts.
+ * crashes the process every time still runs out of attempts. Run it as a transaction.
  */
-export function claimNextMediaJob(db: Db, now: number, retryDelayMs: number, nodeId: string): MediaJobRow | undefined {
-  return db.transaction((tx) => {
-    const next = tx
-      .select()
-      .from(mediaJobs)
-      .where(and(eq(mediaJobs.status, 'queued'), heldBy(mediaJobs.nodeId, nodeId), lte(sql`${mediaJobs.updatedAt} + ${mediaJobs.attempts} * ${retryDelayMs}`, now)))
-      .orderBy(asc(mediaJobs.id))
-      .limit(1)
-      .get();
+export function claimNextMediaJob(now: number, retryDelayMs: number, nodeId: string): Work<MediaJobRow | undefined> {
+  return function* ({ db, t }) {
+    const j = t.mediaJobs;
+    const next = yield* row(
+      db
+        .select()
+        .from(j)
+        .where(and(eq(j.status, 'queued'), heldBy(j.nodeId, nodeId), lte(sql`${j.updatedAt} + ${j.attempts} * ${retryDelayMs}`, now)))
+        .orderBy(asc(j.id))
+        .limit(1),
+    );
     if (!next) return undefined;
-    return tx
-      .update(mediaJobs)
-      .set({ status: 'running', attempts: next.attempts + 1, updatedAt: now })
-      .where(eq(mediaJobs.id, next.id))
-      .returning()
-      .get();
-  });
+    return yield* row(db.update(j).set({ status: 'running', attempts: next.attempts + 1, updatedAt: now }).where(eq(j.id, next.id)).returning());
+  };
 }
 
 /** When the next queued job becomes eligible (ms since the epoch), or null when none is queued. */
-export function nextQueuedMediaJobAt(db: Db, retryDelayMs: number, nodeId: string): number | null {
-  const row = db
-    .select({ at: sql<number>`min(${mediaJobs.updatedAt} + ${mediaJobs.attempts} * ${retryDelayMs})` })
-    .from(mediaJobs)
-    .where(and(eq(mediaJobs.status, 'queued'), heldBy(mediaJobs.nodeId, nodeId)))
-    .get();
-  return row?.at ?? null;
+export function nextQueuedMediaJobAt(retryDelayMs: number, nodeId: string): Work<number | null> {
+  return function* ({ db, t }) {
+    const j = t.mediaJobs;
+    const next = yield* row(db.select({ at: sql<number | null>`min(${j.updatedAt} + ${j.attempts} * ${retryDelayMs})` }).from(j).where(and(eq(j.status, 'queued'), heldBy(j.nodeId, nodeId))));
+    return next?.at ?? null;
+  };
 }
 
 /**
  * Recordings stopped ('processing') that have no queued or running job: a crash between
  * markRecordingStopped and the enqueue leaves these. Ids, oldest first.
  */
-export function listProcessingRecordingsWithoutJob(db: Db, nodeId: string): number[] {
-  return db
-    .select({ id: recordings.id })
-    .from(recordings)
-    .where(
-      and(
-        eq(recordings.status, 'processing'),
-        heldBy(recordings.nodeId, nodeId),
-        sql`not exists (select 1 from ${mediaJobs} where ${mediaJobs.recordingId} = ${recordings.id} and ${mediaJobs.status} in ('queued', 'running'))`,
-      ),
-    )
-    .orderBy(asc(recordings.id))
-    .all()
-    .map((r) => r.id);
+export function listProcessingRecordingsWithoutJob(nodeId: string): Work<number[]> {
+  return function* ({ db, t }) {
+    const { recordings: r, mediaJobs: j } = t;
+    const noJob = sql`not exists (select 1 from ${j} where ${j.recordingId} = ${r.id} and ${j.status} in ('queued', 'running'))`;
+    return (yield* rows(db.select({ id: r.id }).from(r).where(and(eq(r.status, 'processing'), heldBy(r.nodeId, nodeId), noJob)).orderBy(asc(r.id)))).map((x) => x.id);
+  };
 }
 
 /**
  * After a crash: this node's jobs left 'running' go back to 'queued' (their attempt stays counted);
  * another node's running jobs are its own. Returns how many.
  */
-export function requeueRunningMediaJobs(db: Db, now: number, nodeId: string): number {
-  return db
-    .update(mediaJobs)
-    .set({ status: 'queued', updatedAt: now })
-    .where(and(eq(mediaJobs.status, 'running'), heldBy(mediaJobs.nodeId, nodeId)))
-    .run().changes;
+export function requeueRunningMediaJobs(now: number, nodeId: string): Work<number> {
+  return function* ({ db, t }) {
+    const j = t.mediaJobs;
+    return yield* affected(db.update(j).set({ status: 'queued', updatedAt: now }).where(and(eq(j.status, 'running'), heldBy(j.nodeId, nodeId))));
+  };
 }
 
-export function finishMediaJob(db: Db, jobId: number, now: number): void {
-  db.update(mediaJobs).set({ status: 'done', lastError: null, updatedAt: now }).where(eq(mediaJobs.id, jobId)).run();
+export function finishMediaJob(jobId: number, now: number): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.update(t.mediaJobs).set({ status: 'done', lastError: null, updatedAt: now }).where(eq(t.mediaJobs.id, jobId)));
+  };
 }
 
 /** A failed attempt: back to 'queued' for a retry, or 'failed' for good. */
-export function failMediaJob(db: Db, jobId: number, error: string, now: number, final: boolean): void {
-  db.update(mediaJobs)
-    .set({ status: final ? 'failed' : 'queued', lastError: error.slice(0, 2000), updatedAt: now })
-    .where(eq(mediaJobs.id, jobId))
-    .run();
+export function failMediaJob(jobId: number, error: string, now: number, final: boolean): Work<void> {
+  return function* ({ db, t }) {
+    yield* affected(db.update(t.mediaJobs).set({ status: final ? 'failed' : 'queued', lastError: error.slice(0, 2000), updatedAt: now }).where(eq(t.mediaJobs.id, jobId)));
+  };
 }
 
 /** A job interrupted by shutdown: queued again without using up an attempt. */
-export function releaseMediaJob(db: Db, jobId: number, now: number): void {
-  db.update(mediaJobs)
-    .set({ status: 'queued', attempts: sql`max(0, ${mediaJobs.attempts} - 1)`, updatedAt: now })
-    .where(and(eq(mediaJobs.id, jobId), eq(mediaJobs.status, 'running')))
-    .run();
+export function releaseMediaJob(jobId: number, now: number): Work<void> {
+  return function* ({ db, t, dialect }) {
+    const j = t.mediaJobs;
+    yield* affected(db.update(j).set({ status: 'queued', attempts: largerOf(dialect, sql`${j.attempts} - 1`, 0), updatedAt: now }).where(and(eq(j.id, jobId), eq(j.status, 'running'))));
+  };
 }
 
-export function getMediaJob(db: Db, jobId: number): MediaJobRow | undefined {
-  return db.select().from(mediaJobs).where(eq(mediaJobs.id, jobId)).get();
+export function getMediaJob(jobId: number): Work<MediaJobRow | undefined> {
+  return function* ({ db, t }) {
+    return yield* row(db.select().from(t.mediaJobs).where(eq(t.mediaJobs.id, jobId)));
+  };
 }
 
-export function listMediaJobsForRecording(db: Db, recordingId: number): MediaJobRow[] {
-  return db.select().from(mediaJobs).where(eq(mediaJobs.recordingId, recordingId)).orderBy(asc(mediaJobs.id)).all();
+export function listMediaJobsForRecording(recordingId: number): Work<MediaJobRow[]> {
+  return function* ({ db, t }) {
+    return yield* rows(db.select().from(t.mediaJobs).where(eq(t.mediaJobs.recordingId, recordingId)).orderBy(asc(t.mediaJobs.id)));
+  };
 }

@@ -1,3 +1,4 @@
+import { runOnSqlite, sqliteStore } from '../../src/persistence/store.js';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +63,7 @@ function recordingsConfig(over: Partial<Config['recordings']> = {}): Pick<Config
 }
 
 function pipeline(config: Pick<Config, 'recordings'>, options: RecordingPipelineDeps['options'] = {}): RecordingPipeline {
-  const p = createRecordingPipeline({ db, config, logger: pino({ level: 'silent' }), options: { retryDelayMs: 10, wavSettleMs: 300, ...options } });
+  const p = createRecordingPipeline({ store: sqliteStore(db), config, logger: pino({ level: 'silent' }), options: { retryDelayMs: 10, wavSettleMs: 300, ...options } });
   pipelines.push(p);
   return p;
 }
@@ -90,9 +91,9 @@ function stoppedRecording(channels: RecordingChannels = 'mixed', seconds = 2): {
   const { callId, accountId } = newCall();
   const names = channels === 'mixed' ? [`rec-${callId}`] : [`rec-${callId}-in`, `rec-${callId}-out`];
   const wavs = names.map((n, i) => spoolWav(n, sineSamples(i === 0 ? 1000 : 500, seconds)));
-  const row = insertRecording(db, { callId, accountId, channels, asteriskNames: names, startedAt: ARRIVED + 5000 });
+  const row = runOnSqlite(db, insertRecording({ callId, accountId, channels, asteriskNames: names, startedAt: ARRIVED + 5000 }), { transaction: true });
   expect(callStatus(callId)).toBe('recording');
-  expect(markRecordingStopped(db, row.id, ARRIVED + 5000 + seconds * 1000)).toBe(true);
+  expect(runOnSqlite(db, markRecordingStopped(row.id, ARRIVED + 5000 + seconds * 1000), { transaction: true })).toBe(true);
   expect(callStatus(callId)).toBe('processing');
   return { id: row.id, callId, accountId, wavs };
 }
@@ -125,7 +126,7 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    const row = getRecording(db, r.id)!;
+    const row = (runOnSqlite(db, getRecording(r.id)))!;
     expect(row).toMatchObject({
       status: 'ready',
       path: `${r.accountId}/2026/03/14/call-${r.callId}-rec-${r.id}.mp3`,
@@ -141,8 +142,8 @@ describe('recording pipeline', () => {
     expect(row.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(callStatus(r.callId)).toBe('ready');
     expect(existsSync(r.wavs[0]!)).toBe(false);
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done', attempts: 1 }]);
-    expect(listRecordingsForCall(db, r.callId).map((x) => x.id)).toEqual([r.id]);
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'done', attempts: 1 }]);
+    expect((runOnSqlite(db, listRecordingsForCall(r.callId))).map((x) => x.id)).toEqual([r.id]);
   });
 
   it("a handed-off call's MixMonitor file keeps only its talk time: early media before the answer is cut", async () => {
@@ -157,8 +158,8 @@ describe('recording pipeline', () => {
       samples.set(talk, early.length);
       const name = `cr-${callId}`;
       spoolWav(name, samples);
-      const row = insertRecording(db, { callId, accountId, channels: 'mixed', asteriskNames: [name], startedAt: ARRIVED + 8000 });
-      markRecordingStopped(db, row.id, ARRIVED + 10_000);
+      const row = runOnSqlite(db, insertRecording({ callId, accountId, channels: 'mixed', asteriskNames: [name], startedAt: ARRIVED + 8000 }), { transaction: true });
+      runOnSqlite(db, markRecordingStopped(row.id, ARRIVED + 10_000), { transaction: true });
       return { id: row.id, callId };
     };
     const cut = handOff(true);
@@ -168,12 +169,12 @@ describe('recording pipeline', () => {
     p.enqueue(cut.id);
     p.enqueue(whole.id);
     await p.idle();
-    const cutRow = getRecording(db, cut.id)!;
+    const cutRow = (runOnSqlite(db, getRecording(cut.id)))!;
     expect(Math.abs(cutRow.durationSeconds! - 2), `duration ${cutRow.durationSeconds}`).toBeLessThan(0.1);
     const [talk] = (await analyzeAudio(join(work, 'rec', cutRow.path!), { frequencyHz: 1000 })).channels;
     expect(talk!.toneFraction).toBeGreaterThan(0.9);
     // A call the router ran itself records from the answer: its file is kept whole.
-    expect(Math.abs(getRecording(db, whole.id)!.durationSeconds! - 5)).toBeLessThan(0.1);
+    expect(Math.abs((runOnSqlite(db, getRecording(whole.id)))!.durationSeconds! - 5)).toBeLessThan(0.1);
   });
 
   it('dual: one stereo file, caller left and answering party right; keepWav keeps the WAVs', async () => {
@@ -182,7 +183,7 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    const row = getRecording(db, r.id)!;
+    const row = (runOnSqlite(db, getRecording(r.id)))!;
     expect(row.status).toBe('ready');
     expect(row.path).toMatch(/\.opus$/);
     const file = join(work, 'rec', row.path!);
@@ -199,7 +200,7 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    const row = getRecording(db, r.id)!;
+    const row = (runOnSqlite(db, getRecording(r.id)))!;
     expect(row.status).toBe('ready');
     expect(row.keyId).toBe('k1');
     const file = join(work, 'rec', row.path!);
@@ -219,11 +220,11 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    const row = getRecording(db, r.id)!;
+    const row = (runOnSqlite(db, getRecording(r.id)))!;
     expect(row.status).toBe('missing');
     expect(row.statusReason).toMatch(/not found.*rec-\d+\.wav/);
     expect(callStatus(r.callId)).toBe('missing');
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done' }]);
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'done' }]);
   });
 
   it('an empty WAV (no audio frames) is missing too, not an empty MP3', async () => {
@@ -233,7 +234,7 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    expect(getRecording(db, r.id)).toMatchObject({ status: 'missing', statusReason: expect.stringMatching(/empty/) });
+    expect(runOnSqlite(db, getRecording(r.id))).toMatchObject({ status: 'missing', statusReason: expect.stringMatching(/empty/) });
   });
 
   it('waits for a WAV whose header Asterisk has not finalised yet, and gets all of its audio', async () => {
@@ -252,7 +253,7 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    const row = getRecording(db, r.id)!;
+    const row = (runOnSqlite(db, getRecording(r.id)))!;
     expect(row.status).toBe('ready');
     expect(Math.abs(row.durationSeconds! - 3)).toBeLessThan(0.05);
   });
@@ -264,11 +265,11 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await new Promise((res) => setTimeout(res, 1_500));
-    expect(getRecording(db, r.id)!.status).toBe('processing');
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'queued', attempts: 0 }]);
+    expect((runOnSqlite(db, getRecording(r.id)))!.status).toBe('processing');
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'queued', attempts: 0 }]);
     busy = false;
     await p.idle();
-    expect(getRecording(db, r.id)!.status).toBe('ready');
+    expect((runOnSqlite(db, getRecording(r.id)))!.status).toBe('ready');
   });
 
   it('a machine that stays busy holds jobs back for maxDeferMs at most', async () => {
@@ -278,7 +279,7 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    expect(getRecording(db, r.id)!.status).toBe('ready');
+    expect((runOnSqlite(db, getRecording(r.id)))!.status).toBe('ready');
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_200);
   });
 
@@ -289,7 +290,7 @@ describe('recording pipeline', () => {
     p.start();
     for (const id of ids) p.enqueue(id);
     await p.idle();
-    for (const id of ids) expect(getRecording(db, id)?.status).toBe('ready');
+    for (const id of ids) expect((runOnSqlite(db, getRecording(id)))?.status).toBe('ready');
     const events = readFileSync(join(work, 'ff-slow.log'), 'utf8')
       .trim()
       .split('\n')
@@ -318,10 +319,10 @@ describe('recording pipeline', () => {
     const pids = readFileSync(join(work, 'ff-hang.log'), 'utf8').trim().split('\n').map(Number);
     expect(pids).toHaveLength(2);
     for (const pid of pids) expect(pidAlive(pid)).toBe(false);
-    const [job] = listMediaJobsForRecording(db, r.id);
+    const [job] = runOnSqlite(db, listMediaJobsForRecording(r.id));
     expect(job).toMatchObject({ status: 'failed', attempts: 2 });
     expect(job!.lastError).toMatch(/timed out/);
-    expect(getRecording(db, r.id)).toMatchObject({ status: 'failed', statusReason: expect.stringMatching(/after 2 attempts.*timed out/) });
+    expect(runOnSqlite(db, getRecording(r.id))).toMatchObject({ status: 'failed', statusReason: expect.stringMatching(/after 2 attempts.*timed out/) });
     expect(callStatus(r.callId)).toBe('failed');
     // The WAV is kept for a manual retry.
     expect(existsSync(r.wavs[0]!)).toBe(true);
@@ -335,8 +336,8 @@ describe('recording pipeline', () => {
     p.enqueue(r.id);
     await p.idle();
     expect(readFileSync(join(work, 'ff-fail.log'), 'utf8').trim().split('\n')).toHaveLength(3);
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'failed', attempts: 3, lastError: expect.stringMatching(/Invalid data/) }]);
-    expect(getRecording(db, r.id)?.status).toBe('failed');
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'failed', attempts: 3, lastError: expect.stringMatching(/Invalid data/) }]);
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('failed');
   });
 
   it('a transient failure is retried and then succeeds', async () => {
@@ -346,34 +347,34 @@ describe('recording pipeline', () => {
     p.start();
     p.enqueue(r.id);
     await p.idle();
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done', attempts: 2 }]);
-    expect(getRecording(db, r.id)?.status).toBe('ready');
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'done', attempts: 2 }]);
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('ready');
   });
 
   it('resumes after a crash: a job left running and one still queued are both done on start', async () => {
     const crashed = stoppedRecording('mixed', 1);
     const waiting = stoppedRecording('mixed', 1);
     // What a process that died mid-transcode leaves: one job 'running' (attempt counted), one queued.
-    enqueueMediaJob(db, crashed.id, Date.now());
-    expect(claimNextMediaJob(db, Date.now(), 10, '')).toMatchObject({ recordingId: crashed.id, status: 'running', attempts: 1 });
-    enqueueMediaJob(db, waiting.id, Date.now());
+    runOnSqlite(db, enqueueMediaJob(crashed.id, Date.now()), { transaction: true });
+    expect(runOnSqlite(db, claimNextMediaJob(Date.now(), 10, ''), { transaction: true })).toMatchObject({ recordingId: crashed.id, status: 'running', attempts: 1 });
+    runOnSqlite(db, enqueueMediaJob(waiting.id, Date.now()), { transaction: true });
     const p = pipeline(recordingsConfig());
     p.start();
     await p.idle();
-    expect(listMediaJobsForRecording(db, crashed.id)).toMatchObject([{ status: 'done', attempts: 2 }]);
-    expect(listMediaJobsForRecording(db, waiting.id)).toMatchObject([{ status: 'done', attempts: 1 }]);
-    expect(getRecording(db, crashed.id)?.status).toBe('ready');
-    expect(getRecording(db, waiting.id)?.status).toBe('ready');
+    expect(runOnSqlite(db, listMediaJobsForRecording(crashed.id))).toMatchObject([{ status: 'done', attempts: 2 }]);
+    expect(runOnSqlite(db, listMediaJobsForRecording(waiting.id))).toMatchObject([{ status: 'done', attempts: 1 }]);
+    expect((runOnSqlite(db, getRecording(crashed.id)))?.status).toBe('ready');
+    expect((runOnSqlite(db, getRecording(waiting.id)))?.status).toBe('ready');
   });
 
   it('on start, a stopped recording that never got its job (crash before enqueue) is queued and done', async () => {
     const r = stoppedRecording('mixed', 1);
-    expect(listMediaJobsForRecording(db, r.id)).toEqual([]);
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toEqual([]);
     const p = pipeline(recordingsConfig());
     p.start();
     await p.idle();
-    expect(getRecording(db, r.id)?.status).toBe('ready');
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'done', attempts: 1 }]);
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('ready');
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'done', attempts: 1 }]);
   });
 
   it('stop() kills a running job and queues it again without using an attempt; the next start finishes it', async () => {
@@ -387,12 +388,12 @@ describe('recording pipeline', () => {
     await p1.stop();
     const [pid] = readFileSync(join(work, 'ff-slow2.log'), 'utf8').trim().split('\n').map(Number);
     expect(pidAlive(pid!)).toBe(false);
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'queued', attempts: 0 }]);
-    expect(getRecording(db, r.id)?.status).toBe('processing');
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'queued', attempts: 0 }]);
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('processing');
     const p2 = pipeline(recordingsConfig());
     p2.start();
     await p2.idle();
-    expect(getRecording(db, r.id)?.status).toBe('ready');
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('ready');
   });
 
   it('enqueue is instant and idempotent while a job is pending; nothing runs before start()', async () => {
@@ -403,10 +404,10 @@ describe('recording pipeline', () => {
     p.enqueue(r.id);
     expect(performance.now() - t0).toBeLessThan(50);
     await new Promise((res) => setTimeout(res, 100));
-    expect(listMediaJobsForRecording(db, r.id)).toMatchObject([{ status: 'queued' }]);
+    expect(runOnSqlite(db, listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'queued' }]);
     p.start();
     await p.idle();
-    expect(getRecording(db, r.id)?.status).toBe('ready');
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('ready');
   });
 
   it('a recording deleted while it was being transcoded stays deleted and leaves no file', async () => {
@@ -418,7 +419,7 @@ describe('recording pipeline', () => {
     await new Promise((res) => setTimeout(res, 200));
     db.$client.prepare(`update recordings set status = 'deleted' where id = ?`).run(r.id);
     await p.idle();
-    expect(getRecording(db, r.id)?.status).toBe('deleted');
+    expect((runOnSqlite(db, getRecording(r.id)))?.status).toBe('deleted');
     expect(existsSync(join(work, 'rec', `${r.accountId}/2026/03/14/call-${r.callId}-rec-${r.id}.mp3`))).toBe(false);
   });
 });

@@ -56,20 +56,20 @@ describe('node identity', () => {
     const b = createCallRecordRepository(db, { nodeId: 'node-b' });
     const rec = (records: typeof a, nodeId: string) => {
       const callId = records.insertArrival(arrival());
-      const r = insertRecording(db, { callId, accountId: 1, channels: 'mixed', asteriskNames: ['x'], startedAt: 1_000, nodeId });
-      markRecordingStopped(db, r.id, 2_000);
+      const r = runOnSqlite(db, insertRecording({ callId, accountId: 1, channels: 'mixed', asteriskNames: ['x'], startedAt: 1_000, nodeId }), { transaction: true });
+      runOnSqlite(db, markRecordingStopped(r.id, 2_000), { transaction: true });
       return r.id;
     };
     const onA = rec(a, 'node-a');
     const onB = rec(b, 'node-b');
-    expect(listProcessingRecordingsWithoutJob(db, 'node-a')).toEqual([onA]);
-    enqueueMediaJob(db, onA, 3_000);
-    enqueueMediaJob(db, onB, 3_000);
-    expect(claimNextMediaJob(db, 4_000, 0, 'node-b')?.recordingId).toBe(onB);
-    expect(claimNextMediaJob(db, 4_000, 0, 'node-b')).toBeUndefined();
+    expect(runOnSqlite(db, listProcessingRecordingsWithoutJob('node-a'))).toEqual([onA]);
+    runOnSqlite(db, enqueueMediaJob(onA, 3_000), { transaction: true });
+    runOnSqlite(db, enqueueMediaJob(onB, 3_000), { transaction: true });
+    expect((runOnSqlite(db, claimNextMediaJob(4_000, 0, 'node-b'), { transaction: true }))?.recordingId).toBe(onB);
+    expect(runOnSqlite(db, claimNextMediaJob(4_000, 0, 'node-b'), { transaction: true })).toBeUndefined();
     // node-a restarting puts only its own running jobs back in the queue.
-    expect(claimNextMediaJob(db, 4_000, 0, 'node-a')?.recordingId).toBe(onA);
-    expect(requeueRunningMediaJobs(db, 5_000, 'node-a')).toBe(1);
+    expect((runOnSqlite(db, claimNextMediaJob(4_000, 0, 'node-a'), { transaction: true }))?.recordingId).toBe(onA);
+    expect(runOnSqlite(db, requeueRunningMediaJobs(5_000, 'node-a'))).toBe(1);
     // Past the account's one-day retention, each node is given its own recordings to purge.
     const later = 3 * 86_400_000;
     expect((runOnSqlite(db, expiredRecordings(later, 'node-a'))).map((c) => c.recording.id)).toEqual([onA]);
@@ -124,7 +124,7 @@ describe('the API on one node of several', () => {
     const made = (nodeId: string) => {
       const records = createCallRecordRepository(db, { nodeId });
       const callId = records.insertArrival(arrival({ arrivedAt: Date.now() - 3 * 86_400_000 }));
-      return insertRecording(db, { callId, accountId: 1, channels: 'mixed', asteriskNames: [`gone-${nodeId}`], startedAt: 1_000, nodeId }).id;
+      return (runOnSqlite(db, insertRecording({ callId, accountId: 1, channels: 'mixed', asteriskNames: [`gone-${nodeId}`], startedAt: 1_000, nodeId }), { transaction: true })).id;
     };
     const onA = made('node-a');
     const onB = made('node-b');
