@@ -126,18 +126,29 @@ describe('call records written behind the call (PostgreSQL)', () => {
       records.markAnswered(id, 2_000 + i);
       records.finish(id, answeredAt(2_000 + i));
     });
+    // One of them recorded meanwhile: its recording's rows wait behind its call's.
+    const recording = records.insertRecording({ callId: talking[0]!, accountId: 1, channels: 'mixed', asteriskNames: ['call-x'], startedAt: 2_000 });
+    expect(records.activeRecordingOf(talking[0]!)).toEqual({ id: recording, channels: 'mixed' });
+    const stopped = records.markRecordingStopped(recording, 30_000);
+    expect(records.activeRecordingOf(talking[0]!)).toBeUndefined();
     const during = [1, 2, 3, 4].map((i) => records.insertArrival(arrival({ arrivedAt: 5_000 + i })));
     during.forEach((id, i) => records.finish(id, { ...answeredAt(6_000 + i), disposition: 'no-answer', answeredAt: null, sipCode: 480 }));
-    expect(records.pending).toBe(3 * 2 + 4 * 2);
+    expect(records.pending).toBe(3 * 2 + 2 + 4 * 2);
     await new Promise((r) => setTimeout(r, 5_000));
-    expect(records.pending).toBe(14);
+    expect(records.pending).toBe(16);
     databases.server().resume();
+    await stopped;
     await records.drain();
+    const recordings = await store.run(function* ({ db, t }) {
+      return yield* rows(db.select().from(t.recordings));
+    });
+    expect(recordings).toEqual([expect.objectContaining({ id: recording, callId: talking[0], status: 'processing', stoppedAt: 30_000, nodeId: 'node-a' })]);
     const backAfter = Date.now() - downAt;
     const all = await callsIn(store);
     expect(all.map((c) => c.id)).toEqual([...talking, ...during]);
     expect(all.every((c) => c.finished)).toBe(true);
     expect(all.filter((c) => c.disposition === 'answered').map((c) => [c.id, c.talkSeconds])).toEqual(talking.map((id) => [id, 30]));
+    expect(all.find((c) => c.id === talking[0])?.recordingStatus).toBe('processing');
     expect(all.filter((c) => c.disposition === 'no-answer')).toHaveLength(4);
     expect(backAfter).toBeLessThan(10_000);
     records.close();

@@ -24,6 +24,8 @@ import { CallrouteError } from '../../errors.js';
 import type { CallArrival, CallFinish, CallRouting } from '../callRecordRepository.js';
 import { finish, insertArrival, insertRefused, markAnswered, routed, type CallRefusal } from '../callRecordStore.js';
 import { arrivalAttribution, callAttributionAt } from '../attributionRepository.js';
+import { insertRecording, markRecordingMissing, markRecordingStopped, type NewRecording } from '../recordingRepository.js';
+import type { RecordingChannels } from '../schema.js';
 import { raw, row, type Store, type Work } from '../store.js';
 import { isTransientPostgresError } from './postgresErrors.js';
 
@@ -54,6 +56,16 @@ export interface WriteBehindCallRecords {
   insertRefused(a: CallArrival, r: CallRefusal): number;
   markAnswered(id: number, answeredAt: number, leg?: { outboundChannelId: string; destination: string } | null): void;
   finish(id: number, f: CallFinish): void;
+  /**
+   * A recording's row, its id at once (reserved from the recordings' sequence); written behind, after
+   * its call's earlier writes (the row names the call).
+   */
+  insertRecording(r: NewRecording): number;
+  /** Asterisk stopped it; resolves once that is written (the transcode job, queued then, names the row). */
+  markRecordingStopped(id: number, stoppedAt: number): Promise<void>;
+  markRecordingMissing(id: number, reason: string): void;
+  /** The recording this process started for the call and has not seen stop, if any. */
+  activeRecordingOf(callId: number): { id: number; channels: RecordingChannels } | undefined;
   /** Writes not yet applied (queued or being retried). */
   readonly pending: number;
   /** Resolves once every write queued so far is applied (or dropped as a bug). */
@@ -83,8 +95,10 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   const idBlock = options.idBlock ?? 512;
   const retryMs = options.retryMs ?? 200;
   const maxRetryMs = options.maxRetryMs ?? 5_000;
-  const ids: number[] = [];
-  let reserving: Promise<void> | undefined;
+  const callIds = createIdBlock('calls');
+  const recordingIds = createIdBlock('recordings');
+  /** Recordings started here and not yet stopped: their call, for the queue their writes join. */
+  const activeRecordings = new Map<number, { callId: number; channels: RecordingChannels }>();
   /** Per call (by the id the caller holds): the tail of its queue. */
   const queues = new Map<number, Promise<void>>();
   /** A call whose arrival took a refused record over: the row its later writes go to. */
@@ -92,20 +106,32 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   let pending = 0;
   let closed = false;
 
-  const reserve = (): Promise<void> =>
-    (reserving ??= apply('reserving record ids', function* () {
-      const block = yield* raw<{ id: number }>(sql`select nextval(pg_get_serial_sequence('calls', 'id')) as id from generate_series(1, ${idBlock})`);
-      ids.push(...block.map((r) => Number(r.id)));
-    }).finally(() => {
-      reserving = undefined;
-    }));
-
-  const nextId = (): number => {
-    if (ids.length <= idBlock / 2) void reserve();
-    const id = ids.shift();
-    if (id === undefined) throw new CallrouteError('CR_ERR_DATABASE_UNAVAILABLE', `no call record id left of the ${idBlock} reserved: the database has been unreachable`);
-    return id;
-  };
+  /**
+   * Ids reserved ahead from a table's identity sequence, so a row's id is known before it is written;
+   * a new block is fetched when half is used.
+   */
+  function createIdBlock(table: 'calls' | 'recordings') {
+    const ids: number[] = [];
+    let reserving: Promise<void> | undefined;
+    const reserve = (): Promise<void> =>
+      (reserving ??= apply(`reserving ${table} ids`, function* () {
+        const block = yield* raw<{ id: number }>(sql`select nextval(pg_get_serial_sequence(${table}, 'id')) as id from generate_series(1, ${idBlock})`);
+        ids.push(...block.map((r) => Number(r.id)));
+      })
+        .then(() => undefined)
+        .finally(() => {
+          reserving = undefined;
+        }));
+    return {
+      reserve,
+      next(): number {
+        if (ids.length <= idBlock / 2) void reserve();
+        const id = ids.shift();
+        if (id === undefined) throw new CallrouteError('CR_ERR_DATABASE_UNAVAILABLE', `no ${table} id left of the ${idBlock} reserved: the database has been unreachable`);
+        return id;
+      },
+    };
+  }
 
   /**
    * Runs one work until it is applied, retrying transient failures; a bug is logged and dropped.
@@ -138,7 +164,7 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   }
 
   /** Queues `work` behind the call's earlier writes. */
-  const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>, transaction = false): void => {
+  const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>, transaction = false): Promise<void> => {
     pending += 1;
     const tail = (queues.get(callId) ?? Promise.resolve())
       .then(() => apply(what, work(rowOf.get(callId) ?? callId), { callId }, transaction))
@@ -151,12 +177,13 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
         if (what === 'outcome') rowOf.delete(callId);
       });
     queues.set(callId, tail);
+    return tail;
   };
 
   /** A record's first write, under a reserved id; the row it lands in (a refused record taken over) noted. */
   const firstWrite = (what: string, write: (id: number) => Work<number>, transaction: boolean): number => {
-    const id = nextId();
-    enqueue(
+    const id = callIds.next();
+    void enqueue(
       id,
       what,
       () =>
@@ -171,7 +198,7 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
 
   return {
     async ready() {
-      await reserve();
+      await Promise.all([callIds.reserve(), recordingIds.reserve()]);
     },
     insertArrival: (a, routedTo) =>
       firstWrite(
@@ -184,14 +211,34 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
         routedTo !== undefined || options.attributeArrivals === true,
       ),
     routed(id, route, at) {
-      enqueue(id, 'routed', (rowId) => routed(rowId, route, at));
+      void enqueue(id, 'routed', (rowId) => routed(rowId, route, at));
     },
     insertRefused: (a, r) => firstWrite('refusal', (id) => insertRefused(a, r, nodeId, id), false),
     markAnswered(id, answeredAt, leg = null) {
-      enqueue(id, 'answered', (rowId) => markAnswered(rowId, answeredAt, leg));
+      void enqueue(id, 'answered', (rowId) => markAnswered(rowId, answeredAt, leg));
     },
     finish(id, f) {
-      enqueue(id, 'outcome', (rowId) => finish(rowId, f));
+      void enqueue(id, 'outcome', (rowId) => finish(rowId, f));
+    },
+    insertRecording(r) {
+      const id = recordingIds.next();
+      activeRecordings.set(id, { callId: r.callId, channels: r.channels });
+      void enqueue(r.callId, 'recording started', (callRow) => insertRecording({ ...r, nodeId, callId: callRow }, id), true);
+      return id;
+    },
+    markRecordingStopped(id, stoppedAt) {
+      const active = activeRecordings.get(id);
+      activeRecordings.delete(id);
+      return enqueue(active?.callId ?? -id, 'recording stopped', () => markRecordingStopped(id, stoppedAt), true);
+    },
+    markRecordingMissing(id, reason) {
+      const active = activeRecordings.get(id);
+      activeRecordings.delete(id);
+      void enqueue(active?.callId ?? -id, 'recording missing', () => markRecordingMissing(id, reason), true);
+    },
+    activeRecordingOf(callId) {
+      for (const [id, r] of activeRecordings) if (r.callId === callId) return { id, channels: r.channels };
+      return undefined;
     },
     get pending() {
       return pending;
