@@ -10,7 +10,8 @@ import type {
 } from '../routing/routePlan/types.js';
 import type { Db } from './openDatabase.js';
 import type { RoutePlanRow } from './schema.js';
-import { affected, lock, row, rows, runOnSqlite, type Work } from './store.js';
+import { affected, lock, row, rows, runOnSqlite, type Store, type Work } from './store.js';
+import { createVersionedCache } from './versionedCache.js';
 
 /** A plan as stored; the caller has validated it (validateRoutePlan) and normalised its destinations. */
 export interface RoutePlanInput {
@@ -192,4 +193,51 @@ export function nextActionTaken(plan: RoutePlan, state: CallRouteState, now: num
  */
 export function takeNextAction(db: Db, plan: RoutePlan, state: CallRouteState, now: number = Date.now()): NextAction {
   return runOnSqlite(db, nextActionTaken(plan, state, now), { transaction: true });
+}
+
+/**
+ * What changes when any plan is created, edited or deleted: their number, and the sum and latest of
+ * their update times (an edit always moves its plan's update time forward).
+ */
+export function routePlansVersion(): Work<string> {
+  return function* ({ db, t }) {
+    const p = t.routePlans;
+    const v = yield* row(db.select({ n: sql<number>`count(*)`, latest: sql<number | null>`max(${p.updatedAt})`, sum: sql<number | null>`sum(${p.updatedAt})` }).from(p));
+    return `${v?.n ?? 0}:${v?.latest ?? 0}:${v?.sum ?? 0}`;
+  };
+}
+
+/**
+ * Route plans and their round-robin counters in memory, for a call path that must not wait for the
+ * database (PostgreSQL): a plan is looked up by id at arrival, and `takeNextAction` picks the next
+ * destinations at once, writing the counters behind the call. The plans are read again when
+ * routePlansVersion moves (timer, and after API writes). Each node spreads its own calls round robin
+ * from the counters it loaded; with several nodes the spread is even per node (each writes its
+ * counters back for the next start).
+ */
+export function createRoutePlanCache(store: Store, options: { intervalMs?: number; onError?: (err: unknown) => void } = {}) {
+  const counters = new Map<number, RoundRobinState>();
+  const cache = createVersionedCache<ReadonlyMap<number, RoutePlan>>({
+    version: () => store.run(routePlansVersion()),
+    load: async () => {
+      const plans = (await store.run(listRoutePlans())).map(toRoutePlan);
+      for (const plan of plans) if (!counters.has(plan.id)) counters.set(plan.id, await store.run(roundRobinState(plan.id)));
+      return new Map(plans.map((plan) => [plan.id, plan]));
+    },
+    initial: new Map(),
+    ...options,
+  });
+  return {
+    ...cache,
+    plan: (id: number): RoutePlan | undefined => cache.current().get(id),
+    takeNextAction(plan: RoutePlan, state: CallRouteState, now: number = Date.now()): NextAction {
+      const action = nextAction(plan, state, counters.get(plan.id) ?? {});
+      if (action.kind === 'ring' && action.roundRobin) {
+        const { step, counters: next } = action.roundRobin;
+        counters.set(plan.id, { ...(counters.get(plan.id) ?? {}), [step]: next });
+        store.run(saveRoundRobinCounters(plan.id, step, next, now)).catch((err: unknown) => options.onError?.(err));
+      }
+      return action;
+    },
+  };
 }

@@ -16,13 +16,13 @@ export interface VersionedCache<T> {
 }
 
 export function createVersionedCache<T>(deps: {
-  version: () => number | Promise<number>;
+  version: () => number | string | Promise<number | string>;
   load: () => T | Promise<T>;
   initial: T;
   intervalMs?: number;
   onError?: (err: unknown) => void;
 }): VersionedCache<T> {
-  let version = -1;
+  let version: number | string = -1;
   let value = deps.initial;
   let looking: Promise<void> | null = null;
   let timer: NodeJS.Timeout | undefined;

@@ -10,7 +10,9 @@ import { createTrackingNumber } from '../../src/persistence/trackingNumberReposi
 import { openDatabase, type Db } from '../../src/persistence/openDatabase.js';
 import {
   createRoutePlan,
+  createRoutePlanCache,
   deleteRoutePlan,
+  roundRobinState,
   loadRoundRobinState,
   loadRoutePlan,
   routePlansUsingAnnouncement,
@@ -18,6 +20,8 @@ import {
   updateRoutePlan,
 } from '../../src/persistence/routePlanRepository.js';
 import { recordAttempt, startCall, type RoutePlanDefinition } from '../../src/routing/routePlan/index.js';
+import { waitFor } from '../callflow/harness/waitFor.js';
+import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 let dir: string;
 let dbPath: string;
@@ -143,5 +147,41 @@ describe('routePlansUsingAnnouncement', () => {
     runOnSqlite(db, createRoutePlan({ ...base, name: 'none', definition: definition([1]) }));
     expect(runOnSqlite(db, routePlansUsingAnnouncement(a))).toEqual([whisper, greeting]);
     expect(runOnSqlite(db, routePlansUsingAnnouncement(b))).toEqual([]);
+  });
+});
+
+const databases = usePostgresDatabases();
+
+describe.each(storesOfBothDialects(databases))('route plans in memory (the call path where the database is a round trip) on %s', (_dialect, open) => {
+  it('know every plan at once, pick round robin as the transaction does, write the counters behind, and take an edit at the next look', async () => {
+    const store = await open();
+    const cache = createRoutePlanCache(store);
+    try {
+      const account = await store.run(createAccount({ name: 'Acme' }));
+      const id = (await store.run(createRoutePlan({ accountId: account.id, name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: definition([2, 1, 1]) }))).id;
+      await cache.refresh();
+      const plan = cache.plan(id)!;
+      const ring = () => {
+        const a = cache.takeNextAction(plan, startCall(plan, { now: new Date() }));
+        return a.kind === 'ring' ? (a.destinations[0]?.target.slice(-1) ?? '?') : a.kind;
+      };
+      // The weights' order, as 'spread calls by weight' above sees it through the transaction.
+      expect([ring(), ring(), ring(), ring()].join('')).toBe('0120');
+      await waitFor(async () => (await store.run(roundRobinState(id))).agents !== undefined, { timeoutMs: 2_000, message: 'the counters written' });
+      // A new node (or a restart) carries on from the counters written.
+      const next = createRoutePlanCache(store);
+      await next.refresh();
+      const again = next.takeNextAction(next.plan(id)!, startCall(plan, { now: new Date() }));
+      expect(again.kind === 'ring' && again.destinations[0]?.target.slice(-1)).toBe('0');
+      await store.run(updateRoutePlan(id, { name: 'rr', timeZone: 'UTC', callerIdMode: 'caller', definition: { ...definition([1]), final: { kind: 'reject', sipCode: 486 } } }, Date.now() + 1), { transaction: true });
+      await cache.refresh();
+      expect(cache.plan(id)?.final).toEqual({ kind: 'reject', sipCode: 486 });
+      expect(await store.run(deleteRoutePlan(id), { transaction: true })).toBe('deleted');
+      await cache.refresh();
+      expect(cache.plan(id)).toBeUndefined();
+    } finally {
+      cache.stop();
+      await store.close();
+    }
   });
 });
