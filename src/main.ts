@@ -224,13 +224,13 @@ async function main(config: Config): Promise<void> {
 
   // Events reach webhook endpoints from the outbox, on their own timer: no call waits for a receiver.
   const webhooks = createWebhookDispatcher({ store, settings: config.webhooks, logger: logger.child({ component: 'webhooks' }) });
-  webhooks.start();
+  void webhooks.start();
   const conversions = createConversionSender({
     store,
     settings: { ...config.webhooks, platformUrls: config.webhooks.conversionPlatformUrls },
     logger: logger.child({ component: 'conversions' }),
   });
-  conversions.start();
+  void conversions.start();
 
   const app = buildApp({
     store,

@@ -9,11 +9,12 @@ export function createPollingWorker(tick: () => Promise<void>, pollMs: number) {
   let stopped = true;
   /** Looks in progress (their database reads), which `stop` waits for too. */
   const looking = new Set<Promise<void>>();
-  const look = (): void => {
+  const look = (): Promise<void> => {
     // tick guards itself against overlapping and logs its own failures.
     const one = tick().catch(() => {});
     looking.add(one);
     void one.finally(() => looking.delete(one));
+    return one;
   };
   return {
     /** Work started and not yet finished, by its row id. */
@@ -31,15 +32,21 @@ export function createPollingWorker(tick: () => Promise<void>, pollMs: number) {
         }),
       );
     },
-    start(): void {
+    /**
+     * Starts polling; resolves once the first look is done. A consumer of the event stream seen for
+     * the first time starts at the stream's end as that look finds it, so what must be delivered is
+     * written after this resolves (on SQLite the look is over before start returns).
+     */
+    start(): Promise<void> {
       stopped = false;
-      look();
-      timer = setInterval(look, pollMs);
+      const first = look();
+      timer = setInterval(() => void look(), pollMs);
       timer.unref();
+      return first;
     },
     /** Looks for work now (after the API queued some, and in tests). */
     poke(): void {
-      if (!stopped) look();
+      if (!stopped) void look();
     },
     async stop(): Promise<void> {
       stopped = true;

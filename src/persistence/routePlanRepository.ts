@@ -217,6 +217,7 @@ export function routePlansVersion(): Work<string> {
  */
 export function createRoutePlanCache(store: Store, options: { intervalMs?: number; onError?: (err: unknown) => void } = {}) {
   const counters = new Map<number, RoundRobinState>();
+  const saving = new Map<number, Promise<void>>();
   const cache = createVersionedCache<ReadonlyMap<number, RoutePlan>>({
     version: () => store.run(routePlansVersion()),
     load: async () => {
@@ -235,9 +236,20 @@ export function createRoutePlanCache(store: Store, options: { intervalMs?: numbe
       if (action.kind === 'ring' && action.roundRobin) {
         const { step, counters: next } = action.roundRobin;
         counters.set(plan.id, { ...(counters.get(plan.id) ?? {}), [step]: next });
-        store.run(saveRoundRobinCounters(plan.id, step, next, now)).catch((err: unknown) => options.onError?.(err));
+        // One plan's saves in order (each query may take another pooled connection): the last pick's counters win.
+        const saved = (saving.get(plan.id) ?? Promise.resolve())
+          .then(() => store.run(saveRoundRobinCounters(plan.id, step, next, now)))
+          .catch((err: unknown) => options.onError?.(err));
+        saving.set(plan.id, saved);
+        void saved.finally(() => {
+          if (saving.get(plan.id) === saved) saving.delete(plan.id);
+        });
       }
       return action;
+    },
+    /** Resolves once every counter picked so far is written (shutdown, tests). */
+    async settled(): Promise<void> {
+      await Promise.all([...saving.values()]);
     },
   };
 }

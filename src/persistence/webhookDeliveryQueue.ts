@@ -141,6 +141,8 @@ function sqliteDeliveryQueue(store: Extract<Store, { dialect: 'sqlite' }>): Deli
       }
     }
   }
+  // The consumer (and its prepared statements) is made once; the look's clock and rules reach its
+  // handler through here (fanOutNew sets them, then the handler runs inside that same call).
   let fanOutArgs: Parameters<typeof fanOut> extends [unknown, ...infer R] ? R : never = [0, 0, () => false];
   const consume = createEventConsumer(store, WEBHOOK_CONSUMER, FAN_OUT_BATCH, { dialect: 'sqlite', handle: (batch) => fanOut(batch, ...fanOutArgs) });
   const recordAttempt = db.$client.transaction((delivery: WebhookDeliveryRow, a: AttemptRecord, outcome: AttemptOutcome) => {
@@ -192,6 +194,7 @@ function postgresDeliveryQueue(store: Extract<Store, { dialect: 'postgres' }>): 
         if (values.length > 0) yield* affected(db.insert(t.webhookDeliveries).values(values));
       }
     };
+  // As on SQLite: set by fanOutNew for the consumer's handler (one look at a time: the dispatcher's tick).
   let fanOutArgs: [number, number, (e: EventRow) => boolean] = [0, 0, () => false];
   const consume = createEventConsumer(store, WEBHOOK_CONSUMER, FAN_OUT_BATCH, { dialect: 'postgres', handle: (batch) => fanOut(batch, ...fanOutArgs) });
   return {

@@ -82,7 +82,7 @@ describe.each(storesOfBothDialects(databases))('conversions on %s', (_dialect, o
       settings: { timeoutMs: 2_000, retryHours: 1, retryBaseMs: 20, allowedNetworks: ['127.0.0.1/32'], platformUrls: urls },
       pollMs: 20,
     });
-    sender.start();
+    await sender.start();
     accountId = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'Acme' } })).json<{ id: number }>().id;
   });
 
@@ -151,7 +151,7 @@ describe.each(storesOfBothDialects(databases))('conversions on %s', (_dialect, o
         settings: { timeoutMs: 2_000, retryHours: 1, retryBaseMs: 20, allowedNetworks: ['127.0.0.1/32'], platformUrls: { 'google-ads': base, 'google-oauth': base } },
         pollMs: 20,
       });
-      second.start();
+      await second.start();
       try {
         await destination({ platform: 'google-ads', settings: GOOGLE, conversionName: '555', rules: { minTalkSeconds: 30 } });
         const calls: number[] = [];

@@ -20,7 +20,6 @@ import {
   updateRoutePlan,
 } from '../../src/persistence/routePlanRepository.js';
 import { recordAttempt, startCall, type RoutePlanDefinition } from '../../src/routing/routePlan/index.js';
-import { waitFor } from '../callflow/harness/waitFor.js';
 import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 let dir: string;
@@ -167,7 +166,8 @@ describe.each(storesOfBothDialects(databases))('route plans in memory (the call 
       };
       // The weights' order, as 'spread calls by weight' above sees it through the transaction.
       expect([ring(), ring(), ring(), ring()].join('')).toBe('0120');
-      await waitFor(async () => (await store.run(roundRobinState(id))).agents !== undefined, { timeoutMs: 2_000, message: 'the counters written' });
+      await cache.settled();
+      expect((await store.run(roundRobinState(id))).agents).toBeDefined();
       // A new node (or a restart) carries on from the counters written.
       const next = createRoutePlanCache(store);
       await next.refresh();

@@ -49,7 +49,7 @@ describe.each(twoNodesOfBothDialects(databases))('webhook dispatchers of two nod
         pollMs: 10,
       });
     const dispatchers = [dispatcher(nodeA), dispatcher(nodeB)];
-    dispatchers.forEach((d) => d.start());
+    await Promise.all(dispatchers.map((d) => d.start()));
     try {
       // 40 calls, each arrived, answered and ended: 120 events, written through both nodes.
       const records = [createCallRecordStore(nodeA, { nodeId: 'node-a' }), createCallRecordStore(nodeB, { nodeId: 'node-b' })];

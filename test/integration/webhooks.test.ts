@@ -42,14 +42,14 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
   let answers: number[];
   let dispatcher: WebhookDispatcher | undefined;
 
-  function startDispatcher(over: Partial<{ retryHours: number; retryBaseMs: number }> = {}): WebhookDispatcher {
+  async function startDispatcher(over: Partial<{ retryHours: number; retryBaseMs: number }> = {}): Promise<WebhookDispatcher> {
     dispatcher = createWebhookDispatcher({
       store,
       logger: createLogger(process.env.WH_DEBUG ? 'debug' : 'silent'),
       settings: { timeoutMs: 2_000, retryHours: 1, retryBaseMs: 20, concurrency: 8, allowedNetworks: ['127.0.0.1/32'], ...over },
       pollMs: 20,
     });
-    dispatcher.start();
+    await dispatcher.start();
     return dispatcher;
   }
 
@@ -169,7 +169,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
     it('delivers a call’s events in order, signed, with the event id as idempotency key', async () => {
       const accountId = await account();
       const { secret } = await endpoint(accountId);
-      startDispatcher();
+      await startDispatcher();
       const callId = await placeCall(accountId);
       await until('four deliveries', () => received.length >= 4);
       expect(received.map((r) => r.json.type)).toEqual(['call.arrived', 'call.routed', 'call.answered', 'call.ended']);
@@ -190,7 +190,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
       const accountId = await account();
       const ep = await endpoint(accountId, ['call.ended']);
       answers = [500, 500, 503, 500, 502];
-      startDispatcher();
+      await startDispatcher();
       await placeCall(accountId);
       await until('six attempts', () => received.length >= 6);
       await new Promise((r) => setTimeout(r, 300));
@@ -209,7 +209,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
       const accountId = await account();
       await endpoint(accountId, ['call.answered', 'call.ended']);
       answers = [500, 500];
-      startDispatcher();
+      await startDispatcher();
       await placeCall(accountId);
       await until('answered and ended delivered', () => received.filter((r) => r.json.type === 'call.ended').length >= 1);
       expect(received.map((r) => r.json.type)).toEqual(['call.answered', 'call.answered', 'call.answered', 'call.ended']);
@@ -218,7 +218,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
     it('redelivers one event, or a time range, with the same event id', async () => {
       const accountId = await account();
       const ep = await endpoint(accountId, ['call.ended']);
-      const d = startDispatcher();
+      const d = await startDispatcher();
       await placeCall(accountId);
       await until('the first delivery', () => received.length >= 1);
       const eventId = received[0]?.json.id;
@@ -243,7 +243,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
     it('tells nobody of a restricted caller’s calls', async () => {
       const accountId = await account();
       await endpoint(accountId, ['call.ended']);
-      startDispatcher();
+      await startDispatcher();
       await placeCall(accountId, { restricted: true });
       await placeCall(accountId);
       await until('one delivery', () => received.length >= 1);
@@ -257,7 +257,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
       const other = await endpoint(accountId, ['webhook.endpoint-disabled'], receiverUrl.replace('/hooks', '/other'));
       answers = Array.from({ length: 100 }, () => 500);
       // A retry window of about half a second.
-      startDispatcher({ retryHours: 0.5 / 3600, retryBaseMs: 50 });
+      await startDispatcher({ retryHours: 0.5 / 3600, retryBaseMs: 50 });
       await placeCall(accountId);
       await until('the endpoint disabled', async () => (await allRows(store, 'events')).filter((e) => e.type === 'webhook.endpoint-disabled').length === 1, 10_000);
       const shown = await app.inject({ method: 'GET', url: `/v1/webhooks/${failing.id}`, headers: admin });
@@ -279,7 +279,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
       const { secret, previousSecretExpiresAt } = rotated.json<{ secret: string; previousSecretExpiresAt: string }>();
       expect(secret).not.toBe(ep.secret);
       expect(Date.parse(previousSecretExpiresAt)).toBeGreaterThan(Date.now());
-      startDispatcher();
+      await startDispatcher();
       await placeCall(accountId);
       await until('a delivery', () => received.length >= 1);
       const r = received[0] as Received;

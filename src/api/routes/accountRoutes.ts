@@ -99,7 +99,7 @@ export function accountRoutes(app: FastifyInstance, { store }: RouteDeps): void 
   async function agencyFor(request: FastifyRequest, id: number | null | undefined): Promise<number | null> {
     const p = principalOf(request);
     if (p.operator) {
-      if (id !== undefined && id !== null && !await store.run(getAgency(id))) throw noAgency(id);
+      if (id !== undefined && id !== null && !(await store.run(getAgency(id)))) throw noAgency(id);
       return id ?? null;
     }
     if (id === undefined || id === null) {

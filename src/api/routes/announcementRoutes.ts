@@ -142,7 +142,7 @@ export function announcementRoutes(app: FastifyInstance, { store, recordings: cf
             field: 'querystring.accountId',
           });
         }
-        if (accountId !== null && (!await store.run(getAccount(accountId)) || !canSee(request, accountId))) {
+        if (accountId !== null && (!(await store.run(getAccount(accountId))) || !canSee(request, accountId))) {
           throw new CallrouteError('CR_ERR_VALIDATION', `account ${accountId} does not exist`, { field: 'querystring.accountId' });
         }
         // The row first: its id names the file. A failed conversion removes both.

@@ -284,7 +284,7 @@ export function attributionRoutes(app: FastifyInstance, { store, now, recordings
 
   app.delete<{ Params: IdParams }>('/source-rules/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
     const current = await store.run(getSourceRule(request.params.id));
-    if (!current || !canSee(request, current.accountId) || !await store.run(deleteSourceRule(request.params.id))) throw notFound('source rule', request.params.id);
+    if (!current || !canSee(request, current.accountId) || !(await store.run(deleteSourceRule(request.params.id)))) throw notFound('source rule', request.params.id);
     return reply.code(204).send();
   });
 
@@ -368,7 +368,7 @@ export function attributionRoutes(app: FastifyInstance, { store, now, recordings
 
   app.delete<{ Params: IdParams }>('/pools/:id', { config: write, schema: { params: idParams } }, async (request, reply) => {
     const current = await store.run(poolById(request.params.id));
-    if (!current || !canSee(request, current.accountId) || !await store.run(deletePool(request.params.id, now()), { transaction: true })) throw notFound('pool', request.params.id);
+    if (!current || !canSee(request, current.accountId) || !(await store.run(deletePool(request.params.id, now()), { transaction: true }))) throw notFound('pool', request.params.id);
     return reply.code(204).send();
   });
 

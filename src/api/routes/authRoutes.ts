@@ -343,7 +343,7 @@ export function authRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.delete<{ Params: IdParams }>('/auth/sessions/:id', { config: { permission: 'self' }, schema: { params: idParams } }, async (request, reply) => {
     const { user } = await signedInUser(store, request);
     const mine = (await store.run(activeSessionsOfUser(user.id, now()))).some((row) => row.id === request.params.id);
-    if (!mine || !await store.run(revokeSession(request.params.id, now()))) {
+    if (!mine || !(await store.run(revokeSession(request.params.id, now())))) {
       throw new CallrouteError('CR_ERR_NOT_FOUND', `session ${request.params.id} not found`, { field: 'params.id' });
     }
     return reply.code(204).send();

@@ -97,7 +97,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
   /** Agencies are the operator's and their own owners' to manage. */
   async function ownedAgency(request: FastifyRequest, id: number): Promise<number> {
     const p = principalOf(request);
-    if (!await store.run(getAgency(id)) || (!p.operator && !p.agencyOwnerOf.includes(id))) {
+    if (!(await store.run(getAgency(id))) || (!p.operator && !p.agencyOwnerOf.includes(id))) {
       throw new CallrouteError('CR_ERR_NOT_FOUND', `agency ${id} not found`, { field: 'params.id' });
     }
     return id;
@@ -147,7 +147,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     if (actor.kind === 'user' && actor.userId === request.params.id) {
       throw new CallrouteError('CR_ERR_VALIDATION', 'you cannot remove yourself; another operator can', { field: 'params.id' });
     }
-    if (!await store.run(deleteUser(request.params.id))) throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.id} not found`, { field: 'params.id' });
+    if (!(await store.run(deleteUser(request.params.id)))) throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.id} not found`, { field: 'params.id' });
     return reply.code(204).send();
   });
 
@@ -232,7 +232,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     { config: manage, schema: { params: memberParams } },
     async (request, reply) => {
       const accountId = await accountInPath(store, request, request.params.id);
-      if (!await store.run(removeMembership(request.params.userId, { accountId }))) {
+      if (!(await store.run(removeMembership(request.params.userId, { accountId })))) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.userId} has no role in account ${accountId}`, { field: 'params.userId' });
       }
       return reply.code(204).send();
@@ -259,7 +259,7 @@ export function peopleRoutes(app: FastifyInstance, deps: RouteDeps): void {
     { config: manage, schema: { params: memberParams } },
     async (request, reply) => {
       const agencyId = await ownedAgency(request, request.params.id);
-      if (!await store.run(removeMembership(request.params.userId, { agencyId }))) {
+      if (!(await store.run(removeMembership(request.params.userId, { agencyId })))) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `user ${request.params.userId} has no role in agency ${agencyId}`, { field: 'params.userId' });
       }
       return reply.code(204).send();

@@ -293,7 +293,7 @@ function doNotRecordRoutes(app: FastifyInstance, { store, now, defaultCountryCod
     },
     async (request, reply) => {
       const accountId = await accountInPath(store, request, request.params.id);
-      if (!await store.run(removeCallerPrivacyRule(accountId, request.params.entryId, 'do-not-record'))) {
+      if (!(await store.run(removeCallerPrivacyRule(accountId, request.params.entryId, 'do-not-record')))) {
         throw new CallrouteError('CR_ERR_NOT_FOUND', `do-not-record entry ${request.params.entryId} not found`, { field: 'params.entryId' });
       }
       return reply.code(204).send();
