@@ -69,7 +69,14 @@ export function createEventHub(deps: { store: Store; logger: Pick<Logger, 'warn'
         }, deps.pollMs ?? 200);
         timer.unref();
       });
-      await started;
+      const starting = started;
+      try {
+        await starting;
+      } catch (err) {
+        // The database did not answer: the next subscriber tries again.
+        if (started === starting) started = null;
+        throw err;
+      }
       listeners.add(listener);
       return {
         from: position,

@@ -40,7 +40,7 @@ describe.each(storesOfBothDialects(databases))('recordings API on %s', (_dialect
 
   function build(): FastifyInstance {
     return buildApp({
-      store: store,
+      store,
       logger: pino({ level: 'silent' }),
       adminToken: ADMIN,
       defaultCountryCode: '1',
@@ -665,7 +665,7 @@ describe.each(storesOfBothDialects(databases))('recordings API on %s', (_dialect
       const first = await insertRecording(await insertCall(a, T0 - 8 * DAY), a, audioBytes(10));
       const infos: unknown[] = [];
       const logger = { info: (o: unknown) => void infos.push(o), warn: () => undefined, error: () => undefined } as never;
-      const stop = startRetentionTimer({ store: store, nodeId: '', recordingsDir, now: () => T0, logger, intervalMs: 20 });
+      const stop = startRetentionTimer({ store, nodeId: '', recordingsDir, now: () => T0, logger, intervalMs: 20 });
       await stop();
       expect((await recordingRow(first.id))?.status).toBe('expired');
       expect(infos).toEqual([expect.objectContaining({ checked: 1, purged: 1, bytesFreed: 10 })]);
@@ -686,7 +686,7 @@ describe.each(storesOfBothDialects(databases))('recordings API on %s', (_dialect
       const warnings: unknown[] = [];
       const report = await purgeExpiredRecordings({
         nodeId: '',
-        store: store,
+        store,
         recordingsDir,
         now: () => T0,
         logger: { info: () => undefined, warn: (o: unknown) => void warnings.push(o), error: () => undefined } as never,

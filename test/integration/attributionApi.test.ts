@@ -24,7 +24,7 @@ describe.each(storesOfBothDialects(databases))('attribution on %s', (dialect, op
 
   function build(publicApi?: BuildAppDeps['publicApi']): FastifyInstance {
     return buildApp({
-      store: store,
+      store,
       logger: pino({ level: 'silent' }),
       adminToken: ADMIN,
       defaultCountryCode: '1',

@@ -26,7 +26,7 @@ describe.each(storesOfBothDialects(databases))('call annotations on %s', (_diale
 
   beforeEach(async () => {
     store = await open();
-    app = buildApp({ store: store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+    app = buildApp({ store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
     accountId = (await app.inject({ method: 'POST', url: '/v1/accounts', headers: admin, payload: { name: 'A' } })).json<{ id: number }>().id;
   });
 

@@ -74,7 +74,7 @@ describe.each(storesOfBothDialects(databases))('conversions on %s', (_dialect, o
     await new Promise<void>((r) => platforms.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(platforms.address() as AddressInfo).port}`;
     store = await open();
-    app = buildApp({ store: store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
+    app = buildApp({ store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
     const urls = { 'google-ads': base, ga4: base, meta: base, 'microsoft-ads': base, 'google-oauth': base, 'microsoft-oauth': base };
     sender = createConversionSender({
       store,

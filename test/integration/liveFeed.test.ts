@@ -34,8 +34,8 @@ describe.each(storesOfBothDialects(databases))('the live feed on %s', (_dialect,
 
   beforeEach(async () => {
     store = await openStore();
-    hub = createEventHub({ store: store, logger: createLogger('silent'), pollMs: 20 });
-    app = buildApp({ store: store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }), eventHub: hub });
+    hub = createEventHub({ store, logger: createLogger('silent'), pollMs: 20 });
+    app = buildApp({ store, logger: createLogger('silent'), adminToken: ADMIN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }), eventHub: hub });
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });

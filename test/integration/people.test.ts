@@ -37,7 +37,7 @@ describe.each(storesOfBothDialects(databases))('people and sign-in on %s', (_dia
       },
     });
     return buildApp({
-      store: store,
+      store,
       logger: createLogger('debug', sink),
       adminToken: ADMIN,
       defaultCountryCode: '1',

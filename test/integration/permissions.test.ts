@@ -216,7 +216,7 @@ describe.each(storesOfBothDialects(databases))('permissions on %s', (_dialect, o
 
   function build(): FastifyInstance {
     return buildApp({
-      store: store,
+      store,
       logger: pino({ level: 'silent' }),
       adminToken: ADMIN,
       defaultCountryCode: '1',

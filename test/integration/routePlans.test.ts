@@ -21,7 +21,7 @@ describe.each(storesOfBothDialects(databases))('route plans on %s', (_dialect, o
   beforeEach(async () => {
     store = await open();
     app = buildApp({
-      store: store,
+      store,
       logger: pino({ level: 'silent' }),
       adminToken: TOKEN,
       defaultCountryCode: '1',

@@ -45,7 +45,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
   async function startDispatcher(over: Partial<{ retryHours: number; retryBaseMs: number }> = {}): Promise<WebhookDispatcher> {
     dispatcher = createWebhookDispatcher({
       store,
-      logger: createLogger(process.env.WH_DEBUG ? 'debug' : 'silent'),
+      logger: createLogger('silent'),
       settings: { timeoutMs: 2_000, retryHours: 1, retryBaseMs: 20, concurrency: 8, allowedNetworks: ['127.0.0.1/32'], ...over },
       pollMs: 20,
     });
@@ -56,7 +56,7 @@ describe.each(storesOfBothDialects(databases))('webhooks on %s', (_dialect, open
   beforeEach(async () => {
     store = await open();
     app = buildApp({
-      store: store,
+      store,
       logger: createLogger('silent'),
       adminToken: ADMIN,
       defaultCountryCode: '1',

@@ -54,7 +54,7 @@ export function liveRoutes(app: FastifyInstance, { store }: RouteDeps, hub: Even
       const close = (): void => {
         if (closed) return;
         closed = true;
-        subscription.unsubscribe();
+        subscription?.unsubscribe();
         clearInterval(heartbeat);
         raw.destroy();
       };
@@ -72,7 +72,13 @@ export function liveRoutes(app: FastifyInstance, { store }: RouteDeps, hub: Even
 
       // Live events wait until the replay (or the snapshot) is written, so the feed stays in order.
       let held: Array<[EventRow, EventEnvelope]> | null = [];
-      const subscription = await hub.subscribe((e, view) => (held ? held.push([e, view]) : send(e, view)));
+      const subscription = await hub.subscribe((e, view) => (held ? held.push([e, view]) : send(e, view))).catch((err: unknown) => {
+        // The response is ours since hijack: end it rather than leave the client waiting.
+        request.log.warn({ err }, 'live feed could not start; connection closed');
+        raw.destroy();
+        return null;
+      });
+      if (!subscription) return;
       write('retry: 3000\n\n');
       const replay = Number.isSafeInteger(lastSeen) && lastSeen > 0 && subscription.from - lastSeen <= REPLAY_MAX;
       if (replay) {
