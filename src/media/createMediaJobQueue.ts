@@ -1,6 +1,7 @@
 import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/loadConfig.js';
+import { backoffDelay } from '../backoffDelay.js';
 import { CallrouteError } from '../errors.js';
 import { row, type Store } from '../persistence/store.js';
 import {
@@ -132,6 +133,8 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
   let wakeTimer: NodeJS.Timeout | null = null;
   let idleWaiters: Array<() => void> = [];
   let starting: Promise<void> = Promise.resolve();
+  /** Jobs being written (enqueue): the queue is not idle before they are in it. */
+  const enqueueing = new Set<Promise<void>>();
 
   const nextDueAt = (): Promise<number | null> => store.run(nextQueuedMediaJobAt(retryDelayMs, nodeId));
   /** A database that does not answer (a restart): the queue is looked at again a little later. */
@@ -143,7 +146,7 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
   };
 
   const checkIdle = async (): Promise<void> => {
-    if (running.size > 0 || pumping) return;
+    if (running.size > 0 || pumping || enqueueing.size > 0) return;
     const next = await nextDueAt();
     // Idle when nothing is queued, or (stopped) nothing will be taken.
     if (next === null || !started || stopping) {
@@ -344,15 +347,37 @@ export function createRecordingPipeline(deps: RecordingPipelineDeps): RecordingP
     if (!rc.keepWav) for (const wav of wavs) await unlink(wav).catch((err: NodeJS.ErrnoException) => log.warn({ err, wav }, 'cannot delete wav'));
   }
 
+  /**
+   * Writes a recording's job, trying again while the database does not answer (a restart) for as long
+   * as the pipeline runs; stopped first, the next start queues it (it looks for stopped recordings
+   * without a job).
+   */
+  async function queueUntilWritten(recordingId: number): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      try {
+        await store.run(enqueueMediaJob(recordingId, now()), { transaction: true });
+        setImmediate(pump);
+        return;
+      } catch (err) {
+        if (stopping || !started) {
+          logger.warn({ err, recordingId }, 'recording job not queued before the pipeline stopped; the next start queues it');
+          return;
+        }
+        if (failures === 0) logger.warn({ err, recordingId }, 'recording job not queued yet: the database did not answer; trying again');
+        await sleep(backoffDelay(failures, { initialMs: 200, maxMs: 5_000 }));
+      }
+    }
+  }
+
   return {
     enqueue(recordingId) {
       // SQLite writes it now; PostgreSQL a moment later. Off the caller's stack either way: a session
-      // calling enqueue never waits on a claim. A job not written (the database away) is queued at the
-      // next start, which looks for stopped recordings without one.
-      store.run(enqueueMediaJob(recordingId, now()), { transaction: true }).then(
-        () => setImmediate(pump),
-        (err: unknown) => logger.warn({ err, recordingId }, 'recording job not queued now; the next start queues it'),
-      );
+      // calling enqueue never waits on a claim. Not idle until it is written.
+      const writing = queueUntilWritten(recordingId).finally(() => {
+        enqueueing.delete(writing);
+        checkIdle().catch(retryLater);
+      });
+      enqueueing.add(writing);
     },
     start() {
       if (started) return;

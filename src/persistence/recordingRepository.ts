@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, lte, sql } from 'drizzle-orm';
 import { largerOf } from './dialectSql.js';
 import { heldBy } from './nodeScope.js';
 import type { MediaJobRow, RecordingChannels, RecordingRow, RecordingStatus, recordings } from './schema.js';
-import { affected, row, rows, type Work } from './store.js';
+import { affected, lock, row, rows, type Work } from './store.js';
 
 /**
  * Recordings and their transcode jobs: works of ./store.ts. Every change of a recording's status also
@@ -113,6 +113,8 @@ export function recordingAsteriskNames(row: Pick<RecordingRow, 'asteriskNames'>)
 /** Queues a transcode job unless one is already queued or running for the recording. Returns its id. Run it as a transaction. */
 export function enqueueMediaJob(recordingId: number, now: number): Work<number> {
   return function* ({ db, t }) {
+    // Two enqueues of one recording at once (PostgreSQL runs them side by side) must not both see no job.
+    yield* lock('media-job', recordingId);
     const j = t.mediaJobs;
     const existing = yield* row(db.select({ id: j.id }).from(j).where(and(eq(j.recordingId, recordingId), inArray(j.status, ['queued', 'running']))));
     if (existing) return existing.id;

@@ -23,6 +23,7 @@ import { type RecordingChannels } from '../../src/persistence/schema.js';
 import { analyzeAudio, sineSamples, wavFromSamples } from '../callflow/harness/audioAnalysis.js';
 import { affected, type Store } from '../../src/persistence/store.js';
 import { allRows, insertRow } from '../support/storeRows.js';
+import { waitFor } from '../callflow/harness/waitFor.js';
 import { storesOfBothDialects, usePostgresDatabases } from '../support/postgresDatabases.js';
 
 
@@ -145,6 +146,23 @@ describe.each(storesOfBothDialects(databases))('the recording pipeline on %s', (
       expect(existsSync(r.wavs[0]!)).toBe(false);
       expect(await store.run(listMediaJobsForRecording(r.id))).toMatchObject([{ status: 'done', attempts: 1 }]);
       expect((await store.run(listRecordingsForCall(r.callId))).map((x) => x.id)).toEqual([r.id]);
+    });
+
+    it('queues a stopped recording while the database does not answer once it answers again, and transcodes it', async () => {
+      let down = false;
+      const flaky: Store = { ...store, run: (work, options) => (down ? Promise.reject(new Error('database restarting')) : store.run(work, options)) } as Store;
+      const p = createRecordingPipeline({ store: flaky, config: recordingsConfig(), logger: pino({ level: 'silent' }), options: { retryDelayMs: 10, wavSettleMs: 300 } });
+      pipelines.push(p);
+      p.start();
+      await p.idle();
+      // Stopped after the start (which queues what it finds stopped without a job).
+      const r = await stoppedRecording('mixed', 1);
+      down = true;
+      p.enqueue(r.id);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(await store.run(listMediaJobsForRecording(r.id))).toEqual([]);
+      down = false;
+      await waitFor(async () => (await store.run(getRecording(r.id)))?.status === 'ready', { timeoutMs: 15_000, message: 'the recording transcoded once the database answered' });
     });
 
     it("a handed-off call's MixMonitor file keeps only its talk time: early media before the answer is cut", async () => {
