@@ -92,15 +92,6 @@ export type EventBatchHandler =
   | { dialect: 'sqlite'; handle: (batch: EventRow[]) => void }
   | { dialect: 'postgres'; handle: (batch: EventRow[]) => Work<void> };
 
-/** The lock scope of a consumer's position (lock(CONSUMER, key of its name)). */
-const CONSUMER = 'event-consumer';
-
-function nameKey(name: string): number {
-  let h = 0;
-  for (const c of name) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
-  return h;
-}
-
 export function createEventConsumer(store: Store, name: string, batchSize: number, handler: EventBatchHandler): () => Promise<void> {
   if (store.dialect === 'sqlite') {
     if (handler.dialect !== 'sqlite') throw new Error('a SQLite store takes a SQLite batch handler');
@@ -125,7 +116,8 @@ export function createEventConsumer(store: Store, name: string, batchSize: numbe
   }
   if (handler.dialect !== 'postgres') throw new Error('a PostgreSQL store takes a PostgreSQL batch handler');
   const oneBatch: Work<number> = function* (q) {
-    yield* lock(CONSUMER, nameKey(name));
+    // The store turns the scope into the advisory lock's key; one scope per consumer name.
+    yield* lock(`event-consumer:${name}`, 0);
     const batch = yield* eventsAfter(yield* consumerPosition(name)(q), batchSize)(q);
     const last = batch[batch.length - 1];
     if (!last) return 0;
