@@ -6,25 +6,17 @@ import { asteriskRecordingWavPath } from './media/recordingPaths.js';
 import { readWavInfo } from './media/readWavInfo.js';
 import { loadConfig, type Config } from './config/loadConfig.js';
 import { createLogger, flushLogger } from './logging/createLogger.js';
-import { createCallRecordRepository } from './persistence/callRecordRepository.js';
-import { openDatabase } from './persistence/openDatabase.js';
-import { runOnSqlite, sqliteStore } from './persistence/store.js';
-import { allCallerPrivacyRules } from './persistence/callerPrivacyRepository.js';
+import { openCallPathState } from './openCallPathState.js';
 import { createCallerPrivacyCache } from './privacy/callerPrivacy.js';
 import { removeExpiredExports } from './privacy/exportFiles.js';
 import { RETENTION_INTERVAL_MS, runRetention } from './privacy/runRetention.js';
 import { amiSecret, sendAmiAction } from './telephony/ami/sendAmiAction.js';
-import { findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
-import { insertRecording, listRecordingsForCall, markRecordingMissing, markRecordingStopped } from './persistence/recordingRepository.js';
 import { createRecordingPipeline } from './media/createMediaJobQueue.js';
 import { createWebhookDispatcher } from './integrations/webhooks/createWebhookDispatcher.js';
 import { createConversionSender } from './integrations/conversions/createConversionSender.js';
 import { createCpuBusyGauge } from './media/createCpuBusyGauge.js';
 import { startRetentionTimer } from './media/purgeExpiredRecordings.js';
 import { createNodeLease } from './cluster/createNodeLease.js';
-import { isTransientDatabaseError } from './persistence/sqliteErrors.js';
-import { loadRoutePlan, takeNextAction } from './persistence/routePlanRepository.js';
-import { arrivalAttribution, callAttribution } from './persistence/attributionRepository.js';
 import { createPlanProgram } from './telephony/session/createPlanProgram.js';
 import { createAriClient } from './telephony/ari/createAriClient.js';
 import { createDialplanAgiServer } from './telephony/dialplanHook/createDialplanAgiServer.js';
@@ -45,10 +37,10 @@ const BUSY_CPU_PERCENT = 50;
 
 async function main(config: Config): Promise<void> {
   const logger = createLogger(config.logLevel);
-  const db = openDatabase(config.dbPath);
-  // The same database for the repositories run as store works (src/persistence/store.ts).
-  const store = sqliteStore(db);
-  const records = createCallRecordRepository(db, { nodeId: config.nodeId });
+  // The SQLite file, or the PostgreSQL database several nodes share (CALLROUTE_DB_URL).
+  const state = await openCallPathState(config, logger);
+  const { store, records, recordingStore } = state;
+  logger.info({ database: state.database, nodeId: config.nodeId }, 'database open');
   // Transcoding runs off the call path; jobs a previous run left behind resume now.
   // Transcodes wait while calls keep the machine busy (more than half its CPU at normal priority).
   const cpu = createCpuBusyGauge();
@@ -59,16 +51,7 @@ async function main(config: Config): Promise<void> {
     options: { busy: () => cpu.percent() > BUSY_CPU_PERCENT },
   });
   pipeline.start();
-  const recordingStore = {
-    insert: (r: Parameters<typeof insertRecording>[0]) => runOnSqlite(db, insertRecording({ ...r, nodeId: config.nodeId }), { transaction: true }).id,
-    stopped: (id: number, at: number) => void runOnSqlite(db, markRecordingStopped(id, at), { transaction: true }),
-    missing: (id: number, reason: string) => void runOnSqlite(db, markRecordingMissing(id, reason), { transaction: true }),
-    activeForCall: (callId: number) => {
-      const row = runOnSqlite(db, listRecordingsForCall(callId)).find((r) => r.status === 'recording');
-      return row ? { id: row.id, channels: row.channels } : undefined;
-    },
-  };
-  const onRecordingStopped = (id: number): void => pipeline.enqueue(id);
+  const onRecordingStopped = (id: number): void => state.whenStopWritten(id, () => pipeline.enqueue(id));
   // Several nodes on one database: each renews its lease; the calls of a node gone quiet are finished by the others.
   const nodeLease = createNodeLease({
     store,
@@ -116,8 +99,7 @@ async function main(config: Config): Promise<void> {
   exportSweep.unref();
   // The do-not-record list and restricted callers, in memory: the call path never reads them from disk.
   const callerPrivacy = createCallerPrivacyCache({
-    version: () => routeTableVersion(db),
-    rules: () => allCallerPrivacyRules(db),
+    ...state.callerPrivacy,
     onError: (err) => logger.warn({ err }, 'caller privacy rules could not be read; the ones held are kept'),
   });
   await callerPrivacy.refresh();
@@ -125,7 +107,7 @@ async function main(config: Config): Promise<void> {
   const registry = createSessionRegistry({
     ari,
     records,
-    findNumber: (did) => findByDid(db, did),
+    findNumber: state.findNumber,
     callerPrivacy: callerPrivacy.lookup,
     policy: {
       rejectSipCode: config.routing.rejectSipCode,
@@ -150,14 +132,9 @@ async function main(config: Config): Promise<void> {
     discardRecording: async (name) => {
       await rm(asteriskRecordingWavPath(config.recordings.asteriskRoot, name), { force: true });
     },
-    attribute: (number, callerNumber, now) =>
-      arrivalAttribution(
-        callAttribution(db, { trackingNumberId: number.id, poolId: number.poolId ?? null, accountId: number.accountId, callerNumber, now }),
-        number,
-      ),
+    ...(state.attribute ? { attribute: state.attribute } : {}),
     programFor: (number, call) => {
-      // One more indexed lookup, only for numbers that use a route plan.
-      const plan = number.routePlanId ? loadRoutePlan(db, number.routePlanId) : undefined;
+      const plan = number.routePlanId ? state.routePlan(number.routePlanId) : undefined;
       if (!plan) return null;
       return createPlanProgram({
         plan,
@@ -165,7 +142,7 @@ async function main(config: Config): Promise<void> {
         callerNumber: call.callerNumber,
         did: call.did,
         outboundEndpoint: OUTBOUND_ENDPOINT,
-        takeNextAction: (p, state) => takeNextAction(db, p, state),
+        takeNextAction: state.takeNextAction,
       });
     },
   });
@@ -174,9 +151,8 @@ async function main(config: Config): Promise<void> {
   const routeTable = config.routing.dialplanHandOff
     ? createRouteTableSync({
         ari,
-        version: () => routeTableVersion(db),
-        numbers: () => listTrackingNumbers(db),
-        callerRules: () => allCallerPrivacyRules(db),
+        ...state.routeTable,
+        callerRules: state.callerPrivacy.rules,
         policy: {
           rejectSipCode: config.routing.rejectSipCode,
           outboundEndpoint: OUTBOUND_ENDPOINT,
@@ -203,10 +179,12 @@ async function main(config: Config): Promise<void> {
         apply: (channelId, report) => registry.endReported(channelId, report),
         refused: (channelId, refusal) => registry.refusalReported(channelId, refusal),
         // The database away for a moment: the report is written when it is back, in order, not skipped.
-        isRetryable: isTransientDatabaseError,
+        ...state.endReports,
         logger: logger.child({ component: 'end-reports' }),
       })
     : undefined;
+  // Records an earlier run left that the end reports on file may name are known before they are read.
+  await state.ready(join(config.recordings.asteriskRoot, END_REPORT_FILE));
   endReports?.start();
 
   // One reconciliation at a time, after every (re)connect: events missed while away are not replayed.
@@ -240,7 +218,7 @@ async function main(config: Config): Promise<void> {
     telephonyStatus: () => ({ ari: ari.state, activeCalls: registry.activeCalls }),
     // A change to a number reaches Asterisk's routing table before the API answers.
     afterWrite: async () => {
-      await Promise.all([callerPrivacy.refresh(), routeTable?.sync()]);
+      await Promise.all([state.refresh(), callerPrivacy.refresh(), routeTable?.sync()]);
     },
     recordings: config.recordings,
     nodeId: config.nodeId,
@@ -296,7 +274,7 @@ async function main(config: Config): Promise<void> {
     await stopRetention();
     await nodeLease.stop();
     await pipeline.stop();
-    db.$client.close();
+    await state.close();
     await flushLogger(logger);
     process.exit(code);
   }

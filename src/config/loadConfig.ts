@@ -11,6 +11,11 @@ import { CallrouteError } from '../errors.js';
 export interface Config {
   readonly dbPath: string;
   /**
+   * A PostgreSQL database shared by several nodes (CALLROUTE_DB_URL, `postgres://user:password@host:port/db`):
+   * used instead of the SQLite file when set. Its migrations are applied at start.
+   */
+  readonly dbUrl: string | null;
+  /**
    * This machine's name among several sharing one database (NODE_ID, default the host name): written
    * into Asterisk's `systemname`, so its channel ids (`<node>-<epoch>.<seq>`) are unique across nodes,
    * and stored on the calls, recordings and media jobs it holds.
@@ -311,6 +316,9 @@ export function loadConfig(env: Env = process.env): Config {
   const countryCode = str('DEFAULT_COUNTRY_CODE', '1');
   if (!/^[1-9]\d{0,2}$/.test(countryCode)) problems.push(`DEFAULT_COUNTRY_CODE must be 1-3 digits (got "${countryCode}")`);
 
+  const dbUrl = str('CALLROUTE_DB_URL', '');
+  if (dbUrl !== '' && !/^postgres(ql)?:\/\/[^\s]+$/.test(dbUrl)) problems.push('CALLROUTE_DB_URL must be a postgres:// URL (or unset for the SQLite file)');
+
   const nodeId = str('NODE_ID', defaultNodeId());
   // It becomes part of every channel id, a recording file name and a SIP-safe token: letters, digits, - and _.
   if (!NODE_ID_PATTERN.test(nodeId)) problems.push(`NODE_ID must be 1-32 letters, digits, - or _, starting with a letter or digit (got "${nodeId}")`);
@@ -383,6 +391,7 @@ export function loadConfig(env: Env = process.env): Config {
 
   const config: Config = {
     dbPath: str('CALLROUTE_DB_PATH', 'data/callroute.db'),
+    dbUrl: dbUrl === '' ? null : dbUrl,
     nodeId,
     nodeLeaseSeconds: int('NODE_LEASE_SECONDS', 15, 3, 3600),
     http: {

@@ -29,6 +29,8 @@ const SECRET_PATHS = [
   'res.headers["set-cookie"]',
   'config.adminToken',
   'config.ari.password',
+  // Its password, where the URL carries one.
+  'config.dbUrl',
   'config.recordings.linkSecret',
   'config.privacy.hashSecret',
   'config.recordings.keys',

@@ -32,7 +32,7 @@ describe.each(storesOfBothDialects(databases))('secrets in logs on %s', (_dialec
         },
       });
       const logger = createLogger('debug', sink);
-      const config = loadConfig({ CALLROUTE_ADMIN_TOKEN: TOKEN, ARI_PASSWORD: 'ari-password-not-logged', RECORDING_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` });
+      const config = loadConfig({ CALLROUTE_ADMIN_TOKEN: TOKEN, ARI_PASSWORD: 'ari-password-not-logged', RECORDING_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`, CALLROUTE_DB_URL: 'postgres://callroute:db-password-not-logged@127.0.0.1:5432/callroute' });
       logger.info({ config }, 'config loaded');
       store = await open();
       const app = buildApp({ store: store, logger, adminToken: TOKEN, defaultCountryCode: '1', telephonyStatus: () => ({ ari: 'connected', activeCalls: 0 }) });
@@ -48,7 +48,7 @@ describe.each(storesOfBothDialects(databases))('secrets in logs on %s', (_dialec
       logger.flush();
       expect(logged).toContain("incoming request");
       expect(logged).toContain("/r/1?exp=9999999999&sig=[redacted]");
-      for (const secret of [TOKEN, customerToken, 'guessed-token-not-logged', SIG, 'ari-password-not-logged', Buffer.alloc(32, 7).toString('base64')]) {
+      for (const secret of [TOKEN, customerToken, 'guessed-token-not-logged', SIG, 'ari-password-not-logged', 'db-password-not-logged', Buffer.alloc(32, 7).toString('base64')]) {
         expect(logged, `a log line holds ${secret.slice(0, 12)}…`).not.toContain(secret);
       }
     });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEndReportTail, type EndReportTail } from '../../src/telephony/dialplanHook/createEndReportTail.js';
+import { channelsOnReportFiles, createEndReportTail, type EndReportTail } from '../../src/telephony/dialplanHook/createEndReportTail.js';
 import type { DialplanEndReport, DialplanRefusal } from '../../src/telephony/session/DialplanCall.js';
 import { waitFor } from '../callflow/harness/waitFor.js';
 
@@ -175,6 +175,44 @@ describe('the end report file (hangup handlers append, the router reads)', () =>
     await waitFor(() => applied.length === 2, { timeoutMs: 5_000, intervalMs: 10, message: 'both reports once the database is back' });
     expect(applied.map((a) => a.id)).toEqual(['7.1', '7.2']);
     await waitFor(() => readdirSync(dir).length === 0, { timeoutMs: 2_000, intervalMs: 10, message: 'the file gone once both are written' });
+  });
+
+  it('records written behind the call (PostgreSQL): a file read is removed only once the writes its lines queued are applied', async () => {
+    // The writer's marks: every applied line queues one write; `applied` says how many are done.
+    let queued = 0;
+    let done = 0;
+    tail = createEndReportTail({
+      file,
+      apply: (id, report) => {
+        applied.push({ id, report });
+        queued += 1;
+      },
+      refused: () => undefined,
+      logger: pino({ level: 'silent' }),
+      pollMs: 20,
+      rotateAfterMs: 50,
+      rotateGraceMs: 20,
+      writesApplied: { mark: () => queued, appliedThrough: (mark) => done >= mark },
+    });
+    tail.start();
+    appendFileSync(file, line('9.1', 'dialstatus=ANSWER'));
+    appendFileSync(file, line('9.2', 'dialstatus=BUSY'));
+    await waitFor(() => applied.length === 2, { timeoutMs: 2_000, intervalMs: 10, message: 'both lines applied' });
+    await new Promise((r) => setTimeout(r, 300));
+    // Moved aside, and kept: a restart now would read both lines again.
+    expect(readdirSync(dir).filter((n) => n.startsWith('callroute-ended.log.'))).toHaveLength(1);
+    done = 1;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(readdirSync(dir)).toHaveLength(1);
+    done = 2;
+    await waitFor(() => readdirSync(dir).length === 0, { timeoutMs: 2_000, intervalMs: 10, message: 'the file gone once both writes are applied' });
+    expect(channelsOnReportFiles(file)).toEqual([]);
+  });
+
+  it('channelsOnReportFiles names the callers of every line on file, moved aside or not', () => {
+    writeFileSync(`${file}.1-1`, line('1.1', 'dialstatus=ANSWER') + line('1.2', 'refused=busy'));
+    writeFileSync(file, line('1.3', 'dialstatus=BUSY') + '1.4 dialstatus=AN');
+    expect(channelsOnReportFiles(file)).toEqual(['1.1', '1.2', '1.3', '1.4']);
   });
 
   it('a report that fails for another reason (a bug, not the database) is logged and skipped, not retried forever', () => {

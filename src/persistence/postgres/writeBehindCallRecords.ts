@@ -64,8 +64,13 @@ export interface WriteBehindCallRecords {
   /** Asterisk stopped it; resolves once that is written (the transcode job, queued then, names the row). */
   markRecordingStopped(id: number, stoppedAt: number): Promise<void>;
   markRecordingMissing(id: number, reason: string): void;
-  /** The recording this process started for the call and has not seen stop, if any. */
+  /** The recording this process started (or adopted) for the call and has not seen stop, if any. */
   activeRecordingOf(callId: number): { id: number; channels: RecordingChannels } | undefined;
+  /** A recording an earlier run started and did not see stop (read at reconciliation): its stop joins its call's queue. */
+  adoptRecording(id: number, callId: number, channels: RecordingChannels): void;
+  /** A mark of the writes queued so far: `appliedThrough(mark)` says when they are all applied. */
+  mark(): number;
+  appliedThrough(mark: number): boolean;
   /** Writes not yet applied (queued or being retried). */
   readonly pending: number;
   /** Resolves once every write queued so far is applied (or dropped as a bug). */
@@ -105,6 +110,9 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   const rowOf = new Map<number, number>();
   let pending = 0;
   let closed = false;
+  /** Every write queued, numbered in queue order; the ones not yet applied (insertion order: the oldest first). */
+  let lastSeq = 0;
+  const unapplied = new Set<number>();
 
   /**
    * Ids reserved ahead from a table's identity sequence, so a row's id is known before it is written;
@@ -166,11 +174,14 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
   /** Queues `work` behind the call's earlier writes. */
   const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>, transaction = false): Promise<void> => {
     pending += 1;
+    const seq = (lastSeq += 1);
+    unapplied.add(seq);
     const tail = (queues.get(callId) ?? Promise.resolve())
       .then(() => apply(what, work(rowOf.get(callId) ?? callId), { callId }, transaction))
       .then(() => undefined)
       .finally(() => {
         pending -= 1;
+        unapplied.delete(seq);
         if (queues.get(callId) !== tail) return;
         queues.delete(callId);
         // The outcome is a call's last write: whose row it went to need not be remembered longer.
@@ -239,6 +250,15 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
     activeRecordingOf(callId) {
       for (const [id, r] of activeRecordings) if (r.callId === callId) return { id, channels: r.channels };
       return undefined;
+    },
+    adoptRecording(id, callId, channels) {
+      if (!activeRecordings.has(id)) activeRecordings.set(id, { callId, channels });
+    },
+    mark: () => lastSeq,
+    appliedThrough(mark) {
+      // Sets iterate in insertion order: the first is the oldest write not yet applied.
+      const oldest = unapplied.values().next();
+      return oldest.done === true || oldest.value > mark;
     },
     get pending() {
       return pending;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, renameSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseDialplanEndReport, parseDialplanRefusal, type DialplanEndReport, type DialplanRefusal } from '../session/DialplanCall.js';
@@ -32,6 +32,12 @@ export interface EndReportTailDeps {
    * are logged and the line is skipped. Default: none is retried.
    */
   isRetryable?: (err: unknown) => boolean;
+  /**
+   * Records written behind the call (PostgreSQL: writeBehindCallRecords): a line applied is then not
+   * yet a row. A file is removed only once the writes queued by its lines are applied, so a router
+   * stopped before that reads the file again at its next start.
+   */
+  writesApplied?: { mark(): number; appliedThrough(mark: number): boolean };
 }
 
 /** The pause before applying a line again after a retryable failure: doubling from this… */
@@ -60,6 +66,30 @@ interface Retired {
   offset: number;
   partial: string;
   until: number;
+  /** The writes its lines queued (taken once its grace period is over): removed when they are applied. */
+  writes?: number;
+}
+
+/**
+ * The callers' channel ids the report files on disk name (the live one and those moved aside): read
+ * before the tail starts, where the records are on a remote database, to know which of them have a
+ * record already (see src/persistence/postgres/callRecordsBehind.ts).
+ */
+export function channelsOnReportFiles(file: string): string[] {
+  const channels: string[] = [];
+  for (const path of [...endReportFilesAside(file), file]) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n')) {
+      const space = line.indexOf(' ');
+      if (space > 0) channels.push(line.slice(0, space));
+    }
+  }
+  return channels;
 }
 
 /**
@@ -200,10 +230,13 @@ export function createEndReportTail(deps: EndReportTailDeps) {
     applyBacklog();
     if (backlog.length > 0) return;
     for (const r of [...retired]) {
-      if (clock() >= r.until) {
-        retired.splice(retired.indexOf(r), 1);
-        remove(r);
+      if (clock() < r.until) continue;
+      if (deps.writesApplied) {
+        r.writes ??= deps.writesApplied.mark();
+        if (!deps.writesApplied.appliedThrough(r.writes)) continue;
       }
+      retired.splice(retired.indexOf(r), 1);
+      remove(r);
     }
     if (!liveThere) return;
     if (live.offset > 0 && liveReadSince === null) liveReadSince = clock();

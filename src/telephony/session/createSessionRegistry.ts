@@ -17,7 +17,8 @@ import type { CallerPrivacyLookup } from '../../privacy/callerPrivacy.js';
 
 export interface SessionRegistryDeps {
   ari: AriClient;
-  records: CallRecordRepository;
+  /** Synchronous: SQLite's repository, or PostgreSQL's written behind the call (callRecordsBehind). */
+  records: Pick<CallRecordRepository, 'insertArrival' | 'routed' | 'insertRefused' | 'markAnswered' | 'finish' | 'findByInboundChannel'>;
   findNumber: (did: string) => RoutableNumber | null | undefined;
   /** The do-not-record list and restricted callers (in memory): routed, not recorded. */
   callerPrivacy?: CallerPrivacyLookup;

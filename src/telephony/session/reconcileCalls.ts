@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
-import type { CallRecordStore } from '../../persistence/callRecordStore.js';
 import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriBridge, AriChannel, AriClient } from '../ari/types.js';
 import type { CallRow } from '../../persistence/schema.js';
@@ -25,8 +24,12 @@ export interface ReconcileReport {
  */
 export async function reconcileCalls(deps: {
   ari: AriClient;
-  /** This node's records: SQLite's repository as it is, or any store's (awaited either way). */
-  records: Pick<CallRecordRepository, 'listUnfinished' | 'markAnswered' | 'finish'> | Pick<CallRecordStore, 'listUnfinished' | 'markAnswered' | 'finish'>;
+  /** This node's records: SQLite's repository as it is, PostgreSQL's written behind, or any store's (awaited either way). */
+  records: {
+    listUnfinished(): CallRow[] | Promise<CallRow[]>;
+    markAnswered(...args: Parameters<CallRecordRepository['markAnswered']>): void | Promise<void>;
+    finish(...args: Parameters<CallRecordRepository['finish']>): void | Promise<void>;
+  };
   registry: SessionRegistry;
   logger: Logger;
   clock?: () => number;
