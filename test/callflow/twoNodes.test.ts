@@ -1,7 +1,8 @@
 /**
  * Two nodes on one PostgreSQL (issue 21): two Asterisk sandboxes, each with its own router process
  * (NODE_ID node-na and node-nb, their own SIP, ARI, AMI and FastAGI ports), and one private
- * PostgreSQL server. A number added through node A's API reaches node B's routing table (AstDB)
+ * PostgreSQL server. 200 visitors opening snippet sessions at once, half through each node, never get
+ * one pool number twice; a number added through node A's API reaches node B's routing table (AstDB)
  * within a second; node B restarting (its reconciliation) leaves node A's live call alone; node A gone
  * altogether (router killed with -9, Asterisk stopped) has its call finished by node B, as
  * reconciled with the reason, within the lease time (NODE_LEASE_SECONDS=3) and a renewal.
@@ -30,6 +31,9 @@ const NODE_B = {
 const B_CARRIER = { localPort: 5072, mediaPort: 6300, controlPort: 8875 } as const;
 const B_PHONE = { localPort: 5082, mediaPort: 6400, controlPort: 8876 } as const;
 const DID_A = '+15551300000';
+const FALLBACK_DID = '+15552010000';
+const POOL_SIZE = 50;
+const VISITORS = 200;
 
 interface CallDto extends CallRecordDto {
   nodeId: string;
@@ -67,7 +71,8 @@ async function upOn(stack: CallflowStack, did: string): Promise<CallDto> {
 describe('two nodes on one PostgreSQL', () => {
   beforeAll(async () => {
     postgres = startPostgres(POSTGRES_PORT);
-    const shared = { CALLROUTE_DB_URL: postgres.url, NODE_LEASE_SECONDS: String(LEASE_SECONDS) };
+    // TRUST_PROXY: the visitors below come through a proxy on loopback, each from its own address.
+    const shared = { CALLROUTE_DB_URL: postgres.url, NODE_LEASE_SECONDS: String(LEASE_SECONDS), TRUST_PROXY: 'loopback' };
     nodeA = await startCallflowStack({ instance: 'na', httpPort: 8097, env: shared });
     nodeB = await startCallflowStack({ instance: 'nb', httpPort: 8098, env: { ...shared, ...NODE_B } });
   }, 240_000);
@@ -77,6 +82,36 @@ describe('two nodes on one PostgreSQL', () => {
     await nodeA?.stop();
     postgres?.stop();
   });
+
+  it(`${VISITORS} visitors opening sessions at once, half on each node, get at most one number each of a ${POOL_SIZE}-number pool, never one number twice`, async () => {
+    const api = nodeA.api;
+    const account = (await api.call<{ id: number }>('POST', '/v1/accounts', { name: 'Acme Web' })).body.id;
+    expect((await api.call('PATCH', `/v1/accounts/${account}/snippet`, { allowedDomains: ['acme.example'] })).status).toBe(200);
+    const key = (await api.call<{ publicKey: string }>('POST', `/v1/accounts/${account}/snippet/key`)).body.publicKey;
+    const fallback = await api.call<{ id: number }>('POST', '/v1/tracking-numbers', { accountId: account, did: FALLBACK_DID, destination: DEMO_DESTINATION });
+    const pool = await api.call<{ id: number }>('POST', '/v1/pools', { accountId: account, name: 'website', fallbackTrackingNumberId: fallback.body.id });
+    expect(pool.status, JSON.stringify(pool.body)).toBe(201);
+    for (let i = 1; i <= POOL_SIZE; i++) {
+      const n = await api.call('POST', '/v1/tracking-numbers', { accountId: account, did: `+1555201${String(i).padStart(4, '0')}`, destination: DEMO_DESTINATION, poolId: pool.body.id });
+      expect(n.status, JSON.stringify(n.body)).toBe(201);
+    }
+    const answers = await Promise.all(
+      Array.from({ length: VISITORS }, async (_, i) => {
+        const res = await fetch(`${(i % 2 === 0 ? nodeA : nodeB).baseUrl}/public/v1/session`, {
+          method: 'POST',
+          headers: { 'content-type': 'text/plain', origin: 'https://acme.example', 'x-forwarded-for': `198.51.100.${i % 250}` },
+          body: JSON.stringify({ key, page: 'https://acme.example/?utm_source=google' }),
+        });
+        expect(res.status).toBe(200);
+        return (await res.json()) as { visitorId: string; number: string };
+      }),
+    );
+    const pooled = answers.filter((a) => a.number !== FALLBACK_DID);
+    expect(pooled).toHaveLength(POOL_SIZE);
+    expect(new Set(pooled.map((a) => a.number)).size).toBe(POOL_SIZE);
+    expect(new Set(answers.map((a) => a.visitorId)).size).toBe(VISITORS);
+    expect(Number(postgres.query(`select count(distinct tracking_number_id) from visits where pool_id = ${pool.body.id} and released_at is null and tracking_number_id is not null`))).toBe(POOL_SIZE);
+  }, 90_000);
 
   it("a number added through node A's API is in node B's routing table within a second, and a call on node B connects through it", async () => {
     const { accountId } = await nodeA.addNumbers([{ did: DID_A }]);
