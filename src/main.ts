@@ -268,7 +268,8 @@ async function main(config: Config): Promise<void> {
     callerPrivacy.stop();
     clearInterval(exportSweep);
     await ari.close();
-    await reconciling;
+    // Bounded: on PostgreSQL a reconciliation waits for queued record writes, which wait for the database.
+    await Promise.race([reconciling, new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
     await webhooks.stop();
     await conversions.stop();
     await stopRetention();
