@@ -24,7 +24,7 @@ import { createRoutePlanCache, loadRoutePlan, takeNextAction } from './persisten
 import type { CallRow, RecordingChannels } from './persistence/schema.js';
 import { isTransientDatabaseError } from './persistence/sqliteErrors.js';
 import { postgresStore, runOnSqlite, sqliteStore, type Store } from './persistence/store.js';
-import { createTrackingNumberCache, currentRouteTableVersion, findByDid, listTrackingNumbers, routeTableVersion, trackingNumbersOf } from './persistence/trackingNumberRepository.js';
+import { createTrackingNumberCache, currentRouteTableVersion, findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import type { RoutableNumber } from './routing/resolveRoute.js';
 import type { RoutePlan } from './routing/routePlan/types.js';
 import { channelsOnReportFiles, type EndReportTailDeps } from './telephony/dialplanHook/createEndReportTail.js';
@@ -129,7 +129,15 @@ async function openOnPostgres(url: string, config: Config, logger: Logger): Prom
     callerPrivacy: { version: () => store.run(currentRouteTableVersion()), rules: () => store.run(everyCallerPrivacyRule()) },
     routePlan: plans.plan,
     takeNextAction: (plan, state) => plans.takeNextAction(plan, state),
-    routeTable: { version: () => store.run(currentRouteTableVersion()), numbers: () => store.run(trackingNumbersOf()) },
+    // Through the copy the router answers from: a number the dialplan's table has, the router knows
+    // too (a call the table cannot take asks the router; its copy must not be behind the table).
+    routeTable: {
+      version: async () => {
+        await numbers.refresh();
+        return Number(numbers.version());
+      },
+      numbers: () => [...numbers.current().values()],
+    },
     endReports: { writesApplied: writer },
     async refresh() {
       await Promise.all([numbers.refresh(), plans.refresh()]);

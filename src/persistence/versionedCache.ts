@@ -9,6 +9,8 @@
 export interface VersionedCache<T> {
   /** The copy as of the last look that succeeded (`initial` before the first). */
   current(): T;
+  /** The version `current()` is of (-1 before the first look). */
+  version(): number | string;
   /** Looks now (one look at a time: a second call joins the one in progress). */
   refresh(): Promise<void>;
   start(): void;
@@ -41,6 +43,7 @@ export function createVersionedCache<T>(deps: {
   };
   return {
     current: () => value,
+    version: () => version,
     refresh,
     start(): void {
       timer = setInterval(() => {

@@ -36,7 +36,7 @@ export interface CallRecordsBehind {
   /** Reads the rows an earlier run left that the call path may ask about: call before taking calls. */
   preload(reportedChannels: readonly string[]): Promise<void>;
   /**
-   * This node's unfinished calls, read once every write queued so far is applied; the recordings an
+   * This node's unfinished calls, read once every write queued before the call is applied; the recordings an
    * earlier run left in progress on them are handed to the writer (their stop joins their call's queue).
    */
   listUnfinished(): Promise<CallRow[]>;
@@ -113,7 +113,7 @@ export function createCallRecordsBehind(deps: { store: Store; writer: WriteBehin
       for (const row of found) if (!byChannel.has(row.inboundChannelId)) know(row);
     },
     async listUnfinished() {
-      await writer.drain();
+      await writer.appliedUpTo(writer.mark());
       const unfinished = await database.listUnfinished();
       for (const row of unfinished) {
         // This run's own calls: the writer knows their recordings, and a stop queued since the read must not be undone.

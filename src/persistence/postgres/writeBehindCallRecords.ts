@@ -71,6 +71,8 @@ export interface WriteBehindCallRecords {
   /** A mark of the writes queued so far: `appliedThrough(mark)` says when they are all applied. */
   mark(): number;
   appliedThrough(mark: number): boolean;
+  /** Resolves once the writes queued up to `mark` are applied (later ones are not waited for: under load there are always some). */
+  appliedUpTo(mark: number): Promise<void>;
   /** Writes not yet applied (queued or being retried). */
   readonly pending: number;
   /** Resolves once every write queued so far is applied (or dropped as a bug). */
@@ -171,6 +173,12 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
     }
   }
 
+  const appliedThrough = (mark: number): boolean => {
+    // Sets iterate in insertion order: the first is the oldest write not yet applied.
+    const oldest = unapplied.values().next();
+    return oldest.done === true || oldest.value > mark;
+  };
+
   /** Queues `work` behind the call's earlier writes. */
   const enqueue = (callId: number, what: string, work: (rowId: number) => Work<unknown>, transaction = false): Promise<void> => {
     pending += 1;
@@ -255,10 +263,9 @@ export function createWriteBehindCallRecords(options: WriteBehindOptions): Write
       if (!activeRecordings.has(id)) activeRecordings.set(id, { callId, channels });
     },
     mark: () => lastSeq,
-    appliedThrough(mark) {
-      // Sets iterate in insertion order: the first is the oldest write not yet applied.
-      const oldest = unapplied.values().next();
-      return oldest.done === true || oldest.value > mark;
+    appliedThrough,
+    async appliedUpTo(mark) {
+      while (!appliedThrough(mark)) await Promise.race([...queues.values()]);
     },
     get pending() {
       return pending;
