@@ -1,6 +1,6 @@
 /**
  * The systemd units production runs, rendered from the same configuration as the router and the
- * Asterisk files (README "Running in production"):
+ * Asterisk files (docs/operations.md "Running against a production Asterisk"):
  *
  *   npx tsx scripts/renderSystemdUnits.ts --out /etc/systemd/system [--install-dir /opt/callroute]
  *

@@ -11,7 +11,7 @@ CONFIG_FILE="${CALLROUTE_CONFIG_FILE:-$PWD/data/callroute.env}"
 if [ ! -f "$CONFIG_FILE" ]; then
   umask 077
   cat > "$CONFIG_FILE" <<CONF
-# Written by the first start; edit and restart. Keys: README "Configuration".
+# Written by the first start; edit and restart. Keys: docs/operations.md "Configuration".
 CALLROUTE_DB_PATH=$PWD/data/callroute.db
 CALLROUTE_ADMIN_TOKEN=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
 ARI_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
@@ -75,7 +75,7 @@ if [ -f data/first-sign-in.txt ]; then
 
 People who can sign in (e-mail, password; kept in data/first-sign-in.txt until you delete it):
 $(awk -F'\t' '{printf "  %-32s %-30s %s\n", $1, $2, $3}' data/first-sign-in.txt)
-Sign in (a session cookie; README "People and sign-in"), then see who you are:
+Sign in (a session cookie; docs/api.md "People and sign-in"), then see who you are:
   curl -s -c data/cookies.txt -H 'content-type: application/json' \\
     -d '{"email":"$(awk -F'\t' 'NR==1{print $2}' data/first-sign-in.txt)","password":"<password above>"}' $API/v1/auth/login
   curl -s -b data/cookies.txt $API/v1/auth/me

@@ -38,7 +38,7 @@ export interface AriTransportOptions {
 // Why node:http and not the global fetch: Node 20's fetch (undici) opens a new TCP connection for every
 // request in flight and cannot be given a bounded dispatcher without installing the undici package. Under
 // load that exceeded Asterisk's http `sessionlimit` (100 by default), Asterisk refused the connections and
-// calls were lost (notes/asterisk.md). An http.Agent with keepAlive and maxSockets reuses a fixed set of
+// calls were lost (docs/asterisk.md, "ARI under load"). An http.Agent with keepAlive and maxSockets reuses a fixed set of
 // connections and queues further requests in Node until a socket is free.
 const IDEMPOTENT: ReadonlySet<AriHttpMethod> = new Set(['GET', 'PUT', 'DELETE']);
 

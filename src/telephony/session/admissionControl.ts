@@ -10,7 +10,7 @@ import { CAUSE } from './callOutcome.js';
 /**
  * Refusing a call the box cannot carry is cheaper than carrying it badly. Under saturation ARI's
  * REST latency grows first; a call admitted then waits seconds for its setup requests, and when a
- * request fails the call is lost half set up (notes/asterisk.md: calls never forwarded, answered
+ * request fails the call is lost half set up (docs/asterisk.md, "ARI under load": calls never forwarded, answered
  * calls unrecorded, channels and bridges left behind). A 503 at the door keeps calls already up
  * untouched and tells the carrier to try its next route.
  */
