@@ -1,22 +1,17 @@
 import type { Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { CallrouteError } from '../../errors.js';
-import { AriHttpError, isNotFound } from './AriHttpError.js';
+import { AriHttpError } from './AriHttpError.js';
 import { backoffDelay } from '../../backoffDelay.js';
+import { ariResources } from './ariResources.js';
 import { createAriTransport } from './createAriTransport.js';
 import type {
-  AriPlayback,
-  AriApplication,
-  AriEndpoint,
-  AriBridge,
-  AriChannel,
   AriClient,
   AriConnectOptions,
   AriConnectionState,
   AriEvent,
   AriEventOf,
   AriEventType,
-  AriLiveRecording,
 } from './types.js';
 
 export { AriHttpError, isChannelGone, isNotFound, isRecordingNotActive } from './AriHttpError.js';
@@ -93,13 +88,11 @@ function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-const enc = encodeURIComponent;
-
 /**
  * Our typed ARI client: REST through a bounded keep-alive pool, events over one websocket that reconnects
  * forever with capped, jittered backoff and re-applies the event filter after every connect (Asterisk forgets it
  * when it restarts). Events that happen while disconnected are lost (Asterisk does not replay them): listen to
- * `onConnection('connected')` to resync.
+ * `onConnection('connected')` to resync. The typed REST resources are in ariResources.ts.
  */
 export function createAriClient(opts: CreateAriClientOptions): AriClient {
   // The caller names the component (main.ts passes a child with component: 'ari'); adding it here would duplicate the key.
@@ -227,7 +220,7 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
 
   async function applyFilterAndAnnounce(ws: WebSocket, gen: number, authFailed: () => void): Promise<void> {
     try {
-      await request<void>('PUT', `/applications/${enc(opts.app)}/eventFilter`, {
+      await request<void>('PUT', `/applications/${encodeURIComponent(opts.app)}/eventFilter`, {
         body: { allowed: eventTypes.map((type) => ({ type })) },
       });
     } catch (err) {
@@ -418,155 +411,7 @@ export function createAriClient(opts: CreateAriClientOptions): AriClient {
       return count;
     },
 
-    channels: {
-      list: () => request<AriChannel[]>('GET', '/channels'),
-      get: (id) => request<AriChannel>('GET', `/channels/${enc(id)}`),
-      create: (params) =>
-        request<AriChannel>('POST', '/channels/create', {
-          query: {
-            endpoint: params.endpoint,
-            app: params.app,
-            appArgs: params.appArgs,
-            channelId: params.channelId,
-            otherChannelId: params.otherChannelId,
-            originator: params.originator,
-            formats: params.formats,
-          },
-          body: params.variables ? { variables: params.variables } : undefined,
-        }),
-      dial: async (id, params) => {
-        await request<void>('POST', `/channels/${enc(id)}/dial`, {
-          query: { caller: params?.caller, timeout: params?.timeout },
-        });
-      },
-      answer: async (id) => {
-        await request<void>('POST', `/channels/${enc(id)}/answer`);
-      },
-      ring: async (id) => {
-        await request<void>('POST', `/channels/${enc(id)}/ring`);
-      },
-      ringStop: async (id) => {
-        await request<void>('DELETE', `/channels/${enc(id)}/ring`);
-      },
-      hangup: async (id, params) => {
-        // ARI takes reason_code or reason, not both; the Q.850 code is the more precise one.
-        const query =
-          params?.reasonCode !== undefined ? { reason_code: params.reasonCode } : { reason: params?.reason };
-        await request<void>('DELETE', `/channels/${enc(id)}`, { query });
-      },
-      continueInDialplan: async (id, params) => {
-        await request<void>('POST', `/channels/${enc(id)}/continue`, {
-          query: {
-            context: params?.context,
-            extension: params?.extension,
-            priority: params?.priority,
-            label: params?.label,
-          },
-        });
-      },
-      setVariable: async (id, variable, value) => {
-        await request<void>('POST', `/channels/${enc(id)}/variable`, { query: { variable, value } });
-      },
-      getVariable: async (id, variable) =>
-        (await request<{ value?: string }>('GET', `/channels/${enc(id)}/variable`, { query: { variable } }))?.value ?? '',
-      progress: async (id) => {
-        await request<void>('POST', `/channels/${enc(id)}/progress`);
-      },
-      play: (id, params) =>
-        request<AriPlayback>('POST', `/channels/${enc(id)}/play/${enc(params.playbackId)}`, {
-          query: { media: params.media },
-        }),
-      snoop: (id, params) =>
-        request<AriChannel>('POST', `/channels/${enc(id)}/snoop`, {
-          query: { spy: params.spy, app: params.app, appArgs: params.appArgs, snoopId: params.snoopId },
-        }),
-      record: (id, params) =>
-        request<AriLiveRecording>('POST', `/channels/${enc(id)}/record`, {
-          query: {
-            name: params.name,
-            format: params.format,
-            ifExists: params.ifExists,
-            beep: params.beep,
-            terminateOn: params.terminateOn,
-          },
-        }),
-    },
-
-    bridges: {
-      list: () => request<AriBridge[]>('GET', '/bridges'),
-      get: (id) => request<AriBridge>('GET', `/bridges/${enc(id)}`),
-      create: (params) =>
-        request<AriBridge>('POST', '/bridges', {
-          query: { type: params.type ?? 'mixing', bridgeId: params.bridgeId, name: params.name },
-        }),
-      addChannel: async (id, channelIds, params) => {
-        await request<void>('POST', `/bridges/${enc(id)}/addChannel`, {
-          query: {
-            channel: channelIds.join(','),
-            role: params?.role,
-            inhibitConnectedLineUpdates: params?.inhibitConnectedLineUpdates,
-          },
-        });
-      },
-      removeChannel: async (id, channelIds) => {
-        await request<void>('POST', `/bridges/${enc(id)}/removeChannel`, { query: { channel: channelIds.join(',') } });
-      },
-      destroy: async (id) => {
-        await request<void>('DELETE', `/bridges/${enc(id)}`);
-      },
-      record: (id, params) =>
-        request<AriLiveRecording>('POST', `/bridges/${enc(id)}/record`, {
-          query: {
-            name: params.name,
-            format: params.format,
-            ifExists: params.ifExists,
-            beep: params.beep,
-            terminateOn: params.terminateOn,
-          },
-        }),
-    },
-
-    recordings: {
-      stopLive: async (name) => {
-        await request<void>('POST', `/recordings/live/${enc(name)}/stop`);
-      },
-      muteLive: async (name, muted) => {
-        await request<void>(muted ? 'POST' : 'DELETE', `/recordings/live/${enc(name)}/mute`);
-      },
-      getStored: async (name) => {
-        try {
-          const stored = await request<{ name: string; format: string }>('GET', `/recordings/stored/${enc(name)}`);
-          return { name: stored.name, format: stored.format };
-        } catch (err) {
-          if (isNotFound(err)) return null;
-          throw err;
-        }
-      },
-    },
-
-    endpoints: {
-      list: () => request<AriEndpoint[]>('GET', '/endpoints'),
-    },
-
-    applications: {
-      get: (name) => request<AriApplication>('GET', `/applications/${enc(name)}`),
-      setEventFilter: async (name, allowed) => {
-        await request<void>('PUT', `/applications/${enc(name)}/eventFilter`, {
-          body: { allowed: allowed.map((type) => ({ type })) },
-        });
-      },
-      subscribe: async (name, eventSource) => {
-        await request<void>('POST', `/applications/${enc(name)}/subscription`, { query: { eventSource } });
-      },
-    },
-
-    asterisk: {
-      info: () => request('GET', '/asterisk/info'),
-      getVariable: async (variable) => (await request<{ value?: string }>('GET', '/asterisk/variable', { query: { variable } }))?.value ?? '',
-      setVariable: async (variable, value) => {
-        await request<void>('POST', '/asterisk/variable', { query: { variable, value } });
-      },
-    },
+    ...ariResources(request),
   };
   return client;
 }
