@@ -4,11 +4,12 @@ import type { CallRecordRepository } from '../../persistence/callRecordRepositor
 import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import { resolveRoute, type RoutableNumber, type RoutePolicy } from '../../routing/resolveRoute.js';
 import { isChannelGone } from '../ari/AriHttpError.js';
-import type { AriChannel, AriClient, AriEvent, AriEventType, StasisStartEvent } from '../ari/types.js';
+import type { AriChannel, AriClient, AriEvent, StasisStartEvent } from '../ari/types.js';
 import { CallSession, DIALED_LEG_ARG, type CallSessionDeps } from './CallSession.js';
 import { SNOOP_ARG } from './CallRecorder.js';
 import { createAdmissionControl, REFUSED_SIP_CODE, refuseCall, timeAriRequests, type AdmissionLimits } from './admissionControl.js';
 import { CAUSE } from './callOutcome.js';
+import { channelIdOf, ROUTED_EVENTS } from './channelOfEvent.js';
 import { ARRIVAL_WRITE_DELAY_MS, arrivalFromReport, DialplanCall, type DialplanCallDeps, type DialplanChannel, type DialplanEndReport, type DialplanRefusal } from './DialplanCall.js';
 import { dialplanHandOff, dialplanVerdict, handOffFromExtension } from './dialplanHandOff.js';
 import { routeEntry } from '../dialplanHook/routeTable.js';
@@ -39,33 +40,6 @@ export interface SessionRegistryDeps {
   discardRecording?: DialplanCallDeps['discardRecording'];
   /** Sends an AMI action (sendAmiAction): the MixMonitor of a handed-off call is muted through AMI. */
   amiAction?: (action: Record<string, string>) => Promise<Record<string, string>>;
-}
-
-/** Channel events routed to the session that owns the channel. */
-const ROUTED_EVENTS: AriEventType[] = [
-  'ChannelStateChange',
-  'Dial',
-  'ChannelHangupRequest',
-  'ChannelDestroyed',
-  'StasisEnd',
-  'PlaybackFinished',
-  'RecordingStarted',
-  'RecordingFinished',
-  'RecordingFailed',
-  'ChannelDtmfReceived',
-];
-
-/** `channel:<id>` → id (playback and recording targets). */
-function channelOfTarget(uri: string | undefined): string | undefined {
-  return uri?.startsWith('channel:') ? uri.slice('channel:'.length) : undefined;
-}
-
-function channelIdOf(event: AriEvent): string | undefined {
-  if (event.type === 'Dial') return event.peer.id;
-  if ('playback' in event) return channelOfTarget(event.playback.target_uri);
-  if ('recording' in event) return channelOfTarget(event.recording.target_uri);
-  if ('channel' in event) return event.channel?.id;
-  return undefined;
 }
 
 /** What each refusal the dialplan counted means for the caller and the record. */
