@@ -24,7 +24,7 @@ import { createRoutePlanCache, loadRoutePlan, takeNextAction } from './persisten
 import type { CallRow, RecordingChannels } from './persistence/schema.js';
 import { isTransientDatabaseError } from './persistence/sqliteErrors.js';
 import { postgresStore, runOnSqlite, sqliteStore, type Store } from './persistence/store.js';
-import { createTrackingNumberCache, currentRouteTableVersion, findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
+import { createTrackingNumberCache, findByDid, listTrackingNumbers, routeTableVersion } from './persistence/trackingNumberRepository.js';
 import type { RoutableNumber } from './routing/resolveRoute.js';
 import type { RoutePlan } from './routing/routePlan/types.js';
 import { channelsOnReportFiles, type EndReportTailDeps } from './telephony/dialplanHook/createEndReportTail.js';
@@ -108,6 +108,11 @@ async function openOnPostgres(url: string, config: Config, logger: Logger): Prom
   const plans = createRoutePlanCache(store, { onError: onError('route plans') });
   const writer = createWriteBehindCallRecords({ store, nodeId: config.nodeId, logger: logger.child({ component: 'call-records' }), attributeArrivals: true });
   const records = createCallRecordsBehind({ store, writer, nodeId: config.nodeId });
+  /** route_table_version as of the numbers' copy, looked at now (a look in progress is joined). */
+  const numbersVersion = async (): Promise<number> => {
+    await numbers.refresh();
+    return Number(numbers.version());
+  };
   /** Recordings whose stop is queued: the write, so their transcode job waits for it. */
   const stopWrites = new Map<number, Promise<void>>();
   return {
@@ -126,18 +131,13 @@ async function openOnPostgres(url: string, config: Config, logger: Logger): Prom
       void written.then(then);
     },
     findNumber: numbers.findByDid,
-    callerPrivacy: { version: () => store.run(currentRouteTableVersion()), rules: () => store.run(everyCallerPrivacyRule()) },
+    // route_table_version is looked at once per tick for all three: through the numbers' copy.
+    callerPrivacy: { version: numbersVersion, rules: () => store.run(everyCallerPrivacyRule()) },
     routePlan: plans.plan,
     takeNextAction: (plan, state) => plans.takeNextAction(plan, state),
     // Through the copy the router answers from: a number the dialplan's table has, the router knows
     // too (a call the table cannot take asks the router; its copy must not be behind the table).
-    routeTable: {
-      version: async () => {
-        await numbers.refresh();
-        return Number(numbers.version());
-      },
-      numbers: () => [...numbers.current().values()],
-    },
+    routeTable: { version: numbersVersion, numbers: () => [...numbers.current().values()] },
     endReports: { writesApplied: writer },
     async refresh() {
       await Promise.all([numbers.refresh(), plans.refresh()]);

@@ -116,13 +116,8 @@ function arrivalValues(a: CallArrival): Record<string, unknown> {
   return { ...arrivalRow(a), firstTimeCaller: a.firstTimeCaller == null ? null : a.firstTimeCaller ? 1 : 0 };
 }
 
-/**
- * What a retried attempt (same SIP Call-ID) writes over the refused record it takes over: the new
- * arrival (`excluded`, SQLite's name for the row that was to be inserted), and no outcome yet.
- */
-export const TAKE_OVER_REFUSED = {
-  ...(Object.fromEntries(ARRIVAL_KEYS.map((k) => [k, sql.raw(`excluded.${calls[k].name}`)])) as Record<(typeof ARRIVAL_KEYS)[number], never>),
-  nodeId: sql.raw('excluded.node_id') as unknown as string,
+/** A call's row before its outcome: not finished, nothing about how it ended. */
+export const NO_OUTCOME = {
   finished: false,
   disposition: null,
   sipCode: null,
@@ -137,6 +132,16 @@ export const TAKE_OVER_REFUSED = {
   routeStep: null,
   answeredDestination: null,
   destinationsTried: null,
+} as const;
+
+/**
+ * What a retried attempt (same SIP Call-ID) writes over the refused record it takes over: the new
+ * arrival (`excluded`, SQLite's name for the row that was to be inserted), and no outcome yet.
+ */
+export const TAKE_OVER_REFUSED = {
+  ...(Object.fromEntries(ARRIVAL_KEYS.map((k) => [k, sql.raw(`excluded.${calls[k].name}`)])) as Record<(typeof ARRIVAL_KEYS)[number], never>),
+  nodeId: sql.raw('excluded.node_id') as unknown as string,
+  ...NO_OUTCOME,
 };
 
 /**

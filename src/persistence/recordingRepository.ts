@@ -102,6 +102,14 @@ export function listRecordingsForCall(callId: number): Work<RecordingRow[]> {
   };
 }
 
+/** The recordings still marked as recording on any of these calls, oldest first (one query). */
+export function recordingsInProgressOf(callIds: readonly number[]): Work<RecordingRow[]> {
+  return function* ({ db, t }) {
+    if (callIds.length === 0) return [];
+    return yield* rows(db.select().from(t.recordings).where(and(inArray(t.recordings.callId, [...callIds]), eq(t.recordings.status, 'recording'))).orderBy(asc(t.recordings.id)));
+  };
+}
+
 /** The Asterisk names stored with a recording. */
 export function recordingAsteriskNames(row: Pick<RecordingRow, 'asteriskNames'>): string[] {
   const v: unknown = JSON.parse(row.asteriskNames);

@@ -7,28 +7,15 @@
 import { asc, eq } from 'drizzle-orm';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { CallArrival } from '../../src/persistence/callRecordRepository.js';
 import { createWriteBehindCallRecords } from '../../src/persistence/postgres/writeBehindCallRecords.js';
-import { affected, postgresStore, row, rows, type Store } from '../../src/persistence/store.js';
+import { row, rows, type Store } from '../../src/persistence/store.js';
+import { answeredFinish as answeredAt, callArrival as arrival, postgresWithAccount } from '../support/callArrivals.js';
 import { usePostgresDatabases } from '../support/postgresDatabases.js';
 
 const databases = usePostgresDatabases();
 const silent = pino({ level: 'silent' });
 
-let channel = 0;
-const arrival = (over: Partial<CallArrival> = {}): CallArrival => ({
-  accountId: 1, trackingNumberId: null, did: '+15551230000', callerNumber: '+15557654321', callerName: null, source: 'google', medium: null,
-  campaign: null, destination: '+15559870000', arrivedAt: 1_000, inboundChannelId: `node-a-${++channel}.1`, outboundChannelId: null, bridgeId: null, ...over,
-});
-const answeredAt = (at: number) => ({ disposition: 'answered' as const, sipCode: 200, hangupCause: 16, endedBy: 'caller', answeredAt: at, endedAt: at + 30_000 });
-
-async function withAccount(): Promise<Store> {
-  const store = postgresStore(await databases.fresh());
-  await store.run(function* ({ db, t }) {
-    yield* affected(db.insert(t.accounts).values({ name: 'a', createdAt: 1, updatedAt: 1 }));
-  });
-  return store;
-}
+const withAccount = (): Promise<Store> => postgresWithAccount(databases);
 
 const callsIn = (store: Store) =>
   store.run(function* ({ db, t }) {

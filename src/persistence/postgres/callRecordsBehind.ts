@@ -13,9 +13,9 @@
  */
 import { inArray } from 'drizzle-orm';
 import type { CallArrival, CallFinish, CallRouting } from '../callRecordRepository.js';
-import { arrivalRow, outcomeOf } from '../callRecordRepository.js';
+import { arrivalRow, NO_OUTCOME, outcomeOf } from '../callRecordRepository.js';
 import { createCallRecordStore, type CallRefusal } from '../callRecordStore.js';
-import { listRecordingsForCall } from '../recordingRepository.js';
+import { recordingsInProgressOf } from '../recordingRepository.js';
 import type { CallRow } from '../schema.js';
 import { rows, type Store } from '../store.js';
 import type { WriteBehindCallRecords } from './writeBehindCallRecords.js';
@@ -115,13 +115,18 @@ export function createCallRecordsBehind(deps: { store: Store; writer: WriteBehin
     async listUnfinished() {
       await writer.appliedUpTo(writer.mark());
       const unfinished = await database.listUnfinished();
-      for (const row of unfinished) {
-        // This run's own calls: the writer knows their recordings, and a stop queued since the read must not be undone.
+      // This run's own calls: the writer knows their recordings, and a stop queued since the read must not be undone.
+      const left = unfinished.filter((row) => {
         const mine = byChannel.get(row.inboundChannelId);
-        if (mine && written.has(mine)) continue;
-        know(row);
-        const recording = (await store.run(listRecordingsForCall(row.id))).find((r) => r.status === 'recording');
-        if (recording) writer.adoptRecording(recording.id, row.id, recording.channels);
+        return !(mine && written.has(mine));
+      });
+      for (const row of left) know(row);
+      // A call's first recording in progress, as it started first (the one reconciliation settles).
+      const adopted = new Set<number>();
+      for (const recording of await store.run(recordingsInProgressOf(left.map((row) => row.id)))) {
+        if (adopted.has(recording.callId)) continue;
+        adopted.add(recording.callId);
+        writer.adoptRecording(recording.id, recording.callId, recording.channels);
       }
       return unfinished;
     },
@@ -134,21 +139,8 @@ function newRow(id: number, a: CallArrival, nodeId: string): CallRow {
     ...(arrivalRow(a) as unknown as Pick<CallRow, keyof CallArrival & keyof CallRow>),
     id,
     nodeId,
-    finished: false,
-    disposition: null,
-    sipCode: null,
-    hangupCause: null,
-    endedBy: null,
-    answeredAt: null,
-    endedAt: null,
-    ringSeconds: null,
-    talkSeconds: null,
-    reconciled: false,
-    reconciledReason: null,
+    ...NO_OUTCOME,
     recordingStatus: 'none',
-    routeStep: null,
-    answeredDestination: null,
-    destinationsTried: null,
     recordingPauses: null,
     tags: null,
     notes: null,
