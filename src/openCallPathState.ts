@@ -28,7 +28,7 @@ import { createTrackingNumberCache, findByDid, listTrackingNumbers, routeTableVe
 import type { RoutableNumber } from './routing/resolveRoute.js';
 import type { RoutePlan } from './routing/routePlan/types.js';
 import { channelsOnReportFiles, type EndReportTailDeps } from './telephony/dialplanHook/createEndReportTail.js';
-import type { CallSessionDeps } from './telephony/session/CallSession.js';
+import type { CallSessionDeps } from './telephony/session/callSessionDeps.js';
 import type { SessionRegistryDeps } from './telephony/session/createSessionRegistry.js';
 
 /** How long a stop waits for records still queued for PostgreSQL (then they are given up, and logged). */

@@ -30,3 +30,8 @@ export function channelIdOf(event: AriEvent): string | undefined {
   if ('channel' in event) return event.channel?.id;
   return undefined;
 }
+
+/** The channel is gone or going: a hangup request, its destruction, or its leaving our app. */
+export function isEnd(event: AriEvent): event is Extract<AriEvent, { type: 'ChannelDestroyed' | 'ChannelHangupRequest' | 'StasisEnd' }> {
+  return event.type === 'ChannelDestroyed' || event.type === 'ChannelHangupRequest' || event.type === 'StasisEnd';
+}

@@ -4,7 +4,7 @@ import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
 import type { AriBridge, AriChannel, AriClient } from '../ari/types.js';
 import type { CallRow } from '../../persistence/schema.js';
 import { CAUSE } from './callOutcome.js';
-import { OWN_ID_PREFIX, type CallSessionDeps } from './CallSession.js';
+import { OWN_ID_PREFIX, type CallSessionDeps } from './callSessionDeps.js';
 import { recordingNames } from './CallRecorder.js';
 import type { SessionRegistry } from './createSessionRegistry.js';
 
