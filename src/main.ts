@@ -27,6 +27,7 @@ import { dialplanHookSecret } from './telephony/dialplanHook/dialplanHookSecret.
 import { createDialplanArrivalWatcher } from './telephony/session/createDialplanArrivalWatcher.js';
 import { createSessionRegistry } from './telephony/session/createSessionRegistry.js';
 import { reconcileCalls } from './telephony/session/reconcileCalls.js';
+import { withinMs } from './withinMs.js';
 
 /** Name of the PJSIP endpoint in asterisk-config/pjsip.conf that reaches destinations. */
 const OUTBOUND_ENDPOINT = 'destinations';
@@ -269,7 +270,7 @@ async function main(config: Config): Promise<void> {
     clearInterval(exportSweep);
     await ari.close();
     // Bounded: on PostgreSQL a reconciliation waits for queued record writes, which wait for the database.
-    await Promise.race([reconciling, new Promise((resolve) => setTimeout(resolve, DRAIN_MS).unref())]);
+    await withinMs(reconciling, DRAIN_MS);
     await webhooks.stop();
     await conversions.stop();
     await stopRetention();

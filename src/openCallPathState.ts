@@ -30,6 +30,7 @@ import type { RoutePlan } from './routing/routePlan/types.js';
 import { channelsOnReportFiles, type EndReportTailDeps } from './telephony/dialplanHook/createEndReportTail.js';
 import type { CallSessionDeps } from './telephony/session/callSessionDeps.js';
 import type { SessionRegistryDeps } from './telephony/session/createSessionRegistry.js';
+import { TIMED_OUT, withinMs } from './withinMs.js';
 
 /** How long a stop waits for records still queued for PostgreSQL (then they are given up, and logged). */
 const WRITES_DRAIN_MS = 5_000;
@@ -150,7 +151,7 @@ async function openOnPostgres(url: string, config: Config, logger: Logger): Prom
     async close() {
       numbers.stop();
       plans.stop();
-      const drained = await Promise.race([writer.drain().then(() => true), new Promise<false>((resolve) => setTimeout(resolve, WRITES_DRAIN_MS, false).unref())]);
+      const drained = (await withinMs(writer.drain(), WRITES_DRAIN_MS)) !== TIMED_OUT;
       if (!drained) logger.error({ pending: writer.pending }, 'the database did not take every call record write before the stop; the end reports on file write theirs at the next start');
       writer.close();
       await plans.settled();

@@ -40,6 +40,7 @@ import { snippetRoutes, type PublicApiOptions } from './routes/snippetRoutes.js'
 import { tokenRoutes } from './routes/tokenRoutes.js';
 import { webRoutes } from './routes/webRoutes.js';
 import { trackingNumberRoutes } from './routes/trackingNumberRoutes.js';
+import { withinMs } from '../withinMs.js';
 
 export type { TelephonyStatus } from './routes/healthRoutes.js';
 export type { MediaDeps, RecordingsApiConfig } from './routes/routeDeps.js';
@@ -235,7 +236,7 @@ export function buildApp(deps: BuildAppDeps): FastifyInstance {
       if (afterWrite) {
         v1.addHook('onSend', async (request, reply, payload) => {
           if (request.method !== 'GET' && request.method !== 'HEAD' && reply.statusCode < 400) {
-            await Promise.race([afterWrite(), new Promise((resolve) => setTimeout(resolve, AFTER_WRITE_WAIT_MS).unref())]);
+            await withinMs(afterWrite(), AFTER_WRITE_WAIT_MS);
           }
           return payload;
         });

@@ -32,12 +32,6 @@ export function parseEnvFile(text: string): Env {
   return out;
 }
 
-/**
- * Builds the validated, frozen configuration from the environment (and the optional file
- * named by CALLROUTE_CONFIG_FILE; the environment wins). Throws one error naming every bad key.
- *
- * @example loadConfig({ CALLROUTE_ADMIN_TOKEN: 'x'.repeat(32), ARI_PASSWORD: 'secret' })
- */
 /** What NODE_ID may be (a host name usually is; a dotted FQDN is not: dots would break channel-id parsing). */
 export const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
 
@@ -47,6 +41,12 @@ export function defaultNodeId(host: string = hostname()): string {
   return id === '' ? 'node' : id;
 }
 
+/**
+ * Builds the validated, frozen configuration from the environment (and the optional file
+ * named by CALLROUTE_CONFIG_FILE; the environment wins). Throws one error naming every bad key.
+ *
+ * @example loadConfig({ CALLROUTE_ADMIN_TOKEN: 'x'.repeat(32), ARI_PASSWORD: 'secret' })
+ */
 export function loadConfig(env: Env = process.env): Config {
   const fileName = env.CALLROUTE_CONFIG_FILE;
   const merged: Env = fileName ? { ...parseEnvFile(readFileSync(fileName, 'utf8')), ...env } : { ...env };

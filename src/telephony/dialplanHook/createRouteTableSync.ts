@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RoutableNumber, RoutePolicy } from '../../routing/resolveRoute.js';
 import type { AriClient } from '../ari/types.js';
 import { gateValue, newGeneration, ROUTE_TABLE_FAMILY, ROUTE_TABLE_GATE, routeTable, tableValue } from './routeTable.js';
+import { withinMs } from '../../withinMs.js';
 
 export interface RouteTableSyncDeps {
   ari: Pick<AriClient, 'state'> & { asterisk: Pick<AriClient['asterisk'], 'setVariable'> };
@@ -162,7 +163,7 @@ export function createRouteTableSync(deps: RouteTableSyncDeps) {
       stopped = true;
       if (timer) clearInterval(timer);
       if (ari.state !== 'connected') return;
-      await Promise.race([set(ROUTE_TABLE_GATE, shut()).catch(() => undefined), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      await withinMs(set(ROUTE_TABLE_GATE, shut()).catch(() => undefined), timeoutMs);
     },
   };
 }
