@@ -7,6 +7,7 @@ import {
   AriHttpError,
   DEFAULT_ARI_EVENT_TYPES,
   createAriClient,
+  ignoringGone,
   isChannelGone,
   isNotFound,
   isRecordingNotActive,
@@ -342,6 +343,22 @@ describe('ARI REST', () => {
     expect(serverError).toMatchObject({ status: 500, ariMessage: 'Allocation failed' });
     expect(isChannelGone(serverError)).toBe(false);
     expect(isChannelGone(new Error('Channel not found'))).toBe(false);
+  });
+
+  it('ignoringGone drops a cleanup failure whose target is gone and reports any other, never rejecting', async () => {
+    const reported: unknown[] = [];
+    const report = (err: unknown): void => void reported.push(err);
+    const gone = new AriHttpError({ method: 'DELETE', path: '/channels/c1', status: 404, ariMessage: 'Channel not found' });
+    const notInStasis = new AriHttpError({ method: 'POST', path: '/bridges/b1/addChannel', status: 422, ariMessage: 'Channel not in Stasis' });
+    const serverError = new AriHttpError({ method: 'DELETE', path: '/bridges/b1', status: 500, ariMessage: 'Allocation failed' });
+    await ignoringGone(Promise.resolve(), report);
+    await ignoringGone(Promise.reject(gone), report);
+    await ignoringGone(Promise.reject(notInStasis), report);
+    await expect(ignoringGone(Promise.reject(serverError), report)).resolves.toBeUndefined();
+    await ignoringGone(Promise.reject(new Error('socket hang up')), report);
+    expect(reported).toHaveLength(2);
+    expect(reported[0]).toBe(serverError);
+    expect((reported[1] as Error).message).toBe('socket hang up');
   });
 
   it('rejects with status 0 when Asterisk is unreachable or does not answer in time', async () => {

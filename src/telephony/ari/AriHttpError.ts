@@ -68,6 +68,19 @@ export function isChannelGone(err: unknown): boolean {
   return err.status === 409 && err.method === 'POST' && NOT_IN_STASIS_409.test(err.path);
 }
 
+/**
+ * Awaits a cleanup request (hang up a channel, destroy a bridge, stop a recording) whose target being gone already is
+ * the goal, not an error: such a failure is dropped (isChannelGone covers every 404), any other goes to `onFailure`,
+ * which logs it. Never rejects, so a release can go on to its next step.
+ */
+export async function ignoringGone(request: Promise<unknown>, onFailure: (err: unknown) => void): Promise<void> {
+  try {
+    await request;
+  } catch (err) {
+    if (!isChannelGone(err)) onFailure(err);
+  }
+}
+
 /** True for an ARI 404 (channel, bridge, recording or application not found). */
 export function isNotFound(err: unknown): boolean {
   return err instanceof AriHttpError && err.status === 404;

@@ -14,7 +14,7 @@ import type {
   AriEventType,
 } from './types.js';
 
-export { AriHttpError, isChannelGone, isNotFound, isRecordingNotActive } from './AriHttpError.js';
+export { AriHttpError, ignoringGone, isChannelGone, isNotFound, isRecordingNotActive } from './AriHttpError.js';
 
 /**
  * The events callroute handles. Everything else is filtered out in Asterisk: ChannelVarset alone was 63 % of

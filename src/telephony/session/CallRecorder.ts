@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isChannelGone, isNotFound, isRecordingNotActive } from '../ari/AriHttpError.js';
+import { ignoringGone, isRecordingNotActive } from '../ari/AriHttpError.js';
 import type { AriClient, RecordingEvent } from '../ari/types.js';
 
 export type RecordingLayout = 'mixed' | 'dual';
@@ -176,9 +176,7 @@ export class CallRecorder {
     }
     await Promise.all(
       this.snoopIds.map((id) =>
-        ari.channels.hangup(id, { reason: 'normal' }).catch((err: unknown) => {
-          if (!isChannelGone(err) && !isNotFound(err)) logger.warn({ err, channel: id }, 'snoop hangup failed');
-        }),
+        ignoringGone(ari.channels.hangup(id, { reason: 'normal' }), (err) => logger.warn({ err, channel: id }, 'snoop hangup failed')),
       ),
     );
     if (problems.length > 0) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { SIP_CODE_TO_CAUSE } from '../../config/loadConfig.js';
 import type { CallDisposition, CallRow } from '../../persistence/schema.js';
 import { resolveRoute } from '../../routing/resolveRoute.js';
-import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
+import { ignoringGone, isChannelGone } from '../ari/AriHttpError.js';
 import type { AriChannel, AriEvent } from '../ari/types.js';
 import { endEventCause } from '../ari/endEventCause.js';
 import type { RecordingLayout } from './CallRecorder.js';
@@ -405,7 +405,7 @@ export class CallSession {
 
     // Recording first: stopped and finished on disk before any leg or the bridge goes.
     await this.recording.stop();
-    await this.voicemail.stopAtRelease(this.host, endedAt, (p, what) => this.quietly(p, what));
+    await this.voicemail.stopAtRelease(this.host, endedAt);
 
     const hangups = [...this.legs.values()].map((leg) => leg.hangup());
     if (!this.inboundGone) hangups.push(this.quietly(ari.channels.hangup(this.inboundId, { reasonCode: callerCause }), 'hangup caller'));
@@ -435,14 +435,9 @@ export class CallSession {
     this.deps.onEnded(this);
   }
 
-  /** Cleanup requests: a channel or bridge that is already gone is the goal, not an error. */
-  private async quietly(p: Promise<void>, what: string): Promise<void> {
-    try {
-      await p;
-    } catch (err) {
-      if (isChannelGone(err) || isNotFound(err)) return;
-      this.log.warn({ err }, `${what} failed`);
-    }
+  /** A cleanup request at release: a channel or bridge that is already gone is the goal, not an error. */
+  private quietly(request: Promise<void>, what: string): Promise<void> {
+    return ignoringGone(request, (err) => this.log.warn({ err }, `${what} failed`));
   }
 }
 

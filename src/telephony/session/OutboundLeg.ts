@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
+import { ignoringGone } from '../ari/AriHttpError.js';
 import type { AriClient, AriEvent } from '../ari/types.js';
 import { endEventCause } from '../ari/endEventCause.js';
 
@@ -123,11 +123,9 @@ export class OutboundLeg {
   async hangup(): Promise<void> {
     clearTimeout(this.ringTimer);
     if (this.gone) return;
-    try {
-      await this.deps.ari.channels.hangup(this.id, { reason: 'normal' });
-    } catch (err) {
-      if (!isChannelGone(err) && !isNotFound(err)) this.deps.logger.warn({ err, leg: this.id }, 'hangup destination failed');
-    }
+    await ignoringGone(this.deps.ari.channels.hangup(this.id, { reason: 'normal' }), (err) =>
+      this.deps.logger.warn({ err, leg: this.id }, 'hangup destination failed'),
+    );
   }
 
   /** The Q.850 cause the leg ended with, once known. */

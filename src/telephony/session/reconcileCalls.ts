@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CallRecordRepository } from '../../persistence/callRecordRepository.js';
-import { isChannelGone, isNotFound } from '../ari/AriHttpError.js';
+import { ignoringGone } from '../ari/AriHttpError.js';
 import type { AriBridge, AriChannel, AriClient } from '../ari/types.js';
 import type { CallRow } from '../../persistence/schema.js';
 import { CAUSE } from './callOutcome.js';
@@ -50,13 +50,7 @@ export async function reconcileCalls(deps: {
   deps.drainEndReports?.();
   const alive = new Set(channels.map((c) => c.id));
   const report: ReconcileReport = { resumed: 0, finished: 0, strayChannels: 0, strayBridges: 0 };
-  const quietly = async (p: Promise<void>): Promise<void> => {
-    try {
-      await p;
-    } catch (err) {
-      if (!isChannelGone(err) && !isNotFound(err)) logger.warn({ err }, 'reconcile cleanup failed');
-    }
-  };
+  const quietly = (request: Promise<void>): Promise<void> => ignoringGone(request, (err) => logger.warn({ err }, 'reconcile cleanup failed'));
 
   registry.sweep(alive);
   /** A recording of a call that ended while we were away: hand it on if Asterisk stored it, else it is missing. */

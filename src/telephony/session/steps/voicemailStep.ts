@@ -1,3 +1,4 @@
+import { ignoringGone } from '../../ari/AriHttpError.js';
 import type { RecordingEvent } from '../../ari/types.js';
 import { OWN_ID_PREFIX } from '../callSessionDeps.js';
 import type { CallStepHost } from './callStepHost.js';
@@ -65,10 +66,10 @@ export class VoicemailStep {
   }
 
   /** At release: the message stopped and handed to the media pipeline, or marked missing. */
-  async stopAtRelease(host: Pick<CallStepHost, 'deps'>, endedAt: number, quietly: (p: Promise<void>, what: string) => Promise<void>): Promise<void> {
+  async stopAtRelease(host: Pick<CallStepHost, 'deps' | 'log'>, endedAt: number): Promise<void> {
     if (this.recordingId === null || !this.name) return;
     const { ari, recordingStore } = host.deps;
-    await quietly(ari.recordings.stopLive(this.name), 'stop voicemail');
+    await ignoringGone(ari.recordings.stopLive(this.name), (err) => host.log.warn({ err }, 'stop voicemail failed'));
     const stored = await ari.recordings.getStored(this.name).catch(() => null);
     if (stored) {
       recordingStore.stopped(this.recordingId, endedAt);
