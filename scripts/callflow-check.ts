@@ -28,6 +28,7 @@ import {
   type SippResult,
 } from '../test/callflow/harness/sipp.js';
 import { waitFor } from '../test/callflow/harness/waitFor.js';
+import { TIMED_OUT, withinMs } from '../src/withinMs.js';
 
 export interface CheckOptions {
   did: string;
@@ -213,11 +214,7 @@ export async function runCallflowCheck(opts: CheckOptions, say: (line: string) =
     uacResult = await uac.done;
     // The carrier's BYE reaches the destination through Asterisk right after; if the call never got
     // there, the destination would wait for its own timeout: stop it.
-    const settled = await Promise.race([
-      uas.done.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 5_000).unref()),
-    ]);
-    if (!settled) uas.kill();
+    if ((await withinMs(uas.done, 5_000)) === TIMED_OUT) uas.kill();
     uasResult = await uas.done;
     rtp = await capture.stop();
     capture = undefined;

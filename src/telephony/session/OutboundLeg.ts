@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { ignoringGone } from '../ari/AriHttpError.js';
 import type { AriClient, AriEvent } from '../ari/types.js';
 import { endEventCause } from '../ari/endEventCause.js';
+import { TIMED_OUT, withinMs } from '../../withinMs.js';
 
 /** How a dialed leg ended its ringing: answered, or why not. */
 export type LegOutcome =
@@ -66,13 +67,8 @@ export class OutboundLeg {
 
   /** Resolves once the leg is in Stasis (bridging it earlier gets 422); false when it never came. */
   async waitStasis(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const ok = await Promise.race([
-      this.stasis.then(() => true),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), STASIS_WAIT_MS))),
-    ]);
-    clearTimeout(timer);
-    return ok && !this.gone;
+    const came = (await withinMs(this.stasis, STASIS_WAIT_MS)) !== TIMED_OUT;
+    return came && !this.gone;
   }
 
   async dial(): Promise<void> {
